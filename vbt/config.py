@@ -1,0 +1,137 @@
+"""Frozen configuration objects with units in their field names.
+
+``validate()`` returns a list of problems a person can read, one per bad field; an empty
+list means the configuration is usable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+METRICS = ("mean", "propulsive", "peak")
+METRIC_FIELDS = {
+    "mean": "mean_velocity_m_s",
+    "propulsive": "mean_propulsive_velocity_m_s",
+    "peak": "peak_velocity_m_s",
+}
+METRIC_LABELS = {"mean": "MV", "propulsive": "MPV", "peak": "PV"}
+GRAVITY_M_S2 = 9.81
+
+
+class ConfigError(ValueError):
+    """A configuration value a person gave is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """How the position stream is cut into repetitions.
+
+    Attributes
+    ----------
+    min_rom_m
+        Smallest concentric range of motion counted as a rep (15 cm default; set per exercise).
+    direction_hysteresis_m
+        Distance the bar must travel back from an extreme before a direction change counts.
+        Lockout wobble and set-up wiggles smaller than this never split or make a rep.
+    top_stillness_s, top_stillness_band_m
+        A concentric phase is closed once the bar has stayed within ``top_stillness_band_m`` of
+        its highest point for ``top_stillness_s`` (or has come back down by the hysteresis).
+    min_mean_velocity_m_s
+        Slower "reps" (a bar carried up over many seconds while setting up) are ignored.
+    max_concentric_s
+        Longest concentric phase considered a rep.
+    set_end_stillness_s
+        Stillness after the last rep that ends the set (Chronojump uses 3 s).
+    cutoff_hz
+        Zero-phase low-pass cut-off used for velocity and acceleration (10 Hz reference practice).
+    grid_hz
+        Rate of the uniform internal time grid every input is resampled onto.
+    """
+
+    min_rom_m: float = 0.15
+    direction_hysteresis_m: float = 0.03
+    top_stillness_s: float = 0.10
+    top_stillness_band_m: float = 0.004
+    min_mean_velocity_m_s: float = 0.05
+    max_concentric_s: float = 8.0
+    set_end_stillness_s: float = 3.0
+    cutoff_hz: float = 10.0
+    grid_hz: float = 1000.0
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not 0.02 <= self.min_rom_m <= 2.0:
+            problems.append(f"min_rom_m: {self.min_rom_m} m is outside 0.02–2 m")
+        if not 0.005 <= self.direction_hysteresis_m < self.min_rom_m:
+            problems.append(
+                f"direction_hysteresis_m: {self.direction_hysteresis_m} m must be at least 5 mm "
+                f"and smaller than min_rom_m ({self.min_rom_m} m)"
+            )
+        if not 0.02 <= self.top_stillness_s <= 2.0:
+            problems.append(f"top_stillness_s: {self.top_stillness_s} s is outside 0.02–2 s")
+        if not 0.0005 <= self.top_stillness_band_m <= 0.05:
+            problems.append(f"top_stillness_band_m: {self.top_stillness_band_m} m is outside 0.5–50 mm")
+        if not 0.0 <= self.min_mean_velocity_m_s <= 1.0:
+            problems.append(f"min_mean_velocity_m_s: {self.min_mean_velocity_m_s} m/s is outside 0–1 m/s")
+        if not 0.5 <= self.max_concentric_s <= 60.0:
+            problems.append(f"max_concentric_s: {self.max_concentric_s} s is outside 0.5–60 s")
+        if not 0.5 <= self.set_end_stillness_s <= 600.0:
+            problems.append(f"set_end_stillness_s: {self.set_end_stillness_s} s is outside 0.5–600 s")
+        if not 1.0 <= self.cutoff_hz <= 50.0:
+            problems.append(f"cutoff_hz: {self.cutoff_hz} Hz is outside 1–50 Hz")
+        if not 200.0 <= self.grid_hz <= 5000.0:
+            problems.append(f"grid_hz: {self.grid_hz} Hz is outside 200–5000 Hz")
+        return problems
+
+
+@dataclass(frozen=True)
+class StopRuleConfig:
+    """The velocity-loss stop rule (science.md: Sánchez-Medina & González-Badillo 2011).
+
+    A rep's loss is ``1 - V / max(V_1..V_i)`` in the chosen metric. The first rep whose loss
+    exceeds ``velocity_loss_pct`` is the stop rep; rep 1 never triggers. ``warning_margin_pct``
+    percentage points below the limit the set enters the warning state.
+    """
+
+    velocity_loss_pct: float = 10.0
+    metric: str = "mean"
+    warning_margin_pct: float = 3.0
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not 1.0 <= self.velocity_loss_pct <= 60.0:
+            problems.append(f"velocity_loss_pct: {self.velocity_loss_pct} % is outside 1–60 %")
+        if self.metric not in METRICS:
+            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        if not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
+            problems.append(
+                f"warning_margin_pct: {self.warning_margin_pct} must be at least 0 and below the "
+                f"velocity-loss limit ({self.velocity_loss_pct} %)"
+            )
+        return problems
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Everything the analysis needs: segmentation, stop rule, and the moving mass (optional)."""
+
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
+    stop_rule: StopRuleConfig = field(default_factory=StopRuleConfig)
+    load_kg: float | None = None
+
+    def validate(self) -> list[str]:
+        problems = self.segmentation.validate() + self.stop_rule.validate()
+        if self.load_kg is not None and not (0.0 < self.load_kg <= 1000.0):
+            problems.append(f"load_kg: {self.load_kg} kg is impossible (must be above 0 and at most 1000 kg)")
+        return problems
+
+    def checked(self) -> "AnalysisConfig":
+        """Return self, or raise ConfigError listing every problem."""
+        problems = self.validate()
+        if problems:
+            raise ConfigError("; ".join(problems))
+        return self
+
+
+def field_names(cls) -> list[str]:
+    return [f.name for f in fields(cls)]

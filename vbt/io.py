@@ -1,0 +1,138 @@
+"""Reading recorded position streams: our CSV and Chronojump's raw signal file.
+
+Every failure a user can cause raises ``RecordingError`` with one readable line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+FORMATS = ("auto", "csv", "chronojump")
+CHRONOJUMP_SAMPLE_S = 0.001  # one value per millisecond in the saved raw signal
+_CJ_TOKEN = re.compile(r"^[\s,]*-?\d+([\s,]+-?\d+)*[\s,]*$")
+
+
+class RecordingError(ValueError):
+    """A recording cannot be read; the message is one line a person can act on."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    t_s: np.ndarray  # seconds, strictly increasing
+    position_m: np.ndarray  # metres, up positive
+    source_format: str
+
+
+def _check_series(t, x, path) -> None:
+    if len(t) < 2:
+        raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
+        raise RecordingError(f"{path}: contains non-numeric or infinite values")
+    if np.any(np.diff(t) <= 0):
+        bad = int(np.argmax(np.diff(t) <= 0)) + 2
+        raise RecordingError(f"{path}: time does not increase at data row {bad}")
+
+
+def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RecordingError(f"{path}: the file is empty") from None
+    names = [h.strip().lower() for h in header]
+    if "t_s" not in names or "position_m" not in names:
+        raise RecordingError(
+            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, found: {','.join(header)[:80]})"
+        )
+    it, ix = names.index("t_s"), names.index("position_m")
+    t, x = [], []
+    for row_no, row in enumerate(reader, start=2):
+        if not row or all(not c.strip() for c in row):
+            continue
+        try:
+            t.append(float(row[it]))
+            x.append(float(row[ix]))
+        except (ValueError, IndexError):
+            raise RecordingError(f"{path}: line {row_no} is not two numbers in columns t_s and position_m") from None
+    t_arr, x_arr = np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    _check_series(t_arr, x_arr, path)
+    return Recording(t_arr, x_arr, "csv")
+
+
+def parse_chronojump_text(text: str, path: str = "<chronojump>") -> Recording:
+    """Chronojump raw signal: signed integers separated by commas and/or spaces, one per ms, in mm."""
+    if not text.strip():
+        raise RecordingError(f"{path}: the file is empty")
+    if not _CJ_TOKEN.match(text):
+        raise RecordingError(
+            f"{path}: not a Chronojump raw signal (expected signed integers separated by commas or spaces)"
+        )
+    counts = np.array([int(tok) for tok in re.split(r"[\s,]+", text.strip()) if tok], dtype=np.int64)
+    if np.any(np.abs(counts) > 80):
+        raise RecordingError(
+            f"{path}: values above 80 mm per millisecond are not a linear encoder's raw signal"
+        )
+    position = np.cumsum(counts).astype(np.float64) / 1000.0
+    t = np.arange(counts.size, dtype=np.float64) * CHRONOJUMP_SAMPLE_S
+    _check_series(t, position, path)
+    return Recording(t, position, "chronojump")
+
+
+def sniff_format(text: str) -> str:
+    first = text.lstrip().split("\n", 1)[0].lower()
+    if "t_s" in first and "position_m" in first:
+        return "csv"
+    if _CJ_TOKEN.match(text[:4096].rsplit(",", 1)[0] if len(text) > 4096 else text):
+        return "chronojump"
+    return "unknown"
+
+
+def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
+    """Read a recording, detecting its format when ``fmt`` is 'auto'."""
+    path = os.fspath(path)
+    if fmt not in FORMATS:
+        raise RecordingError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise RecordingError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(f"{path}: is a directory, not a recording") from None
+    except PermissionError:
+        raise RecordingError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RecordingError(f"{path}: not a text recording (binary data)") from None
+    if not text.strip():
+        raise RecordingError(f"{path}: the file is empty")
+    if fmt == "auto":
+        fmt = sniff_format(text)
+        if fmt == "unknown":
+            raise RecordingError(
+                f"{path}: format not recognised (expected a CSV with t_s,position_m or a Chronojump raw signal)"
+            )
+    if fmt == "csv":
+        return parse_csv_text(text, path)
+    return parse_chronojump_text(text, path)
+
+
+def write_csv(path: str | os.PathLike, t_s: np.ndarray, position_m: np.ndarray) -> None:
+    with open(path, "w", newline="") as fh:
+        fh.write("t_s,position_m\n")
+        for t, x in zip(t_s, position_m):
+            fh.write(f"{t:.6f},{x:.6f}\n")
+
+
+def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
+    with open(path, "w") as fh:
+        fh.write(", ".join(str(int(c)) for c in counts_mm))

@@ -1,0 +1,166 @@
+"""Results and live events: frozen dataclasses, units in field names.
+
+A rep's JSON form (``Rep.to_json``) is the one `vbt analyze --json`, `vbt live --jsonl` and
+`vbt history --json` share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+from vbt.config import METRIC_FIELDS
+
+# The fields of a rep in every JSON output, in this order.
+REP_JSON_FIELDS = (
+    "index",
+    "concentric_start_s",
+    "concentric_end_s",
+    "mean_velocity_m_s",
+    "mean_propulsive_velocity_m_s",
+    "peak_velocity_m_s",
+    "rom_m",
+    "time_to_peak_velocity_s",
+    "concentric_duration_s",
+    "eccentric_duration_s",
+    "eccentric_mean_velocity_m_s",
+    "bottom_pause_s",
+    "velocity_loss_pct",
+    "mean_force_n",
+    "peak_force_n",
+    "mean_power_w",
+    "peak_power_w",
+)
+
+
+def _clean(value):
+    """JSON-safe number: NaN and infinities become None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class Rep:
+    """One repetition's concentric phase and what preceded it.
+
+    Times are seconds from the first sample of the stream. ``None`` where a value cannot be
+    computed (no eccentric before a deadlift's first pull; force and power without a load).
+    """
+
+    index: int
+    concentric_start_s: float
+    concentric_end_s: float
+    mean_velocity_m_s: float
+    mean_propulsive_velocity_m_s: float
+    peak_velocity_m_s: float
+    rom_m: float
+    time_to_peak_velocity_s: float
+    concentric_duration_s: float
+    eccentric_duration_s: float | None = None
+    eccentric_mean_velocity_m_s: float | None = None
+    bottom_pause_s: float | None = None
+    velocity_loss_pct: float | None = None
+    mean_force_n: float | None = None
+    peak_force_n: float | None = None
+    mean_power_w: float | None = None
+    peak_power_w: float | None = None
+
+    def velocity(self, metric: str) -> float:
+        return getattr(self, METRIC_FIELDS[metric])
+
+    def with_loss(self, velocity_loss_pct: float | None) -> "Rep":
+        return replace(self, velocity_loss_pct=velocity_loss_pct)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        return {k: _clean(d[k]) for k in REP_JSON_FIELDS}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Rep":
+        return cls(**{k: d.get(k) for k in REP_JSON_FIELDS})
+
+
+@dataclass(frozen=True)
+class SetResult:
+    """A set's reps with the stop rule applied."""
+
+    reps: tuple[Rep, ...]
+    best_rep: int | None
+    stop_rep: int | None
+    velocity_loss_threshold_pct: float
+    metric: str
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "reps": [r.to_json() for r in self.reps],
+            "best_rep": self.best_rep,
+            "stop_rep": self.stop_rep,
+            "velocity_loss_threshold_pct": self.velocity_loss_threshold_pct,
+            "metric": self.metric,
+        }
+
+
+# ---- live events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepCompleted:
+    """A rep's concentric phase has closed. ``t_s`` is the stream time of the deciding sample."""
+
+    rep: Rep
+    best_rep: int
+    t_s: float
+    type: str = field(default="rep", init=False)
+
+
+@dataclass(frozen=True)
+class VelocityWarning:
+    """The set is within the warning margin of the velocity-loss limit."""
+
+    index: int
+    velocity_loss_pct: float
+    threshold_pct: float
+    t_s: float
+    type: str = field(default="warning", init=False)
+
+
+@dataclass(frozen=True)
+class StopSet:
+    """Rep ``index`` crossed the velocity-loss limit: the set should end here."""
+
+    index: int
+    velocity_loss_pct: float
+    threshold_pct: float
+    t_s: float
+    type: str = field(default="stop", init=False)
+
+
+@dataclass(frozen=True)
+class SetEnded:
+    """The set is over (stillness after the last rep, end of stream, or by hand)."""
+
+    result: SetResult
+    reason: str  # "stillness" | "end_of_stream" | "manual"
+    t_s: float
+    type: str = field(default="set_end", init=False)
+
+
+def event_to_json(event) -> dict:
+    """One JSON object per event, as `vbt live --jsonl` prints them."""
+    if isinstance(event, RepCompleted):
+        return {"type": "rep", "t_s": event.t_s, "best_rep": event.best_rep, **event.rep.to_json()}
+    if isinstance(event, (VelocityWarning, StopSet)):
+        return {
+            "type": event.type,
+            "index": event.index,
+            "velocity_loss_pct": _clean(event.velocity_loss_pct),
+            "threshold_pct": event.threshold_pct,
+            "t_s": event.t_s,
+        }
+    if isinstance(event, SetEnded):
+        return {"type": "set_end", "reason": event.reason, "t_s": event.t_s, **event.result.to_json()}
+    raise TypeError(f"not an analysis event: {event!r}")
