@@ -1,0 +1,124 @@
+"""The exercise catalogue: default minimal velocity threshold (MVT) and minimum range of motion.
+
+The MVT is the velocity of a one-repetition maximum; the load-velocity profile reaches the 1RM
+where its line crosses it (science.md, "Load-velocity profile and 1RM"). Values taken from
+science.md name their source there; values marked "own estimate" are ours, from the movement's
+similarity to a measured one, and are shown as such wherever a 1RM is reported. Users override any
+of them per exercise, and add their own exercises, in the store.
+
+Minimum ROM is the smallest concentric displacement counted as a rep for the exercise (Chronojump
+uses 20 cm for barbell lifts, OpenBarbell 15 cm; science.md). Short-stroke lifts get less.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+#: Default minimum ROM for an exercise nobody told us about (OpenBarbell's 15 cm).
+DEFAULT_MIN_ROM_M = 0.15
+
+_SOURCE_SCIENCE = "science.md"
+_SOURCE_OWN = "own estimate"
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One catalogue entry.
+
+    Attributes
+    ----------
+    name
+        Display name, unique ignoring case, spaces, hyphens and underscores.
+    mvt_m_s
+        Minimal velocity threshold: mean concentric velocity of a 1RM.
+    min_rom_m
+        Smallest concentric ROM counted as a rep.
+    low_confidence
+        1RM predictions for this lift are weak (squat and deadlift families: squat MVT varies 22 %
+        day to day, Banyard 2017; deadlift 1RM underestimated, Lake 2017). Reported with a flag.
+    mvt_source
+        Where the MVT comes from: ``"science.md"``, ``"own estimate"`` or ``"user"``.
+    builtin
+        Shipped with the tracker (its values may still have been changed by the user).
+    """
+
+    name: str
+    mvt_m_s: float
+    min_rom_m: float = DEFAULT_MIN_ROM_M
+    low_confidence: bool = False
+    mvt_source: str = "user"
+    builtin: bool = False
+
+    @property
+    def key(self) -> str:
+        return exercise_key(self.name)
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not exercise_key(self.name):
+            problems.append("name: an exercise needs a name")
+        elif len(self.name) > 60:
+            problems.append(f"name: {self.name[:20]!r}… is longer than 60 characters")
+        if not (isinstance(self.mvt_m_s, (int, float)) and 0.05 <= self.mvt_m_s <= 1.5):
+            problems.append(f"mvt_m_s: {self.mvt_m_s} m/s is outside 0.05–1.5 m/s")
+        if not (isinstance(self.min_rom_m, (int, float)) and 0.04 <= self.min_rom_m <= 2.0):
+            problems.append(f"min_rom_m: {self.min_rom_m} m is outside 0.04–2 m")
+        return problems
+
+
+# name, MVT m/s, min ROM m, low confidence, MVT source.
+# MVTs from science.md: bench 0.17, full squat 0.30, half squat 0.33, deadlift 0.15,
+# hex-bar deadlift 0.25, leg press 0.21. The others are OUR OWN ESTIMATES (no figure in
+# science.md): front squat as the back squat (same knee-dominant pattern, own guess 0.30);
+# overhead press a little above the bench (own guess 0.19: both upper-body presses grind slowly);
+# Romanian deadlift as the deadlift (own guess 0.15); single-leg Romanian deadlift a little higher
+# (own guess 0.20: balance ends the set before the bar stops); hip thrust (own guess 0.25, short
+# stroke). Min ROMs are our choices: about half of a typical lifter's stroke, never below 8 cm,
+# so that set-up wiggles (< 3 cm hysteresis) never count.
+BUILTIN_EXERCISES: tuple[Exercise, ...] = (
+    Exercise("squat", 0.30, 0.20, True, _SOURCE_SCIENCE, True),
+    Exercise("front squat", 0.30, 0.20, True, _SOURCE_OWN, True),
+    Exercise("half squat", 0.33, 0.12, True, _SOURCE_SCIENCE, True),
+    Exercise("bench press", 0.17, 0.15, False, _SOURCE_SCIENCE, True),
+    Exercise("overhead press", 0.19, 0.20, False, _SOURCE_OWN, True),
+    Exercise("deadlift", 0.15, 0.20, True, _SOURCE_SCIENCE, True),
+    Exercise("hex-bar deadlift", 0.25, 0.20, True, _SOURCE_SCIENCE, True),
+    Exercise("Romanian deadlift", 0.15, 0.15, True, _SOURCE_OWN, True),
+    Exercise("single-leg Romanian deadlift", 0.20, 0.10, True, _SOURCE_OWN, True),
+    Exercise("leg press", 0.21, 0.12, False, _SOURCE_SCIENCE, True),
+    Exercise("hip thrust", 0.25, 0.08, False, _SOURCE_OWN, True),
+)
+
+# Other names people type for the built-in lifts (keys as exercise_key() makes them).
+ALIASES: dict[str, str] = {
+    "back squat": "squat",
+    "full squat": "squat",
+    "bench": "bench press",
+    "ohp": "overhead press",
+    "military press": "overhead press",
+    "shoulder press": "overhead press",
+    "press": "overhead press",
+    "hex bar deadlift": "hex-bar deadlift",
+    "trap bar deadlift": "hex-bar deadlift",
+    "hexbar deadlift": "hex-bar deadlift",
+    "trapbar deadlift": "hex-bar deadlift",
+    "rdl": "Romanian deadlift",
+    "sl rdl": "single-leg Romanian deadlift",
+    "single leg rdl": "single-leg Romanian deadlift",
+    "conventional deadlift": "deadlift",
+}
+
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def exercise_key(name: str) -> str:
+    """Comparison key: case, spaces, hyphens and underscores do not matter."""
+    return _SEPARATORS.sub(" ", str(name)).strip().casefold()
+
+
+def canonical_key(name: str) -> str:
+    """Key of ``name`` after resolving a known alias."""
+    key = exercise_key(name)
+    alias = ALIASES.get(key)
+    return exercise_key(alias) if alias else key
