@@ -1,21 +1,297 @@
 """The live tracker: samples in, rep / warning / stop / set-end events out.
 
-The batch path (``vbt.analysis.analyze``) is this same tracker fed a whole recording at once,
-so the live stream and a recorded file run the same numba kernels; the result does not depend
-on how the stream is chunked.
+The batch path (``vbt.analysis.analyze``) is this same tracker fed a whole recording, so the
+live stream and a recorded file run the same numba kernels, and the result does not depend on
+how the stream is chunked: every decision is taken at a sample index fixed by the data
+(``tests/test_streaming.py`` checks this under random chunking).
+
+Pipeline: samples at any rate are resampled onto a uniform grid (``grid_hz``); a turning-point
+state machine with distance hysteresis finds rises of at least ``min_rom_m`` and closes each one
+when the bar comes back down or stays still at the top; the rep's buffered window is then
+filtered (zero-phase Butterworth) and its concentric phase is placed at the true turning points
+by a local fit of the raw positions, from which MV, MPV, PV and the rest follow.
+
+Usage::
+
+    tracker = LiveTracker(AnalysisConfig(...), auto_end_sets=True)
+    events = tracker.feed(t_s, position_m)      # any chunk size, t increasing
+    events = tracker.advance(t_s)               # time passes without samples (heartbeat)
+    events = tracker.end_set("manual")          # end the set by hand
+    events = tracker.finish()                   # end of stream
+    tracker.current_set()                       # SetResult of the set in progress
 """
 
 from __future__ import annotations
 
-# Implementation lands with the analysis core (issue 2). Public contract:
-#
-#   tracker = LiveTracker(AnalysisConfig(...), auto_end_sets=True)
-#   events = tracker.feed(t_s: np.ndarray, position_m: np.ndarray)   # any chunk size, t increasing
-#   events = tracker.advance(t_s: float)    # time passes with no new sample (heartbeat): may end a set
-#   events = tracker.end_set(reason="manual")  # close the set now (GUI button); emits SetEnded
-#   events = tracker.finish()               # end of stream: closes a pending rep, emits SetEnded
-#   tracker.current_set() -> SetResult      # reps of the set in progress (with losses)
-#   tracker.set_config(AnalysisConfig)      # takes effect from the next set
-#   tracker.recent_trace(seconds) -> (t_s, position_m, velocity_m_s) for display
-#
-# Events are the dataclasses in vbt.results: RepCompleted, VelocityWarning, StopSet, SetEnded.
+import logging
+import math
+
+import numpy as np
+
+from vbt import kernels as K
+from vbt.config import AnalysisConfig
+from vbt.results import Rep, RepCompleted, SetEnded, SetResult, StopSet, VelocityWarning
+from vbt.stoprule import StopRule
+
+log = logging.getLogger(__name__)
+
+# Samples kept before a rep's bottom (filter run-in, descent) and the cap on history kept.
+PRE_ROLL_S = 0.5
+FIRST_REP_LOOKBACK_S = 3.0
+MAX_WINDOW_S = 30.0
+FILTER_PAD_S = 0.5
+# Local turning-point fit: samples within this share of the ROM (at least FIT_MIN_M) of the
+# turning point's level, up to FIT_SIDE_S before a bottom / after a top.
+FIT_FRACTION = 0.03
+FIT_MIN_M = 0.005
+FIT_SIDE_S = 0.15
+
+
+class LiveTracker:
+    """Segment a position stream into reps and apply the stop rule, incrementally."""
+
+    def __init__(self, config: AnalysisConfig = AnalysisConfig(), auto_end_sets: bool = True):
+        self.config = config.checked()
+        self.auto_end_sets = auto_end_sets
+        seg = self.config.segmentation
+        self._fs = float(seg.grid_hz)
+        self._coeffs = np.empty(5)
+        K.butter_lowpass(seg.cutoff_hz, self._fs, self._coeffs)
+        self._rs_state = np.zeros(K.RESAMPLE_STATE_SIZE)
+        self._rs_state[K.RS_DT] = 1.0 / self._fs
+        self._det_state = np.zeros(K.DETECT_STATE_SIZE)
+        K.detect_init(self._det_state)
+        self._buf = np.empty(int(self._fs * 60))
+        self._buf_start = 0  # global grid index of self._buf[0]
+        self._buf_len = 0
+        self._n_grid = 0
+        self._events_buf = np.empty((64, K.EVENT_WIDTH))
+        self._rep_out = np.empty(K.REP_OUT_SIZE)
+        self._pending_config: AnalysisConfig | None = None
+        self._last_t = None
+        self._new_set()
+
+    # ---- public API ----------------------------------------------------------------------
+
+    def feed(self, t_s, position_m) -> list:
+        """Add samples (seconds, metres up). Returns the events they completed, in order."""
+        t = np.ascontiguousarray(t_s, dtype=np.float64).reshape(-1)
+        x = np.ascontiguousarray(position_m, dtype=np.float64).reshape(-1)
+        if t.shape != x.shape:
+            raise ValueError(f"t_s has {t.size} samples but position_m has {x.size}")
+        if t.size == 0:
+            return []
+        finite = np.isfinite(t) & np.isfinite(x)
+        if not finite.all():
+            t, x = t[finite], x[finite]
+            if t.size == 0:
+                return []
+        prev_t = self._rs_state[K.RS_T] if self._rs_state[K.RS_HAS] else t[0]
+        cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
+        grid = np.empty(max(cap, 2))
+        n = K.resample_stream(t, x, self._rs_state, grid)
+        self._last_t = float(t[-1])
+        return self._process_grid(grid[:n])
+
+    def advance(self, t_s: float) -> list:
+        """Time has reached ``t_s`` with the bar where it last was (a device heartbeat)."""
+        if not self._rs_state[K.RS_HAS] or t_s <= self._rs_state[K.RS_T]:
+            return []
+        return self.feed(np.array([t_s]), np.array([self._rs_state[K.RS_X]]))
+
+    def end_set(self, reason: str = "manual") -> list:
+        """Close the set now: a rise still open counts if it is a full rep; emits SetEnded."""
+        events = self._close_pending()
+        events.append(self._end_set_event(reason))
+        return events
+
+    def finish(self) -> list:
+        """End of stream: close a pending rep and the set."""
+        return self.end_set("end_of_stream")
+
+    def current_set(self) -> SetResult:
+        return SetResult(
+            reps=tuple(self._reps),
+            best_rep=self._rule.best_rep,
+            stop_rep=self._rule.stop_rep,
+            velocity_loss_threshold_pct=self.config.stop_rule.velocity_loss_pct,
+            metric=self.config.stop_rule.metric,
+            duration_s=self._set_duration(),
+        )
+
+    def set_config(self, config: AnalysisConfig) -> None:
+        """Use ``config`` from the next set on (now, if no rep has been counted in this set)."""
+        config.checked()
+        if self._reps:
+            self._pending_config = config
+        else:
+            self._apply_config(config)
+
+    @property
+    def stream_time_s(self) -> float:
+        """Seconds of stream seen, from the first sample."""
+        return max(0, self._n_grid - 1) / self._fs
+
+    def recent_trace(self, seconds: float = 10.0):
+        """(t_s, position_m, velocity_m_s) of the last ``seconds`` on the grid, for display.
+
+        Velocity here is a short centred difference (display only; rep metrics use the filter)."""
+        n = min(self._buf_len, int(seconds * self._fs))
+        x = self._buf[self._buf_len - n:self._buf_len].copy()
+        t = (np.arange(self._buf_start + self._buf_len - n, self._buf_start + self._buf_len)) / self._fs
+        v = np.zeros_like(x)
+        w = max(1, int(0.02 * self._fs))
+        if n > 2 * w:
+            v[w:-w] = (x[2 * w:] - x[:-2 * w]) / (2 * w / self._fs)
+        return t, x, v
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _apply_config(self, config: AnalysisConfig) -> None:
+        if config.segmentation.grid_hz != self.config.segmentation.grid_hz:
+            raise ValueError("grid_hz cannot change on a running tracker")
+        self.config = config
+        K.butter_lowpass(config.segmentation.cutoff_hz, self._fs, self._coeffs)
+        self._rule = StopRule(config.stop_rule)
+        for rep in self._reps:
+            self._rule.add(rep)
+
+    def _new_set(self) -> None:
+        if self._pending_config is not None:
+            cfg, self._pending_config = self._pending_config, None
+            self.config = cfg
+            K.butter_lowpass(cfg.segmentation.cutoff_hz, self._fs, self._coeffs)
+        self._reps: list[Rep] = []
+        self._rule = StopRule(self.config.stop_rule)
+        self._set_start_idx = None
+
+    def _set_duration(self) -> float:
+        if not self._reps:
+            return 0.0
+        return self._reps[-1].concentric_end_s - self._reps[0].concentric_start_s
+
+    def _append(self, grid: np.ndarray) -> None:
+        need = self._buf_len + grid.size
+        keep_from = self._n_grid + grid.size - int(MAX_WINDOW_S * self._fs)
+        if keep_from > self._buf_start:  # drop history older than the longest window
+            drop = min(keep_from - self._buf_start, self._buf_len)
+            self._buf[: self._buf_len - drop] = self._buf[drop:self._buf_len]
+            self._buf_len -= drop
+            self._buf_start += drop
+            need = self._buf_len + grid.size
+        if need > self._buf.size:
+            nb = np.empty(max(need, 2 * self._buf.size))
+            nb[: self._buf_len] = self._buf[: self._buf_len]
+            self._buf = nb
+        self._buf[self._buf_len:need] = grid
+        self._buf_len = need
+
+    def _process_grid(self, grid: np.ndarray) -> list:
+        if grid.size == 0:
+            return []
+        first = self._n_grid
+        self._append(grid)
+        self._n_grid += grid.size
+        seg = self.config.segmentation
+        max_events = grid.size // 2 + 4
+        if self._events_buf.shape[0] < max_events:
+            self._events_buf = np.empty((max_events, K.EVENT_WIDTH))
+        n_ev = K.detect_stream(
+            grid, first, self._det_state, self._events_buf,
+            seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
+            seg.top_stillness_s * self._fs, seg.set_end_stillness_s * self._fs,
+        )
+        out = []
+        for row in self._events_buf[:n_ev].copy():
+            kind, bottom, top, confirm, prev_top = row
+            if kind == K.EV_REP:
+                out.extend(self._rep_candidate(int(bottom), int(top), int(confirm), int(prev_top)))
+            elif kind == K.EV_STILL and self.auto_end_sets and self._reps:
+                out.append(self._end_set_event("stillness", t_s=confirm / self._fs))
+        return out
+
+    def _close_pending(self) -> list:
+        seg = self.config.segmentation
+        if self._n_grid and K.pending_rep(self._det_state, seg.min_rom_m):
+            st = self._det_state
+            events = self._rep_candidate(int(st[K.DS_BOT_I]), int(st[K.DS_EXT_I]), self._n_grid - 1,
+                                         int(st[K.DS_PREV_TOP_I]))
+            st[K.DS_EMITTED] = 1.0
+            return events
+        return []
+
+    def _rep_candidate(self, bottom: int, top: int, confirm: int, prev_top: int) -> list:
+        seg = self.config.segmentation
+        fs = self._fs
+        if prev_top >= 0:
+            w0 = prev_top - int(PRE_ROLL_S * fs)
+        else:
+            w0 = bottom - int(FIRST_REP_LOOKBACK_S * fs)
+        w0 = max(w0, confirm - int(MAX_WINDOW_S * fs) + 1, self._buf_start, 0)
+        w1 = confirm + 1
+        window = self._buf[w0 - self._buf_start: w1 - self._buf_start]
+        if window.size < 8:
+            return []
+        pt = prev_top - w0 if prev_top >= w0 else -1
+        load = self.config.load_kg or 0.0
+        K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom - w0, top - w0, pt,
+                      FIT_FRACTION, FIT_MIN_M, FIT_SIDE_S, load, self._rep_out)
+        o = self._rep_out
+        if o[K.R_OK] != 1.0:
+            log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)
+            return []
+        if o[K.R_ROM] < seg.min_rom_m * 0.9 or o[K.R_MV] < seg.min_mean_velocity_m_s or \
+                o[K.R_T1] - o[K.R_T0] > seg.max_concentric_s:
+            return []
+        return self._add_rep(o, w0 / fs, confirm / fs)
+
+    def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float) -> list:
+        def opt(k):
+            val = float(o[k])
+            return None if math.isnan(val) else val
+
+        index = len(self._reps) + 1
+        rep = Rep(
+            index=index,
+            concentric_start_s=offset_s + float(o[K.R_T0]),
+            concentric_end_s=offset_s + float(o[K.R_T1]),
+            mean_velocity_m_s=float(o[K.R_MV]),
+            mean_propulsive_velocity_m_s=float(o[K.R_MPV]),
+            peak_velocity_m_s=float(o[K.R_PV]),
+            rom_m=float(o[K.R_ROM]),
+            time_to_peak_velocity_s=float(o[K.R_TTPV]),
+            concentric_duration_s=float(o[K.R_T1] - o[K.R_T0]),
+            eccentric_duration_s=opt(K.R_ECC_DUR) if index > 1 or opt(K.R_ECC_DUR) else None,
+            eccentric_mean_velocity_m_s=opt(K.R_ECC_MV),
+            bottom_pause_s=opt(K.R_PAUSE),
+            mean_force_n=opt(K.R_F_MEAN),
+            peak_force_n=opt(K.R_F_PEAK),
+            mean_power_w=opt(K.R_P_MEAN),
+            peak_power_w=opt(K.R_P_PEAK),
+        )
+        verdict = self._rule.add(rep)
+        rep = rep.with_loss(verdict.velocity_loss_pct)
+        self._reps.append(rep)
+        events: list = [RepCompleted(rep, verdict.best_rep, decided_s)]
+        limit = self.config.stop_rule.velocity_loss_pct
+        if verdict.stop:
+            events.append(StopSet(index, verdict.velocity_loss_pct, limit, decided_s))
+        elif verdict.warning and self._rule.stop_rep is None:
+            events.append(VelocityWarning(index, verdict.velocity_loss_pct, limit, decided_s))
+        return events
+
+    def _end_set_event(self, reason: str, t_s: float | None = None) -> SetEnded:
+        result = self.current_set()
+        event = SetEnded(result, reason, self.stream_time_s if t_s is None else t_s)
+        self._new_set()
+        return event
+
+
+def warm_up() -> None:
+    """Compile (or load from the on-disk cache) every kernel before the first live sample."""
+    from vbt.simulate import SensorSpec, simulate_set
+
+    sim = simulate_set(0, style="squat", sensor=SensorSpec(rate_hz=500.0), n_reps=2, setup=False, rerack=False)
+    tr = LiveTracker(AnalysisConfig(load_kg=60.0))
+    tr.feed(sim.t_s, sim.position_m)
+    tr.finish()
