@@ -1005,6 +1005,10 @@ class Store:
             threshold_pct = result.velocity_loss_threshold_pct if threshold_pct is None else threshold_pct
         metric = metric or "mean"
         threshold_pct = 10.0 if threshold_pct is None else threshold_pct
+        problems = check_set_fields(load_kg=load_kg, side=side, metric=metric, threshold_pct=threshold_pct,
+                                    rpe=rpe, note=note)
+        if problems:
+            raise StoreError("; ".join(problems))
         if not isinstance(result, SetResult):
             result = apply_stop_rule(list(result), StopRuleConfig(velocity_loss_pct=threshold_pct, metric=metric))
         t, x = _trace_arrays(trace)
@@ -2068,10 +2072,12 @@ class SetRecorder:
                     elif kind == "call":
                         _, fn, fut = cmd
                         try:
-                            fut.set_result(fn(store))
+                            value = fn(store)
                         except BaseException as exc:  # noqa: BLE001 - delivered on the future
                             fut.set_exception(exc)
-                        self._exercises = tuple(store.exercises())  # fn may have added one
+                        else:
+                            self._exercises = tuple(store.exercises())  # fn may have added one
+                            fut.set_result(value)
                     elif kind == "flush":
                         flush_all(False)
                         cmd[1].set_result(True)
