@@ -1,0 +1,336 @@
+"""Device commands: ``emulate``, ``devices`` and ``live``.
+
+``register(subparsers)`` adds them to the `vbt` console command; ``main(argv)`` runs them
+standalone (``python -m firmware_bridge.cli live --demo``). Each handler returns the exit
+status; a user's mistake is one line on stderr and status 1, Ctrl-C ends cleanly with 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+
+_log = logging.getLogger(__name__)
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"vbt {command}: {message}", file=sys.stderr, flush=True)
+    return 1
+
+
+def _out(line: str) -> None:
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:  # `vbt live --jsonl | head`
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except OSError:
+            pass
+        raise KeyboardInterrupt from None
+
+
+# ---- emulate ------------------------------------------------------------------------------------
+
+
+def _cmd_emulate(args) -> int:
+    from vbt.io import RecordingError
+
+    from firmware_bridge.emulator import Emulator
+
+    try:
+        emu = Emulator(args.protocol, seed=args.seed, replay=args.replay, n_sets=args.sets, rest_s=args.rest_s,
+                       style=args.style, speed=args.speed, inverted=args.inverted, start_on="open")
+    except RecordingError as exc:
+        return _fail("emulate", str(exc))
+    except (ValueError, OSError) as exc:
+        return _fail("emulate", str(exc))
+    try:
+        port = emu.start()
+    except OSError as exc:
+        return _fail("emulate", f"cannot open a pseudo-terminal: {exc}")
+    stop = threading.Event()
+    try:
+        what = f"replaying {args.replay}" if args.replay else f"simulated lifter, seed {args.seed}"
+        _out(port)
+        print(f"emulated {args.protocol} transducer ({what}) on {port} (device {emu.device_name}); "
+              f"its script starts when a program opens the port. Ctrl-C to stop.", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + args.duration if args.duration else None
+        while not stop.wait(0.2):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if args.exit_at_end and emu.finished:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emu.stop()
+    return 0
+
+
+# ---- devices ------------------------------------------------------------------------------------
+
+
+def _cmd_devices(args) -> int:
+    from firmware_bridge.discovery import discover
+
+    reports = discover(timeout_s=args.timeout)
+    if args.json:
+        _out(json.dumps([r.to_json() for r in reports], indent=2))
+        return 0
+    if not reports:
+        _out("no serial ports found (plug the transducer in, or start one with `vbt emulate`)")
+        return 0
+    for r in reports:
+        mark = "*" if r.is_transducer else " "
+        _out(f"{mark} {r.line()}")
+    n = sum(r.is_transducer for r in reports)
+    _out(f"{n} transducer{'s' if n != 1 else ''} found" + (" (`--port auto` will use it)" if n == 1 else ""))
+    return 0
+
+
+# ---- live ---------------------------------------------------------------------------------------
+
+
+def _fmt(value, unit: str = "", digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
+
+
+def format_event(event) -> str | None:
+    """One line a person reads for an event of a live session (None: nothing to print)."""
+    kind = event.type
+    if kind == "device_connected":
+        d = event.device
+        ident = f", device {d['device_id']}, firmware {d['firmware_version']}" if "device_id" in d else ""
+        again = "reconnected" if event.reconnect else "connected"
+        return f"[{event.t_s:8.2f} s] device {again}: {event.port} ({event.protocol}{ident})"
+    if kind == "device_lost":
+        return f"[{event.t_s:8.2f} s] device lost: {event.port}: {event.reason}; reconnecting…"
+    if kind == "device_unavailable":
+        return f"[{event.t_s:8.2f} s] {event.reason}"
+    if kind == "rep":
+        r = event.rep
+        loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
+        power = f", mean power {r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
+        return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
+                f"MPV {_fmt(r.mean_propulsive_velocity_m_s, 'm/s')}, PV {_fmt(r.peak_velocity_m_s, 'm/s')}, "
+                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}")
+    if kind == "warning":
+        return (f"[{event.t_s:8.2f} s] warning: rep {event.index} is {event.velocity_loss_pct:.1f} % slower than "
+                f"the best (limit {event.threshold_pct:g} %)")
+    if kind == "stop":
+        return (f"[{event.t_s:8.2f} s] STOP: rep {event.index} lost {event.velocity_loss_pct:.1f} % "
+                f"(limit {event.threshold_pct:g} %): end the set")
+    if kind == "set_end":
+        res = event.result
+        return (f"[{event.t_s:8.2f} s] set ended ({event.reason}): {len(res.reps)} reps, best rep {res.best_rep}, "
+                f"stop rep {res.stop_rep if res.stop_rep is not None else 'none'}")
+    if kind == "button":
+        return f"[{event.t_s:8.2f} s] button {'pressed' if event.pressed else 'released'}"
+    return None
+
+
+def event_json(event) -> dict | None:
+    """The `--jsonl` object of an event (None: not printed)."""
+    from vbt.results import event_to_json
+
+    from firmware_bridge.events import device_event_to_json
+
+    if event.type in ("rep", "warning", "stop", "set_end"):
+        return event_to_json(event)
+    return device_event_to_json(event)
+
+
+def _analysis_config(args):
+    from vbt.config import AnalysisConfig, StopRuleConfig
+
+    config = AnalysisConfig(stop_rule=StopRuleConfig(velocity_loss_pct=args.velocity_loss, metric=args.metric),
+                            load_kg=args.load_kg)
+    return config, config.validate()
+
+
+def make_history_hook(args):
+    """HOOK into the history store: with ``--exercise``, live sets are recorded through
+    ``vbt.store.SetRecorder``. Returns (hook or None, a note for stderr or None); raises
+    ValueError for an unknown exercise."""
+    if not args.exercise or args.demo:
+        return None, None
+    try:
+        from vbt.store import SetRecorder
+    except ImportError:
+        return None, "the history store is not available; sets are not recorded"
+    from vbt.exercises import canonical_key, exercise_key
+
+    from firmware_bridge.live import HistoryHook
+
+    rec = SetRecorder()
+    known = {e.key for e in rec.exercises}
+    if exercise_key(args.exercise) not in known and canonical_key(args.exercise) not in known:
+        rec.stop()
+        raise ValueError(f"unknown exercise {args.exercise!r} (see `vbt exercises`)")
+    hook = HistoryHook(rec, exercise=args.exercise, load_kg=args.load_kg, athlete=args.athlete,
+                       metric=args.metric, threshold_pct=args.velocity_loss)
+    return hook, f"recording sets of {args.exercise} into {rec.path}"
+
+
+def _cmd_live(args) -> int:
+    from firmware_bridge.discovery import DiscoveryError, auto_port
+    from firmware_bridge.emulator import Emulator
+    from firmware_bridge.live import LiveSession
+
+    config, problems = _analysis_config(args)
+    if problems:
+        return _fail("live", "; ".join(problems))
+    emulator = None
+    port, protocol = args.port, args.protocol
+    if args.demo:
+        emulator = Emulator("chronojump" if protocol == "auto" else protocol, seed=args.seed, start_on="open")
+        port = emulator.start()
+        protocol = emulator.protocol
+        print(f"demo: emulated {protocol} transducer on {port}", file=sys.stderr, flush=True)
+    elif port == "auto":
+        try:
+            report = auto_port(protocol)
+        except DiscoveryError as exc:
+            return _fail("live", str(exc))
+        port, protocol = report.port.device, report.protocol
+    hook = None
+    try:
+        try:
+            hook, note = make_history_hook(args)
+        except Exception as exc:
+            return _fail("live", str(exc))
+        if note:
+            print(note, file=sys.stderr, flush=True)
+        session = LiveSession(port, protocol, config, forward_samples=False, forward_health=False, recorder=hook,
+                              reader_options={"inverted": args.inverted})
+        return _run_live(session, args)
+    finally:
+        if hook is not None:
+            hook.close()
+        if emulator is not None:
+            emulator.stop()
+
+
+def _run_live(session, args) -> int:
+    sets_ended = 0
+
+    def show(event) -> None:
+        nonlocal sets_ended
+        if args.jsonl:
+            obj = event_json(event)
+            if obj is not None:
+                _out(json.dumps(obj))
+        else:
+            line = format_event(event)
+            if line is not None:
+                _out(line)
+        if event.type == "set_end":
+            sets_ended += 1
+
+    deadline = time.monotonic() + args.duration if args.duration else None
+    session.start()
+    try:
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if args.max_sets and sets_ended >= args.max_sets:
+                break
+            try:
+                event = session.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            show(event)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        try:
+            session.stop(finish=not (args.max_sets and sets_ended >= args.max_sets))
+        except KeyboardInterrupt:
+            pass
+        while True:
+            try:
+                event = session.events.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                show(event)
+            except KeyboardInterrupt:
+                break
+    return 0
+
+
+# ---- wiring -------------------------------------------------------------------------------------
+
+
+def register(subparsers) -> None:
+    """Add ``emulate``, ``devices`` and ``live`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "emulate", help="run an emulated transducer on a pseudo-terminal",
+        description="Run an emulated transducer (a simulated lifter, or a replayed recording) on a "
+                    "pseudo-terminal. Prints the port to open on the first line of stdout; runs until Ctrl-C.")
+    p.add_argument("--protocol", choices=("chronojump", "native"), default="chronojump")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated lifter (default 0)")
+    p.add_argument("--replay", metavar="FILE", help="play a recording (CSV or Chronojump raw) as the device's motion")
+    p.add_argument("--sets", type=int, default=3, help="sets per pass of the simulated session (repeats)")
+    p.add_argument("--rest-s", type=float, default=60.0, help="rest between simulated sets (default 60 s)")
+    p.add_argument("--style", choices=("squat", "bench", "deadlift"), default=None)
+    p.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    p.add_argument("--inverted", action="store_true", help="mounted upside down (Chronojump counts negated)")
+    p.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--exit-at-end", action="store_true", help="with --replay: stop when the recording has played")
+    p.set_defaults(func=_cmd_emulate)
+
+    p = subparsers.add_parser("devices", help="list serial ports and the transducers answering on them",
+                              description="List serial ports (USB VID:PID, serial number) and running emulators, "
+                                          "and probe each for a native or Chronojump transducer.")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each port to answer")
+    p.set_defaults(func=_cmd_devices)
+
+    p = subparsers.add_parser(
+        "live", help="read a transducer and print reps as they happen",
+        description="Read a transducer and print each event as it happens: device connected or lost, rep with "
+                    "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. With --exercise the sets "
+                    "are recorded into the history.")
+    p.add_argument("--port", default="auto", help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
+    p.add_argument("--protocol", choices=("auto", "chronojump", "native"), default="auto")
+    p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
+    p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
+                   help="stop the set at this velocity loss in %% (default 10)")
+    p.add_argument("--metric", choices=("mean", "propulsive", "peak"), default="mean")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per line, with a 'type' field")
+    p.add_argument("--demo", action="store_true", help="read an emulated transducer started in this process")
+    p.add_argument("--seed", type=int, default=0, help="with --demo: seed of the simulated lifter")
+    p.add_argument("--inverted", action="store_true", help="transducer mounted upside down")
+    p.add_argument("--exercise", default=None, help="record the sets into the history as this exercise")
+    p.add_argument("--athlete", default=None, help="with --exercise: whose sets these are")
+    p.add_argument("--max-sets", type=int, default=0, help="exit after this many sets have ended")
+    p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
+    p.set_defaults(func=_cmd_live)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="vbt", description="VBT tracker device commands")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""What the reader reports, through its one path (a callback or a queue).
+
+Every event has a ``type`` string and a ``t_s`` in *stream time*: seconds on the reader's
+monotonic clock since ``DeviceReader.start()``. Sample times use the same base, continuous
+across reconnections, so the analysis sees one stream.
+
+==================== =============================================================
+type                 meaning
+==================== =============================================================
+device_connected     a port was opened and the device answered its protocol
+device_lost          the connection failed (cable pulled, device silent, read error)
+device_unavailable   a port could not be used (absent, busy, permission, wrong device)
+samples              position samples (numpy arrays), in stream time
+button               the device's push button was pressed or released
+heartbeat            the device is alive and not streaming (native)
+ack                  the device acknowledged a host command (native)
+health               periodic health figures of the reader and the link
+==================== =============================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DeviceConnected:
+    port: str
+    protocol: str
+    device: dict  # identity: protocol, port, device_id, firmware_version, counts_per_m, usb...
+    reconnect: bool
+    t_s: float
+    type: str = field(default="device_connected", init=False)
+
+
+@dataclass(frozen=True)
+class DeviceLost:
+    port: str
+    reason: str
+    t_s: float
+    type: str = field(default="device_lost", init=False)
+
+
+@dataclass(frozen=True)
+class DeviceUnavailable:
+    """A port could not be used. ``kind``: absent, busy, permission, no_answer, wrong_device, error."""
+
+    port: str
+    kind: str
+    reason: str
+    t_s: float
+    type: str = field(default="device_unavailable", init=False)
+
+
+@dataclass(frozen=True)
+class SamplesReceived:
+    """Samples in stream time. ``received_s``: stream time at which the read carrying them returned."""
+
+    t_s: np.ndarray
+    position_m: np.ndarray
+    received_s: float
+    type: str = field(default="samples", init=False)
+
+    def __len__(self) -> int:
+        return int(self.t_s.size)
+
+
+@dataclass(frozen=True)
+class ButtonEvent:
+    pressed: bool
+    t_s: float
+    type: str = field(default="button", init=False)
+
+
+@dataclass(frozen=True)
+class HeartbeatEvent:
+    streaming: bool
+    t_s: float
+    type: str = field(default="heartbeat", init=False)
+
+
+@dataclass(frozen=True)
+class AckEvent:
+    command: str
+    command_seq: int
+    ok: bool
+    status: int
+    value: int
+    t_s: float
+    type: str = field(default="ack", init=False)
+
+
+@dataclass(frozen=True)
+class ReaderHealth:
+    """Health of one reader: the link now and counters since the reader started.
+
+    ``sample_rate_hz`` is measured over the last health interval (host clock); the error
+    counters add up every connection's decoder counters (see ``DecoderStats``);
+    ``reader_cpu_s`` is the reader thread's CPU time, including the ``on_event`` callback.
+    """
+
+    t_s: float
+    connected: bool
+    port: str | None
+    protocol: str | None
+    connections: int
+    losses: int
+    bytes_received: int
+    samples_received: int
+    sample_rate_hz: float
+    frames_lost: int
+    checksum_errors: int
+    bad_frames: int
+    sequence_gaps: int
+    implausible: int
+    discarded_bytes: int
+    resyncs: int
+    byte_period_s: float | None
+    last_data_age_s: float | None
+    reader_cpu_s: float
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    health: ReaderHealth
+    t_s: float
+    type: str = field(default="health", init=False)
+
+
+def device_event_to_json(event) -> dict | None:
+    """The ``"device"`` JSON object of ``vbt live --jsonl`` for connection events (None for others)."""
+    if isinstance(event, DeviceConnected):
+        return {"type": "device", "event": "connected", "t_s": event.t_s, "port": event.port,
+                "protocol": event.protocol, "reconnect": event.reconnect, "device": event.device}
+    if isinstance(event, DeviceLost):
+        return {"type": "device", "event": "lost", "t_s": event.t_s, "port": event.port, "reason": event.reason}
+    if isinstance(event, DeviceUnavailable):
+        return {"type": "device", "event": "unavailable", "t_s": event.t_s, "port": event.port,
+                "kind": event.kind, "reason": event.reason}
+    return None

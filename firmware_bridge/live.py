@@ -1,0 +1,294 @@
+"""A live session: one reader, one analysis tracker, one event path out.
+
+:class:`LiveSession` wires a :class:`~firmware_bridge.reader.DeviceReader` to a
+``vbt.tracker.LiveTracker``. Threads: the reader thread reads the port and queues its events;
+the session's worker thread takes them, feeds samples to the tracker and passes on, in order,
+the reader's device events and the tracker's analysis events (``RepCompleted``,
+``VelocityWarning``, ``StopSet``, ``SetEnded`` from ``vbt.results``). Consumers get them
+through ``on_event`` (called on the worker thread: a GUI hands them to its own thread) or the
+``events`` queue.
+
+One time base: every ``t_s`` (samples, device events, rep times, set results, ``recent_trace``)
+is reader stream time, seconds since the session started. The tracker counts from its first
+sample; the session shifts its times back.
+
+A set survives a reconnection: the tracker is never reset by a device loss, the reader keeps
+time and position continuous, and the session does not advance the tracker's clock while the
+device is away (the outage is not "stillness").
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import replace
+
+from firmware_bridge.events import SamplesReceived
+from firmware_bridge.reader import DeviceReader
+
+_log = logging.getLogger(__name__)
+
+
+def _shift_rep(rep, dt: float):
+    return replace(rep, concentric_start_s=rep.concentric_start_s + dt, concentric_end_s=rep.concentric_end_s + dt)
+
+
+def _shift_result(result, dt: float):
+    return replace(result, reps=tuple(_shift_rep(r, dt) for r in result.reps))
+
+
+def shift_event(event, dt: float):
+    """An analysis event with every time moved by ``dt`` seconds."""
+    if dt == 0.0:
+        return event
+    kind = getattr(event, "type", None)
+    if kind == "rep":
+        return type(event)(_shift_rep(event.rep, dt), event.best_rep, event.t_s + dt)
+    if kind in ("warning", "stop"):
+        return type(event)(event.index, event.velocity_loss_pct, event.threshold_pct, event.t_s + dt)
+    if kind == "set_end":
+        return type(event)(_shift_result(event.result, dt), event.reason, event.t_s + dt)
+    return event
+
+
+class LiveSession:
+    """Reader plus tracker for one transducer.
+
+    Parameters
+    ----------
+    port, protocol
+        As for :class:`DeviceReader` (``protocol`` 'auto' probes).
+    config
+        ``vbt.config.AnalysisConfig`` for the tracker.
+    on_event
+        Called on the worker thread with every event; without it events go to :attr:`events`.
+    forward_samples
+        Pass ``samples`` events on (a GUI plots them); off for a headless consumer.
+    forward_health
+        Pass ``health`` events on.
+    button_ends_set
+        The device's button (pressed) ends the set in progress, as the GUI's button would.
+    recorder
+        Optional hook into the history store, called on the worker thread: ``record(event)`` for
+        every analysis event and ``trace(t_s, position_m)`` for every chunk of samples (see
+        :class:`HistoryHook`, which adapts ``vbt.store.SetRecorder``).
+    reader_options
+        Extra keyword arguments for :class:`DeviceReader` (candidates, inverted, timeouts...).
+    """
+
+    def __init__(self, port: str, protocol: str = "auto", config=None, *, on_event=None,
+                 forward_samples: bool = True, forward_health: bool = True, button_ends_set: bool = True,
+                 recorder=None, reader_options: dict | None = None, warm: bool = True):
+        from vbt.config import AnalysisConfig
+        from vbt.tracker import LiveTracker
+
+        self.config = (config or AnalysisConfig()).checked()
+        self.tracker = LiveTracker(self.config, auto_end_sets=True)
+        self.on_event = on_event
+        self.events: queue.Queue = queue.Queue()
+        self.forward_samples = forward_samples
+        self.forward_health = forward_health
+        self.button_ends_set = button_ends_set
+        self.recorder = recorder
+        self.warm = warm
+        self.reader = DeviceReader(port, protocol, **(reader_options or {}))
+        self._lock = threading.Lock()  # guards the tracker
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0: float | None = None  # stream time of the tracker's first sample
+        self.connected = False
+        self.samples_fed = 0
+        self.dropped_samples = 0
+        self._error: BaseException | None = None
+
+    # -- public -----------------------------------------------------------------------------
+    def start(self) -> "LiveSession":
+        if self.warm:
+            from vbt.tracker import warm_up
+
+            warm_up()  # compile or load the kernels now, never mid-set
+        self.reader.start()
+        self._thread = threading.Thread(target=self._run, name="live-session", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, finish: bool = True, timeout: float = 5.0) -> None:
+        """Stop reading; with ``finish``, close the set in progress (emits its SetEnded). Joins."""
+        self.reader.stop(timeout)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise RuntimeError("live session thread did not stop")
+            self._thread = None
+        self._drain()
+        if finish:
+            with self._lock:
+                events = self.tracker.finish() if self._t0 is not None else []
+            for ev in events:
+                if ev.type == "set_end" and not ev.result.reps:
+                    continue
+                self._analysis_event(ev)
+
+    def __enter__(self) -> "LiveSession":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def end_set(self, reason: str = "manual") -> None:
+        """End the set in progress (thread-safe; handled on the worker thread)."""
+        self._requests.put(("end_set", reason))
+
+    def set_config(self, config) -> None:
+        """New analysis settings, from the next set on (thread-safe)."""
+        config.checked()
+        self._requests.put(("config", config))
+
+    def current_set(self):
+        """SetResult of the set in progress, in stream time (thread-safe)."""
+        with self._lock:
+            result = self.tracker.current_set()
+        return _shift_result(result, self._t0 or 0.0)
+
+    def recent_trace(self, seconds: float = 10.0):
+        """(t_s, position_m, velocity_m_s) of the last ``seconds``, in stream time (thread-safe)."""
+        with self._lock:
+            t, x, v = self.tracker.recent_trace(seconds)
+        return t + (self._t0 or 0.0), x, v
+
+    def health(self):
+        return self.reader.health()
+
+    # -- worker -------------------------------------------------------------------------------
+    def _emit(self, event) -> None:
+        if self.on_event is None:
+            self.events.put(event)
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            _log.exception("on_event callback failed on %s", getattr(event, "type", event))
+
+    def _analysis_event(self, event) -> None:
+        event = shift_event(event, self._t0 or 0.0)
+        if self.recorder is not None:
+            try:
+                self.recorder.record(event)
+            except Exception:
+                _log.exception("recording %s into the history store failed", event.type)
+        self._emit(event)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._serve_requests()
+                try:
+                    event = self.reader.events.get(timeout=0.05)
+                except queue.Empty:
+                    continue
+                self._handle(event)
+        except BaseException as exc:
+            self._error = exc
+            _log.exception("live session worker failed")
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                event = self.reader.events.get_nowait()
+            except queue.Empty:
+                break
+            self._handle(event)
+        self._serve_requests()
+
+    def _serve_requests(self) -> None:
+        while True:
+            try:
+                what, arg = self._requests.get_nowait()
+            except queue.Empty:
+                return
+            if what == "end_set":
+                self._end_set(arg)
+            elif what == "config":
+                with self._lock:
+                    self.tracker.set_config(arg)
+
+    def _end_set(self, reason: str) -> None:
+        with self._lock:
+            if self._t0 is None or not self.tracker.current_set().reps:
+                return
+            events = self.tracker.end_set(reason)
+        for ev in events:
+            self._analysis_event(ev)
+
+    def _handle(self, event) -> None:
+        kind = event.type
+        if kind == "samples":
+            self._feed(event)
+            return
+        if kind == "device_connected":
+            self.connected = True
+        elif kind == "device_lost":
+            self.connected = False
+        elif kind == "health" and not self.forward_health:
+            return
+        self._emit(event)
+        if kind == "button" and event.pressed and self.button_ends_set:
+            self._end_set("manual")
+        elif kind == "heartbeat" and self._t0 is not None:
+            with self._lock:
+                events = self.tracker.advance(event.t_s)
+            for ev in events:
+                self._analysis_event(ev)
+
+    def _feed(self, event: SamplesReceived) -> None:
+        if self._t0 is None:
+            self._t0 = float(event.t_s[0])
+        with self._lock:
+            events = self.tracker.feed(event.t_s, event.position_m)
+        self.samples_fed += len(event)
+        if self.recorder is not None:
+            try:
+                self.recorder.trace(event.t_s, event.position_m)
+            except Exception:
+                _log.exception("recording the trace into the history store failed")
+        if self.forward_samples:
+            self._emit(event)
+        for ev in events:
+            self._analysis_event(ev)
+
+
+
+class HistoryHook:
+    """Records a live session into the history (``vbt.store.SetRecorder``).
+
+    A set is opened in the store when its first rep completes (the tracker only knows a set has
+    begun then; the recorder keeps the trace from before as pre-roll), each rep is committed as
+    it comes, and the set is closed with the tracker's result on ``SetEnded``.
+    """
+
+    def __init__(self, recorder, *, exercise: str, load_kg=None, athlete: str | None = None,
+                 metric: str = "mean", threshold_pct: float = 10.0):
+        self.recorder = recorder
+        self.set_fields = dict(exercise=exercise, load_kg=load_kg, metric=metric, threshold_pct=threshold_pct)
+        if athlete:
+            self.set_fields["athlete"] = athlete
+        self._open = False
+
+    def trace(self, t_s, position_m) -> None:
+        self.recorder.add_trace(t_s, position_m)
+
+    def record(self, event) -> None:
+        if event.type == "rep":
+            if not self._open:
+                self.recorder.start_set(**self.set_fields)
+                self._open = True
+            self.recorder.add_rep(event.rep)
+        elif event.type == "set_end" and self._open:
+            self.recorder.end_set(event.result, event.reason)
+            self._open = False
+
+    def close(self) -> None:
+        self.recorder.stop()

@@ -1,0 +1,561 @@
+"""One reader thread per port: open, decode, report; survive pulled cables.
+
+:class:`DeviceReader` owns its port. Its thread opens the port (device name, pty path or any
+pyserial URL, via ``serial_for_url``), runs one protocol object per connection, stitches the
+connections into one stream and reports *everything* (connections, losses, samples, button,
+health) through one path: the ``on_event`` callback, called on the reader thread, or, without
+one, the ``events`` queue. Writes to the port take a lock and may come from any thread.
+
+When a read fails (cable pulled, pty closed) or the device goes silent, ``device_lost`` is
+reported at once and the thread retries: the same port name first, then the same USB device
+under another name (matched by VID:PID and serial number), then the ``candidates`` (names,
+glob patterns, or a callable returning names). A native device must answer with the same
+device id on a port other than the original one.
+
+Stream time is seconds since ``start()`` on the reader's monotonic clock. Sample times are
+continuous across reconnections; positions too: an absolute (native) stream of the same
+device power-on continues exactly, anything else continues from the last position.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import serial
+
+from firmware_bridge import chronojump as cj
+from firmware_bridge import discovery
+from firmware_bridge import native as nat
+from firmware_bridge.events import (
+    AckEvent,
+    ButtonEvent,
+    DeviceConnected,
+    DeviceLost,
+    DeviceUnavailable,
+    HealthEvent,
+    HeartbeatEvent,
+    ReaderHealth,
+    SamplesReceived,
+)
+from firmware_bridge.protocol import (
+    ButtonChange,
+    CommandAck,
+    DecoderStats,
+    DeviceIdentity,
+    Heartbeat,
+    ProbeEcho,
+    SampleBatch,
+)
+
+_log = logging.getLogger(__name__)
+PROTOCOL_CHOICES = ("auto", "chronojump", "native")
+_STAT_FIELDS = ("frames_lost", "checksum_errors", "bad_frames", "sequence_gaps", "implausible",
+                "discarded_bytes", "resyncs")
+
+
+class StreamStitcher:
+    """Turns per-connection sample batches into one stream (stream time, continuous position)."""
+
+    def __init__(self, origin_s: float):
+        self.origin_s = origin_s
+        self.last_t: float | None = None
+        self.last_x: float | None = None
+        self._session = None
+        self._offset_x: float | None = None
+        self._shift_t = 0.0
+        self._fresh = True
+        self.dropped_out_of_order = 0
+
+    def new_connection(self) -> None:
+        self._fresh = True
+
+    def stream_time(self, t_host_s: float) -> float:
+        return t_host_s - self.origin_s + self._shift_t
+
+    def place(self, batch: SampleBatch) -> tuple[np.ndarray, np.ndarray] | None:
+        t = batch.t_s - self.origin_s
+        if self._fresh:
+            self._shift_t = 0.0
+            if self.last_t is not None and t[0] + self._shift_t <= self.last_t:
+                self._shift_t = self.last_t - t[0] + 1e-4
+            same_session = batch.absolute and batch.session is not None and batch.session == self._session
+            if not (same_session and self._offset_x is not None) or batch.rebased:
+                self._offset_x = (self.last_x - batch.position_m[0]) if self.last_x is not None else -batch.position_m[0]
+            self._session = batch.session
+            self._fresh = False
+        elif batch.rebased:
+            self._offset_x = (self.last_x - batch.position_m[0]) if self.last_x is not None else -batch.position_m[0]
+        t = t + self._shift_t
+        x = batch.position_m + self._offset_x
+        if self.last_t is not None and t[0] <= self.last_t:
+            keep = t > self.last_t
+            self.dropped_out_of_order += int(np.count_nonzero(~keep))
+            t, x = t[keep], x[keep]
+            if t.size == 0:
+                return None
+        self.last_t = float(t[-1])
+        self.last_x = float(x[-1])
+        return t, x
+
+
+@dataclass
+class _Connection:
+    ser: serial.SerialBase
+    port: str
+    protocol: str
+    decoder: object
+    opened_s: float
+    confirmed: bool = False
+    identity: DeviceIdentity | None = None
+    usb: discovery.PortInfo | None = None
+    next_probe_s: float = 0.0
+    last_data_s: float = 0.0
+    held: list | None = None  # items decoded before the device was confirmed
+
+
+class DeviceReader:
+    """Reads one transducer on one port, in its own thread.
+
+    Parameters
+    ----------
+    port
+        Device name, pty path, link, or pyserial URL.
+    protocol
+        ``"chronojump"``, ``"native"`` or ``"auto"`` (probe on connecting; kept for reconnects).
+    on_event
+        Called on the reader thread with every event (keep it short: hand work to another
+        thread). Without it, events go to :attr:`events` (a ``queue.Queue``).
+    candidates
+        Other names the device may come back under: names, glob patterns, or a callable
+        returning a list of names.
+    inverted
+        Encoder mounted upside down (positions negated).
+    retry_interval_s, silence_timeout_s, connect_timeout_s, health_interval_s, read_timeout_s
+        Reconnection pacing; silence that counts as a lost device; time a new connection has to
+        answer its protocol; health report period; the port read timeout.
+    min_read_interval_s
+        Reads are at least this far apart (bytes wait in the driver meanwhile): bounds the
+        reader's wake-ups, and so its CPU, for devices that send every millisecond.
+    """
+
+    def __init__(self, port: str, protocol: str = "auto", *, on_event=None, candidates=(), inverted: bool = False,
+                 baudrate: int = 115200, retry_interval_s: float = 0.2, silence_timeout_s: float = 2.0,
+                 connect_timeout_s: float = 1.5, health_interval_s: float = 1.0, read_timeout_s: float = 0.05,
+                 min_read_interval_s: float = 0.008, match_usb: bool = True, clock=time.monotonic):
+        if protocol not in PROTOCOL_CHOICES:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOL_CHOICES)}, not {protocol!r}")
+        self.port = port
+        self.protocol = protocol
+        self.on_event = on_event
+        self.events: queue.Queue = queue.Queue()
+        self.candidates = candidates
+        self.inverted = inverted
+        self.baudrate = baudrate
+        self.retry_interval_s = retry_interval_s
+        self.silence_timeout_s = silence_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self.health_interval_s = health_interval_s
+        self.read_timeout_s = read_timeout_s
+        self.min_read_interval_s = min_read_interval_s
+        self._last_read_s = 0.0
+        self.match_usb = match_usb
+        self.clock = clock
+        self.origin_s: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+        self._conn: _Connection | None = None
+        self._stitcher: StreamStitcher | None = None
+        self._cj_clock: cj.ByteClock | None = None  # the Chronojump unit's learned byte rate
+        self._known_protocol = None if protocol == "auto" else protocol
+        self._device_id: int | None = None
+        self._usb: discovery.PortInfo | None = None
+        self._last_unavailable: tuple | None = None
+        self._ever_connected = False
+        # counters
+        self._past = DecoderStats()
+        self._connections = 0
+        self._losses = 0
+        self._samples = 0
+        self._bytes = 0
+        self._rate_mark = (0.0, 0)
+        self._last_rate = 0.0
+        self._cpu_s = 0.0
+        self._health_lock = threading.Lock()
+        self._last_health: ReaderHealth | None = None
+        self._error: BaseException | None = None
+
+    # -- public --------------------------------------------------------------------------------
+    def start(self) -> "DeviceReader":
+        if self._thread is not None:
+            raise RuntimeError("reader already started")
+        self.origin_s = self.clock()
+        self._stitcher = StreamStitcher(self.origin_s)
+        self._rate_mark = (self.origin_s, 0)
+        self._thread = threading.Thread(target=self._run, name=f"reader {self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread, close the port, join. Safe to call twice."""
+        self._stop.set()
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.ser.cancel_read()
+            except Exception:  # the port may be closing under us; the timeout wakes the thread anyway
+                pass
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                raise RuntimeError(f"reader thread for {self.port} did not stop")
+            self._thread = None
+
+    def __enter__(self) -> "DeviceReader":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def connected(self) -> bool:
+        c = self._conn
+        return c is not None and c.confirmed
+
+    def stream_time(self, monotonic_s: float | None = None) -> float:
+        """Stream time of a monotonic instant (now by default)."""
+        now = self.clock() if monotonic_s is None else monotonic_s
+        st = self._stitcher
+        return st.stream_time(now) if st is not None else 0.0
+
+    def write(self, data: bytes) -> bool:
+        """Send bytes to the device (any thread). False when no port is open."""
+        with self._write_lock:
+            conn = self._conn
+            if conn is None:
+                return False
+            try:
+                conn.ser.write(data)
+                return True
+            except (serial.SerialException, OSError) as exc:
+                _log.debug("write to %s failed: %s", conn.port, exc)
+                return False
+
+    def command(self, name: str, arg: int | None = None) -> int | None:
+        """Send a native command ('ping', 'start', 'stop', 'set_rate', 'identify'); returns its sequence number."""
+        with self._write_lock:
+            conn = self._conn
+            if conn is None or not isinstance(conn.decoder, nat.NativeDecoder):
+                return None
+            data = conn.decoder.command(name, arg)
+            seq = conn.decoder.last_command_seq
+            try:
+                conn.ser.write(data)
+            except (serial.SerialException, OSError):
+                return None
+            return seq
+
+    def health(self) -> ReaderHealth:
+        """The latest health figures (computed on the reader thread at each health tick)."""
+        with self._health_lock:
+            if self._last_health is not None:
+                return self._last_health
+        return self._make_health(self.clock())
+
+    # -- event path ------------------------------------------------------------------------------
+    def _emit(self, event) -> None:
+        if self.on_event is None:
+            self.events.put(event)
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            _log.exception("on_event callback failed on %s", event.type)
+
+    # -- thread -----------------------------------------------------------------------------------
+    def _run(self) -> None:
+        next_health = self.clock() + self.health_interval_s
+        try:
+            while not self._stop.is_set():
+                if self._conn is None:
+                    if not self._connect():
+                        self._stop.wait(self.retry_interval_s)
+                else:
+                    self._read_once()
+                now = self.clock()
+                if now >= next_health:
+                    next_health = now + self.health_interval_s
+                    self._cpu_s = time.thread_time()
+                    h = self._make_health(now)
+                    with self._health_lock:
+                        self._last_health = h
+                    self._emit(HealthEvent(h, h.t_s))
+        except BaseException as exc:
+            self._error = exc
+            _log.exception("reader thread for %s failed", self.port)
+            self._emit(DeviceLost(self.port, f"reader failed: {exc}", self.stream_time()))
+        finally:
+            if self._conn is not None:
+                self._close(self._conn)
+
+    def _ports_to_try(self) -> list[str]:
+        names = [self.port]
+        if self._usb is not None and self.match_usb:
+            for p in discovery.list_ports(include_emulators=False):
+                if (p.vid, p.pid) == (self._usb.vid, self._usb.pid) and (
+                        self._usb.serial_number is None or p.serial_number == self._usb.serial_number):
+                    names.append(p.device)
+        cands = self.candidates() if callable(self.candidates) else list(self.candidates)
+        for c in cands:
+            if any(ch in c for ch in "*?["):
+                names.extend(sorted(glob.glob(c)))
+            else:
+                names.append(c)
+        seen, out = set(), []
+        for n in names:
+            if n not in seen:
+                seen.add(n)
+                out.append(n)
+        return out
+
+    def _unavailable(self, port: str, kind: str, reason: str) -> None:
+        key = (port, kind, reason)
+        if key != self._last_unavailable:
+            self._last_unavailable = key
+            self._emit(DeviceUnavailable(port, kind, reason, self.stream_time()))
+
+    def _connect(self) -> bool:
+        for port in self._ports_to_try():
+            if self._stop.is_set():
+                return False
+            try:
+                ser = discovery.open_port(port, baudrate=self.baudrate, timeout=self.read_timeout_s)
+            except (serial.SerialException, OSError, ValueError) as exc:
+                kind, msg = discovery.classify_open_error(port, exc)
+                if port == self.port:
+                    self._unavailable(port, kind, msg)
+                continue
+            protocol = self._known_protocol
+            if protocol is None:
+                try:
+                    res = discovery.identify(ser, timeout_s=self.connect_timeout_s, clock=self.clock)
+                except (serial.SerialException, OSError) as exc:
+                    ser.close()
+                    self._unavailable(port, "error", f"{port} failed while probing: {exc}")
+                    continue
+                if res.protocol is None:
+                    ser.close()
+                    self._unavailable(port, "wrong_device" if res.bytes_seen else "no_answer",
+                                      f"{port}: {res.detail}")
+                    continue
+                protocol = res.protocol
+            self._begin(ser, port, protocol)
+            return True
+        return False
+
+    def _begin(self, ser, port: str, protocol: str) -> None:
+        now = self.clock()
+        if protocol == "chronojump":
+            if self._cj_clock is None:
+                self._cj_clock = cj.ByteClock()
+            else:
+                self._cj_clock = _continue_clock(self._cj_clock)
+            decoder = cj.ChronojumpDecoder(inverted=self.inverted, clock=self._cj_clock)
+        else:
+            decoder = nat.NativeDecoder(inverted=self.inverted)
+        conn = _Connection(ser, port, protocol, decoder, now, next_probe_s=now, last_data_s=now, held=[])
+        usb = discovery.usb_identity(port) if self.match_usb else None
+        conn.usb = usb
+        with self._write_lock:
+            self._conn = conn
+        self._stitcher.new_connection()
+        self._probe(conn, now)
+
+    def _probe(self, conn: _Connection, now: float) -> None:
+        conn.next_probe_s = now + 0.3
+        data = conn.decoder.handshake()
+        with self._write_lock:
+            try:
+                conn.ser.write(data)
+            except (serial.SerialException, OSError) as exc:
+                _log.debug("handshake write on %s failed: %s", conn.port, exc)
+
+    def _read_once(self) -> None:
+        conn = self._conn
+        # Pace reads: a device that sends every millisecond would otherwise cost a wake-up per
+        # byte. The wait bounds the added latency to min_read_interval_s.
+        wait = self._last_read_s + self.min_read_interval_s - self.clock()
+        if wait > 0 and self._stop.wait(wait):
+            return
+        try:
+            data = conn.ser.read(1)
+            if data:
+                waiting = conn.ser.in_waiting
+                if waiting:
+                    data += conn.ser.read(waiting)
+        except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
+            # TypeError/AttributeError: pyserial's fd vanished under a concurrent close
+            if self._stop.is_set():
+                return
+            self._lost(conn, f"read failed: {exc}")
+            return
+        now = self.clock()
+        self._last_read_s = now
+        if data:
+            conn.last_data_s = now
+            self._bytes += len(data)
+            self._handle(conn, conn.decoder.feed(data, now), now)
+        if self._conn is not conn:
+            return
+        if not conn.confirmed:
+            if now - conn.opened_s > self.connect_timeout_s:
+                self._close(conn)
+                self._unavailable(conn.port, "no_answer",
+                                  f"{conn.port}: no {conn.protocol} transducer answered within {self.connect_timeout_s:g} s")
+            elif now >= conn.next_probe_s:
+                self._probe(conn, now)
+        elif now - conn.last_data_s > self.silence_timeout_s:
+            self._lost(conn, f"no data for {self.silence_timeout_s:g} s")
+
+    def _handle(self, conn: _Connection, items: list, now: float) -> None:
+        if not conn.confirmed:
+            for item in items:
+                if isinstance(item, DeviceIdentity):
+                    if not item.supported:
+                        self._close(conn)
+                        self._unavailable(conn.port, "wrong_device",
+                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "
+                                          f"this software speaks {nat.PROTOCOL_VERSION}")
+                        return
+                    if conn.port != self.port and self._device_id is not None and item.device_id != self._device_id:
+                        self._close(conn)
+                        self._unavailable(conn.port, "wrong_device",
+                                          f"{conn.port}: another device ({item.device_id:08X}) answered, "
+                                          f"expected {self._device_id:08X}")
+                        return
+                    conn.identity = item
+                    self._confirm(conn, now)
+                    break
+                if isinstance(item, ProbeEcho):
+                    self._confirm(conn, now)
+                    break
+            else:
+                if conn.protocol == "chronojump":
+                    st = conn.decoder.stats
+                    if st.samples >= 100 and st.implausible <= 0.02 * st.samples:
+                        self._confirm(conn, now)  # a unit that streams plausibly but missed the probe
+            if not conn.confirmed:
+                conn.held.extend(items)
+                return
+            items = conn.held + items
+            conn.held = None
+        received = self._stitcher.stream_time(now)
+        for item in items:
+            if isinstance(item, SampleBatch):
+                placed = self._stitcher.place(item)
+                if placed is not None:
+                    self._samples += placed[0].size
+                    self._emit(SamplesReceived(placed[0], placed[1], received))
+            elif isinstance(item, ButtonChange):
+                self._emit(ButtonEvent(item.pressed, self._stitcher.stream_time(item.t_s)))
+            elif isinstance(item, Heartbeat):
+                if not item.streaming:
+                    self._emit(HeartbeatEvent(False, self._stitcher.stream_time(item.t_s)))
+            elif isinstance(item, CommandAck):
+                self._emit(AckEvent(nat.COMMAND_NAMES.get(item.command, hex(item.command)), item.command_seq,
+                                    item.ok, item.status, item.value, received))
+            elif isinstance(item, DeviceIdentity):
+                conn.identity = item
+
+    def _confirm(self, conn: _Connection, now: float) -> None:
+        conn.confirmed = True
+        self._connections += 1
+        self._known_protocol = conn.protocol
+        self._last_unavailable = None
+        if conn.identity is not None:
+            self._device_id = conn.identity.device_id
+        if conn.usb is not None and conn.port == self.port:
+            self._usb = conn.usb
+        device = {"protocol": conn.protocol, "port": conn.port}
+        if conn.identity is not None:
+            device.update(device_id=f"{conn.identity.device_id:08X}", firmware_version=conn.identity.firmware_version,
+                          counts_per_m=conn.identity.counts_per_m, sample_period_us=conn.identity.sample_period_us)
+        else:
+            device.update(counts_per_m=cj.COUNTS_PER_M)
+        if conn.usb is not None:
+            device["usb"] = {"usb_id": conn.usb.usb_id, "serial_number": conn.usb.serial_number,
+                             "description": conn.usb.description}
+        reconnect = self._ever_connected
+        self._ever_connected = True
+        self._emit(DeviceConnected(conn.port, conn.protocol, device, reconnect, self._stitcher.stream_time(now)))
+
+    def _close(self, conn: _Connection) -> None:
+        with self._write_lock:
+            if self._conn is conn:
+                self._conn = None
+        try:
+            conn.ser.close()
+        except Exception:  # closing a vanished device can fail; the fd is released either way
+            pass
+        st = conn.decoder.stats
+        for name in _STAT_FIELDS:
+            setattr(self._past, name, getattr(self._past, name) + getattr(st, name))
+
+    def _lost(self, conn: _Connection, reason: str) -> None:
+        was_confirmed = conn.confirmed
+        self._close(conn)
+        if was_confirmed:
+            self._losses += 1
+            self._emit(DeviceLost(conn.port, reason, self.stream_time()))
+        else:
+            self._unavailable(conn.port, "error", f"{conn.port}: {reason}")
+
+    def _make_health(self, now: float) -> ReaderHealth:
+        conn = self._conn
+        cur = conn.decoder.stats if conn is not None else None
+
+        def total(name: str) -> int:
+            return getattr(self._past, name) + (getattr(cur, name) if cur is not None else 0)
+
+        t_mark, n_mark = self._rate_mark
+        if now - t_mark >= 0.5 * self.health_interval_s:
+            self._last_rate = (self._samples - n_mark) / (now - t_mark) if now > t_mark else 0.0
+            self._rate_mark = (now, self._samples)
+        period = None
+        if conn is not None and isinstance(conn.decoder, cj.ChronojumpDecoder):
+            period = conn.decoder.period_s
+        return ReaderHealth(
+            t_s=self.stream_time(now),
+            connected=conn is not None and conn.confirmed,
+            port=conn.port if conn is not None else None,
+            protocol=conn.protocol if conn is not None else self._known_protocol,
+            connections=self._connections,
+            losses=self._losses,
+            bytes_received=self._bytes,
+            samples_received=self._samples,
+            sample_rate_hz=self._last_rate,
+            frames_lost=total("frames_lost"),
+            checksum_errors=total("checksum_errors"),
+            bad_frames=total("bad_frames"),
+            sequence_gaps=total("sequence_gaps"),
+            implausible=total("implausible"),
+            discarded_bytes=total("discarded_bytes"),
+            resyncs=total("resyncs"),
+            byte_period_s=period,
+            last_data_age_s=(now - conn.last_data_s) if conn is not None else None,
+            reader_cpu_s=self._cpu_s,
+        )
+
+
+def _continue_clock(old: cj.ByteClock) -> cj.ByteClock:
+    """A fresh byte clock for a new connection of the same unit, starting from its learned rate."""
+    period = old.period_s if old.established else old.prior_period_s
+    period = min(old.max_period_s, max(old.min_period_s, period))
+    return cj.ByteClock(period, min_period_s=old.min_period_s, max_period_s=old.max_period_s)
