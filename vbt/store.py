@@ -789,11 +789,17 @@ class Store:
     def _resolve_exercise(self, name: str) -> tuple[int, Exercise]:
         rows = self._exercise_rows()
         by_key = {exercise_key(r[1]): r for r in rows}
-        row = by_key.get(exercise_key(name)) or by_key.get(canonical_key(name))
+        key = exercise_key(name)
+        row = by_key.get(key) or by_key.get(canonical_key(name))
+        if row is None and key:  # a unique leading word or words: "zercher", "hex", "romanian"
+            starts = [k for k in by_key if k.startswith(key + " ")]
+            if len(starts) == 1:
+                row = by_key[starts[0]]
         if row is None:
             import difflib
 
-            close = difflib.get_close_matches(exercise_key(name), list(by_key), n=3, cutoff=0.6)
+            close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
+            close += [k for k in by_key if key and (key in k or k in key) and k not in close][: 3 - len(close)]
             hint = f"did you mean {', '.join(repr(by_key[k][1]) for k in close)}?" if close else (
                 "known: " + ", ".join(r[1] for r in rows))
             raise UnknownExerciseError(f"unknown exercise {str(name)!r}; {hint} (add it with `vbt exercises --add`)")
