@@ -24,55 +24,109 @@ from numba import njit
 G = 9.81
 
 # ---- resampler ------------------------------------------------------------------------------
-# state: [has_prev, prev_t, prev_x, next_k, origin_t, dt]
-RS_HAS, RS_T, RS_X, RS_K, RS_ORIGIN, RS_DT = range(6)
-RESAMPLE_STATE_SIZE = 6
+# Monotone cubic Hermite interpolation (slopes as in PCHIP: harmonic mean of the neighbouring
+# secants, zero at a local extreme), so a 50 Hz stream keeps its curvature without overshoot
+# and a per-tick encoder's long still gaps stay flat. One input sample of delay.
+# state: [n_seen, tb, xb, tc, xc, mb, next_k, origin_t, dt]
+RS_N, RS_TB, RS_XB, RS_T, RS_X, RS_MB, RS_K, RS_ORIGIN, RS_DT = range(9)
+RESAMPLE_STATE_SIZE = 9
+
+
+@njit(cache=True)
+def _pchip_slope(h1, d1, h2, d2):
+    if d1 * d2 <= 0.0:
+        return 0.0
+    w1 = 2.0 * h2 + h1
+    w2 = h2 + 2.0 * h1
+    return (w1 + w2) / (w1 / d1 + w2 / d2)
+
+
+@njit(cache=True)
+def _emit_hermite(state, mc, out, n_out):
+    """Emit grid points in (tb, tc] on the cubic between (tb, xb, mb) and (tc, xc, mc)."""
+    tb = state[RS_TB]
+    xb = state[RS_XB]
+    tc = state[RS_T]
+    xc = state[RS_X]
+    mb = state[RS_MB]
+    h = tc - tb
+    k = state[RS_K]
+    dt = state[RS_DT]
+    g = state[RS_ORIGIN] + k * dt
+    while g <= tc:
+        s = (g - tb) / h
+        s2 = s * s
+        s3 = s2 * s
+        out[n_out] = ((2 * s3 - 3 * s2 + 1) * xb + (s3 - 2 * s2 + s) * h * mb
+                      + (-2 * s3 + 3 * s2) * xc + (s3 - s2) * h * mc)
+        n_out += 1
+        k += 1.0
+        g = state[RS_ORIGIN] + k * dt
+    state[RS_K] = k
+    return n_out
 
 
 @njit(cache=True)
 def resample_stream(t, x, state, out):
-    """Append grid samples ``origin + k*dt`` covered by the new samples; return how many.
+    """Append the grid samples ``origin + k*dt`` that the new samples complete; return how many.
 
-    ``out`` must hold at least ``(t[-1] - prev_t)/dt + 2`` values.
+    ``out`` must hold at least ``(t[-1] - state[RS_TB]) / dt + 2`` values. Samples whose time
+    does not increase are skipped.
     """
     n_out = 0
-    dt = state[RS_DT]
     for i in range(t.shape[0]):
-        ti = t[i]
-        xi = x[i]
-        if state[RS_HAS] == 0.0:
-            state[RS_HAS] = 1.0
-            state[RS_ORIGIN] = ti
-            state[RS_K] = 0.0
-            state[RS_T] = ti
-            state[RS_X] = xi
-            out[n_out] = xi
+        td = t[i]
+        xd = x[i]
+        n_seen = state[RS_N]
+        if n_seen == 0.0:
+            state[RS_ORIGIN] = td
+            state[RS_T] = td
+            state[RS_X] = xd
+            out[n_out] = xd
             n_out += 1
             state[RS_K] = 1.0
+            state[RS_N] = 1.0
             continue
-        pt = state[RS_T]
-        px = state[RS_X]
-        if ti <= pt:  # out of order or duplicate timestamp: skip
+        if td <= state[RS_T]:
             continue
-        k = state[RS_K]
-        g = state[RS_ORIGIN] + k * dt
-        span = ti - pt
-        while g <= ti:
-            out[n_out] = px + (xi - px) * ((g - pt) / span)
-            n_out += 1
-            k += 1.0
-            g = state[RS_ORIGIN] + k * dt
-        state[RS_K] = k
-        state[RS_T] = ti
-        state[RS_X] = xi
+        if n_seen == 1.0:
+            state[RS_TB] = state[RS_T]
+            state[RS_XB] = state[RS_X]
+            state[RS_T] = td
+            state[RS_X] = xd
+            state[RS_MB] = (xd - state[RS_XB]) / (td - state[RS_TB])
+            state[RS_N] = 2.0
+            continue
+        h1 = state[RS_T] - state[RS_TB]
+        d1 = (state[RS_X] - state[RS_XB]) / h1
+        h2 = td - state[RS_T]
+        d2 = (xd - state[RS_X]) / h2
+        mc = _pchip_slope(h1, d1, h2, d2)
+        n_out = _emit_hermite(state, mc, out, n_out)
+        state[RS_MB] = mc
+        state[RS_TB] = state[RS_T]
+        state[RS_XB] = state[RS_X]
+        state[RS_T] = td
+        state[RS_X] = xd
     return n_out
+
+
+@njit(cache=True)
+def resample_flush(state, out):
+    """End of stream: emit the grid samples of the last interval (end slope: its secant)."""
+    if state[RS_N] < 2.0:
+        return 0
+    mc = (state[RS_X] - state[RS_XB]) / (state[RS_T] - state[RS_TB])
+    n = _emit_hermite(state, mc, out, 0)
+    state[RS_N] = 0.0 - 1.0  # flushed: no further samples expected
+    return n
 
 
 # ---- detector -------------------------------------------------------------------------------
 # state slots
 DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_ANCH, DS_ANCH_I, DS_EMITTED, \
-    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N = range(17)
-DETECT_STATE_SIZE = 17
+    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(18)
+DETECT_STATE_SIZE = 18
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
 EV_REP, EV_STILL = 1.0, 2.0
 # event row: [kind, bottom_i, top_i, confirm_i, prev_top_i]
@@ -88,12 +142,13 @@ def detect_init(state):
 
 
 @njit(cache=True)
-def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_still, n_set_end):
+def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_still, still_share, n_set_end):
     """Run the turning-point state machine over grid samples ``x`` (global index of ``x[0]`` is
     ``first_index``). Writes event rows into ``events`` and returns their count.
 
     EV_REP rows: a rise of at least ``min_rom`` from a bottom that has topped out, either by
-    coming back down ``hysteresis`` or by staying within ``band`` for ``n_still`` samples.
+    coming back down ``hysteresis`` or by staying within ``band`` for ``n_still`` samples, or
+    ``still_share`` of the rise's duration if longer (a grinding rep creeps into lockout).
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -138,6 +193,7 @@ def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_st
                 state[DS_EXT_I] = i
                 state[DS_ANCH] = xi
                 state[DS_ANCH_I] = i
+                state[DS_UP_I] = i
                 state[DS_EMITTED] = 0.0
             elif xi < state[DS_IMAX] - hysteresis:
                 state[DS_MODE] = MODE_DOWN
@@ -156,6 +212,7 @@ def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_st
                 state[DS_EXT_I] = i
                 state[DS_ANCH] = xi
                 state[DS_ANCH_I] = i
+                state[DS_UP_I] = i
                 state[DS_EMITTED] = 0.0
         else:  # MODE_UP
             if xi > state[DS_EXT]:
@@ -177,7 +234,8 @@ def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_st
                 state[DS_PREV_TOP_I] = state[DS_EXT_I]
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
-            elif state[DS_EMITTED] == 0.0 and rise >= min_rom and i - state[DS_ANCH_I] >= n_still:
+            elif state[DS_EMITTED] == 0.0 and rise >= min_rom and \
+                    i - state[DS_ANCH_I] >= max(n_still, still_share * (state[DS_ANCH_I] - state[DS_UP_I])):
                 events[n_ev, 0] = EV_REP
                 events[n_ev, 1] = state[DS_BOT_I]
                 events[n_ev, 2] = state[DS_EXT_I]
@@ -248,35 +306,26 @@ def filtfilt(x, c, n_pad, out):
 
 
 @njit(cache=True)
-def _turn_sse(t, x, lo, hi, t0, sign, coef):
-    """Least squares of x ~ c0 + cL*(t0-t)+^2 + cR*(t-t0)+^2 on samples lo..hi-1.
-
-    Returns the residual sum of squares; coef receives (c0, cL, cR). ``sign`` is unused by the
-    model (kept for symmetry of call sites)."""
-    s1 = 0.0
-    sl = 0.0
-    sr = 0.0
-    sll = 0.0
-    srr = 0.0
+def _branch_sums(t, x, lo, hi, tb, p, left, out3):
+    """Sums over samples lo..hi-1 of u, u*u, u*x with u = (tb-t)+^p (left) or (t-tb)+^p."""
+    s = 0.0
+    ss = 0.0
     sx = 0.0
-    slx = 0.0
-    srx = 0.0
-    sxx = 0.0
     for j in range(lo, hi):
-        d = t[j] - t0
-        ul = d * d if d < 0 else 0.0
-        ur = d * d if d > 0 else 0.0
-        xj = x[j]
-        s1 += 1.0
-        sl += ul
-        sr += ur
-        sll += ul * ul
-        srr += ur * ur
-        sx += xj
-        slx += ul * xj
-        srx += ur * xj
-        sxx += xj * xj
-    # normal equations [[s1, sl, sr], [sl, sll, 0], [sr, 0, srr]] c = [sx, slx, srx]
+        d = tb - t[j] if left else t[j] - tb
+        if d > 0.0:
+            u = d ** p
+            s += u
+            ss += u * u
+            sx += u * x[j]
+    out3[0] = s
+    out3[1] = ss
+    out3[2] = sx
+
+
+@njit(cache=True)
+def _solve3(s1, sx, sxx, sl, sll, slx, sr, srr, srx, coef):
+    """Normal equations of x ~ c0 + cL*uL + cR*uR where uL*uR == 0; returns the residual SS."""
     eps = 1e-30
     if sll < eps and srr < eps:
         coef[0] = sx / s1
@@ -304,51 +353,138 @@ def _turn_sse(t, x, lo, hi, t0, sign, coef):
         coef[0] = c0
         coef[1] = (slx - sl * c0) / sll
         coef[2] = (srx - sr * c0) / srr
-    sse = sxx - coef[0] * sx - coef[1] * slx - coef[2] * srx
-    return sse
+    return sxx - coef[0] * sx - coef[1] * slx - coef[2] * srx
 
 
 @njit(cache=True)
-def fit_turning_point(t, x, lo, hi, coef):
-    """Time of the turning point inside samples lo..hi-1: grid search over sample times, then
-    golden-section refinement between the neighbours of the best. Returns t0; coef gets the
-    level (c0) and the two curvatures."""
+def _pair_sse(t, x, lo, hi, te, t0, p_left, p_right, s1, sx, sxx, coef):
+    bl = np.empty(3)
+    br = np.empty(3)
+    _branch_sums(t, x, lo, hi, te, p_left, True, bl)
+    _branch_sums(t, x, lo, hi, t0, p_right, False, br)
+    return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], coef)
+
+
+@njit(cache=True)
+def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
+    """Turning point of samples lo..hi-1 as three pieces: a branch ending at ``te``, the bar
+    still at level c0 from ``te`` to ``t0`` (a pause, possibly of zero length), a branch
+    starting at ``t0``:  x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR,  te <= t0.
+
+    Grid search over sample times for both, then golden-section refinement of each between the
+    neighbours of the best. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
     if hi - lo < 4:
         coef[0] = x[lo]
         coef[1] = 0.0
         coef[2] = 0.0
-        return t[lo]
-    best = 1e308
-    best_j = lo
-    tmp = np.empty(3)
+        times[0] = t[lo]
+        times[1] = t[lo]
+        return
+    m = hi - lo
+    s1 = float(m)
+    sx = 0.0
+    sxx = 0.0
     for j in range(lo, hi):
-        s = _turn_sse(t, x, lo, hi, t[j], 0.0, tmp)
-        if s < best:
-            best = s
-            best_j = j
-    a = t[max(best_j - 1, lo)]
-    b = t[min(best_j + 1, hi - 1)]
+        sx += x[j]
+        sxx += x[j] * x[j]
+    left_sums = np.empty((m, 3))
+    right_sums = np.empty((m, 3))
+    tmp = np.empty(3)
+    for k in range(m):
+        _branch_sums(t, x, lo, hi, t[lo + k], p_left, True, tmp)
+        left_sums[k, 0] = tmp[0]
+        left_sums[k, 1] = tmp[1]
+        left_sums[k, 2] = tmp[2]
+        _branch_sums(t, x, lo, hi, t[lo + k], p_right, False, tmp)
+        right_sums[k, 0] = tmp[0]
+        right_sums[k, 1] = tmp[1]
+        right_sums[k, 2] = tmp[2]
+    best = 1e308
+    be = 0
+    b0 = 0
+    for ke in range(m):
+        for k0 in range(ke, m):
+            s = _solve3(s1, sx, sxx, left_sums[ke, 0], left_sums[ke, 1], left_sums[ke, 2],
+                        right_sums[k0, 0], right_sums[k0, 1], right_sums[k0, 2], tmp)
+            if s < best:
+                best = s
+                be = ke
+                b0 = k0
+    te = t[lo + be]
+    t0 = t[lo + b0]
     gr = 0.6180339887498949
-    c1 = b - gr * (b - a)
-    c2 = a + gr * (b - a)
-    f1 = _turn_sse(t, x, lo, hi, c1, 0.0, tmp)
-    f2 = _turn_sse(t, x, lo, hi, c2, 0.0, tmp)
-    for _ in range(30):
-        if f1 < f2:
-            b = c2
-            c2 = c1
-            f2 = f1
-            c1 = b - gr * (b - a)
-            f1 = _turn_sse(t, x, lo, hi, c1, 0.0, tmp)
+    for which in range(2):  # refine t0 with te fixed, then te with t0 fixed
+        k = b0 if which == 0 else be
+        a = t[lo + max(k - 1, 0)]
+        b = t[lo + min(k + 1, m - 1)]
+        if which == 0:
+            a = max(a, te)
         else:
-            a = c1
-            c1 = c2
-            f1 = f2
-            c2 = a + gr * (b - a)
-            f2 = _turn_sse(t, x, lo, hi, c2, 0.0, tmp)
-    t0 = 0.5 * (a + b)
-    _turn_sse(t, x, lo, hi, t0, 0.0, coef)
-    return t0
+            b = min(b, t0)
+        c1 = b - gr * (b - a)
+        c2 = a + gr * (b - a)
+        if which == 0:
+            f1 = _pair_sse(t, x, lo, hi, te, c1, p_left, p_right, s1, sx, sxx, tmp)
+            f2 = _pair_sse(t, x, lo, hi, te, c2, p_left, p_right, s1, sx, sxx, tmp)
+        else:
+            f1 = _pair_sse(t, x, lo, hi, c1, t0, p_left, p_right, s1, sx, sxx, tmp)
+            f2 = _pair_sse(t, x, lo, hi, c2, t0, p_left, p_right, s1, sx, sxx, tmp)
+        for _ in range(25):
+            if f1 < f2:
+                b = c2
+                c2 = c1
+                f2 = f1
+                c1 = b - gr * (b - a)
+                if which == 0:
+                    f1 = _pair_sse(t, x, lo, hi, te, c1, p_left, p_right, s1, sx, sxx, tmp)
+                else:
+                    f1 = _pair_sse(t, x, lo, hi, c1, t0, p_left, p_right, s1, sx, sxx, tmp)
+            else:
+                a = c1
+                c1 = c2
+                f1 = f2
+                c2 = a + gr * (b - a)
+                if which == 0:
+                    f2 = _pair_sse(t, x, lo, hi, te, c2, p_left, p_right, s1, sx, sxx, tmp)
+                else:
+                    f2 = _pair_sse(t, x, lo, hi, c2, t0, p_left, p_right, s1, sx, sxx, tmp)
+        if which == 0:
+            t0 = 0.5 * (a + b)
+        else:
+            te = 0.5 * (a + b)
+    _pair_sse(t, x, lo, hi, te, t0, p_left, p_right, s1, sx, sxx, coef)
+    times[0] = te
+    times[1] = t0
+
+
+@njit(cache=True)
+def _beta_peak_density(a, share):
+    b = 1.0 + (a - 1.0) * (1.0 - share) / share
+    return math.exp(math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b)
+                    + (a - 1.0) * math.log(share) + (b - 1.0) * math.log(1.0 - share))
+
+
+@njit(cache=True)
+def beta_from_shape(share, ratio):
+    """Beta(a, b) velocity profile with its peak at ``share`` of the phase and peak/mean
+    ``ratio``; returns (a, b) clamped to [1.2, 4.5]: the position exponents at onset and arrival."""
+    share = min(max(share, 0.2), 0.8)
+    lo = 1.01
+    hi = 12.0
+    if _beta_peak_density(lo, share) >= ratio:
+        a = lo
+    elif _beta_peak_density(hi, share) <= ratio:
+        a = hi
+    else:
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            if _beta_peak_density(mid, share) < ratio:
+                lo = mid
+            else:
+                hi = mid
+        a = 0.5 * (lo + hi)
+    b = 1.0 + (a - 1.0) * (1.0 - share) / share
+    return min(max(a, 1.2), 4.5), min(max(b, 1.2), 4.5)
 
 
 # ---- one rep --------------------------------------------------------------------------------
@@ -371,7 +507,7 @@ def _interp_idx(arr, fidx):
 
 @njit(cache=True)
 def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_min_m, fit_side_s,
-                load_kg, out):
+                load_kg, shape_passes, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``.
 
     ``prev_top`` is the start of the preceding descent within the window (-1: none). Times in
@@ -426,7 +562,10 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     stop = max(0, a0 - side)
     while left > stop and xf[left] - xf[a0] < h:
         left -= 1
-    t0 = fit_turning_point(t, x, left, right + 1, coef)
+    times = np.empty(2)
+    fit_turning_point(t, x, left, right + 1, 2.0, 2.0, coef, times)
+    t0 = times[1]
+    t_ecc_end = times[0]
     x0 = coef[0]
     # end: samples near the top
     left2 = ip
@@ -436,10 +575,35 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     stop2 = min(n - 1, a1 + side)
     while right2 < stop2 and xf[a1] - xf[right2] < h:
         right2 += 1
-    t1 = fit_turning_point(t, x, left2, right2 + 1, coef)
+    fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
+    t1 = times[0]
     x1 = coef[0]
     if not (t1 > t0):
         return
+    if shape_passes > 0:
+        # Second pass: the phase's overall shape (time-to-peak share, PV/MV) fixes the exponents
+        # of its onset and arrival; refit both turning points with them.
+        for _ in range(shape_passes):
+            if not (t1 > t0) or x1 <= x0:
+                return
+            j0s = max(0, int(math.ceil(t0 * fs)))
+            j1s = min(n - 1, int(math.floor(t1 * fs)))
+            jps = j0s
+            for j in range(j0s, j1s + 1):
+                if v[j] > v[jps]:
+                    jps = j
+            share = (t[jps] - t0) / (t1 - t0)
+            ratio = v[jps] / ((x1 - x0) / (t1 - t0))
+            pa, pb = beta_from_shape(share, ratio)
+            fit_turning_point(t, x, left, right + 1, 2.0, pa, coef, times)
+            t0 = times[1]
+            t_ecc_end = times[0]
+            x0 = coef[0]
+            fit_turning_point(t, x, left2, right2 + 1, pb, 2.0, coef, times)
+            t1 = times[0]
+            x1 = coef[0]
+        if not (t1 > t0):
+            return
     dur = t1 - t0
     rom = x1 - x0
     if rom <= 0.0:
@@ -482,7 +646,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                 ie = j
         vmin = v[ie]
         if vmin < 0.0:
-            thr = 0.02 * vmin
+            thr = 0.05 * vmin
             e0 = ie
             while e0 > prev_top and v[e0 - 1] < thr:
                 e0 -= 1
@@ -490,7 +654,12 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             while e1 < n - 1 and v[e1 + 1] < thr:
                 e1 += 1
             te0 = t[e0]
-            te1 = min(t[e1], t0)
+            # the descent ends where the bottom fit's first branch ends (the pause follows);
+            # when the pause outlasts the fit window, where the descent's speed fell to 5 %
+            if t_ecc_end > t[left] + 1.5 * dt:
+                te1 = min(max(t_ecc_end, te0), t0)
+            else:
+                te1 = min(t[e1], t0)
             if te1 > te0:
                 out[R_ECC_DUR] = te1 - te0
                 out[R_ECC_MV] = (xf[e0] - _interp_idx(xf, te1 * fs)) / (te1 - te0)

@@ -44,7 +44,10 @@ FILTER_PAD_S = 0.5
 # turning point's level, up to FIT_SIDE_S before a bottom / after a top.
 FIT_FRACTION = 0.03
 FIT_MIN_M = 0.005
-FIT_SIDE_S = 0.15
+FIT_SIDE_S = 0.3
+SHAPE_PASSES = 1
+# A slow rep must stay still at the top for this share of its rise before it closes.
+TOP_STILLNESS_SHARE = 0.15
 
 
 class LiveTracker:
@@ -86,7 +89,9 @@ class LiveTracker:
             t, x = t[finite], x[finite]
             if t.size == 0:
                 return []
-        prev_t = self._rs_state[K.RS_T] if self._rs_state[K.RS_HAS] else t[0]
+        if self._rs_state[K.RS_N] < 0:
+            raise RuntimeError("the stream has been finished; start a new LiveTracker")
+        prev_t = self._rs_state[K.RS_TB] if self._rs_state[K.RS_N] >= 2 else t[0]
         cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
         grid = np.empty(max(cap, 2))
         n = K.resample_stream(t, x, self._rs_state, grid)
@@ -95,7 +100,7 @@ class LiveTracker:
 
     def advance(self, t_s: float) -> list:
         """Time has reached ``t_s`` with the bar where it last was (a device heartbeat)."""
-        if not self._rs_state[K.RS_HAS] or t_s <= self._rs_state[K.RS_T]:
+        if self._rs_state[K.RS_N] < 1 or t_s <= self._rs_state[K.RS_T]:
             return []
         return self.feed(np.array([t_s]), np.array([self._rs_state[K.RS_X]]))
 
@@ -106,8 +111,14 @@ class LiveTracker:
         return events
 
     def finish(self) -> list:
-        """End of stream: close a pending rep and the set."""
-        return self.end_set("end_of_stream")
+        """End of stream: take in the last samples, close a pending rep and the set."""
+        events = []
+        if self._rs_state[K.RS_N] >= 2:
+            span = self._rs_state[K.RS_T] - self._rs_state[K.RS_TB]
+            grid = np.empty(int(span * self._fs) + 3)
+            n = K.resample_flush(self._rs_state, grid)
+            events = self._process_grid(grid[:n])
+        return events + self.end_set("end_of_stream")
 
     def current_set(self) -> SetResult:
         return SetResult(
@@ -199,7 +210,7 @@ class LiveTracker:
         n_ev = K.detect_stream(
             grid, first, self._det_state, self._events_buf,
             seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
-            seg.top_stillness_s * self._fs, seg.set_end_stillness_s * self._fs,
+            seg.top_stillness_s * self._fs, TOP_STILLNESS_SHARE, seg.set_end_stillness_s * self._fs,
         )
         out = []
         for row in self._events_buf[:n_ev].copy():
@@ -235,7 +246,7 @@ class LiveTracker:
         pt = prev_top - w0 if prev_top >= w0 else -1
         load = self.config.load_kg or 0.0
         K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom - w0, top - w0, pt,
-                      FIT_FRACTION, FIT_MIN_M, FIT_SIDE_S, load, self._rep_out)
+                      FIT_FRACTION, FIT_MIN_M, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
         o = self._rep_out
         if o[K.R_OK] != 1.0:
             log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)

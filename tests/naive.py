@@ -1,0 +1,130 @@
+"""Slow, obviously-correct twins of the numba kernels (compared in tests/test_kernels.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def resample_pchip(t, x, dt):
+    """Grid values origin + k*dt of a monotone cubic through (t, x), interior intervals only.
+
+    Returns (k_indices, values) for grid points that fall in intervals with both neighbours
+    (the kernel's end slopes differ from any textbook choice, so the ends are not compared)."""
+    t = np.asarray(t, float)
+    x = np.asarray(x, float)
+    ks, vals = [], []
+    for i in range(1, len(t) - 2):  # interval [t[i], t[i+1]]
+        slopes = []
+        for j in (i, i + 1):
+            h1, h2 = t[j] - t[j - 1], t[j + 1] - t[j]
+            d1, d2 = (x[j] - x[j - 1]) / h1, (x[j + 1] - x[j]) / h2
+            if d1 * d2 <= 0:
+                slopes.append(0.0)
+            else:
+                w1, w2 = 2 * h2 + h1, h2 + 2 * h1
+                slopes.append((w1 + w2) / (w1 / d1 + w2 / d2))
+        k = math.floor((t[i] - t[0]) / dt) + 1
+        while t[0] + k * dt <= t[i + 1]:
+            g = t[0] + k * dt
+            if g > t[i]:
+                h = t[i + 1] - t[i]
+                s = (g - t[i]) / h
+                h00, h10 = 2 * s**3 - 3 * s**2 + 1, s**3 - 2 * s**2 + s
+                h01, h11 = -2 * s**3 + 3 * s**2, s**3 - s**2
+                ks.append(k)
+                vals.append(h00 * x[i] + h10 * h * slopes[0] + h01 * x[i + 1] + h11 * h * slopes[1])
+            k += 1
+    return np.array(ks, dtype=int), np.array(vals)
+
+
+def butter2(cutoff_hz, fs_hz):
+    """2nd-order Butterworth low-pass by the textbook bilinear transform of 1/(s^2 + sqrt2 s + 1)."""
+    wc = 2 * fs_hz * math.tan(math.pi * cutoff_hz / fs_hz)  # pre-warped analogue cut-off
+    c = 2 * fs_hz / wc
+    a0 = c * c + math.sqrt(2) * c + 1
+    b = np.array([1.0, 2.0, 1.0]) / a0
+    a = np.array([1.0, (2 - 2 * c * c) / a0, (c * c - math.sqrt(2) * c + 1) / a0])
+    return b, a
+
+
+def lfilter_steady(b, a, x):
+    """Direct-form difference equation, started as if x[0] had always been the input."""
+    y = np.empty_like(x)
+    x_hist = [x[0], x[0]]
+    y_hist = [x[0], x[0]]  # unit DC gain: the steady output equals the input
+    for n in range(len(x)):
+        yn = b[0] * x[n] + b[1] * x_hist[0] + b[2] * x_hist[1] - a[1] * y_hist[0] - a[2] * y_hist[1]
+        x_hist = [x[n], x_hist[0]]
+        y_hist = [yn, y_hist[0]]
+        y[n] = yn
+    return y
+
+
+def filtfilt_constant_pad(b, a, x, n_pad):
+    padded = np.concatenate([np.full(n_pad, x[0]), x, np.full(n_pad, x[-1])])
+    fwd = lfilter_steady(b, a, padded)
+    back = lfilter_steady(b, a, fwd[::-1])[::-1]
+    return back[n_pad:n_pad + len(x)]
+
+
+def fit_turning_point_brute(t, x, p_left, p_right, step):
+    """Least squares of x ~ c0 + cL (te-t)+^pL + cR (t-t0)+^pR over a fine (te <= t0) grid."""
+    best = (np.inf, None, None)
+    grid = np.arange(t[0], t[-1] + step / 2, step)
+    for i, te in enumerate(grid):
+        ul = np.where(t < te, (te - t).clip(min=0) ** p_left, 0.0)
+        for t0 in grid[i:]:
+            ur = np.where(t > t0, (t - t0).clip(min=0) ** p_right, 0.0)
+            cols = [np.ones_like(t)] + [c for c in (ul, ur) if np.any(c)]
+            A = np.stack(cols, axis=1)
+            coef, *_ = np.linalg.lstsq(A, x, rcond=None)
+            sse = float(np.sum((x - A @ coef) ** 2))
+            if sse < best[0] - 1e-15:
+                best = (sse, te, t0)
+    return best
+
+
+def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share):
+    """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
+    walk the samples, remember the lowest point since the last top and the highest since the
+    last bottom, and close a rise when the bar drops back or has stood still long enough."""
+    reps = []
+    direction = None
+    lo_val, lo_i = x[0], 0
+    hi_val, hi_i = x[0], 0
+    bottom_val = bottom_i = None
+    anchor_val = anchor_i = up_i = None
+    emitted = False
+    for i, xi in enumerate(x):
+        if direction is None:
+            if xi < lo_val:
+                lo_val, lo_i = xi, i
+            if xi > hi_val:
+                hi_val, hi_i = xi, i
+            if xi > lo_val + hysteresis:
+                direction, bottom_val, bottom_i = "up", lo_val, lo_i
+                hi_val, hi_i, anchor_val, anchor_i, up_i, emitted = xi, i, xi, i, i, False
+            elif xi < hi_val - hysteresis:
+                direction, lo_val, lo_i = "down", xi, i
+        elif direction == "down":
+            if xi < lo_val:
+                lo_val, lo_i = xi, i
+            elif xi > lo_val + hysteresis:
+                direction, bottom_val, bottom_i = "up", lo_val, lo_i
+                hi_val, hi_i, anchor_val, anchor_i, up_i, emitted = xi, i, xi, i, i, False
+        else:
+            if xi > hi_val:
+                hi_val, hi_i = xi, i
+            if xi > anchor_val + band:
+                anchor_val, anchor_i = xi, i
+            big_enough = hi_val - bottom_val >= min_rom
+            if xi < hi_val - hysteresis:
+                if big_enough and not emitted:
+                    reps.append((bottom_i, hi_i, i))
+                direction, lo_val, lo_i = "down", xi, i
+            elif big_enough and not emitted and i - anchor_i >= max(n_still, still_share * (anchor_i - up_i)):
+                reps.append((bottom_i, hi_i, i))
+                emitted = True
+    return reps

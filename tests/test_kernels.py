@@ -1,0 +1,151 @@
+"""Every numba kernel against its slow twin in tests/naive.py: edge cases and seeded random input."""
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.optimize import brentq
+
+from tests import naive
+from vbt import kernels as K
+
+
+def _resample_all(t, x, dt, chunks=None):
+    state = np.zeros(K.RESAMPLE_STATE_SIZE)
+    state[K.RS_DT] = dt
+    out = []
+    bounds = [0, len(t)] if chunks is None else chunks
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        buf = np.empty(int((t[-1] - t[0]) / dt) + 4)
+        n = K.resample_stream(t[a:b], x[a:b], state, buf)
+        out.append(buf[:n])
+    tail = np.empty(int((t[-1] - t[0]) / dt) + 4)
+    n = K.resample_flush(state, tail)
+    out.append(tail[:n])
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_resampler_matches_pchip_twin_on_uneven_input(seed):
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.uniform(0.001, 0.03, 300))
+    x = np.cumsum(rng.normal(0, 0.002, 300))
+    x[100:140] = x[100]  # a still stretch: slopes must be zero there, no overshoot
+    grid = _resample_all(t, x, 0.001)
+    ks, vals = naive.resample_pchip(t, x, 0.001)
+    np.testing.assert_allclose(grid[ks], vals, rtol=0, atol=1e-12)
+    # every grid point up to the last sample is produced once
+    assert grid.size == int(np.floor((t[-1] - t[0]) / 0.001 + 1e-9)) + 1
+    # monotone pieces stay within their end values in the still stretch
+    still = (np.arange(grid.size) * 0.001 + t[0] >= t[100]) & (np.arange(grid.size) * 0.001 + t[0] <= t[139])
+    np.testing.assert_allclose(grid[still], x[100], rtol=0, atol=1e-15)
+
+
+def test_resampler_is_chunking_invariant_and_skips_non_increasing_times():
+    rng = np.random.default_rng(7)
+    t = np.cumsum(rng.uniform(0.0002, 0.004, 2000))
+    x = np.sin(t * 3)
+    whole = _resample_all(t, x, 0.001)
+    cuts = sorted(set(rng.integers(1, len(t) - 1, 40).tolist()))
+    chunked = _resample_all(t, x, 0.001, [0] + cuts + [len(t)])
+    np.testing.assert_array_equal(whole, chunked)
+    t_dup = np.insert(t, 500, t[499])  # a duplicated timestamp is ignored
+    x_dup = np.insert(x, 500, 99.0)
+    np.testing.assert_array_equal(_resample_all(t_dup, x_dup, 0.001), whole)
+
+
+@pytest.mark.parametrize("cutoff,fs", [(10.0, 1000.0), (7.0, 500.0), (20.0, 2000.0)])
+def test_butterworth_coefficients_match_textbook_design(cutoff, fs):
+    c = np.empty(5)
+    K.butter_lowpass(cutoff, fs, c)
+    b, a = naive.butter2(cutoff, fs)
+    np.testing.assert_allclose(c[:3], b, rtol=1e-12)
+    np.testing.assert_allclose(c[3:], a[1:], rtol=1e-12)
+    # and the magnitude at the cut-off is -3 dB
+    from scipy.signal import freqz
+    _, h = freqz(b, a, worN=[cutoff], fs=fs)
+    assert abs(abs(h[0]) - 1 / np.sqrt(2)) < 1e-9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_filtfilt_matches_twin(seed):
+    rng = np.random.default_rng(seed)
+    x = np.cumsum(rng.normal(0, 1e-3, 1500))
+    c = np.empty(5)
+    K.butter_lowpass(10.0, 1000.0, c)
+    out = np.empty_like(x)
+    K.filtfilt(x, c, 300, out)
+    b, a = naive.butter2(10.0, 1000.0)
+    np.testing.assert_allclose(out, naive.filtfilt_constant_pad(b, a, x, 300), atol=1e-12)
+    # a constant stays exactly constant (steady-state start, unit DC gain)
+    const = np.full(200, 0.7)
+    K.filtfilt(const, c, 50, out[:200])
+    np.testing.assert_allclose(out[:200], 0.7, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["pause", "touch_and_go", "top_hold"])
+def test_turning_point_fit_matches_brute_force(case):
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 0.3, 0.002)
+    te_true, t0_true = {"pause": (0.08, 0.17), "touch_and_go": (0.15, 0.15), "top_hold": (0.12, 0.2)}[case]
+    x = 0.5 + 6.0 * (te_true - t).clip(min=0) ** 2 + 4.0 * (t - t0_true).clip(min=0) ** 2.3
+    x = x + rng.normal(0, 2e-5, t.size)
+    coef = np.empty(3)
+    times = np.empty(2)
+    K.fit_turning_point(t, x, 0, t.size, 2.0, 2.3, coef, times)
+    sse, te_b, t0_b = naive.fit_turning_point_brute(t, x, 2.0, 2.3, step=0.002)
+    assert abs(times[1] - t0_b) <= 0.002 + 1e-9
+    assert abs(times[0] - te_b) <= 0.002 + 1e-9
+    assert abs(times[1] - t0_true) < 0.003
+    assert abs(coef[0] - 0.5) < 1e-4
+
+
+@pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])
+def test_beta_from_shape_inverts_the_beta_density(a, share):
+    b = 1 + (a - 1) * (1 - share) / share
+    ratio = stats.beta(a, b).pdf(share)
+    a_est, b_est = K.beta_from_shape(share, ratio)
+    a_ref = brentq(lambda aa: stats.beta(aa, 1 + (aa - 1) * (1 - share) / share).pdf(share) - ratio, 1.01, 12)
+    assert abs(a_est - a_ref) < 1e-6 and abs(a_est - a) < 1e-6
+    assert abs(b_est - b) < 1e-6
+
+
+def _detect(x, **kw):
+    state = np.zeros(K.DETECT_STATE_SIZE)
+    K.detect_init(state)
+    events = np.empty((x.size, K.EVENT_WIDTH))
+    n = K.detect_stream(x, 0, state, events, kw["hysteresis"], kw["min_rom"], kw["band"], kw["n_still"],
+                        kw["still_share"], 3000.0)
+    rows = events[:n]
+    return [tuple(int(v) for v in r[1:4]) for r in rows if r[0] == K.EV_REP]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_detector_matches_plain_twin_on_random_walks(seed):
+    rng = np.random.default_rng(seed)
+    # swings of random size and speed (wobbles to full reps), flats, and jitter on top
+    pieces, level = [], 0.0
+    for _ in range(60):
+        amp = rng.choice([rng.uniform(0.005, 0.04), rng.uniform(0.1, 0.6)]) * rng.choice([-1, 1])
+        n = int(rng.integers(50, 1500))
+        pieces.append(level + amp * (1 - np.cos(np.linspace(0, np.pi, n))) / 2)
+        level += amp
+        pieces.append(np.full(int(rng.integers(0, 600)), level))
+    x = np.concatenate(pieces)
+    x = np.round(x + rng.normal(0, 0.001, x.size), 4)
+    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.004, n_still=100.0, still_share=0.15)
+    got = _detect(x, **kw)
+    want = naive.detect_turning_points(x, **kw)
+    assert got == want
+    assert len(got) > 0
+
+
+def test_detector_edge_cases():
+    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.004, n_still=100.0, still_share=0.15)
+    flat = np.zeros(5000)
+    assert _detect(flat, **kw) == [] == naive.detect_turning_points(flat, **kw)
+    short = np.concatenate([np.zeros(100), np.linspace(0, 0.14, 300), np.full(500, 0.14)])  # below min ROM
+    assert _detect(short, **kw) == []
+    ok = np.concatenate([np.zeros(100), np.linspace(0, 0.3, 300), np.full(500, 0.3)])
+    got = _detect(ok, **kw)
+    assert got == naive.detect_turning_points(ok, **kw)
+    assert len(got) == 1 and got[0][1] == 399 and 399 + 95 <= got[0][2] <= 399 + 101
