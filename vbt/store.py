@@ -1145,35 +1145,35 @@ class Store:
         """
         athlete_id, exercise_id = self._athlete_filter(athlete), self._exercise_filter(exercise)
         where, params = ["1 = 1"], []
-        if athlete_id is not None:
-            where.append("se.athlete_id = ?")
-            params.append(athlete_id)
-        if since_unix_s is not None:
-            where.append("se.started_at >= ?")
-            params.append(since_unix_s)
-        if until_unix_s is not None:
-            where.append("se.started_at < ?")
-            params.append(until_unix_s)
-        join_filter = ""
+        for clause, value in (("se.athlete_id = ?", athlete_id), ("se.started_at >= ?", since_unix_s),
+                              ("se.started_at < ?", until_unix_s)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        set_filter = ""
         if exercise_id is not None:
-            join_filter = " AND st.exercise_id = ?"
-            params.insert(0, exercise_id)
-            where.append("st.id IS NOT NULL")
+            where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ?)")
+            params.append(exercise_id)
+            set_filter = " AND st.exercise_id = ?"
+        order = f"se.started_at {'DESC' if newest_first else 'ASC'}, se.id"
+        params += [-1 if limit is None else int(limit), int(offset)]
+        if exercise_id is not None:
+            params.append(exercise_id)
+        # Pick the page of sessions first (index on started_at), then count only their sets and reps.
         sql = f"""
+            WITH page AS (SELECT se.id FROM sessions se WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?)
             SELECT se.id, se.uid, a.name, se.started_at, MAX(COALESCE(st.ended_at, st.started_at)), COUNT(st.id),
                    COALESCE(SUM((SELECT COUNT(*) FROM reps r WHERE r.set_id = st.id AND r.deleted = 0)), 0),
-                   GROUP_CONCAT(DISTINCT e.name), se.note
-            FROM sessions se JOIN athletes a ON a.id = se.athlete_id
-            LEFT JOIN sets st ON st.session_id = se.id{join_filter}
-            LEFT JOIN exercises e ON e.id = st.exercise_id
-            WHERE {' AND '.join(where)}
+                   GROUP_CONCAT(DISTINCT st.exercise_id), se.note
+            FROM page JOIN sessions se ON se.id = page.id JOIN athletes a ON a.id = se.athlete_id
+            LEFT JOIN sets st ON st.session_id = se.id{set_filter}
             GROUP BY se.id
-            ORDER BY se.started_at {'DESC' if newest_first else 'ASC'}, se.id
-            LIMIT ? OFFSET ?"""
-        params += [-1 if limit is None else int(limit), int(offset)]
+            ORDER BY {order}"""
+        names = {row[0]: row[1] for row in self._exercise_rows()}
         return [
             SessionSummary(id=r[0], uid=r[1], athlete=r[2], started_at_unix_s=r[3], ended_at_unix_s=r[4],
-                           n_sets=r[5], n_reps=r[6], exercises=tuple(sorted(r[7].split(","))) if r[7] else (),
+                           n_sets=r[5], n_reps=r[6],
+                           exercises=tuple(sorted(names[int(i)] for i in str(r[7]).split(","))) if r[7] else (),
                            note=r[8])
             for r in self.conn.execute(sql, params)
         ]
