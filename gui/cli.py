@@ -33,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a dependency of the module is missing: that is a real error
+                raise
+            logging.getLogger(__name__).debug("commands of %s are not available", name)
+            continue
+        module.register(sub)
     return parser
 
 

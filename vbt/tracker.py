@@ -100,9 +100,12 @@ class LiveTracker:
 
     def advance(self, t_s: float) -> list:
         """Time has reached ``t_s`` with the bar where it last was (a device heartbeat)."""
-        if self._rs_state[K.RS_N] < 1 or t_s <= self._rs_state[K.RS_T]:
+        half = 0.5 / self._fs
+        if self._rs_state[K.RS_N] < 1 or t_s - half <= self._rs_state[K.RS_T]:
             return []
-        return self.feed(np.array([t_s]), np.array([self._rs_state[K.RS_X]]))
+        # The resampler holds one sample back; two still samples carry the grid to t_s - dt/2.
+        x = self._rs_state[K.RS_X]
+        return self.feed(np.array([t_s - half, t_s]), np.array([x, x]))
 
     def end_set(self, reason: str = "manual") -> list:
         """Close the set now: a rise still open counts if it is a full rep; emits SetEnded."""

@@ -1,0 +1,96 @@
+"""Known-answer accuracy on sets the tuning never saw (seeds from 5000 up; tuning used 0-60).
+
+The motion model (vbt/simulate.py) has analytic ground truth: Beta-shaped velocity phases,
+touch-and-go and paused reps, deadlifts from the floor, set-up and re-rack movements, lockout
+wobble, partial reps, fatigue; sensors from 50 Hz to 10 kHz, even or per-tick, quantised from
+0.1 to 3 mm, with noise and vibration.
+
+Issue targets and where we stand (fresh-seed figures are printed by benchmarks/bench_core.py):
+count exact >= 98 % (met), MV median <= 0.003 (met), PV p95 <= 0.03 (met), ROM p95 <= 3 mm (met);
+MV p95 <= 0.01, MPV p95 <= 0.015 and stop rep exact >= 95 % are NOT yet met — the asserted
+bounds below are our current figures with a margin, so a regression fails this test.
+"""
+
+import numpy as np
+import pytest
+
+from vbt.analysis import analyze
+from vbt.config import AnalysisConfig, StopRuleConfig
+from vbt.simulate import simulate_set
+
+N_SETS = 120
+
+
+@pytest.fixture(scope="module")
+def scored():
+    rows, counts, stops = [], [], []
+    for seed in range(5000, 5000 + N_SETS):
+        sim = simulate_set(seed)
+        res = analyze(sim.t_s, sim.position_m, AnalysisConfig(stop_rule=StopRuleConfig(10.0, "mean")))
+        counts.append(len(res.reps) == len(sim.truth))
+        stops.append(res.stop_rep == sim.true_stop_rep(10.0, "mean"))
+        if len(res.reps) == len(sim.truth):
+            for got, true in zip(res.reps, sim.truth):
+                rows.append((got.mean_velocity_m_s - true.mean_velocity_m_s,
+                             got.mean_propulsive_velocity_m_s - true.mean_propulsive_velocity_m_s,
+                             got.peak_velocity_m_s - true.peak_velocity_m_s,
+                             got.rom_m - true.rom_m))
+    return np.abs(np.array(rows)), np.mean(counts), np.mean(stops)
+
+
+def test_rep_count_exact(scored):
+    _, count_rate, _ = scored
+    assert count_rate >= 0.98
+
+
+def test_mean_velocity(scored):
+    err, _, _ = scored
+    assert np.median(err[:, 0]) <= 0.003
+    assert np.percentile(err[:, 0], 95) <= 0.015  # target 0.01: not yet met
+
+
+def test_mean_propulsive_velocity(scored):
+    err, _, _ = scored
+    assert np.percentile(err[:, 1], 95) <= 0.025  # target 0.015: not yet met
+
+
+def test_peak_velocity_and_rom(scored):
+    err, _, _ = scored
+    assert np.percentile(err[:, 2], 95) <= 0.03
+    assert np.percentile(err[:, 3], 95) <= 0.003
+
+
+def test_stop_rep(scored):
+    _, _, stop_rate = scored
+    assert stop_rate >= 0.83  # target 0.95: not yet met
+
+
+def test_no_reps_from_setup_only():
+    """Unrack, walk-out, wobble and re-rack without a single rep give no rep."""
+    from vbt.simulate import SensorSpec, Timeline
+
+    tl = Timeline(1.2)
+    tl.hold(1.0)
+    tl.move(0.06, 0.6)
+    for d in (0.02, 0.015, 0.025):
+        tl.move(-d, 0.25)
+        tl.move(d, 0.25)
+    tl.hold(2.0, wobble_m=0.01, wobble_hz=3.0)
+    tl.move(0.1, 0.5)  # partial: less than the minimum ROM
+    tl.move(-0.1, 0.5)
+    tl.move(0.03, 0.4)
+    tl.move(-0.09, 0.6)
+    tl.hold(2.0)
+    t, x = SensorSpec(rate_hz=1000.0, noise_m=0.0003).sample(tl, np.random.default_rng(0))
+    assert analyze(t, x).reps == ()
+
+
+def test_grinding_and_fast_reps():
+    slow = simulate_set(77, style="squat", n_reps=3, first_mean_velocity_m_s=0.12, fatigue_per_rep=0.0)
+    fast = simulate_set(78, style="bench", n_reps=3, first_mean_velocity_m_s=1.5, fatigue_per_rep=0.0)
+    for sim in (slow, fast):
+        res = analyze(sim.t_s, sim.position_m)
+        assert len(res.reps) == 3
+        for got, true in zip(res.reps, sim.truth):
+            assert abs(got.mean_velocity_m_s - true.mean_velocity_m_s) < 0.05 * true.mean_velocity_m_s
+    assert max(r.peak_velocity_m_s for r in analyze(fast.t_s, fast.position_m).reps) > 1.5

@@ -1,0 +1,87 @@
+"""Streaming equals batch: the live tracker gives identical reps however the stream is chunked."""
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from vbt.analysis import analyze
+from vbt.config import AnalysisConfig
+from vbt.results import RepCompleted, SetEnded, StopSet
+from vbt.simulate import SensorSpec, simulate_set
+from vbt.tracker import LiveTracker
+
+SIM = simulate_set(11, style="squat", sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002),
+                   n_reps=6, fatigue_per_rep=0.04)
+BATCH = analyze(SIM.t_s, SIM.position_m, AnalysisConfig(load_kg=80.0))
+
+
+def _stream(chunk_sizes, sim=SIM, config=AnalysisConfig(load_kg=80.0)):
+    tracker = LiveTracker(config, auto_end_sets=False)
+    events, i, k = [], 0, 0
+    while i < sim.t_s.size:
+        n = chunk_sizes[k % len(chunk_sizes)]
+        events += tracker.feed(sim.t_s[i:i + n], sim.position_m[i:i + n])
+        i += n
+        k += 1
+    events += tracker.finish()
+    return events
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=700), min_size=1, max_size=12))
+def test_any_chunking_gives_the_batch_reps_exactly(chunk_sizes):
+    events = _stream(chunk_sizes)
+    (end,) = [e for e in events if isinstance(e, SetEnded)]
+    assert end.result.reps == BATCH.reps
+    assert end.result.stop_rep == BATCH.stop_rep
+    assert [e.rep for e in events if isinstance(e, RepCompleted)] == list(BATCH.reps)
+
+
+def test_single_samples_and_uneven_sensor_match_batch():
+    sim = simulate_set(5, style="bench", sensor=SensorSpec(rate_hz=120.0, jitter=0.3, quantum_m=0.002), n_reps=4)
+    batch = analyze(sim.t_s, sim.position_m)
+    events = _stream([1], sim, AnalysisConfig())
+    assert [e.rep for e in events if isinstance(e, RepCompleted)] == list(batch.reps)
+
+
+def test_live_events_arrive_in_order_with_stop_after_its_rep():
+    events = _stream([10])
+    kinds = [e.type for e in events]
+    assert kinds[-1] == "set_end"
+    stops = [e for e in events if isinstance(e, StopSet)]
+    assert len(stops) == (1 if BATCH.stop_rep else 0)
+    if stops:
+        i = events.index(stops[0])
+        assert isinstance(events[i - 1], RepCompleted) and events[i - 1].rep.index == stops[0].index
+
+
+def test_sets_split_on_stillness_in_live_mode_and_best_resets():
+    from vbt.simulate import simulate_session
+
+    sim = simulate_session(4, n_sets=2, rest_s=8.0, sensor=SensorSpec(rate_hz=500.0), style="squat")
+    tracker = LiveTracker(AnalysisConfig(), auto_end_sets=True)
+    events = []
+    for i in range(0, sim.t_s.size, 50):
+        events += tracker.feed(sim.t_s[i:i + 50], sim.position_m[i:i + 50])
+    events += tracker.finish()
+    ends = [e for e in events if isinstance(e, SetEnded) and e.result.reps]
+    assert len(ends) == 2
+    truth_counts = []
+    idx = [r.index for r in sim.truth]
+    for k, v in enumerate(idx):
+        if v == 1:
+            truth_counts.append(0)
+        truth_counts[-1] += 1
+    assert [len(e.result.reps) for e in ends] == truth_counts
+    assert ends[0].reason == "stillness"
+    assert all(e.result.reps[0].velocity_loss_pct == 0.0 for e in ends)  # each set's rep 1 is its own best
+
+
+def test_advance_closes_a_set_without_new_samples():
+    sim = simulate_set(2, style="deadlift", sensor=SensorSpec(rate_hz=1000.0), n_reps=3, rerack=False)
+    tracker = LiveTracker(AnalysisConfig(), auto_end_sets=True)
+    cut = np.searchsorted(sim.t_s, sim.truth[-1].concentric_end_s + 1.0)  # stream stops 1 s after the last rep
+    events = tracker.feed(sim.t_s[:cut], sim.position_m[:cut])
+    assert not any(isinstance(e, SetEnded) for e in events)
+    later = tracker.advance(sim.t_s[cut - 1] + 5.0)  # heartbeats only: the bar stays where it was
+    (end,) = [e for e in later if isinstance(e, SetEnded)]
+    assert end.reason == "stillness" and len(end.result.reps) == 3
