@@ -48,8 +48,10 @@ class ByteClock:
     slope is always clamped to ``[min_period_s, max_period_s]``.
 
     Stamps follow the fitted line through a loop whose per-sample step is the current period
-    plus a correction limited to ``slew`` of a period, so they are strictly increasing and
-    never jump when the fit moves.
+    plus a correction limited to ``slew`` of a period (0.2 %), so they are strictly increasing,
+    never jump when the fit moves, and an offset error (the prior's, during warm-up) is worked
+    off slowly instead of warping velocities: what matters for velocity is the spacing, and that
+    follows the fitted period at once.
 
     Parameters are arguments, not globals, and the output depends only on the inputs.
     """
@@ -61,10 +63,10 @@ class ByteClock:
         min_period_s: float = 0.0009,
         max_period_s: float = 0.0011,
         window_s: float = 30.0,
-        warmup_samples: int = 1000,
+        warmup_samples: int = 500,
         robust_scale_s: float = 0.005,
-        slew: float = 0.02,
-        settle_samples: float = 100.0,
+        slew: float = 0.002,
+        settle_samples: float = 2000.0,
     ):
         if not (0 < min_period_s <= prior_period_s <= max_period_s):
             raise ValueError("need 0 < min_period_s <= prior_period_s <= max_period_s")

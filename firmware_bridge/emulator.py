@@ -110,8 +110,9 @@ class ChronojumpSource:
         self.samples = 0
 
     def power_up(self, s_now: float) -> None:
-        self._k_next = max(0, int(np.floor(s_now / self.byte_period_s)) + 1)
-        self._last_mm = int(round(float(self.script.position(self._k_next * self.byte_period_s)) * cj.COUNTS_PER_M))
+        # The first byte sent is the next timer period's; it counts from the position now.
+        self._k_next = max(0, int(np.floor(s_now / self.byte_period_s))) + 1
+        self._last_mm = int(round(float(self.script.position((self._k_next - 1) * self.byte_period_s)) * cj.COUNTS_PER_M))
         self._pending.clear()
 
     def host_opened(self, s_now: float) -> None:

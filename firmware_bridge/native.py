@@ -564,17 +564,18 @@ class NativeDecoder:
             self._candidate = None
             self._emit(frame, us_first, us_end, counts, t_host_s, out, rebased=False)
             return
-        self.stats.implausible += 1
         cand = self._candidate
         if cand is not None and us_first > cand[0] and self._plausible(us_first, frame.count_first, cand[0], cand[1]):
             chain = cand[2] + 1
         else:
             chain = 1
-        self._candidate = (us_first + frame.period_us * (frame.n - 1), int(counts[-1]), chain)
         if chain >= self.reanchor_after:
             self.stats.resyncs += 1
             self._candidate = None
             self._emit(frame, us_first, us_end, counts, t_host_s, out, rebased=True)
+            return
+        self.stats.implausible += 1
+        self._candidate = (us_end, int(counts[-1]), chain)
 
     def _emit(self, frame, us_first, us_end, counts, t_host_s, out, rebased) -> None:
         us = us_first + frame.period_us * np.arange(frame.n, dtype=np.int64)
@@ -602,6 +603,7 @@ class NativeDecoder:
                 absolute=True,
                 session=(self.identity.device_id, self.identity.boot_id),
                 rebased=rebased,
+                clock_us=frame.t_first_us % U32,
             )
         )
 

@@ -42,6 +42,9 @@ class SampleBatch:
     rebased
         The decoder lost its position reference (implausible jump it had to accept); the
         receiver must re-anchor this batch to its last position instead of jumping.
+    clock_us
+        The device clock (raw u32 microseconds) at the first sample, when the device has one: a
+        later connection of the same ``session`` can then be placed exactly in time too.
     """
 
     t_s: np.ndarray
@@ -49,6 +52,7 @@ class SampleBatch:
     absolute: bool = False
     session: tuple | None = None
     rebased: bool = False
+    clock_us: int | None = None
 
     def __len__(self) -> int:
         return int(self.t_s.size)

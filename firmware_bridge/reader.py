@@ -14,7 +14,8 @@ device id on a port other than the original one.
 
 Stream time is seconds since ``start()`` on the reader's monotonic clock. Sample times are
 continuous across reconnections; positions too: an absolute (native) stream of the same
-device power-on continues exactly, anything else continues from the last position.
+device power-on continues exactly, in position and in time (by the device's clock); anything
+else continues from the last position.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class StreamStitcher:
         self.last_t: float | None = None
         self.last_x: float | None = None
         self._session = None
+        self._last_clock_us: int | None = None  # device clock (raw u32 µs) at the last sample
         self._offset_x: float | None = None
         self._shift_t = 0.0
         self._fresh = True
@@ -83,9 +85,13 @@ class StreamStitcher:
         t = batch.t_s - self.origin_s
         if self._fresh:
             self._shift_t = 0.0
+            same_session = batch.absolute and batch.session is not None and batch.session == self._session
+            if same_session and batch.clock_us is not None and self._last_clock_us is not None and not batch.rebased:
+                # The device's clock ran on: place the new connection by it, exactly.
+                gap_s = ((batch.clock_us - self._last_clock_us) % (1 << 32)) * 1e-6
+                self._shift_t = self.last_t + gap_s - t[0]
             if self.last_t is not None and t[0] + self._shift_t <= self.last_t:
                 self._shift_t = self.last_t - t[0] + 1e-4
-            same_session = batch.absolute and batch.session is not None and batch.session == self._session
             if not (same_session and self._offset_x is not None) or batch.rebased:
                 self._offset_x = (self.last_x - batch.position_m[0]) if self.last_x is not None else -batch.position_m[0]
             self._session = batch.session
@@ -102,6 +108,11 @@ class StreamStitcher:
                 return None
         self.last_t = float(t[-1])
         self.last_x = float(x[-1])
+        if batch.clock_us is not None:
+            span_us = int(round((batch.t_s[-1] - batch.t_s[0]) * 1e6))
+            self._last_clock_us = (batch.clock_us + span_us) % (1 << 32)
+        else:
+            self._last_clock_us = None
         return t, x
 
 
