@@ -134,6 +134,9 @@ def test_user_exercises(store):
         store.add_exercise("bench", 0.2)  # alias of a built-in
     with pytest.raises(StoreError, match="mvt_m_s"):
         store.add_exercise("fast thing", 5.0)
+    assert store.exercise("zercher").name == "Zercher squat"  # a unique leading word
+    assert store.add_exercise("front", 0.3).name == "front"  # not a clash with "front squat"
+    assert store.exercise("front").name == "front" and store.exercise("front squat").name == "front squat"
     changed = store.set_exercise_defaults("squat", mvt_m_s=0.28)
     assert changed.mvt_m_s == 0.28 and changed.mvt_source == "user"
     with pytest.raises(UnknownExerciseError, match="bench press"):

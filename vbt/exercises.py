@@ -122,3 +122,19 @@ def canonical_key(name: str) -> str:
     key = exercise_key(name)
     alias = ALIASES.get(key)
     return exercise_key(alias) if alias else key
+
+
+def find_exercise(name: str, exercises, *, by_prefix: bool = True) -> Exercise | None:
+    """The entry of ``exercises`` that ``name`` means, or None.
+
+    Exact key first, then a known alias, then (``by_prefix``) a unique entry whose name starts with
+    ``name``'s words ("zercher" for "Zercher squat", "hex" for "hex-bar deadlift").
+    """
+    by_key = {e.key: e for e in exercises}
+    key = exercise_key(name)
+    found = by_key.get(key) or by_key.get(canonical_key(name))
+    if found is None and key and by_prefix:
+        starts = [k for k in by_key if k.startswith(key + " ")]
+        if len(starts) == 1:
+            found = by_key[starts[0]]
+    return found

@@ -48,7 +48,7 @@ import numpy as np
 
 from vbt import exercises as catalogue
 from vbt.config import METRIC_FIELDS, METRICS, StopRuleConfig
-from vbt.exercises import Exercise, canonical_key, exercise_key
+from vbt.exercises import Exercise, exercise_key, find_exercise
 from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
 from vbt.results import REP_JSON_FIELDS, Rep, SetResult
 from vbt.stoprule import apply_stop_rule
@@ -786,24 +786,24 @@ class Store:
         """The catalogue, built-in and user-added, by name."""
         return [self._exercise_from_row(r) for r in self._exercise_rows()]
 
-    def _resolve_exercise(self, name: str) -> tuple[int, Exercise]:
+    def _resolve_exercise(self, name: str, *, by_prefix: bool = True) -> tuple[int, Exercise]:
         rows = self._exercise_rows()
-        by_key = {exercise_key(r[1]): r for r in rows}
-        key = exercise_key(name)
-        row = by_key.get(key) or by_key.get(canonical_key(name))
-        if row is None and key:  # a unique leading word or words: "zercher", "hex", "romanian"
-            starts = [k for k in by_key if k.startswith(key + " ")]
-            if len(starts) == 1:
-                row = by_key[starts[0]]
-        if row is None:
+        ids = {}
+        for row in rows:
+            ids[exercise_key(row[1])] = row[0]
+        known = [self._exercise_from_row(r) for r in rows]
+        found = find_exercise(name, known, by_prefix=by_prefix)
+        if found is None:
             import difflib
 
+            key = exercise_key(name)
+            by_key = {e.key: e.name for e in known}
             close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
             close += [k for k in by_key if key and (key in k or k in key) and k not in close][: 3 - len(close)]
-            hint = f"did you mean {', '.join(repr(by_key[k][1]) for k in close)}?" if close else (
-                "known: " + ", ".join(r[1] for r in rows))
+            hint = f"did you mean {', '.join(repr(by_key[k]) for k in close)}?" if close else (
+                "known: " + ", ".join(e.name for e in known))
             raise UnknownExerciseError(f"unknown exercise {str(name)!r}; {hint} (add it with `vbt exercises --add`)")
-        return row[0], self._exercise_from_row(row)
+        return ids[found.key], found
 
     @_translated
     def exercise(self, name: str) -> Exercise:
@@ -819,7 +819,7 @@ class Store:
         if problems:
             raise StoreError("; ".join(problems))
         try:
-            existing = self._resolve_exercise(ex.name)[1]
+            existing = self._resolve_exercise(ex.name, by_prefix=False)[1]
         except UnknownExerciseError:
             existing = None
         if existing is not None:
@@ -1507,7 +1507,7 @@ class Store:
         with self.transaction():
             for ex in data.exercises:
                 try:
-                    self._resolve_exercise(ex.name)
+                    self._resolve_exercise(ex.name, by_prefix=False)
                 except UnknownExerciseError:
                     self.conn.execute(
                         "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
@@ -1836,9 +1836,8 @@ class SetRecorder:
         Bad fields and unknown exercises raise :class:`StoreError` here, before anything is queued.
         """
         problems = check_set_fields(load_kg=load_kg, side=side, metric=metric, threshold_pct=threshold_pct)
-        keys = {e.key for e in self._exercises}
-        if exercise_key(exercise) not in keys and canonical_key(exercise) not in keys:
-            raise UnknownExerciseError(f"unknown exercise {exercise!r}")
+        if find_exercise(exercise, self._exercises) is None:
+            raise UnknownExerciseError(f"unknown exercise {exercise!r} (see `vbt exercises`)")
         if problems:
             raise StoreError("; ".join(problems))
         fut: concurrent.futures.Future = concurrent.futures.Future()
@@ -2036,8 +2035,8 @@ class SetRecorder:
                                 write_trace(live)
                             fut.set_result(live.set_id)
                         except StoreError as exc:
-                            fut.set_exception(exc)
                             self._report(exc)
+                            fut.set_exception(exc)
                     elif kind == "rep":
                         _, token, rep, fut = cmd
                         live = sets[token]
@@ -2051,8 +2050,8 @@ class SetRecorder:
                             live.next_seq += 1
                             fut.set_result(rep_id)
                         except StoreError as exc:
-                            fut.set_exception(exc)
                             self._report(exc)
+                            fut.set_exception(exc)
                     elif kind == "end":
                         _, token, result, reason, rpe, note, fut = cmd
                         live = sets[token]
@@ -2073,8 +2072,8 @@ class SetRecorder:
                             del sets[token]
                             fut.set_result(live.set_id)
                         except StoreError as exc:
-                            fut.set_exception(exc)
                             self._report(exc)
+                            fut.set_exception(exc)
                     elif kind == "call":
                         _, fn, fut = cmd
                         try:
