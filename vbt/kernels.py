@@ -314,7 +314,7 @@ def _branch_sums(t, x, lo, hi, tb, p, left, out3):
     for j in range(lo, hi):
         d = tb - t[j] if left else t[j] - tb
         if d > 0.0:
-            u = d ** p
+            u = d * d if p == 2.0 else d ** p
             s += u
             ss += u * u
             sx += u * x[j]
@@ -371,8 +371,8 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     still at level c0 from ``te`` to ``t0`` (a pause, possibly of zero length), a branch
     starting at ``t0``:  x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR,  te <= t0.
 
-    Grid search over sample times for both, then golden-section refinement of each between the
-    neighbours of the best. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
+    Grid search over candidate sample times for both (every ``stride`` samples so that at most
+    ~80 candidates are tried), then golden-section refinement of each within one stride. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
     if hi - lo < 4:
         coef[0] = x[lo]
         coef[1] = 0.0
@@ -387,36 +387,39 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     for j in range(lo, hi):
         sx += x[j]
         sxx += x[j] * x[j]
-    left_sums = np.empty((m, 3))
-    right_sums = np.empty((m, 3))
+    # candidate turning points every `stride` samples (at most ~80), refined below
+    stride = max(1, m // 80)
+    nc = (m - 1) // stride + 1
+    left_sums = np.empty((nc, 3))
+    right_sums = np.empty((nc, 3))
     tmp = np.empty(3)
-    for k in range(m):
-        _branch_sums(t, x, lo, hi, t[lo + k], p_left, True, tmp)
-        left_sums[k, 0] = tmp[0]
-        left_sums[k, 1] = tmp[1]
-        left_sums[k, 2] = tmp[2]
-        _branch_sums(t, x, lo, hi, t[lo + k], p_right, False, tmp)
-        right_sums[k, 0] = tmp[0]
-        right_sums[k, 1] = tmp[1]
-        right_sums[k, 2] = tmp[2]
+    for c in range(nc):
+        _branch_sums(t, x, lo, hi, t[lo + c * stride], p_left, True, tmp)
+        left_sums[c, 0] = tmp[0]
+        left_sums[c, 1] = tmp[1]
+        left_sums[c, 2] = tmp[2]
+        _branch_sums(t, x, lo, hi, t[lo + c * stride], p_right, False, tmp)
+        right_sums[c, 0] = tmp[0]
+        right_sums[c, 1] = tmp[1]
+        right_sums[c, 2] = tmp[2]
     best = 1e308
     be = 0
     b0 = 0
-    for ke in range(m):
-        for k0 in range(ke, m):
-            s = _solve3(s1, sx, sxx, left_sums[ke, 0], left_sums[ke, 1], left_sums[ke, 2],
-                        right_sums[k0, 0], right_sums[k0, 1], right_sums[k0, 2], tmp)
+    for ce in range(nc):
+        for c0 in range(ce, nc):
+            s = _solve3(s1, sx, sxx, left_sums[ce, 0], left_sums[ce, 1], left_sums[ce, 2],
+                        right_sums[c0, 0], right_sums[c0, 1], right_sums[c0, 2], tmp)
             if s < best:
                 best = s
-                be = ke
-                b0 = k0
+                be = ce * stride
+                b0 = c0 * stride
     te = t[lo + be]
     t0 = t[lo + b0]
     gr = 0.6180339887498949
     for which in range(2):  # refine t0 with te fixed, then te with t0 fixed
         k = b0 if which == 0 else be
-        a = t[lo + max(k - 1, 0)]
-        b = t[lo + min(k + 1, m - 1)]
+        a = t[lo + max(k - stride, 0)]
+        b = t[lo + min(k + stride, m - 1)]
         if which == 0:
             a = max(a, te)
         else:
@@ -429,7 +432,7 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
         else:
             f1 = _pair_sse(t, x, lo, hi, c1, t0, p_left, p_right, s1, sx, sxx, tmp)
             f2 = _pair_sse(t, x, lo, hi, c2, t0, p_left, p_right, s1, sx, sxx, tmp)
-        for _ in range(25):
+        for _ in range(30):
             if f1 < f2:
                 b = c2
                 c2 = c1

@@ -1,0 +1,161 @@
+"""Benchmark of the analysis core; prints figures, asserts nothing.
+
+    python benchmarks/bench_core.py [--quick]
+
+1. Full-pipeline throughput on one hour of 1 kHz data, as a ratio against a straightforward
+   vectorised NumPy/SciPy pipeline written here and run in the same process (target >= 5x).
+2. Live tracker latency per 10-sample chunk at 1 kHz (p50, p99; target p99 < 1 ms).
+3. Numba first-compile time and cached start time of `vbt analyze` on a small file (< 1.5 s).
+4. Accuracy on fresh seeds against the motion model's analytic truth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from scipy.signal import butter, filtfilt
+
+from vbt.analysis import analyze
+from vbt.config import AnalysisConfig
+from vbt.simulate import SensorSpec, simulate_session, simulate_set
+from vbt.tracker import LiveTracker, warm_up
+
+
+def one_hour(seconds: float):
+    base = simulate_session(42, n_sets=4, rest_s=20.0, sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001,
+                                                                        noise_m=0.0002), style="squat")
+    span = base.t_s[-1] + 0.001
+    reps = int(np.ceil(seconds / span))
+    t = np.concatenate([base.t_s + k * span for k in range(reps)])
+    x = np.tile(base.position_m, reps)
+    keep = t < seconds
+    return t[keep], x[keep], len(base.truth) * reps
+
+
+def reference_pipeline(t, x):
+    """What one would write first with NumPy/SciPy: resample, filter the whole stream, cut the
+    velocity at its zero crossings, keep rises of 15 cm, compute MV/MPV/PV per phase."""
+    fs = 1000.0
+    grid = np.arange(t[0], t[-1], 1 / fs)
+    xs = np.interp(grid, t, x)
+    b, a = butter(2, 10.0 / (fs / 2))
+    xf = filtfilt(b, a, xs)
+    v = np.gradient(xf, 1 / fs)
+    acc = np.gradient(v, 1 / fs)
+    pos = v > 0
+    edges = np.flatnonzero(np.diff(pos.astype(np.int8)))
+    starts = edges[:-1][pos[edges[:-1] + 1]] + 1
+    ends = edges[1:][pos[edges[1:]]] + 1
+    n = min(starts.size, ends.size)
+    starts, ends = starts[:n], ends[:n]
+    rom = xf[ends] - xf[starts]
+    ok = rom >= 0.15
+    starts, ends, rom = starts[ok], ends[ok], rom[ok]
+    mv = rom / ((ends - starts) / fs)
+    pv = np.maximum.reduceat(v, starts)[: starts.size] if starts.size else np.array([])
+    mpv = []
+    for s, e in zip(starts, ends):
+        seg = acc[s:e]
+        jp = np.argmax(v[s:e])
+        brake = np.flatnonzero(seg[jp:] < -9.81)
+        stop = s + jp + brake[0] if brake.size else e
+        mpv.append((xf[stop] - xf[s]) / ((stop - s) / fs) if stop > s else np.nan)
+    return mv, np.array(mpv), pv
+
+
+def bench_throughput(seconds):
+    t, x, n_true = one_hour(seconds)
+    analyze(t[:20000], x[:20000])  # warm
+    t0 = time.perf_counter()
+    res = analyze(t, x)
+    ours = time.perf_counter() - t0
+    reference_pipeline(t[:20000], x[:20000])
+    t0 = time.perf_counter()
+    mv_ref, _, _ = reference_pipeline(t, x)
+    ref = time.perf_counter() - t0
+    print(f"throughput: {seconds / 3600:.2f} h of 1 kHz ({t.size:,} samples, {n_true} true reps)")
+    print(f"  vbt pipeline        {ours:8.3f} s  ({t.size / ours / 1e6:6.1f} M samples/s, {len(res.reps)} reps)")
+    print(f"  NumPy/SciPy ref.    {ref:8.3f} s  ({t.size / ref / 1e6:6.1f} M samples/s, {mv_ref.size} reps)")
+    print(f"  ratio               {ref / ours:8.1f} x   (target >= 5x)")
+
+
+def bench_latency(chunk=10):
+    sim = simulate_set(3, style="squat", sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002),
+                       n_reps=10)
+    tracker = LiveTracker(AnalysisConfig(load_kg=100.0))
+    times, rep_times = [], []
+    for i in range(0, sim.t_s.size, chunk):
+        t0 = time.perf_counter_ns()
+        ev = tracker.feed(sim.t_s[i:i + chunk], sim.position_m[i:i + chunk])
+        dt = (time.perf_counter_ns() - t0) / 1e6
+        times.append(dt)
+        if any(e.type == "rep" for e in ev):
+            rep_times.append(dt)
+    times = np.array(times)
+    print(f"live latency per {chunk}-sample chunk at 1 kHz ({times.size} chunks):")
+    print(f"  p50 {np.percentile(times, 50):.3f} ms   p99 {np.percentile(times, 99):.3f} ms   "
+          f"max {times.max():.3f} ms   (target p99 < 1 ms)")
+    print(f"  chunks that completed a rep: median {np.median(rep_times):.3f} ms, max {max(rep_times):.3f} ms")
+
+
+def bench_start():
+    sim = simulate_set(9, style="bench", sensor=SensorSpec(rate_hz=1000.0), n_reps=3)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "small.csv")
+        from vbt.io import write_csv
+
+        write_csv(path, sim.t_s, sim.position_m)
+        env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(d, "numba-cache"))
+        cmd = [sys.executable, "-m", "gui.cli", "analyze", path, "--json"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        first = time.perf_counter() - t0
+        cached = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, env=env, check=True, capture_output=True)
+            cached.append(time.perf_counter() - t0)
+    print("start of `vbt analyze` on a 3-rep file:")
+    print(f"  first run (numba compiles)  {first:.2f} s")
+    print(f"  cached                      {min(cached):.2f} s best, {max(cached):.2f} s worst  (target < 1.5 s)")
+
+
+def bench_accuracy(n_sets):
+    rows, counts, stops = [], 0, 0
+    for seed in range(100000, 100000 + n_sets):
+        sim = simulate_set(seed)
+        res = analyze(sim.t_s, sim.position_m)
+        stops += res.stop_rep == sim.true_stop_rep()
+        if len(res.reps) == len(sim.truth):
+            counts += 1
+            rows += [(a.mean_velocity_m_s - b.mean_velocity_m_s, a.mean_propulsive_velocity_m_s
+                      - b.mean_propulsive_velocity_m_s, a.peak_velocity_m_s - b.peak_velocity_m_s, a.rom_m - b.rom_m)
+                     for a, b in zip(res.reps, sim.truth)]
+    err = np.abs(np.array(rows))
+    print(f"accuracy on {n_sets} fresh simulated sets ({len(rows)} reps):")
+    print(f"  rep count exact {counts / n_sets:.1%} (target 98 %)   stop rep exact {stops / n_sets:.1%} (target 95 %)")
+    for k, name, target in ((0, "MV ", "p95 0.01, median 0.003"), (1, "MPV", "p95 0.015"), (2, "PV ", "p95 0.03"),
+                            (3, "ROM", "p95 0.003 m")):
+        print(f"  {name} |error| median {np.median(err[:, k]):.4f}  p95 {np.percentile(err[:, k], 95):.4f}  "
+              f"max {err[:, k].max():.4f}   (target {target})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="10 minutes of data and 50 sets instead of 1 h and 300")
+    args = ap.parse_args()
+    warm_up()
+    bench_start()
+    bench_latency()
+    bench_throughput(600.0 if args.quick else 3600.0)
+    bench_accuracy(50 if args.quick else 300)
+
+
+if __name__ == "__main__":
+    main()
