@@ -630,3 +630,18 @@ def test_nan_metrics_are_stored_as_missing(store):
     stored = store.reps(set_id)[0].rep
     assert stored.mean_force_n is None and stored.peak_power_w is None
     assert math.isclose(stored.mean_velocity_m_s, 0.5)
+
+
+def test_nested_transactions_are_savepoints(store):
+    with store.transaction():
+        store.add_set(reps_from([0.5]), exercise="squat", load_kg=50, started_at_unix_s=T0)
+        with pytest.raises(StoreError):
+            with store.transaction():
+                store.add_set(reps_from([0.6]), exercise="squat", load_kg=60, started_at_unix_s=T0 + 1)
+                raise StoreError("changed my mind")
+        assert [s.load_kg for s in store.sets()] == [50.0]
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.add_set(reps_from([0.7]), exercise="squat", load_kg=70, started_at_unix_s=T0 + 2)
+            raise RuntimeError("crash before commit")
+    assert [s.load_kg for s in store.sets()] == [50.0]

@@ -677,11 +677,15 @@ class Store:
         backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
         if backup.exists():
             return
-        dest = sqlite3.connect(str(backup))
+        partial = backup.with_name(backup.name + ".partial")  # a failed copy never passes for a backup
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        dest = sqlite3.connect(str(partial))
         try:
             self._conn.backup(dest)
         finally:
             dest.close()
+        os.replace(partial, backup)
         log.info("%s: copied schema-%d history to %s before migrating", self.path, version, backup)
 
     def close(self) -> None:
@@ -705,11 +709,21 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self):
-        """One atomic, durable write; nested uses join the outer transaction."""
+        """One atomic, durable write. Nested uses are savepoints of the outer transaction: a failed
+        inner block is undone on its own, and nothing is durable before the outer block commits."""
         if self._tx_depth:
+            conn = self.conn
+            name = f"nested_{self._tx_depth}"
+            conn.execute(f"SAVEPOINT {name}")
             self._tx_depth += 1
             try:
                 yield self
+                conn.execute(f"RELEASE {name}")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                raise
             finally:
                 self._tx_depth -= 1
             return
