@@ -492,6 +492,7 @@ def _migrate_to_v2(conn: sqlite3.Connection) -> None:
         "ALTER TABLE reps ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0",
         "DROP INDEX reps_by_set",
         "CREATE UNIQUE INDEX reps_by_set ON reps(set_id, seq)",
+        "CREATE INDEX reps_kept ON reps(set_id, deleted)",  # covers the rep counts of the history list
         f"ALTER TABLE trace_chunks ADD COLUMN codec TEXT NOT NULL DEFAULT '{RAW_CODEC}'",
         "ALTER TABLE trace_chunks ADD COLUMN n_samples INTEGER",
         "UPDATE trace_chunks SET n_samples = length(t_s) / 8",
