@@ -388,9 +388,9 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "import", help="bring recordings or an export into the history",
-        description="Import recordings (Chronojump raw signal or our t_s,position_m CSV: each becomes one "
-                    "analysed set with its trace) or a `vbt export --csv` directory (name the directory or "
-                    "any of its files). All files are checked and analysed first; if any fails nothing is "
+        description="Import recordings (Chronojump raw signal or our t_s,position_m CSV: each becomes one\n"
+                    "analysed set with its trace) or a `vbt export --csv` directory (name the directory or\n"
+                    "any of its files). All files are checked and analysed first; if any fails, nothing is\n"
                     "imported. A file or exported set imported before is skipped.",
         epilog=EXPORT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _home_arg(p)
