@@ -7,7 +7,7 @@ A rep's JSON form (``Rep.to_json``) is the one `vbt analyze --json`, `vbt live -
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from vbt.config import METRIC_FIELDS
 
@@ -75,8 +75,7 @@ class Rep:
         return replace(self, velocity_loss_pct=velocity_loss_pct)
 
     def to_json(self) -> dict:
-        d = asdict(self)
-        return {k: _clean(d[k]) for k in REP_JSON_FIELDS}
+        return {k: _clean(getattr(self, k)) for k in REP_JSON_FIELDS}
 
     @classmethod
     def from_json(cls, d: dict) -> "Rep":
