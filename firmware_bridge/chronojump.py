@@ -173,6 +173,12 @@ class ChronojumpDecoder:
     max_counts_per_byte
         Larger magnitudes (other than the control bytes) are counted as implausible and taken
         as no motion.
+    max_count_jump, noise_window, noise_flags
+        The line-noise guard. The protocol has no checksum, so noise within the plausible range
+        would read as motion. A bar cannot change speed by ``max_count_jump`` m/s within one
+        millisecond, so a byte that differs that much from the previous one is implausible; when
+        ``noise_flags`` of the last ``noise_window`` bytes were implausible the line is noisy and
+        every byte counts as no motion until ``noise_window`` clean bytes in a row have passed.
     """
 
     name = "chronojump"
@@ -186,14 +192,28 @@ class ChronojumpDecoder:
         clock: ByteClock | None = None,
         fixed_period_s: float | None = None,
         max_counts_per_byte: int = MAX_COUNTS_PER_BYTE,
+        max_count_jump: int = 6,
+        noise_window: int = 32,
+        noise_flags: int = 3,
     ):
         self.inverted = inverted
         self.clock = clock if clock is not None else ByteClock()
         self.fixed_period_s = fixed_period_s
         self.max_counts_per_byte = int(max_counts_per_byte)
+        self.max_count_jump = int(max_count_jump)
+        self.noise_window = int(noise_window)
+        self.noise_flags = int(noise_flags)
+        self._last_raw = 0  # previous sample byte's count, as received
+        self._ref = 0  # last plausible count
+        self._consistent_run = 0
+        self._recent_flags: list[int] = []  # sample numbers of recent implausible bytes
+        self._noisy = False
+        self._clean_run = 0
+        self._n_seen = 0  # sample bytes seen (numbering for the guard)
         self.stats = DecoderStats()
         self.stats.extra["probe_echoes"] = 0
         self.stats.extra["buttons"] = 0
+        self.stats.extra["noise_bytes"] = 0
         self._to_discard = int(startup_discard_bytes)
         self._count_mm = 0  # running position in counts since the connection began
         self._fixed_k = 0
@@ -230,11 +250,8 @@ class ChronojumpDecoder:
         control = (u8 == PROBE_BYTE) | (u8 == BUTTON_PRESSED_BYTE) | (u8 == BUTTON_RELEASED_BYTE)
         is_sample = ~control
         counts = s8[is_sample].astype(np.int64)
-        implausible = np.abs(counts) > self.max_counts_per_byte
-        n_bad = int(np.count_nonzero(implausible))
-        if n_bad:
-            self.stats.implausible += n_bad
-            counts[implausible] = 0
+        if counts.size:
+            counts = self._guard(counts)
         if self.inverted:
             counts = -counts
         m = int(counts.size)
@@ -269,6 +286,58 @@ class ChronojumpDecoder:
                 else:
                     self.stats.extra["buttons"] += 1
                     out.append(ButtonChange(pressed=code == BUTTON_PRESSED_BYTE, t_s=t_evt))
+        return out
+
+
+    def _guard(self, raw: np.ndarray) -> np.ndarray:
+        """Counts with implausible bytes and noisy stretches replaced by 0 (no motion).
+
+        A byte is implausible when its magnitude is impossible or it jumps by more than
+        ``max_count_jump`` from the last plausible byte (the reference). Should that reference
+        go stale (16 bytes in a row consistent with each other but not with it), the run is
+        taken as real and becomes the reference.
+        """
+        n = raw.size
+        if not self._noisy and self._last_raw == self._ref:
+            prev = np.concatenate(([self._ref], raw[:-1]))
+            if not ((np.abs(raw) > self.max_counts_per_byte) | (np.abs(raw - prev) > self.max_count_jump)).any():
+                # The common case, vectorised: every byte plausible.
+                self._ref = self._last_raw = int(raw[-1])
+                self._n_seen += n
+                self._clean_run += n
+                self._consistent_run += n
+                return raw
+        out = raw.copy()
+        for i in range(n):
+            c = int(raw[i])
+            k = self._n_seen + i
+            magnitude_ok = abs(c) <= self.max_counts_per_byte
+            if magnitude_ok and abs(c - self._last_raw) <= self.max_count_jump:
+                self._consistent_run += 1
+            else:
+                self._consistent_run = 0
+            self._last_raw = c
+            bad = not magnitude_ok or abs(c - self._ref) > self.max_count_jump
+            if bad and self._consistent_run >= 16:
+                bad = False  # the reference was stale, this run is real
+            if bad:
+                self._clean_run = 0
+                self._recent_flags = [f for f in self._recent_flags if f > k - self.noise_window] + [k]
+                if len(self._recent_flags) >= self.noise_flags:
+                    self._noisy = True
+                self.stats.implausible += 1
+                out[i] = 0
+                continue
+            self._ref = c
+            self._clean_run += 1
+            if self._noisy:
+                if self._clean_run >= self.noise_window:
+                    self._noisy = False
+                    self._recent_flags = []
+                else:
+                    self.stats.extra["noise_bytes"] += 1
+                    out[i] = 0
+        self._n_seen += n
         return out
 
 

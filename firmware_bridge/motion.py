@@ -88,6 +88,14 @@ class MotionScript:
 
         sim = simulate_session(seed, n_sets=n_sets, rest_s=rest_s, sensor=SensorSpec(rate_hz=GRID_HZ, quantum_m=1e-7),
                                style=style)
+        return cls.from_simulation(sim, loop=loop, description=f"simulated lifter, seed {seed}")
+
+    @classmethod
+    def from_simulation(cls, sim, loop: bool = False, description: str = "simulation") -> "MotionScript":
+        """A ``vbt.simulate.SimulatedSet`` (one set or a session): its true position and reps.
+
+        Sample it finely (``SensorSpec(rate_hz=GRID_HZ, quantum_m=1e-7)``): the emulator
+        interpolates linearly between the script's samples."""
         t = sim.t_s
         x = sim.true_position_m if sim.true_position_m is not None else sim.position_m
         reps = []
@@ -107,8 +115,7 @@ class MotionScript:
                 if stop is None and r.index > 1 and 100.0 * (1.0 - r.mean_velocity_m_s / best) > 10.0:
                     stop = r.index
             stops.append(stop)
-        return cls(t, x, reps, loop=loop, description=f"simulated lifter, seed {seed}", sets=set_index,
-                   stop_reps=tuple(stops))
+        return cls(t, x, reps, loop=loop, description=description, sets=set_index, stop_reps=tuple(stops))
 
     @classmethod
     def from_recording(cls, path: str | os.PathLike, fmt: str = "auto") -> "MotionScript":

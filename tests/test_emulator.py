@@ -140,7 +140,8 @@ def test_unplug_closes_the_port_and_plug_brings_a_new_one():
 
 def test_replay_of_a_chronojump_file_sends_its_counts(tmp_path):
     rng = np.random.default_rng(4)
-    counts = np.concatenate([np.zeros(300, int), rng.integers(-6, 7, 1500), np.zeros(200, int)])
+    motion = np.clip(np.cumsum(rng.integers(-1, 2, 1500)), -6, 6)  # a bar's counts change smoothly
+    counts = np.concatenate([np.zeros(300, int), motion, np.zeros(200, int)])
     path = tmp_path / "raw.txt"
     path.write_text(", ".join(map(str, counts)))
     with Emulator("chronojump", replay=path, garbage_bytes=0) as emu:

@@ -143,3 +143,28 @@ def test_random_bytes_never_raise_and_never_jump(chunks, inverted):
         assert np.max(np.abs(np.diff(x))) <= cj.MAX_COUNTS_PER_BYTE / 1000.0 + 1e-12
         assert np.all(np.diff(t) > 0)
     assert dec.stats.bytes == sum(len(c) for c in chunks)
+
+
+def test_line_noise_guard_keeps_noise_from_reading_as_motion():
+    rng = np.random.default_rng(8)
+    rest = cj.encode_counts(np.zeros(500, int))
+    noise = rng.integers(-128, 128, 400).astype(np.int8).tobytes()
+    noise = bytes(b for b in noise if b not in cj.CONTROL_BYTES)
+    dec = cj.ChronojumpDecoder(startup_discard_bytes=0, fixed_period_s=0.001)
+    t, x = _samples(dec.feed(rest + noise + rest))
+    assert np.ptp(x) <= 0.008  # at most a few plausible bytes before the guard trips
+    assert dec.stats.implausible > 0 and dec.stats.extra["noise_bytes"] > 0
+    # After the burst the line is trusted again: motion reads as motion.
+    tail = _samples(dec.feed(cj.encode_counts(np.full(100, 2))))[1]
+    assert tail[-1] - tail[0] == pytest.approx(0.198)
+
+
+def test_a_flipped_bit_costs_one_byte_not_a_drift():
+    counts = np.concatenate([np.arange(0, 5), np.full(50, 5), np.arange(5, -1, -1)])
+    data = bytearray(cj.encode_counts(counts))
+    data[20] ^= 0x10  # 5 -> 21: impossible
+    data[30] ^= 0x08  # 5 -> 13: a jump no bar makes
+    dec = cj.ChronojumpDecoder(startup_discard_bytes=0, fixed_period_s=0.001)
+    x = _samples(dec.feed(bytes(data)))[1]
+    assert dec.stats.implausible == 2
+    assert x[-1] == pytest.approx((counts.sum() - 10) / 1000)  # each bad byte loses its own 5 mm only

@@ -1,0 +1,202 @@
+"""Live mode end to end: real pty, real reader, real tracker, the `vbt live` command."""
+
+import json
+import os
+import pathlib
+import queue
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from firmware_bridge import chronojump as cj
+from firmware_bridge import native as nat
+from firmware_bridge.emulator import Emulator, NativeSource
+from firmware_bridge.live import LiveSession
+from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
+from firmware_bridge.recorded import decode, render
+from vbt.config import AnalysisConfig
+from vbt.simulate import Timeline, concentric_truth
+from vbt.tracker import LiveTracker
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RAW = ROOT / "fixtures" / "device" / "chronojump_squat.txt"
+
+
+def vbt_cmd(*args):
+    return [sys.executable, "-m", "gui.cli", *args]
+
+
+def cli_env(tmp_path):
+    env = dict(os.environ)
+    env["VBT_EMULATOR_DIR"] = str(tmp_path / "emu")
+    env["VBT_HOME"] = str(tmp_path / "home")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def one_set(velocities, rom_m=0.45, lead_in_s=1.0, lockout_s=0.8, tail_s=5.0):
+    """A squat set with exactly these mean concentric velocities."""
+    tl = Timeline(x0_m=1.2)
+    tl.hold(lead_in_s)
+    reps = []
+    for k, v in enumerate(velocities, start=1):
+        tl.move(-rom_m, 0.7, 2.2, 2.0, role="eccentric")
+        tl.hold(0.05)
+        seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
+        tr = concentric_truth(seg, k)
+        reps.append(ScriptRep(1, k, tr.concentric_start_s, tr.concentric_end_s, tr.mean_velocity_m_s,
+                              tr.mean_propulsive_velocity_m_s, tr.peak_velocity_m_s, tr.rom_m))
+        tl.hold(lockout_s)
+    tl.hold(tail_s)
+    t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
+    return MotionScript(t, tl.position(t), reps)
+
+
+class Events:
+    def __init__(self, session):
+        self.session = session
+        self.all = []
+
+    def wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        for e in self.all:
+            if predicate(e):
+                return e
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no matching event within {timeout} s: {[e.type for e in self.all]}")
+            try:
+                e = self.session.events.get(timeout=min(left, 0.1))
+            except queue.Empty:
+                continue
+            self.all.append(e)
+            if predicate(e):
+                return e
+
+
+# ---- acceptance (a): a Chronojump recording replayed live equals `vbt analyze` on the file ----------
+
+
+def test_replayed_chronojump_recording_live_equals_vbt_analyze(tmp_path):
+    env = cli_env(tmp_path)
+    analyze = subprocess.Popen(vbt_cmd("analyze", str(RAW), "--json"), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    with Emulator("chronojump", replay=RAW, link_dir=str(tmp_path / "emu")) as emu:
+        assert emu.source.byte_period_s == pytest.approx(0.001)  # the file's own time base
+        live = subprocess.run(vbt_cmd("live", "--jsonl", "--port", emu.port, "--protocol", "chronojump",
+                                      "--max-sets", "1"),
+                              capture_output=True, text=True, env=env, timeout=90)
+    out, err = analyze.communicate(timeout=60)
+    assert analyze.returncode == 0, err
+    assert live.returncode == 0, live.stderr
+    assert "Traceback" not in live.stderr
+    batch = json.loads(out)
+    lines = [json.loads(line) for line in live.stdout.splitlines()]
+    types = [d["type"] for d in lines]
+    assert set(types) <= {"device", "rep", "warning", "stop", "set_end"}
+    assert types[0] == "device" and lines[0]["event"] == "connected" and lines[0]["protocol"] == "chronojump"
+    reps = [d for d in lines if d["type"] == "rep"]
+    assert len(reps) == len(batch["reps"]) > 0
+    for got, want in zip(reps, batch["reps"]):
+        assert got["index"] == want["index"]
+        assert got["mean_velocity_m_s"] == pytest.approx(want["mean_velocity_m_s"], abs=0.005)
+    stops = [d for d in lines if d["type"] == "stop"]
+    assert batch["stop_rep"] is not None
+    assert [s["index"] for s in stops] == [batch["stop_rep"]]
+    (end,) = [d for d in lines if d["type"] == "set_end"]
+    assert end["stop_rep"] == batch["stop_rep"] and len(end["reps"]) == len(batch["reps"])
+
+
+# ---- acceptance (b): a pulled cable mid-set --------------------------------------------------------
+
+
+def test_pulled_cable_mid_set_reconnects_and_the_set_goes_on(tmp_path):
+    script = one_set([0.80, 0.79, 0.77, 0.66])
+    truth = script.reps
+    with Emulator("chronojump", script=script, link_dir=str(tmp_path)) as emu:
+        session = LiveSession(emu.port, "chronojump", AnalysisConfig(), forward_samples=False,
+                              forward_health=False).start()
+        ev = Events(session)
+        try:
+            ev.wait(lambda e: e.type == "device_connected", 5.0)
+            ev.wait(lambda e: e.type == "rep" and e.rep.index == 2, 15.0)
+            emu.unplug()
+            ev.wait(lambda e: e.type == "device_lost", 1.0)
+            time.sleep(0.3)  # the cable stays out a moment (not a synchronisation)
+            emu.plug()
+            plugged = time.monotonic()
+            ev.wait(lambda e: e.type == "device_connected" and e.reconnect, 2.0)
+            reconnect_s = time.monotonic() - plugged
+            end = ev.wait(lambda e: e.type == "set_end", 15.0)
+        finally:
+            session.stop(finish=False)
+    assert reconnect_s < 2.0
+    reps = [e.rep for e in ev.all if e.type == "rep"]
+    assert [r.index for r in reps] == [1, 2, 3, 4]  # earlier reps kept, numbering goes on
+    assert [r.index for r in end.result.reps] == [1, 2, 3, 4]
+    assert end.result.reps[:2] == tuple(reps[:2])  # the reps before the pull are untouched
+    for got, true in zip(reps, truth):
+        assert got.mean_velocity_m_s == pytest.approx(true.mean_velocity_m_s, abs=0.01)
+    assert end.result.stop_rep == 4 and end.reason == "stillness"
+    assert [e.index for e in ev.all if e.type == "stop"] == [4]
+
+
+# ---- the command line: Ctrl-C ends cleanly ------------------------------------------------------------
+
+
+def test_live_demo_ends_cleanly_on_ctrl_c(tmp_path):
+    proc = subprocess.Popen(vbt_cmd("live", "--demo", "--jsonl"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=cli_env(tmp_path))
+    try:
+        first = json.loads(proc.stdout.readline())
+        assert first["type"] == "device" and first["event"] == "connected"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert all(json.loads(line)["type"] in {"device", "rep", "warning", "stop", "set_end"}
+               for line in out.splitlines())
+
+
+def test_bad_settings_are_one_line_errors(tmp_path):
+    res = subprocess.run(vbt_cmd("live", "--demo", "--velocity-loss", "90"), capture_output=True, text=True,
+                         env=cli_env(tmp_path), timeout=60)
+    assert res.returncode == 1
+    assert res.stderr.strip().count("\n") == 0 and "velocity_loss_pct" in res.stderr
+
+
+# ---- garbage never makes a rep -----------------------------------------------------------------------
+
+
+def test_garbage_on_the_line_never_makes_a_rep():
+    """A bar at rest, its native stream shot through with bit flips and garbage bursts: no rep."""
+    t = np.arange(0.0, 30.0, 0.001)
+    still = MotionScript.from_arrays(t, np.full(t.size, 1.2))
+    src = NativeSource(still, clock_start_us=nat.U32 - 10_000_000, rng=np.random.default_rng(1))
+    clean = render(src, 29.0)
+    rng = np.random.default_rng(2)
+    arr = np.frombuffer(clean, dtype=np.uint8).copy()
+    hit = np.flatnonzero(rng.random(arr.size) < 1e-3)
+    arr[hit] ^= (1 << rng.integers(0, 8, hit.size)).astype(np.uint8)
+    noisy = b"".join(arr[i:i + 5000].tobytes() + rng.integers(0, 256, 300, dtype=np.uint8).tobytes()
+                     for i in range(0, arr.size, 5000))
+    for protocol, data in [("native", noisy), ("chronojump", rng.integers(-128, 128, 30000).astype(np.int8).tobytes())]:
+        t, x, dec = decode(data, protocol, byte_period_s=29.0 / len(data))
+        tracker = LiveTracker(AnalysisConfig(), auto_end_sets=False)
+        events = tracker.feed(t, x) + tracker.finish() if t.size else []
+        assert not [e for e in events if e.type == "rep"], protocol
+        if protocol == "native":
+            assert dec.stats.checksum_errors > 0 and t.size > 20000
+            assert np.ptp(x) < 1e-9  # nothing moved
+        else:
+            # Random Chronojump bytes are line noise: each byte's plausible count is bounded.
+            assert np.max(np.abs(np.diff(x))) <= cj.MAX_COUNTS_PER_BYTE / 1000
