@@ -1,0 +1,471 @@
+"""The dashboard's worker: finds the transducer, runs the device session and records the sets.
+
+No Qt here. :class:`LiveSession` owns a thread that does everything that can wait on hardware or
+disk: opening the history (``vbt.store.SetRecorder``, which has its own writer thread), warming
+the analysis kernels, discovery (``firmware_bridge.discovery``), the in-process demo emulator
+(``firmware_bridge.emulator`` on a real pty), and the device session
+(``firmware_bridge.live.LiveSession``: the real ``DeviceReader`` feeding ``vbt.tracker.LiveTracker``
+on its own worker thread, all times in reader stream time).
+
+Everything it learns goes out through one callback, ``emit(SessionEvent)``, called on a worker
+thread (the device session's, this session's, or for ``set_saved`` the recorder's writer);
+``gui.worker`` turns each call into a queued Qt signal. Commands from the GUI (end set, new
+settings, RPE and note, start the demo) are queued to this session's thread and never block the
+caller.
+
+The rolling trace is written into :attr:`LiveSession.trace` (a :class:`gui.ringbuffer.RingBuffer`
+of stream time, position and display velocity), which the GUI's frame timer reads.
+
+Event kinds (``SessionEvent.kind``) and payloads
+------------------------------------------------
+``rep`` RepCompleted · ``warning`` VelocityWarning · ``stop`` StopSet · ``set_ended`` SetEnded ·
+``device_connected`` DeviceConnected · ``device_lost`` DeviceLost · ``device_unavailable``
+DeviceUnavailable · ``health`` ReaderHealth · ``no_device`` str (why discovery found nothing) ·
+``status`` str (what the worker is doing) · ``error`` str (a problem a person should see, e.g. the
+history cannot be written) · ``set_saved`` int (the set's id in the history) · ``demo_started`` str
+(the emulator's port) · ``history_changed`` int (example sets written for the demo).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+from gui.ringbuffer import DisplayVelocity, RingBuffer
+from gui.state import AutoEnd
+from vbt.config import METRICS, AnalysisConfig, SegmentationConfig, StopRuleConfig
+from vbt.results import RepCompleted, SetEnded
+
+log = logging.getLogger(__name__)
+
+SIDES = ("both", "left", "right")
+STOP_REASON_AUTO = "velocity_loss"  # stop reason stored when the set is ended at the stop rule
+DEFAULT_MIN_ROM_M = 0.15
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """Everything the person sets for the next set (units in names, as in ``vbt.config``)."""
+
+    athlete: str = "default"
+    exercise: str = "squat"
+    load_kg: float | None = None
+    side: str = "both"
+    threshold_pct: float = 10.0
+    metric: str = "mean"
+    warning_margin_pct: float = 3.0
+    set_end_stillness_s: float = 3.0
+    auto_end: bool = False
+    grace_rep: bool = False
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not self.athlete.strip():
+            problems.append("athlete: a name is needed")
+        if not self.exercise.strip():
+            problems.append("exercise: a name is needed")
+        if self.load_kg is not None and not 0.0 < self.load_kg <= 1000.0:
+            problems.append(f"load_kg: {self.load_kg} kg is impossible")
+        if self.side not in SIDES:
+            problems.append(f"side: {self.side!r} is not one of {', '.join(SIDES)}")
+        if self.metric not in METRICS:
+            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        problems += StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct).validate()
+        problems += SegmentationConfig(set_end_stillness_s=self.set_end_stillness_s).validate()
+        return problems
+
+    def analysis_config(self, min_rom_m: float = DEFAULT_MIN_ROM_M) -> AnalysisConfig:
+        return AnalysisConfig(
+            segmentation=SegmentationConfig(min_rom_m=min_rom_m, set_end_stillness_s=self.set_end_stillness_s),
+            stop_rule=StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct),
+            load_kg=self.load_kg,
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What the worker reports. ``set_seq`` numbers the sets of this session from 1;
+    ``emitted_s`` is ``time.perf_counter()`` when it was emitted (for latency figures)."""
+
+    kind: str
+    payload: object
+    set_seq: int
+    emitted_s: float
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """The built-in emulated transducer: protocol, seed and motion script (default: a seeded lifter)."""
+
+    protocol: str = "native"
+    seed: int = 7
+    script: object = None  # firmware_bridge.motion.MotionScript; None: gui.demo.demo_script(seed)
+    emulator_kwargs: dict = field(default_factory=dict)
+    seed_history: bool = False  # fill the (throwaway) history with example sessions first
+
+
+class RecorderHook:
+    """Records the device session's sets into the history (the ``recorder`` hook of
+    ``firmware_bridge.live.LiveSession``; called on its worker thread).
+
+    A set is opened when its first rep completes, with the settings in force then; each rep is
+    committed as it comes; the set is closed with the tracker's result. ``last_set_id`` is the
+    future of the id of the set most recently opened.
+    """
+
+    def __init__(self, recorder, settings: LiveSettings, on_error):
+        self.recorder = recorder
+        self.settings = settings
+        self.on_error = on_error
+        self.open = False
+        self.set_id = None  # Future of the open (or last) set's id
+        self.ended_future = None  # Future of the last end_set
+
+    def trace(self, t_s, position_m) -> None:
+        self.recorder.add_trace(t_s, position_m)
+
+    def record(self, event) -> None:
+        try:
+            if isinstance(event, RepCompleted):
+                if not self.open:
+                    s = self.settings
+                    self.set_id = self.recorder.start_set(exercise=s.exercise, load_kg=s.load_kg, athlete=s.athlete,
+                                                          side=s.side, metric=s.metric, threshold_pct=s.threshold_pct)
+                    self.open = True
+                self.recorder.add_rep(event.rep)
+            elif isinstance(event, SetEnded) and self.open:
+                self.open = False
+                self.ended_future = self.recorder.end_set(event.result, event.reason)
+        except Exception as exc:  # noqa: BLE001 - unknown exercise, bad load...: shown, the live view goes on
+            self.open = False
+            self.on_error(f"history: {exc}")
+
+
+class LiveSession:
+    """The worker behind the live view (see the module docstring).
+
+    Parameters
+    ----------
+    emit
+        Called with every :class:`SessionEvent` (keep it cheap; the Qt bridge only emits a signal).
+    port
+        A device name / pyserial URL, or ``"auto"`` to discover the transducer.
+    protocol
+        ``"auto"``, ``"chronojump"`` or ``"native"``.
+    demo
+        Run the built-in emulator instead of looking for hardware.
+    home, record
+        History directory for the recorder (None: the default); ``record=False`` records nothing.
+    settings
+        The first set's settings.
+    trace_s
+        Seconds of trace kept for the rolling plots.
+    rediscover_s
+        How often discovery is retried while no transducer is found.
+    reader_options
+        Extra keyword arguments for ``DeviceReader``.
+    """
+
+    def __init__(self, emit, *, port: str = "auto", protocol: str = "auto", demo: DemoOptions | None = None,
+                 home=None, record: bool = True, settings: LiveSettings = LiveSettings(), trace_s: float = 12.0,
+                 rediscover_s: float = 3.0, reader_options: dict | None = None):
+        problems = settings.validate()
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._emit_cb = emit
+        self.port = port
+        self.protocol = protocol
+        self.demo = demo
+        self.home = home
+        self.record = record
+        self.settings = settings
+        self.rediscover_s = rediscover_s
+        self.reader_options = dict(reader_options or {})
+        self.trace = RingBuffer(int(trace_s * 1100) + 64, 3)
+        self._velocity = DisplayVelocity()
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.live = None  # firmware_bridge.live.LiveSession once a port is chosen
+        self.emulator = None
+        self.recorder = None
+        self._hook: RecorderHook | None = None
+        self._link_dir: str | None = None
+        self._set_seq = 1
+        self._set_ids: dict[int, object] = {}  # set_seq -> Future of the history set id
+        self._auto = AutoEnd(settings.auto_end, settings.grace_rep)
+        self._next_discovery = 0.0
+        self._waiting_for_device = False
+        self._min_rom: dict[str, float] = {}
+        self.samples_seen = 0
+
+    # ---- public, any thread ---------------------------------------------------------------
+
+    def start(self) -> "LiveSession":
+        if self._thread is not None:
+            raise RuntimeError("session already started")
+        self._thread = threading.Thread(target=self._run, name="vbt-gui-session", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End a set in progress (it is recorded), stop the device, the emulator and the recorder."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._queue.put(("wake",))
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.error("the live session did not stop within %s s", timeout)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def reader(self):
+        return self.live.reader if self.live is not None else None
+
+    def end_set(self, reason: str = "manual") -> None:
+        """End the set in progress now (nothing happens between sets)."""
+        self._command(self._do_end_set, reason)
+
+    def configure(self, settings: LiveSettings) -> None:
+        """New settings. The rule and segmentation apply from the next set (as the tracker does);
+        exercise, load and side are also corrected on the set being recorded."""
+        self._command(self._do_configure, settings)
+
+    def annotate(self, set_seq: int, rpe: float | None, note: str | None) -> None:
+        """RPE and note for a finished set of this session (``set_seq`` from its events)."""
+        self._command(self._do_annotate, set_seq, rpe, note)
+
+    def start_demo(self, options: DemoOptions | None = None) -> None:
+        """Switch to the built-in emulated transducer (after discovery found nothing)."""
+        self._command(self._do_start_demo, options or DemoOptions())
+
+    def _command(self, fn, *args) -> None:
+        self._queue.put(("cmd", fn, args))
+
+    # ---- emitting ---------------------------------------------------------------------------
+
+    def _emit(self, kind: str, payload=None, set_seq: int | None = None) -> None:
+        try:
+            self._emit_cb(SessionEvent(kind, payload, self._set_seq if set_seq is None else set_seq,
+                                       time.perf_counter()))
+        except Exception:  # noqa: BLE001 - a broken listener must not kill the worker
+            log.exception("session listener failed on %s", kind)
+
+    def _on_live_event(self, event) -> None:
+        """The device session's worker thread: samples, device and analysis events, in order."""
+        kind = event.type
+        if kind == "samples":
+            self.trace.append(event.t_s, event.position_m, self._velocity.feed(event.t_s, event.position_m))
+            self.samples_seen += len(event)
+            return
+        if kind == "health":
+            self._emit("health", event.health)
+        elif kind in ("device_connected", "device_lost", "device_unavailable"):
+            self._emit(kind, event)
+        elif kind == "rep":
+            self._emit("rep", event)
+        elif kind == "warning":
+            self._emit("warning", event)
+        elif kind == "stop":
+            self._emit("stop", event)
+        elif kind == "set_end":
+            if not event.result.reps:
+                return
+            seq = self._set_seq
+            hook = self._hook
+            if hook is not None and hook.ended_future is not None:
+                fut, hook.ended_future = hook.ended_future, None
+                self._set_ids[seq] = fut
+                fut.add_done_callback(lambda f, seq=seq: self._saved(f, seq))
+            self._set_seq += 1
+            self._emit("set_ended", event, seq)
+        if kind in ("rep", "stop", "set_end") and self._auto.on_event(event) and self.live is not None:
+            self.live.end_set(STOP_REASON_AUTO)
+
+    def _saved(self, fut, seq: int) -> None:
+        """The recorder's writer thread: the set is durable in the history."""
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        self._emit("set_saved", fut.result(), seq)
+
+    # ---- session thread -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._setup()
+            while not self._stop.is_set():
+                timeout = 0.5
+                if self._waiting_for_device:
+                    now = time.monotonic()
+                    if now >= self._next_discovery:
+                        self._discover()
+                        continue
+                    timeout = min(timeout, self._next_discovery - now)
+                try:
+                    item = self._queue.get(timeout=max(0.0, timeout))
+                except queue.Empty:
+                    continue
+                if item[0] == "cmd":
+                    _, fn, args = item
+                    try:
+                        fn(*args)
+                    except Exception as exc:  # noqa: BLE001 - a bad command is reported, the session goes on
+                        log.exception("command %s failed", getattr(fn, "__name__", fn))
+                        self._emit("error", str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported, then the thread ends cleanly
+            log.exception("live session failed")
+            self._emit("error", f"the live session stopped: {exc}")
+        finally:
+            self._teardown()
+
+    def _setup(self) -> None:
+        from vbt.exercises import BUILTIN_EXERCISES
+        from vbt.tracker import warm_up
+
+        if self.record and self.demo is not None and self.demo.seed_history:
+            from gui.demo import seed_demo_history
+
+            self._emit("status", "writing example history for the demo")
+            try:
+                n = seed_demo_history(self.home, self.demo.seed)
+                log.info("demo history: %d example sets written to %s", n, self.home)
+                self._emit("history_changed", n)
+            except Exception as exc:  # noqa: BLE001 - the demo goes on without example history
+                log.warning("demo history not written: %s", exc)
+        if self.record:
+            self._emit("status", "opening the history")
+            try:
+                from vbt.store import SetRecorder
+
+                self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit("error", f"history: {msg}"))
+                self._min_rom = {e.key: e.min_rom_m for e in self.recorder.exercises}
+                self._hook = RecorderHook(self.recorder, self.settings, lambda msg: self._emit("error", msg))
+            except Exception as exc:  # noqa: BLE001 - the live view works without a history
+                log.warning("history unavailable: %s", exc)
+                self._emit("error", f"history not recorded: {exc}")
+                self.recorder = None
+        if not self._min_rom:
+            self._min_rom = {e.key: e.min_rom_m for e in BUILTIN_EXERCISES}
+        if self._stop.is_set():
+            return
+        # Kernels are compiled (or loaded from the cache) before the first live sample.
+        self._emit("status", "preparing the analysis")
+        t0 = time.perf_counter()
+        warm_up()
+        log.info("tracker kernels ready in %.2f s", time.perf_counter() - t0)
+        if self._stop.is_set():
+            return
+        if self.demo is not None:
+            self._do_start_demo(self.demo)
+        elif self.port == "auto":
+            self._waiting_for_device = True
+            self._next_discovery = 0.0
+        else:
+            self._open_device(self.port, self.protocol)
+
+    def _min_rom_for(self, exercise: str) -> float:
+        from vbt.exercises import canonical_key, exercise_key
+
+        return self._min_rom.get(exercise_key(exercise), self._min_rom.get(canonical_key(exercise), DEFAULT_MIN_ROM_M))
+
+    def _discover(self) -> None:
+        from firmware_bridge import discovery
+
+        self._emit("status", "looking for the transducer")
+        try:
+            report = discovery.auto_port(self.protocol)
+        except discovery.DiscoveryError as exc:
+            self._next_discovery = time.monotonic() + self.rediscover_s
+            self._emit("no_device", str(exc))
+            return
+        self._waiting_for_device = False
+        self._open_device(report.port.device, report.protocol or self.protocol)
+
+    def _open_device(self, port: str, protocol: str) -> None:
+        from firmware_bridge.live import LiveSession as DeviceSession
+
+        self._emit("status", f"opening {port}")
+        self.live = DeviceSession(
+            port, protocol, self.settings.analysis_config(self._min_rom_for(self.settings.exercise)),
+            on_event=self._on_live_event, forward_samples=True, forward_health=True, button_ends_set=True,
+            recorder=self._hook, reader_options=self.reader_options, warm=False)
+        self.live.start()
+
+    def _do_start_demo(self, options: DemoOptions) -> None:
+        from firmware_bridge.emulator import Emulator
+        from gui.demo import demo_script
+
+        if self.emulator is not None:
+            return
+        self._waiting_for_device = False
+        script = options.script if options.script is not None else demo_script(options.seed)
+        # A private link directory: the dashboard's demo device is not offered to other programs.
+        self._link_dir = tempfile.mkdtemp(prefix="vbt-demo-")
+        kwargs = dict(options.emulator_kwargs)
+        kwargs.setdefault("link_dir", self._link_dir)
+        self.emulator = Emulator(options.protocol, seed=options.seed, script=script, **kwargs)
+        port = self.emulator.start()
+        log.info("demo transducer (%s, seed %d) on %s", options.protocol, options.seed, port)
+        self._emit("demo_started", port)
+        self._open_device(port, options.protocol)
+
+    def _do_end_set(self, reason: str = "manual") -> None:
+        if self.live is not None:
+            self.live.end_set(reason)
+
+    def _do_configure(self, settings: LiveSettings) -> None:
+        problems = settings.validate()
+        if problems:
+            self._emit("error", "; ".join(problems))
+            return
+        old, self.settings = self.settings, settings
+        self._auto.enabled, self._auto.grace_rep = settings.auto_end, settings.grace_rep
+        if self.live is not None:
+            self.live.set_config(settings.analysis_config(self._min_rom_for(settings.exercise)))
+        hook = self._hook
+        if hook is None:
+            return
+        # The rule applies from the next set; who and what can be corrected on the open one.
+        if hook.open and hook.set_id is not None:
+            changes = {k: getattr(settings, k) for k in ("exercise", "load_kg", "side")
+                       if getattr(settings, k) != getattr(old, k)}
+            if changes:
+                fut = hook.set_id
+                self.recorder.submit(lambda store: store.update_set(fut.result(), **changes))
+        hook.settings = settings
+
+    def _do_annotate(self, set_seq: int, rpe, note) -> None:
+        fut = self._set_ids.get(set_seq)
+        if self.recorder is None or fut is None:
+            return
+        fields = {"rpe": None if rpe is None else float(rpe), "note": note or None}
+        self.recorder.submit(lambda store: store.update_set(fut.result(), **fields))
+
+    def _teardown(self) -> None:
+        if self.live is not None:
+            try:
+                self.live.stop(finish=True)  # the set in progress ends and is recorded
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the device session failed")
+        if self.emulator is not None:
+            try:
+                self.emulator.stop()
+            except Exception:  # noqa: BLE001
+                log.exception("stopping the demo transducer failed")
+        if self._link_dir is not None:
+            shutil.rmtree(self._link_dir, ignore_errors=True)
+        if self.recorder is not None:
+            self.recorder.stop()

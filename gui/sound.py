@@ -1,0 +1,149 @@
+"""Cue sounds without QtMultimedia (not part of PySide6-Essentials). No Qt in this module.
+
+What we chose and why
+---------------------
+The cues are short WAV files synthesised here with the standard library (``wave``): a loud,
+two-tone alarm for the stop and a single soft tone for the warning. They are played by whatever
+the platform already has, started as a child process so the GUI thread never waits:
+
+* Linux: ``paplay`` (PulseAudio / PipeWire), ``pw-play`` (PipeWire), ``aplay`` (ALSA);
+* macOS: ``afplay``;
+* Windows: ``winsound.PlaySound`` with ``SND_ASYNC`` (stdlib, no process).
+
+When none of them exists, the caller's ``fallback`` is used (the GUI passes
+``QApplication.beep``, the system bell). The visible flash never depends on any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import wave
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+RATE_HZ = 22050
+PLAYERS = (("paplay",), ("pw-play",), ("aplay", "-q"), ("afplay",))
+
+
+def _tone_frames(segments, volume: float) -> bytes:
+    """16-bit mono PCM for ``segments`` of (frequency_hz or 0 for silence, duration_s)."""
+    out = bytearray()
+    for freq, dur in segments:
+        n = int(RATE_HZ * dur)
+        ramp = max(1, int(RATE_HZ * 0.005))  # 5 ms fade in and out: no clicks
+        for i in range(n):
+            env = min(1.0, i / ramp, (n - 1 - i) / ramp)
+            s = volume * env * math.sin(2.0 * math.pi * freq * i / RATE_HZ) if freq else 0.0
+            out += struct.pack("<h", int(max(-1.0, min(1.0, s)) * 32767))
+    return bytes(out)
+
+
+CUES = {
+    # stop: three high-low pairs, loud and unmistakable over gym noise
+    "stop": ([(1320, 0.14), (990, 0.14)] * 3, 0.9),
+    # warning: one soft, low, short tone
+    "warning": ([(660, 0.12)], 0.35),
+}
+
+
+def write_cues(directory: str | os.PathLike) -> dict[str, str]:
+    """Write every cue as ``<name>.wav`` in ``directory`` (kept if already there); returns their paths."""
+    os.makedirs(directory, exist_ok=True)
+    paths = {}
+    for name, (segments, volume) in CUES.items():
+        path = os.path.join(directory, f"{name}.wav")
+        if not os.path.exists(path):
+            tmp = path + f".{os.getpid()}.tmp"
+            with wave.open(tmp, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(RATE_HZ)
+                w.writeframes(_tone_frames(segments, volume))
+            os.replace(tmp, path)
+        paths[name] = path
+    return paths
+
+
+def find_player() -> tuple[str, ...] | None:
+    """The command line of the first available player, or None."""
+    for cmd in PLAYERS:
+        exe = shutil.which(cmd[0])
+        if exe:
+            return (exe, *cmd[1:])
+    return None
+
+
+class CuePlayer:
+    """Plays the cues without blocking; mute is a flag the GUI toggles.
+
+    Parameters
+    ----------
+    fallback
+        Called (with the cue name) when there is no way to play a file.
+    directory
+        Where the WAV files go (default: a per-user cache directory in the temp dir).
+    player
+        Force a player command (tests); ``()`` forces the fallback.
+    """
+
+    def __init__(self, fallback: Callable[[str], None] | None = None, directory: str | None = None,
+                 player: tuple[str, ...] | None = None):
+        self.fallback = fallback
+        self.muted = False
+        self.directory = directory or os.path.join(tempfile.gettempdir(), f"vbt-cues-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        self._paths: dict[str, str] | None = None
+        self._player = find_player() if player is None else (player or None)
+        self._children: list[subprocess.Popen] = []
+        self.played: list[str] = []  # what was asked to play (for tests and the log)
+
+    @property
+    def method(self) -> str:
+        if sys.platform == "win32":
+            return "winsound"
+        if self._player:
+            return os.path.basename(self._player[0])
+        return "system bell"
+
+    def _reap(self) -> None:
+        self._children = [p for p in self._children if p.poll() is None]
+
+    def play(self, name: str) -> None:
+        if self.muted:
+            return
+        self.played.append(name)
+        self._reap()
+        try:
+            if self._paths is None:
+                self._paths = write_cues(self.directory)
+            path = self._paths[name]
+            if sys.platform == "win32":
+                import winsound
+
+                winsound.PlaySound(path, winsound.SND_FILENAME | winsound.SND_ASYNC)
+                return
+            if self._player:
+                self._children.append(subprocess.Popen([*self._player, path], stdin=subprocess.DEVNULL,
+                                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                return
+        except (OSError, KeyError) as exc:
+            log.warning("cannot play the %s cue: %s", name, exc)
+        if self.fallback is not None:
+            self.fallback(name)
+
+    def close(self) -> None:
+        """Wait briefly for cues still playing (they last under a second), then stop them."""
+        for p in self._children:
+            try:
+                p.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self._children = []
