@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
         self.overlay = AlertOverlay(central)
         self.statusBar().setStyleSheet(f"font-size: 15px; color: {theme.MUTED};")
 
+        self.live.setFocusPolicy(Qt.ClickFocus)  # click the live area to leave a text field: keys act again
+        self.live.setFocus()
         self._load_settings()
         self._connect()
         self._shortcuts()
@@ -496,6 +498,7 @@ class MainWindow(QMainWindow):
         e = ev.payload
         self._connected = True
         self._device_text = f"{e.protocol} on {e.port}"
+        self._lost = False
         again = "Reconnected" if e.reconnect else "Connected"
         self.banner.set_mode(StatusBanner.OK, f"● {again} · {self._device_text}")
         if self._demo_prompt is not None:
@@ -503,6 +506,7 @@ class MainWindow(QMainWindow):
 
     def _on_device_lost(self, ev) -> None:
         self._connected = False
+        self._lost = True
         e = ev.payload
         self.banner.set_mode(StatusBanner.LOUD,
                              f"DEVICE LOST — {e.reason}. Check the cable; reconnecting… (the set in progress is kept)")
@@ -513,6 +517,9 @@ class MainWindow(QMainWindow):
         if self._connected:
             return  # a stale report about a port we are no longer using
         headline = UNAVAILABLE_HEADLINES.get(e.kind, "PORT PROBLEM")
+        if getattr(self, "_lost", False):  # still lost: stay loud, say what the retries find
+            self.banner.set_mode(StatusBanner.LOUD, f"DEVICE LOST — check the cable; reconnecting… ({e.reason})")
+            return
         loud = e.kind in ("busy", "permission", "wrong_device", "error")
         self.banner.set_mode(StatusBanner.LOUD if loud else StatusBanner.INFO, f"{headline} — {e.reason}")
 

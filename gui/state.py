@@ -196,22 +196,24 @@ class AutoEnd:
     enabled: bool = False
     grace_rep: bool = False
     _stop_index: int | None = None
+    _fired: bool = False
 
     def reset(self) -> None:
         self._stop_index = None
+        self._fired = False
 
     def on_event(self, event) -> bool:
-        """True when the set should be ended now because of this event."""
-        if not self.enabled:
-            if isinstance(event, SetEnded):
-                self.reset()
-            return False
+        """True (once per set) when the set should be ended now because of this event."""
         if isinstance(event, SetEnded):
             self.reset()
             return False
+        end = False
         if isinstance(event, StopSet) and self._stop_index is None:
             self._stop_index = event.index
-            return not self.grace_rep
-        if isinstance(event, RepCompleted) and self._stop_index is not None and self.grace_rep:
-            return event.rep.index > self._stop_index
+            end = not self.grace_rep
+        elif isinstance(event, RepCompleted) and self._stop_index is not None and self.grace_rep:
+            end = event.rep.index > self._stop_index
+        if end and self.enabled and not self._fired:
+            self._fired = True
+            return True
         return False

@@ -1,0 +1,263 @@
+"""The dashboard end to end: a seeded, scripted emulator on a real pty, the real reader and tracker,
+the real window on Qt's offscreen platform (pytest-qt)."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from firmware_bridge.events import DeviceUnavailable  # noqa: E402
+from gui import theme  # noqa: E402
+from gui.demo import scripted_sets, seed_demo_history, true_stop_rep  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from gui.session import DemoOptions, LiveSettings, SessionEvent  # noqa: E402
+from gui.sound import CuePlayer  # noqa: E402
+from gui.state import ENDED, STOP, WARNING  # noqa: E402
+from gui.widgets import StatusBanner  # noqa: E402
+from vbt.store import Store  # noqa: E402
+
+# The set the alert test lifts: best 0.82 at rep 2, rep 4 in the warning band (7.3 % loss),
+# rep 5 the first under 90 % of the best (12.2 % loss).
+VELOCITIES = [0.80, 0.82, 0.79, 0.76, 0.72, 0.70]
+FAST = dict(rom_m=0.40, lead_in_s=0.5, eccentric_s=0.5, lockout_s=0.35, rest_s=2.5)
+
+
+@pytest.fixture(autouse=True)
+def _app_theme(qapp):
+    theme.apply(qapp)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    windows = []
+
+    def make(settings: LiveSettings = LiveSettings(set_end_stillness_s=1.2), **kwargs):
+        ini = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.IniFormat)
+        kwargs.setdefault("home", tmp_path / "home")
+        win = MainWindow(ini, cue_player=CuePlayer(fallback=lambda _n: None, player=()), **kwargs)
+        win.controls.set_settings(settings)
+        win.resize(1280, 800)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        windows.append(win)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()  # stops the worker, the emulator, the reader and the recorder
+
+
+def start_demo(win, velocities_per_set, protocol="native", **script_kwargs):
+    script = scripted_sets(velocities_per_set, **{**FAST, **script_kwargs})
+    win.start_session(demo=DemoOptions(protocol=protocol, seed=11, script=script))
+    return script
+
+
+def wait_reps(qtbot, win, n, timeout=12000):
+    qtbot.waitUntil(lambda: win.display.n_reps >= n, timeout=timeout)
+
+
+def test_reps_tiles_lines_and_the_stop_alert_at_the_right_rep(qtbot, make_window, tmp_path):
+    win = make_window()
+    start_demo(win, [VELOCITIES])
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=8000)
+    assert "Connected" in win.banner.text
+
+    wait_reps(qtbot, win, 1)
+    tile = win.live.velocity
+    assert float(tile.value()) == pytest.approx(VELOCITIES[0], abs=0.01)
+    assert tile.value_colour() == theme.GOOD.lower()
+    assert win.live.reps.value() == "1"
+
+    wait_reps(qtbot, win, 3)
+    bars = win.live.bars
+    best = win.display.best_velocity_m_s
+    assert best == pytest.approx(0.82, abs=0.01)
+    assert bars.best_y == pytest.approx(best) and bars.best_line.isVisible()
+    assert bars.stop_y == pytest.approx(0.9 * best) and bars.stop_line.isVisible()
+    assert float(win.live.best.value()) == pytest.approx(best, abs=0.005)
+    assert float(win.live.stop_at.value()) == pytest.approx(0.9 * best, abs=0.005)
+    assert bars.heights.size == 3
+    assert win.stop_alerts == [] and not win.overlay.isVisible()
+
+    wait_reps(qtbot, win, 4)
+    qtbot.waitUntil(lambda: win.warning_cues == [4], timeout=2000)
+    assert win.display.last.level == WARNING and win.stop_alerts == [] and not win.overlay.isVisible()
+    assert win.cues.played == ["warning"]
+
+    wait_reps(qtbot, win, 5)
+    qtbot.waitUntil(lambda: win.stop_alerts == [5], timeout=2000)
+    assert true_stop_rep(VELOCITIES) == 5
+    # the alert fires at the first rep under 90 % of the best so far, and not before
+    shown = [r.velocity_m_s for r in win.display.reps]
+    first_below = next(i for i, v in enumerate(shown, start=1) if i > 1 and v < 0.9 * max(shown[:i]))
+    assert first_below == 5 == win.display.stop_index
+    assert win.overlay.isVisible() and win.overlay.title == "STOP"
+    assert "velocity loss" in win.overlay.detail and "rep 5" in win.overlay.detail
+    assert win.cues.played == ["warning", "stop"]
+    assert win.display.alert == STOP and win.live.loss.value_colour() == theme.STOP.lower()
+    win.grab().save(str(tmp_path / "stop.png"))
+    qtbot.waitUntil(lambda: win.overlay.flashes >= 2, timeout=2000)  # it flashes
+
+    # the set ends after the configured stillness; RPE and note; the summary as a PNG
+    qtbot.waitUntil(lambda: win.display.phase == ENDED, timeout=12000)
+    assert win.display.n_reps == 6 and win.stop_alerts == [5]
+    assert win.live.end_panel.isVisible()
+    win.live.end_panel.set_rpe(8)
+    win.live.end_panel.note.setText("felt heavy")
+    win.live.end_panel.note.returnPressed.emit()
+    with qtbot.waitSignal(win.saver.saved, timeout=5000) as saved:
+        path = win.save_summary(str(tmp_path / "summary.png"))
+    assert saved.args == [path]
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    win.grab().save(str(tmp_path / "live.png"))
+    qtbot.waitUntil(lambda: 1 in win._set_ids, timeout=5000)  # durable in the history
+    set_id = win._set_ids[1]
+    win.close()
+    with Store.open(tmp_path / "home") as store:
+        rec = store.get_set(set_id)
+        reps = store.reps(set_id)
+    assert rec.n_reps == 6 and rec.stop_rep == 5 and rec.stop_reason == "stillness"
+    assert rec.rpe == 8 and rec.note == "felt heavy" and rec.exercise == "squat"
+    assert [r.rep.mean_velocity_m_s for r in reps] == pytest.approx(VELOCITIES, abs=0.01)
+
+
+def test_auto_end_at_the_stop_and_a_new_set_resets_the_best(qtbot, make_window):
+    win = make_window(LiveSettings(set_end_stillness_s=1.2, auto_end=True))
+    ended = []
+    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    start_demo(win, [VELOCITIES[:5] + [0.60, 0.61]])
+    qtbot.waitUntil(lambda: len(ended) == 1, timeout=15000)
+    assert ended[0].reason == "velocity_loss" and len(ended[0].result.reps) == 5
+    assert ended[0].result.stop_rep == 5
+    # the two reps after the stop are a new set, measured against its own best
+    qtbot.waitUntil(lambda: win.display.set_number == 2 and win.display.n_reps == 2, timeout=8000)
+    assert win.display.best_velocity_m_s == pytest.approx(0.61, abs=0.01)
+    assert win.display.stop_index is None and not win.overlay.isVisible()
+    assert win.live.reps.value() == "2"
+
+
+def test_device_lost_banner_when_the_pty_closes_and_back_on_reconnect(qtbot, make_window, tmp_path):
+    win = make_window()
+    start_demo(win, [VELOCITIES])
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=8000)
+    emulator = win.session.emulator
+    emulator.unplug()
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.LOUD, timeout=4000)
+    assert "DEVICE LOST" in win.banner.text
+    assert win.banner.height() >= 100  # loud: a big banner, not a status line
+    win.grab().save(str(tmp_path / "lost.png"))
+    emulator.plug()
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=5000)
+    assert "Reconnected" in win.banner.text
+
+
+def test_busy_port_and_other_port_problems_get_clear_messages(qtbot, make_window):
+    from firmware_bridge.discovery import open_port
+    from firmware_bridge.emulator import Emulator
+
+    with Emulator("native", seed=1, link_dir=None, script=scripted_sets([[0.5]])) as emu:
+        holder = open_port(emu.port)  # another program has the port open
+        try:
+            win = make_window(record=False)
+            win.start_session(port=emu.port, protocol="native")
+            qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.LOUD, timeout=8000)
+            assert win.banner.text.startswith("PORT BUSY") and emu.port in win.banner.text
+            win.close()
+        finally:
+            holder.close()
+    # permission and wrong-device reports as the reader sends them (root cannot be denied a port here)
+    win = make_window(record=False)
+    for kind, headline in (("permission", "NO PERMISSION"), ("wrong_device", "WRONG DEVICE")):
+        event = DeviceUnavailable("/dev/ttyACM0", kind, f"/dev/ttyACM0: {kind} details", 0.0)
+        win.bridge.device_unavailable.emit(SessionEvent("device_unavailable", event, 1, 0.0))
+        qtbot.waitUntil(lambda headline=headline: win.banner.text.startswith(headline), timeout=2000)
+        assert win.banner.mode == StatusBanner.LOUD and "details" in win.banner.text
+    assert "dialout" in __import__("firmware_bridge.discovery", fromlist=["x"]).PERMISSION_HINT
+
+
+def test_no_transducer_offers_the_demo_in_a_dialog(qtbot, make_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "no-emulators"))  # no other emulator is found
+    win = make_window(record=False)
+    win.start_session(port="auto")
+    qtbot.waitUntil(lambda: win._demo_prompt is not None and win._demo_prompt.isVisible(), timeout=8000)
+    assert win.banner.mode == StatusBanner.INFO and "No transducer found" in win.banner.text
+    win._demo_prompt.button(QMessageBox.Yes).click()
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=8000)
+    assert win.session.emulator is not None and win.demo_mode
+    qtbot.waitUntil(lambda: "DEMO" in win.banner.right.text(), timeout=3000)
+
+
+def test_history_tab_lists_sessions_and_shows_profile_and_trend(qtbot, make_window, tmp_path):
+    home = tmp_path / "history"
+    seed_demo_history(home, seed=3, sessions=6)
+    win = make_window(home=home, record=False)
+    win.tabs.setCurrentIndex(1)
+    view = win.history
+    qtbot.waitUntil(lambda: view.tree.topLevelItemCount() == 6, timeout=5000)
+    qtbot.waitUntil(lambda: view.rep_table.rowCount() > 0, timeout=5000)  # newest session's last set
+    assert view.trace_pos.xData is not None and view.trace_pos.xData.size > 1000
+    assert len(view._regions) == view.rep_table.rowCount()
+    view.exercise.setCurrentText("squat")
+    view.tabs.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: "1RM" in view.profile_title.text(), timeout=5000)
+    assert "LOW CONFIDENCE" in view.profile_title.text()  # squat 1RM is flagged
+    assert view.profile_points.data.size == 4 and view.one_rm_interval.isVisible()
+    win.grab().save(str(tmp_path / "history.png"))
+    view.exercise.setCurrentText("bench press")
+    qtbot.waitUntil(lambda: "bench press" in view.profile_title.text(), timeout=5000)
+    assert "LOW CONFIDENCE" not in view.profile_title.text()
+    view.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: "6 sessions" in view.trend_title.text(), timeout=5000)
+    assert np.isfinite(view.trend_best.yData).all() and view.trend_best.yData.size == 6
+
+
+def test_settings_and_window_state_are_remembered(qtbot, make_window, tmp_path):
+    ini = str(tmp_path / "remember.ini")
+    win = MainWindow(QSettings(ini, QSettings.IniFormat), home=tmp_path / "h", record=False,
+                     cue_player=CuePlayer(player=()))
+    qtbot.addWidget(win)
+    win.controls.set_settings(LiveSettings(athlete="ana", exercise="bench press", load_kg=82.5, side="left",
+                                           threshold_pct=20.0, metric="propulsive", auto_end=True, grace_rep=True))
+    win.controls.sound.setChecked(False)
+    win.show()
+    win.resize(700, 520)
+    win.close()
+    again = MainWindow(QSettings(ini, QSettings.IniFormat), home=tmp_path / "h", record=False,
+                       cue_player=CuePlayer(player=()))
+    qtbot.addWidget(again)
+    s = again.controls.settings()
+    assert (s.athlete, s.exercise, s.load_kg, s.side, s.threshold_pct, s.metric, s.auto_end, s.grace_rep) == (
+        "ana", "bench press", 82.5, "left", 20.0, "propulsive", True, True)
+    assert not again.controls.sound.isChecked() and again.cues.muted
+    assert (again.width(), again.height()) == (700, 520)
+    again.close()
+
+
+def test_keyboard_shortcuts_mute_and_next_set(qtbot, make_window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    win = make_window(record=False)
+    keys = {name: sc.key() for name, sc in win.shortcuts.items()}
+    assert keys["end_or_next"] == QKeySequence(Qt.Key_Space)
+    assert keys["next"] == QKeySequence(Qt.Key_N) and keys["mute"] == QKeySequence(Qt.Key_M)
+    assert keys["save"] == QKeySequence(QKeySequence.Save)
+    # (the offscreen platform has no active window, so key presses are delivered as the shortcut would)
+    assert not win.cues.muted
+    win.shortcuts["mute"].activated.emit()
+    assert win.cues.muted and win.controls.mute_button.isChecked()
+    win.shortcuts["mute"].activated.emit()
+    assert not win.cues.muted
+    win.shortcuts["end_or_next"].activated.emit()  # no set running: get ready for the next (nothing shown yet)
+    assert win.display.set_number == 1 and win.live.velocity.value() == "–"
