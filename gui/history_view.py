@@ -168,6 +168,8 @@ class HistoryView(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.itemExpanded.connect(self._expanded)
         self.tree.currentItemChanged.connect(self._selected)
+        self.tree.itemClicked.connect(lambda item, _col: item.data(0, Qt.UserRole) is not None
+                                      and self.tabs.setCurrentIndex(0))
         split.addWidget(self.tree)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_set_tab(), "Set")
@@ -185,6 +187,7 @@ class HistoryView(QWidget):
         w = QWidget()
         lay = QVBoxLayout(w)
         self.set_title = QLabel("Choose a set on the left")
+        self.set_title.setWordWrap(True)
         self.set_title.setStyleSheet("font-size: 22px; font-weight: 700;")
         lay.addWidget(self.set_title)
         row = QHBoxLayout()
@@ -220,6 +223,7 @@ class HistoryView(QWidget):
         w = QWidget()
         lay = QVBoxLayout(w)
         self.trend_title = QLabel("Choose an exercise above")
+        self.trend_title.setWordWrap(True)
         self.trend_title.setStyleSheet("font-size: 20px; font-weight: 700;")
         lay.addWidget(self.trend_title)
         self.trend_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
@@ -279,6 +283,15 @@ class HistoryView(QWidget):
     def _exercise(self) -> str | None:
         e = self.exercise.currentText()
         return None if e in ("", ALL) else e
+
+    def choose_exercise(self, name: str) -> None:
+        """Show ``name``'s trend and profile; kept until the exercise list has arrived if need be."""
+        i = self.exercise.findText(name)
+        if i >= 0:
+            self._pending_exercise = None
+            self.exercise.setCurrentIndex(i)
+        else:
+            self._pending_exercise = name
 
     def mark_stale(self) -> None:
         """New data was recorded: reload when next shown (now, if visible)."""
@@ -342,8 +355,8 @@ class HistoryView(QWidget):
         self.show_set(set_id)
 
     def show_set(self, set_id: int) -> None:
+        """Load one set into the Set tab (the tab shown is left as it is)."""
         self._selected_set = set_id
-        self.tabs.setCurrentIndex(0)
 
         def detail(s):
             d = s.set_detail(set_id)
@@ -384,6 +397,9 @@ class HistoryView(QWidget):
             i = combo.findText(current)
             combo.setCurrentIndex(max(0, i))
             combo.blockSignals(False)
+        pending = getattr(self, "_pending_exercise", None)
+        if pending and self.exercise.findText(pending) >= 0:
+            self.choose_exercise(pending)
 
     def _fill_sessions(self, sessions) -> None:
         self.tree.clear()

@@ -36,6 +36,8 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from gui.ringbuffer import DisplayVelocity, RingBuffer
 from gui.state import AutoEnd
 from vbt.config import METRICS, AnalysisConfig, SegmentationConfig, StopRuleConfig
@@ -168,6 +170,9 @@ class LiveSession:
         The first set's settings.
     trace_s
         Seconds of trace kept for the rolling plots.
+    trace_step_s
+        The rolling plots get one sample per ``trace_step_s`` (200 a second by default: bar motion has
+        nothing above ~10 Hz, and a plot a few hundred pixels wide shows no more).
     rediscover_s
         How often discovery is retried while no transducer is found.
     reader_options
@@ -176,7 +181,7 @@ class LiveSession:
 
     def __init__(self, emit, *, port: str = "auto", protocol: str = "auto", demo: DemoOptions | None = None,
                  home=None, record: bool = True, settings: LiveSettings = LiveSettings(), trace_s: float = 12.0,
-                 rediscover_s: float = 3.0, reader_options: dict | None = None):
+                 rediscover_s: float = 3.0, reader_options: dict | None = None, trace_step_s: float = 0.005):
         problems = settings.validate()
         if problems:
             raise ValueError("; ".join(problems))
@@ -189,8 +194,10 @@ class LiveSession:
         self.settings = settings
         self.rediscover_s = rediscover_s
         self.reader_options = dict(reader_options or {})
-        self.trace = RingBuffer(int(trace_s * 1100) + 64, 3)
+        self.trace_step_s = float(trace_step_s)
+        self.trace = RingBuffer(int(trace_s / self.trace_step_s * 1.2) + 64, 3)
         self._velocity = DisplayVelocity()
+        self._trace_slot = -np.inf
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -268,8 +275,7 @@ class LiveSession:
         """The device session's worker thread: samples, device and analysis events, in order."""
         kind = event.type
         if kind == "samples":
-            self.trace.append(event.t_s, event.position_m, self._velocity.feed(event.t_s, event.position_m))
-            self.samples_seen += len(event)
+            self._trace_samples(event.t_s, event.position_m)
             return
         if kind == "health":
             self._emit("health", event.health)
@@ -294,6 +300,18 @@ class LiveSession:
             self._emit("set_ended", event, seq)
         if kind in ("rep", "stop", "set_end") and self._auto.on_event(event) and self.live is not None:
             self.live.end_set(STOP_REASON_AUTO)
+
+    def _trace_samples(self, t_s: np.ndarray, position_m: np.ndarray) -> None:
+        """Display velocity from every sample; the first sample of each ``trace_step_s`` slot to the plots."""
+        velocity = self._velocity.feed(t_s, position_m)
+        slot = np.floor(t_s / self.trace_step_s)
+        keep = np.empty(slot.size, dtype=bool)
+        keep[0] = slot[0] != self._trace_slot
+        np.not_equal(slot[1:], slot[:-1], out=keep[1:])
+        self._trace_slot = slot[-1]
+        if keep.any():
+            self.trace.append(t_s[keep], position_m[keep], velocity[keep])
+        self.samples_seen += int(t_s.size)
 
     def _saved(self, fut, seq: int) -> None:
         """The recorder's writer thread: the set is durable in the history."""

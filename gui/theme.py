@@ -52,7 +52,7 @@ QPushButton:hover {{ border-color: {ACCENT}; }}
 QPushButton:pressed {{ background: {PANEL_BORDER}; }}
 QPushButton:checked {{ background: {ACCENT}; color: {BACKGROUND}; }}
 QPushButton[kind="primary"] {{ background: {ACCENT}; color: {BACKGROUND}; border-color: {ACCENT}; }}
-QPushButton[kind="rpe"] {{ min-width: 34px; padding: 6px 4px; font-size: 18px; }}
+QPushButton[kind="rpe"] {{ min-width: 30px; padding: 5px 2px; font-size: 18px; }}
 QPushButton[kind="rpe"]:checked {{ background: {WARNING}; color: {BACKGROUND}; }}
 QCheckBox {{ spacing: 8px; font-size: 16px; }}
 QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid {MUTED}; border-radius: 4px; background: {PANEL}; }}

@@ -11,7 +11,7 @@ from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from gui import theme
 
@@ -237,7 +237,7 @@ class AlertOverlay(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
         r = QRectF(self.rect())
-        p.fillRect(r, theme.qcolor(theme.STOP if self._on else theme.STOP_DARK, 238))
+        p.fillRect(r, theme.qcolor(theme.STOP if self._on else theme.STOP_DARK, 248))
         base = QFont(self.font())
         base.setBold(True)
         title_font = _fit_font(base, self._title, r.width() * 0.9, r.height() * 0.42, r.height() * 0.42)
@@ -329,6 +329,7 @@ class TimedPlotWidget(pg.PlotWidget):
 
 
 def _style_plot(plot: pg.PlotItem, left: str, bottom: str | None) -> None:
+    """Dark axes without SI prefixes. Axes are cached as pixmaps: a frame only re-blits them."""
     plot.showGrid(x=False, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
     plot.hideButtons()
@@ -340,6 +341,7 @@ def _style_plot(plot: pg.PlotItem, left: str, bottom: str | None) -> None:
         f.setPixelSize(14)
         ax.setStyle(tickFont=f)
         ax.enableAutoSIPrefix(False)
+        ax.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
     plot.setLabel("left", left, color=theme.MUTED, size="13pt")
     if bottom:
         plot.setLabel("bottom", bottom, color=theme.MUTED, size="13pt")
@@ -360,17 +362,19 @@ class RepBars(TimedPlotWidget):
         self.bars = pg.BarGraphItem(x=np.zeros(0), height=np.zeros(0), width=0.72, brushes=[], pen=pg.mkPen(None))
         plot.addItem(self.bars)
         self.best_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(theme.BEST, width=2))
-        self.best_label = pg.InfLineLabel(self.best_line, text="", position=0.98, anchor=(1, 1),
-                                          color=theme.BEST)
         self.stop_line = pg.InfiniteLine(angle=0, movable=False,
                                          pen=pg.mkPen(theme.STOP, width=3, style=Qt.DashLine))
-        self.stop_label = pg.InfLineLabel(self.stop_line, text="", position=0.98, anchor=(1, 0),
-                                          color=theme.STOP)
+        # line labels at the right end, where bars only arrive late in a long set
+        self.best_label = pg.TextItem("", color=theme.BEST, anchor=(1, 1))
+        self.stop_label = pg.TextItem("", color=theme.STOP, anchor=(1, 0))
         for label in (self.best_label, self.stop_label):
             f = QFont()
-            f.setPixelSize(16)
+            f.setPixelSize(17)
             f.setBold(True)
             label.setFont(f)
+            label.setZValue(20)
+            plot.addItem(label)
+            label.hide()
         plot.addItem(self.best_line)
         plot.addItem(self.stop_line)
         self.best_line.hide()
@@ -415,72 +419,90 @@ class RepBars(TimedPlotWidget):
             else:
                 label.hide()
         self.best_y, self.stop_y = best, threshold
+        x_right = max(8, n) + 0.55
         if best is not None:
             self.best_line.setPos(best)
-            self.best_label.setFormat(f"best {best:.2f}")
+            self.best_label.setText(f"best {best:.2f}")
+            self.best_label.setPos(x_right, best)
             self.best_line.show()
+            self.best_label.show()
         else:
             self.best_line.hide()
+            self.best_label.hide()
         if threshold is not None:
             self.stop_line.setPos(threshold)
             pct = f" (−{threshold_pct:g} %)" if threshold_pct is not None else ""
-            self.stop_label.setFormat(f"stop < {threshold:.2f}{pct}")
+            self.stop_label.setText(f"stop < {threshold:.2f}{pct}")
+            self.stop_label.setPos(x_right, threshold)
             self.stop_line.show()
+            self.stop_label.show()
         else:
             self.stop_line.hide()
-        top = max([float(np.nanmax(v))] if n else [0.0]) if n else None
+            self.stop_label.hide()
+        top = float(np.nanmax(v)) if n else None
         self._set_ranges(n, top)
 
 
-class TracePlots(QWidget):
+class TracePlots(pg.GraphicsLayoutWidget):
     """Rolling bar position and velocity over the last ``window_s`` seconds.
 
-    The curves are created once; :meth:`show_window` feeds them ``setData`` with times relative
-    to the newest sample, so the x axis never moves and only the data changes. The y ranges
-    follow the data with hysteresis (they change a few times per set, not every frame).
+    Both plots live in one graphics view (one paint and one flush a frame instead of two). The
+    curves are created once; :meth:`show_window` feeds them ``setData`` with times relative to the
+    newest sample, so the x axis never moves and only the data changes. The y ranges follow the
+    data with hysteresis (they change a few times per set, not every frame). The data arrive
+    thinned to 200 samples a second (``gui.session``), a few per pixel column.
     """
 
     def __init__(self, window_s: float = 10.0, parent=None):
         super().__init__(parent)
-        from PySide6.QtWidgets import QVBoxLayout
-
         self.window_s = window_s
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(2)
-        self.position_plot = TimedPlotWidget()
-        self.velocity_plot = TimedPlotWidget()
+        self.meter = PaintMeter()
+        self.setBackground(theme.PANEL)
+        # Repaint only what changed (the curves' rectangle; the cached axes are blitted).
+        self.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
+        self.ci.layout.setSpacing(2)
+        self.position_plot = self.addPlot(row=0, col=0)
+        self.velocity_plot = self.addPlot(row=1, col=0)
         self.curves = []
-        for w, label, colour in ((self.position_plot, "position m", theme.POSITION),
-                                 (self.velocity_plot, "velocity m/s", theme.VELOCITY)):
-            w.setBackground(theme.PANEL)
-            plot = w.getPlotItem()
+        for plot, label, colour in ((self.position_plot, "position m", theme.POSITION),
+                                    (self.velocity_plot, "velocity m/s", theme.VELOCITY)):
             _style_plot(plot, label, None)
             plot.setMouseEnabled(x=False, y=False)
             plot.setXRange(-window_s, 0.0, padding=0)
             plot.disableAutoRange()
-            curve = plot.plot(pen=pg.mkPen(colour, width=2))
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
-            curve.setSkipFiniteCheck(True)
+            # A bare curve item with a 1 px pen: the worker already thins the stream to 200 samples
+            # a second, all in view, so PlotDataItem's clipping and downsampling would only cost
+            # time; and Qt's raster engine strokes wider lines several times slower.
+            curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), skipFiniteCheck=True)
+            plot.addItem(curve)
             self.curves.append(curve)
-            lay.addWidget(w)
-        self.velocity_plot.getPlotItem().setLabel("bottom", "seconds", color=theme.MUTED, size="12pt")
-        self.position_plot.getPlotItem().getAxis("bottom").setStyle(showValues=False)
+        self.velocity_plot.setLabel("bottom", "seconds", color=theme.MUTED, size="12pt")
+        self.position_plot.getAxis("bottom").setStyle(showValues=False)
+        self.position_plot.getAxis("left").setWidth(64)
+        self.velocity_plot.getAxis("left").setWidth(64)
         zero = pg.InfiniteLine(angle=0, pos=0.0, pen=pg.mkPen(theme.PANEL_BORDER, width=1))
         self.velocity_plot.addItem(zero)
         self._ranges = [(0.0, 1.0), (-1.0, 1.0)]
         self._set_y(0, 0.0, 1.0)
         self._set_y(1, -1.0, 1.0)
+        self.drawn_t_s: float | None = None  # newest sample drawn
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        t0 = time.perf_counter()
+        super().paintEvent(event)
+        self.meter.add(t0, time.perf_counter())
+
+    def seconds_per_pixel(self) -> float:
+        width = self.position_plot.getViewBox().width()
+        return self.window_s / width if width > 0 else 0.0
 
     @property
     def meters(self):
-        return [self.position_plot.meter, self.velocity_plot.meter]
+        return [self.meter]
 
     def _set_y(self, i: int, lo: float, hi: float) -> None:
         self._ranges[i] = (lo, hi)
-        w = self.position_plot if i == 0 else self.velocity_plot
-        w.getPlotItem().setYRange(lo, hi, padding=0)
+        (self.position_plot if i == 0 else self.velocity_plot).setYRange(lo, hi, padding=0)
 
     def _follow(self, i: int, data: np.ndarray, min_span: float, step: float) -> None:
         if data.size == 0:
@@ -502,6 +524,7 @@ class TracePlots(QWidget):
             self.curves[0].setData([], [])
             self.curves[1].setData([], [])
             return
+        self.drawn_t_s = float(t_s[-1])
         rel = t_s - t_s[-1]
         self.curves[0].setData(rel, position_m)
         self.curves[1].setData(rel, velocity_m_s)
