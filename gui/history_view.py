@@ -157,6 +157,9 @@ class HistoryView(QWidget):
         outer.addLayout(bar)
         self.athlete.addItem(ALL)
         self.exercise.addItem(ALL)
+        for combo in (self.athlete, self.exercise):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
         self.athlete.currentIndexChanged.connect(self.refresh)
         self.exercise.currentIndexChanged.connect(self._filters_changed)
         self.metric_box.currentIndexChanged.connect(self._filters_changed)
@@ -212,7 +215,7 @@ class HistoryView(QWidget):
         row.addWidget(self.trace_plot, 3)
         lay.addLayout(row, 3)
         self.rep_table = QTableWidget(0, 8)
-        self.rep_table.setHorizontalHeaderLabels(["rep", "MV", "MPV", "PV", "ROM cm", "loss %", "power W", "kept"])
+        self.rep_table.setHorizontalHeaderLabels(["rep", "MV", "MPV", "PV", "ROM cm", "loss %", "power W", "status"])
         self.rep_table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.rep_table.verticalHeader().hide()
         self.rep_table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -409,6 +412,7 @@ class HistoryView(QWidget):
             text = (f"{when:%a %d %b %Y}  {when:%H:%M} · {s.athlete} · {', '.join(s.exercises) or 'no sets'}"
                     f" · {s.n_sets} sets · {s.n_reps} reps")
             it = QTreeWidgetItem([text])
+            it.setToolTip(0, text)
             it.setData(0, Qt.UserRole + 1, s.id)
             it.setChildIndicatorPolicy(QTreeWidgetItem.ShowIndicator)
             items.append(it)
@@ -425,6 +429,7 @@ class HistoryView(QWidget):
                 it.takeChildren()
                 for s in sets:
                     child = QTreeWidgetItem([_set_text(s)])
+                    child.setToolTip(0, _set_text(s))
                     child.setData(0, Qt.UserRole, s.id)
                     it.addChild(child)
                 if sets and self._selected_set is None:
@@ -471,7 +476,7 @@ class HistoryView(QWidget):
             rep = r.rep
             values = [str(rep.index), _fmt(rep.mean_velocity_m_s), _fmt(rep.mean_propulsive_velocity_m_s),
                       _fmt(rep.peak_velocity_m_s), _fmt(rep.rom_m * 100 if rep.rom_m else None, ".0f"),
-                      _fmt(rep.velocity_loss_pct, ".1f"), _fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else ""]
+                      _fmt(rep.velocity_loss_pct, ".1f"), _fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else "kept"]
             for col, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setTextAlignment(Qt.AlignCenter)
@@ -526,7 +531,7 @@ class HistoryView(QWidget):
             item.show()
         pi = self.profile_plot.getPlotItem()
         pi.setXRange(0.0, x_line[-1], padding=0.02)
-        pi.setYRange(0.0, max(vel.max(), p.velocity_at_zero_load_m_s * 0.6) * 1.1, padding=0)
+        pi.setYRange(0.0, max(float(vel.max()) * 1.25, p.mvt_m_s * 2.0), padding=0)
         self.profile_text.setText("\n".join(describe(p)))
 
     def close_loader(self) -> None:

@@ -504,7 +504,8 @@ class MainWindow(QMainWindow):
     def _on_device_connected(self, ev) -> None:
         e = ev.payload
         self._connected = True
-        self._device_text = f"{e.protocol} on {e.port}"
+        self._device_text = (f"demo transducer ({e.protocol} protocol, emulated on a pty)" if self.demo_mode
+                             else f"{e.protocol} transducer on {e.port}")
         self._lost = False
         again = "Reconnected" if e.reconnect else "Connected"
         self.banner.set_mode(StatusBanner.OK, f"● {again} · {self._device_text}")

@@ -42,9 +42,10 @@ QTabBar::tab:selected {{ background: {BACKGROUND}; color: {TEXT}; border-color: 
 QGroupBox {{ border: 1px solid {PANEL_BORDER}; border-radius: 6px; margin-top: 18px; padding: 8px; }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 10px; color: {MUTED}; font-weight: 600; }}
 QLabel[role="caption"] {{ color: {MUTED}; font-size: 14px; }}
-QLineEdit, QComboBox, QDoubleSpinBox, QSpinBox, QPlainTextEdit {{
+QLineEdit, QComboBox, QPlainTextEdit {{
     background: {PANEL}; border: 1px solid {PANEL_BORDER}; border-radius: 4px; padding: 4px 6px;
     selection-background-color: {ACCENT}; font-size: 17px; min-height: 26px; }}
+QDoubleSpinBox, QSpinBox {{ font-size: 17px; min-height: 30px; }}
 QComboBox QAbstractItemView {{ background: {PANEL}; selection-background-color: {ACCENT}; }}
 QPushButton {{ background: {PANEL}; border: 1px solid {PANEL_BORDER}; border-radius: 6px; padding: 8px 14px;
               font-size: 17px; font-weight: 600; }}

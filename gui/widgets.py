@@ -431,8 +431,7 @@ class RepBars(TimedPlotWidget):
             self.best_label.hide()
         if threshold is not None:
             self.stop_line.setPos(threshold)
-            pct = f" (−{threshold_pct:g} %)" if threshold_pct is not None else ""
-            self.stop_label.setText(f"stop < {threshold:.2f}{pct}")
+            self.stop_label.setText(f"stop {threshold:.2f}")
             self.stop_label.setPos(x_right, threshold)
             self.stop_line.show()
             self.stop_label.show()
@@ -481,6 +480,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.position_plot.getAxis("left").setWidth(64)
         self.velocity_plot.getAxis("left").setWidth(64)
         zero = pg.InfiniteLine(angle=0, pos=0.0, pen=pg.mkPen(theme.PANEL_BORDER, width=1))
+        zero.setZValue(-5)  # under the curve
         self.velocity_plot.addItem(zero)
         self._ranges = [(0.0, 1.0), (-1.0, 1.0)]
         self._set_y(0, 0.0, 1.0)
