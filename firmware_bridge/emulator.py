@@ -209,6 +209,9 @@ class NativeSource:
         if not self.streaming:
             self.streaming = True
             self._next_sample_us = dev_now + self.period_us
+            # Script time of the first sample streamed: maps a sample's device clock to the script.
+            self.start_script_s = float(self._script_s(self._next_sample_us))
+            self.start_device_us = self._next_sample_us
 
     def _per_frame(self) -> int:
         return int(min(nat.MAX_SAMPLES_PER_FRAME, max(1, round(8000 / self.period_us))))
@@ -352,6 +355,10 @@ class Emulator:
         Where the stable port link lives (default: the registry directory).
     byte_period_s
         Chronojump byte period (default: the firmware's 0.973 ms; a replay: the file's period).
+    faults
+        Line faults to inject (:class:`Faults`).
+    log_writes
+        Keep ``write_log``: (monotonic time, script time) of every write (benchmarks).
     """
 
     def __init__(self, protocol: str = "chronojump", *, seed: int = 0, script: MotionScript | None = None,
@@ -361,7 +368,8 @@ class Emulator:
                  link_dir: str | None = None, link_name: str | None = None, byte_period_s: float | None = None,
                  inverted: bool = False, counts_per_m: int = 10000, sample_period_us: int = 1000,
                  device_id: int | None = None, autostart: bool = False, clock_start_us: int | None = None,
-                 garbage_bytes: int | None = None, heartbeat_s: float = 0.5, faults: Faults | None = None):
+                 garbage_bytes: int | None = None, heartbeat_s: float = 0.5, faults: Faults | None = None,
+                 log_writes: bool = False):
         if protocol not in ("chronojump", "native"):
             raise ValueError(f"protocol must be 'chronojump' or 'native', not {protocol!r}")
         if start_on not in ("open", "now"):
@@ -399,6 +407,8 @@ class Emulator:
         self._link_base = link_name or f"{LINK_PREFIX}-{protocol}-{os.getpid()}-{next(_instance_counter)}"
         self._link_serial = 0
         self.stats = EmulatorStats()
+        # (monotonic time, script time) of every write, for latency measurements
+        self.write_log: list[tuple[float, float]] | None = [] if log_writes else None
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._requests: list = []
@@ -443,7 +453,7 @@ class Emulator:
         return self.port
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the thread, close the pty and remove the link."""
+        """Stop the thread, close the pty and remove the link; re-raises a failure of the thread."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -451,6 +461,9 @@ class Emulator:
                 raise RuntimeError("emulator thread did not stop")
             self._thread = None
         self._close_pty()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise RuntimeError(f"the emulator thread failed: {error!r}") from error
 
     def __enter__(self) -> "Emulator":
         self.start()
@@ -680,6 +693,8 @@ class Emulator:
                     n = 0
                 self.stats.bytes_written += n
                 self.stats.bytes_dropped += len(data) - n
+                if self.write_log is not None:
+                    self.write_log.append((time.monotonic(), s))
         with self._cond:
             self._s_now = s
             self._cond.notify_all()

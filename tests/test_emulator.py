@@ -177,3 +177,28 @@ def test_lifter_script_loops_with_continuous_position():
     assert np.ptp(x) < 1e-4
     reps = s.reps_until(2 * d)
     assert len(reps) == 2 * len(s.reps) and reps[len(s.reps)].set_index == 2
+
+
+def test_emulate_command_prints_the_port_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, VBT_EMULATOR_DIR=str(tmp_path / "emu"))
+    proc = subprocess.Popen([sys.executable, "-m", "firmware_bridge.cli", "emulate", "--protocol", "native",
+                             "--seed", "4"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        port = proc.stdout.readline().strip()
+        assert port.startswith(str(tmp_path / "emu"))
+        from firmware_bridge.discovery import probe_port
+
+        report = probe_port(port, timeout_s=1.5)
+        assert report.protocol == "native"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert not os.path.lexists(port)

@@ -200,3 +200,35 @@ def test_garbage_on_the_line_never_makes_a_rep():
         else:
             # Random Chronojump bytes are line noise: each byte's plausible count is bounded.
             assert np.max(np.abs(np.diff(x))) <= cj.MAX_COUNTS_PER_BYTE / 1000
+
+
+# ---- the history hook ------------------------------------------------------------------------------
+
+
+def test_history_hook_records_the_live_set(tmp_path):
+    """Live events through HistoryHook into a real SetRecorder: the set, its reps and its trace."""
+    from firmware_bridge.live import HistoryHook, shift_event
+    from vbt.store import SetRecorder, Store
+
+    exp = json.loads((ROOT / "fixtures" / "device" / "chronojump_squat.expected.json").read_text())
+    data = (ROOT / "fixtures" / "device" / "chronojump_squat.bin").read_bytes()
+    t, x, _ = decode(data, "chronojump", **exp["decode"])
+    rec = SetRecorder(tmp_path)
+    hook = HistoryHook(rec, exercise="squat", load_kg=100.0, athlete="ana")
+    tracker = LiveTracker(AnalysisConfig(load_kg=100.0), auto_end_sets=True)
+    for i in range(0, t.size, 500):
+        hook.trace(t[i:i + 500], x[i:i + 500])
+        for ev in tracker.feed(t[i:i + 500], x[i:i + 500]):
+            hook.record(shift_event(ev, float(t[0])))
+    for ev in tracker.finish():
+        hook.record(ev)
+    hook.close()
+    store = Store.open(tmp_path)
+    try:
+        (record,) = store.sets(athlete="ana")
+        result = store.set_result(record.id)
+        assert len(result.reps) == len(exp["result"]["reps"]) and result.stop_rep == exp["result"]["stop_rep"]
+        assert record.load_kg == 100.0
+        assert store.trace(record.id).n_samples > 1000
+    finally:
+        store.close()
