@@ -243,3 +243,15 @@ def test_corrupted_streams_never_raise_are_counted_and_never_jump(data):
         s = dec.stats
         assert s.bad_frames + s.checksum_errors + s.frames_lost + s.discarded_bytes + s.implausible + s.duplicates > 0 \
             or t.size == 0
+
+
+def test_the_specification_example_is_what_the_code_sends():
+    import pathlib
+
+    spec = (pathlib.Path(nat.__file__).parent / "PROTOCOL.md").read_text()
+    wire_line = next(line for line in spec.splitlines() if line.startswith("wire:"))
+    documented = bytes.fromhex(wire_line.split(":", 1)[1])
+    frame = nat.Hello(0, 1, (1, 0, 0), 0x56425401, 10000, 1000, 0x12345678, False)
+    assert nat.encode_frame(frame) == documented
+    assert nat.decode_frame(documented) == frame
+    assert "version 1" in spec.splitlines()[0]
