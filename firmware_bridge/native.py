@@ -427,6 +427,11 @@ class NativeDecoder:
         self._last_t: float | None = None  # last emitted sample time (host seconds)
         self._candidate = None  # (unwrapped_us_end, count_end, chain length)
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of a frame still waiting for its delimiter (not an error yet)."""
+        return len(self._splitter._buf)
+
     # -- host commands --------------------------------------------------------------------
     def command(self, name_or_code, arg: int | None = None) -> bytes:
         """Bytes of a host command with the next command sequence number."""
