@@ -8,15 +8,34 @@ status; a user's mistake is one line on stderr and status 1, Ctrl-C ends cleanly
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
 
 _log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM ends a long-running command like Ctrl-C does (clean stop, no traceback)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _fail(command: str, message: str) -> int:
@@ -57,21 +76,26 @@ def _cmd_emulate(args) -> int:
         return _fail("emulate", f"cannot open a pseudo-terminal: {exc}")
     stop = threading.Event()
     try:
-        what = f"replaying {args.replay}" if args.replay else f"simulated lifter, seed {args.seed}"
-        _out(port)
-        print(f"emulated {args.protocol} transducer ({what}) on {port} (device {emu.device_name}); "
-              f"its script starts when a program opens the port. Ctrl-C to stop.", file=sys.stderr, flush=True)
-        deadline = time.monotonic() + args.duration if args.duration else None
-        while not stop.wait(0.2):
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            if args.exit_at_end and emu.finished:
-                break
+        with _sigterm_as_interrupt():
+            _serve_emulator(emu, port, stop, args)
     except KeyboardInterrupt:
         pass
     finally:
         emu.stop()
     return 0
+
+
+def _serve_emulator(emu, port, stop, args) -> None:
+    what = f"replaying {args.replay}" if args.replay else f"simulated lifter, seed {args.seed}"
+    _out(port)
+    print(f"emulated {args.protocol} transducer ({what}) on {port} (device {emu.device_name}); "
+          f"its script starts when a program opens the port. Ctrl-C to stop.", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    while not stop.wait(0.2):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        if args.exit_at_end and emu.finished:
+            break
 
 
 # ---- devices ------------------------------------------------------------------------------------
@@ -237,12 +261,17 @@ def _run_live(session, args) -> int:
             sets_ended += 1
 
     deadline = time.monotonic() + args.duration if args.duration else None
-    session.start()
+    with _sigterm_as_interrupt():
+        return _live_loop(session, args, show, deadline, lambda: sets_ended)
+
+
+def _live_loop(session, args, show, deadline, sets_ended) -> int:
     try:
+        session.start()
         while True:
             if deadline is not None and time.monotonic() >= deadline:
                 break
-            if args.max_sets and sets_ended >= args.max_sets:
+            if args.max_sets and sets_ended() >= args.max_sets:
                 break
             try:
                 event = session.events.get(timeout=0.2)
@@ -253,7 +282,7 @@ def _run_live(session, args) -> int:
         pass
     finally:
         try:
-            session.stop(finish=not (args.max_sets and sets_ended >= args.max_sets))
+            session.stop(finish=not (args.max_sets and sets_ended() >= args.max_sets))
         except KeyboardInterrupt:
             pass
         while True:

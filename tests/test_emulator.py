@@ -179,7 +179,7 @@ def test_lifter_script_loops_with_continuous_position():
     assert len(reps) == 2 * len(s.reps) and reps[len(s.reps)].set_index == 2
 
 
-def test_emulate_command_prints_the_port_and_stops_on_ctrl_c(tmp_path):
+def test_emulate_command_prints_the_port_and_stops_cleanly_on_sigterm(tmp_path):
     import signal
     import subprocess
     import sys
@@ -194,7 +194,7 @@ def test_emulate_command_prints_the_port_and_stops_on_ctrl_c(tmp_path):
 
         report = probe_port(port, timeout_s=1.5)
         assert report.protocol == "native"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # as a service manager would; Ctrl-C is tested with `live`
         out, err = proc.communicate(timeout=10)
     finally:
         if proc.poll() is None:
