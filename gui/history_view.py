@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -229,6 +230,18 @@ class HistoryView(QWidget):
         self.trend_title.setWordWrap(True)
         self.trend_title.setStyleSheet("font-size: 20px; font-weight: 700;")
         lay.addWidget(self.trend_title)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Best velocity at"))
+        self.trend_load = QDoubleSpinBox()
+        self.trend_load.setRange(0.0, 1000.0)
+        self.trend_load.setDecimals(1)
+        self.trend_load.setSingleStep(2.5)
+        self.trend_load.setSuffix(" kg")
+        self.trend_load.setSpecialValueText("any load")
+        self.trend_load.valueChanged.connect(self._filters_changed)
+        row.addWidget(self.trend_load)
+        row.addStretch(1)
+        lay.addLayout(row)
         self.trend_plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
         self.trend_plot.setBackground(theme.PANEL)
         _style_plot(self.trend_plot.getPlotItem(), "best velocity m/s", None)
@@ -310,8 +323,7 @@ class HistoryView(QWidget):
     def refresh(self, *_) -> None:
         self._stale = False
         athlete, exercise = self._athlete(), self._exercise()
-        self.loader.request("lists", lambda s: ([a.name for a in s.athletes()], [e.name for e in s.exercises()],
-                                                 {e.name: e for e in s.exercises()}))
+        self.loader.request("lists", lambda s: ([a.name for a in s.athletes()], [e.name for e in s.exercises()]))
         self.loader.request("sessions", lambda s: s.sessions(athlete=athlete, exercise=exercise, limit=2000))
         self._filters_changed()
 
@@ -326,8 +338,9 @@ class HistoryView(QWidget):
                 self.profile_title.setText(msg)
             return
         if tab == 1:
-            self.loader.request("trend", lambda s: (exercise, metric, s.exercise_trend(exercise, athlete=athlete,
-                                                                                     metric=metric)))
+            load = self.trend_load.value() or None
+            self.loader.request("trend", lambda s: (exercise, metric, load, s.exercise_trend(
+                exercise, athlete=athlete, metric=metric, load_kg=load)))
         elif tab == 2:
             def profile(s):
                 from vbt.profile import ProfileError
@@ -389,8 +402,7 @@ class HistoryView(QWidget):
         elif kind == "profile":
             self._fill_profile(*result)
 
-    def _fill_lists(self, athletes, exercises, catalogue) -> None:
-        self._catalogue = catalogue
+    def _fill_lists(self, athletes, exercises) -> None:
         for combo, names in ((self.athlete, athletes), (self.exercise, exercises)):
             current = combo.currentText()
             combo.blockSignals(True)
@@ -482,11 +494,13 @@ class HistoryView(QWidget):
                 item.setTextAlignment(Qt.AlignCenter)
                 self.rep_table.setItem(row, col, item)
 
-    def _fill_trend(self, exercise, metric, points) -> None:
+    def _fill_trend(self, exercise, metric, load, points) -> None:
         label = METRIC_LABELS.get(metric, metric)
-        self.trend_title.setText(f"{exercise}: best {label} per session and volume ({len(points)} sessions)")
+        at = f" at {load:g} kg" if load else ""
+        self.trend_title.setText(f"{exercise}: best {label}{at} per session, and volume ({len(points)} sessions)")
         x = np.array([p.started_at_unix_s for p in points], dtype=float)
-        best = np.array([np.nan if p.best_velocity_m_s is None else p.best_velocity_m_s for p in points])
+        values = [p.best_velocity_at_load_m_s if load else p.best_velocity_m_s for p in points]
+        best = np.array([np.nan if v is None else v for v in values], dtype=float)
         vol = np.array([p.volume_kg for p in points], dtype=float)
         ok = np.isfinite(best)
         self.trend_best.setData(x[ok], best[ok])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -417,6 +418,7 @@ class MainWindow(QMainWindow):
         if self.controls.stop_alert.isChecked():
             self.overlay.show_alert("STOP", f"−{p.velocity_loss_pct:.1f} % velocity loss · rep {p.index}")
             self.cues.play("stop")
+            QApplication.alert(self, 3000)  # the task bar entry flashes too, if the window is behind others
 
     def _on_set_ended(self, ev) -> None:
         action = self.display.apply(ev.payload)
@@ -451,8 +453,6 @@ class MainWindow(QMainWindow):
             return
         info = self._set_infos.get(seq)
         if info is not None:
-            from dataclasses import replace
-
             self._set_infos[seq] = replace(info, rpe=rpe, note=note)
         if self.session is not None:
             self.session.annotate(seq, rpe, note)
@@ -471,8 +471,6 @@ class MainWindow(QMainWindow):
             s = self.controls.settings()
             info = SetInfo(d.set_number, s.athlete, s.exercise, s.load_kg, s.side, d.end_reason)
         panel = self.live.end_panel
-        from dataclasses import replace
-
         info = replace(info, rpe=panel.rpe, note=panel.note.text().strip())
         return SetSummaryCard(d.result, info)
 

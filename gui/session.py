@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -87,9 +87,6 @@ class LiveSettings:
             stop_rule=StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct),
             load_kg=self.load_kg,
         )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

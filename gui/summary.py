@@ -103,8 +103,8 @@ class SetSummaryCard(QWidget):
             f"<div style='font-size:19px'>{head}</div>"
             f"<div style='font-size:17px; color:{theme.MUTED}'>{' · '.join(extra)}</div>"
             "<table cellspacing='0' cellpadding='3' style='font-size:16px'>"
-            "<tr style='color:#8b949e'><td>rep&nbsp;&nbsp;</td><td>MV&nbsp;&nbsp;</td><td>MPV&nbsp;&nbsp;</td>"
-            "<td>PV&nbsp;&nbsp;</td><td>ROM cm&nbsp;&nbsp;</td><td>loss %</td></tr>"
+            "<tr style='color:#8b949e'><td width='60'>rep</td><td width='80'>MV</td><td width='80'>MPV</td>"
+            "<td width='80'>PV</td><td width='90'>ROM cm</td><td width='80'>loss %</td></tr>"
             f"{rows}</table>"
         )
         table.setTextFormat(Qt.RichText)

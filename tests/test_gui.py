@@ -76,6 +76,8 @@ def test_reps_tiles_lines_and_the_stop_alert_at_the_right_rep(qtbot, make_window
     assert tile.value_colour() == theme.GOOD.lower()
     assert win.live.reps.value() == "1"
 
+    win.controls.load.setValue(100.0)  # the load typed in after the set began: corrected on the record
+    assert "next set" in win.controls.pending_hint.text()
     wait_reps(qtbot, win, 3)
     bars = win.live.bars
     best = win.display.best_velocity_m_s
@@ -126,7 +128,7 @@ def test_reps_tiles_lines_and_the_stop_alert_at_the_right_rep(qtbot, make_window
         rec = store.get_set(set_id)
         reps = store.reps(set_id)
     assert rec.n_reps == 6 and rec.stop_rep == 5 and rec.stop_reason == "stillness"
-    assert rec.rpe == 8 and rec.note == "felt heavy" and rec.exercise == "squat"
+    assert rec.rpe == 8 and rec.note == "felt heavy" and rec.exercise == "squat" and rec.load_kg == 100.0
     assert [r.rep.mean_velocity_m_s for r in reps] == pytest.approx(VELOCITIES, abs=0.01)
 
 
@@ -220,6 +222,9 @@ def test_history_tab_lists_sessions_and_shows_profile_and_trend(qtbot, make_wind
     view.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: "6 sessions" in view.trend_title.text(), timeout=5000)
     assert np.isfinite(view.trend_best.yData).all() and view.trend_best.yData.size == 6
+    view.trend_load.setValue(55.0)  # bench at 55 kg, every session
+    qtbot.waitUntil(lambda: "at 55 kg" in view.trend_title.text(), timeout=5000)
+    assert view.trend_best.yData.size == 6 and np.all(view.trend_best.yData < 1.0)
 
 
 def test_settings_and_window_state_are_remembered(qtbot, make_window, tmp_path):
