@@ -129,7 +129,13 @@ def _set_text(s) -> str:
 
 
 class HistoryView(QWidget):
-    """Sessions on the left; set detail, trends and profile on the right."""
+    """Sessions on the left; set detail, trends and profile on the right.
+
+    ``lists_loaded(athletes, exercises)`` reports the names in the history (the set controls use
+    them, so user-added exercises can be chosen).
+    """
+
+    lists_loaded = Signal(object, object)
 
     def __init__(self, home=None, parent=None):
         super().__init__(parent)
@@ -320,10 +326,14 @@ class HistoryView(QWidget):
         if self._stale:
             self.refresh()
 
+    def load_lists(self) -> None:
+        """Ask for the athletes and exercises in the history (answered by ``lists_loaded``)."""
+        self.loader.request("lists", lambda s: ([a.name for a in s.athletes()], [e.name for e in s.exercises()]))
+
     def refresh(self, *_) -> None:
         self._stale = False
         athlete, exercise = self._athlete(), self._exercise()
-        self.loader.request("lists", lambda s: ([a.name for a in s.athletes()], [e.name for e in s.exercises()]))
+        self.load_lists()
         self.loader.request("sessions", lambda s: s.sessions(athlete=athlete, exercise=exercise, limit=2000))
         self._filters_changed()
 
@@ -415,6 +425,7 @@ class HistoryView(QWidget):
         pending = getattr(self, "_pending_exercise", None)
         if pending and self.exercise.findText(pending) >= 0:
             self.choose_exercise(pending)
+        self.lists_loaded.emit(list(athletes), list(exercises))
 
     def _fill_sessions(self, sessions) -> None:
         self.tree.clear()

@@ -268,6 +268,9 @@ class ControlsPanel(QScrollArea):
         self.exercise.clear()
         self.exercise.addItems(names)
         i = self.exercise.findText(current)
+        if i < 0 and current:
+            self.exercise.addItem(current)
+            i = self.exercise.count() - 1
         self.exercise.setCurrentIndex(max(0, i))
         self._silent = False
 

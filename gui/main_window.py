@@ -137,6 +137,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._shortcuts()
         self._show_waiting()
+        if self.record:
+            self.history.load_lists()  # athletes and exercises (user-added ones too) for the set controls
 
         self.frame_timer = QTimer(self)
         self.frame_timer.setTimerType(Qt.PreciseTimer)
@@ -171,6 +173,7 @@ class MainWindow(QMainWindow):
         c.next_set_clicked.connect(self.next_set)
         c.mute_toggled.connect(self.set_muted)
         c.save_clicked.connect(self.save_summary)
+        self.history.lists_loaded.connect(self._on_lists)
         self.live.end_panel.annotated.connect(self._on_annotated)
         self.live.end_panel.save_requested.connect(self.save_summary)
 
@@ -446,6 +449,12 @@ class MainWindow(QMainWindow):
     def _on_set_saved(self, ev) -> None:
         self._set_ids[ev.set_seq] = ev.payload
         self.history.mark_stale()
+
+    def _on_lists(self, athletes, exercises) -> None:
+        if exercises:
+            self.controls.set_exercises(exercises)
+        names = list(dict.fromkeys([self.controls.athlete.currentText(), *athletes]))
+        self.controls.set_athletes([n for n in names if n])
 
     def _on_annotated(self, rpe, note: str) -> None:
         seq = self._shown_seq

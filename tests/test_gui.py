@@ -266,3 +266,14 @@ def test_keyboard_shortcuts_mute_and_next_set(qtbot, make_window):
     assert not win.cues.muted
     win.shortcuts["end_or_next"].activated.emit()  # no set running: get ready for the next (nothing shown yet)
     assert win.display.set_number == 1 and win.live.velocity.value() == "–"
+
+
+def test_user_added_exercises_and_athletes_reach_the_set_controls(qtbot, make_window, tmp_path):
+    home = tmp_path / "own"
+    with Store.open(home) as store:
+        store.add_exercise("zercher squat", 0.30, min_rom_m=0.2)
+        store.athlete_id("ana", create=True)
+    win = make_window(home=home)
+    qtbot.waitUntil(lambda: win.controls.exercise.findText("zercher squat") >= 0, timeout=5000)
+    assert win.controls.athlete.findText("ana") >= 0
+    assert win.controls.settings().exercise == "squat"  # the choice in use is kept
