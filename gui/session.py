@@ -209,6 +209,7 @@ class LiveSession:
         self._next_discovery = 0.0
         self._waiting_for_device = False
         self._min_rom: dict[str, float] = {}
+        self._not_transducers: set[str] = set()
         self.samples_seen = 0
 
     # ---- public, any thread ---------------------------------------------------------------
@@ -397,12 +398,21 @@ class LiveSession:
         return self._min_rom.get(exercise_key(exercise), self._min_rom.get(canonical_key(exercise), DEFAULT_MIN_ROM_M))
 
     def _discover(self) -> None:
+        """Probe the serial ports for a transducer. Ports that answered as something else are not
+        probed again until they disappear and come back (no probe bytes every few seconds to,
+        say, a 3D printer on another port)."""
         from firmware_bridge import discovery
 
         self._emit("status", "looking for the transducer")
+        listed = discovery.list_ports()
+        names = {p.device for p in listed}
+        self._not_transducers &= names  # a port that went away is probed again when it returns
         try:
-            report = discovery.auto_port(self.protocol)
+            reports = discovery.discover([p for p in listed if p.device not in self._not_transducers])
+            report = discovery.choose(reports, self.protocol)
         except discovery.DiscoveryError as exc:
+            self._not_transducers |= {r.port.device for r in reports
+                                      if r.status in ("no_answer", "unknown_device", "wrong_device")}
             self._next_discovery = time.monotonic() + self.rediscover_s
             self._emit("no_device", str(exc))
             return

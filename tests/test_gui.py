@@ -192,12 +192,12 @@ def test_no_transducer_offers_the_demo_in_a_dialog(qtbot, make_window, tmp_path,
     monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "no-emulators"))  # no other emulator is found
     win = make_window(record=False)
     win.start_session(port="auto")
-    qtbot.waitUntil(lambda: win._demo_prompt is not None and win._demo_prompt.isVisible(), timeout=8000)
+    qtbot.waitUntil(lambda: win._demo_prompt is not None and win._demo_prompt.isVisible(), timeout=15000)
     assert win.banner.mode == StatusBanner.INFO and "No transducer found" in win.banner.text
     win._demo_prompt.button(QMessageBox.Yes).click()
     qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=8000)
     assert win.session.emulator is not None and win.demo_mode
-    qtbot.waitUntil(lambda: "DEMO" in win.banner.right.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "DEMO" in win.banner.right.text(), timeout=6000)
 
 
 def test_history_tab_lists_sessions_and_shows_profile_and_trend(qtbot, make_window, tmp_path):
