@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("VBT tracker")
         self.bridge = SessionBridge(self)
         self.cues = cue_player or CuePlayer(fallback=lambda _name: QApplication.beep())
+        self.cues.prepare()  # WAVs written in the background, before the first cue
         self.saver = ImageSaver(self)
         self.saver.saved.connect(lambda p: self.show_message(f"saved {p}"))
         self.saver.failed.connect(self.show_message)

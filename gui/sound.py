@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import wave
 from collections.abc import Callable
 
@@ -102,7 +103,24 @@ class CuePlayer:
         self._paths: dict[str, str] | None = None
         self._player = find_player() if player is None else (player or None)
         self._children: list[subprocess.Popen] = []
+        self._preparing: threading.Thread | None = None
         self.played: list[str] = []  # what was asked to play (for tests and the log)
+
+    def prepare(self) -> None:
+        """Write the WAV files on a background thread now, so the first cue never waits for them."""
+        if self._paths is not None or self._preparing is not None:
+            return
+        if sys.platform != "win32" and not self._player:
+            return
+
+        def work():
+            try:
+                self._paths = write_cues(self.directory)
+            except OSError as exc:
+                log.warning("cannot write the cue sounds to %s: %s", self.directory, exc)
+
+        self._preparing = threading.Thread(target=work, name="vbt-cue-writer", daemon=True)
+        self._preparing.start()
 
     @property
     def method(self) -> str:
@@ -120,19 +138,26 @@ class CuePlayer:
             return
         self.played.append(name)
         self._reap()
+        if sys.platform != "win32" and not self._player:
+            if self.fallback is not None:
+                self.fallback(name)
+            return
+        if self._paths is None:
+            self.prepare()
+            log.info("the %s cue is not ready yet: system bell instead", name)
+            if self.fallback is not None:
+                self.fallback(name)
+            return
         try:
-            if self._paths is None:
-                self._paths = write_cues(self.directory)
             path = self._paths[name]
             if sys.platform == "win32":
                 import winsound
 
                 winsound.PlaySound(path, winsound.SND_FILENAME | winsound.SND_ASYNC)
-                return
-            if self._player:
+            else:
                 self._children.append(subprocess.Popen([*self._player, path], stdin=subprocess.DEVNULL,
                                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-                return
+            return
         except (OSError, KeyError) as exc:
             log.warning("cannot play the %s cue: %s", name, exc)
         if self.fallback is not None:
@@ -140,6 +165,8 @@ class CuePlayer:
 
     def close(self) -> None:
         """Wait briefly for cues still playing (they last under a second), then stop them."""
+        if self._preparing is not None:
+            self._preparing.join(5.0)
         for p in self._children:
             try:
                 p.wait(timeout=1.0)

@@ -152,6 +152,17 @@ def test_cues_are_valid_wavs_and_mute_silences_them(tmp_path):
     assert fallback == ["stop"] and player.played == ["stop"] and player.method == "system bell"
 
 
+def test_cues_play_through_a_player_process_without_waiting(tmp_path):
+    player = CuePlayer(fallback=lambda n: None, directory=str(tmp_path), player=("true",))
+    player.prepare()
+    player.close()  # joins the writer thread
+    player.play("stop")  # a real child process ("true" stands in for paplay / aplay)
+    player.play("warning")
+    player.close()  # waits for them: no process left behind
+    assert player.played == ["stop", "warning"] and player.method == "true"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stop.wav", "warning.wav"]
+
+
 def test_scripted_sets_have_the_velocities_asked_for():
     script = scripted_sets([[0.8, 0.6], [0.5]])
     assert [(r.set_index, r.index) for r in script.reps] == [(1, 1), (1, 2), (2, 1)]
