@@ -85,3 +85,20 @@ def test_advance_closes_a_set_without_new_samples():
     later = tracker.advance(sim.t_s[cut - 1] + 5.0)  # heartbeats only: the bar stays where it was
     (end,) = [e for e in later if isinstance(e, SetEnded)]
     assert end.reason == "stillness" and len(end.result.reps) == 3
+
+
+def test_first_pull_after_a_long_rest_on_the_floor_counts():
+    """Deadlift sets 30 s apart: the bar's lowest point lies far before the rep's analysis window."""
+    from vbt.simulate import simulate_session
+
+    sim = simulate_session(3, n_sets=3, rest_s=30.0, style="deadlift")
+    tracker = LiveTracker(AnalysisConfig(), auto_end_sets=True)
+    events = []
+    for i in range(0, sim.t_s.size, 10):
+        events += tracker.feed(sim.t_s[i:i + 10], sim.position_m[i:i + 10])
+    events += tracker.finish()
+    got = [e.rep for e in events if isinstance(e, RepCompleted)]
+    assert len(got) == len(sim.truth)
+    for rep, true in zip(got, sim.truth):
+        assert abs(rep.concentric_start_s - true.concentric_start_s) < 0.03
+        assert abs(rep.mean_velocity_m_s - true.mean_velocity_m_s) < 0.03

@@ -46,8 +46,8 @@ FIT_FRACTION = 0.03
 FIT_MIN_M = 0.005
 FIT_SIDE_S = 0.3
 SHAPE_PASSES = 1
-# A slow rep must stay still at the top for this share of its rise before it closes.
-TOP_STILLNESS_SHARE = 0.15
+# A long rise must be still for this share of its duration (at least top_stillness_s) to close.
+TOP_STILLNESS_SHARE = 0.04
 
 
 class LiveTracker:
@@ -63,6 +63,7 @@ class LiveTracker:
         self._rs_state = np.zeros(K.RESAMPLE_STATE_SIZE)
         self._rs_state[K.RS_DT] = 1.0 / self._fs
         self._det_state = np.zeros(K.DETECT_STATE_SIZE)
+        self._ring = np.zeros(int(max(seg.top_stillness_s, TOP_STILLNESS_SHARE * seg.max_concentric_s) * self._fs) + 2)
         K.detect_init(self._det_state)
         self._buf = np.empty(int(self._fs * 60))
         self._buf_start = 0  # global grid index of self._buf[0]
@@ -211,7 +212,7 @@ class LiveTracker:
         if self._events_buf.shape[0] < max_events:
             self._events_buf = np.empty((max_events, K.EVENT_WIDTH))
         n_ev = K.detect_stream(
-            grid, first, self._det_state, self._events_buf,
+            grid, first, self._det_state, self._ring, self._events_buf,
             seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
             seg.top_stillness_s * self._fs, TOP_STILLNESS_SHARE, seg.set_end_stillness_s * self._fs,
         )
@@ -247,8 +248,13 @@ class LiveTracker:
         if window.size < 8:
             return []
         pt = prev_top - w0 if prev_top >= w0 else -1
+        # After a long rest (a bar on the floor for minutes) the lowest point can precede the
+        # window; the rise then starts inside it. Never hand a kernel a negative index.
+        bottom_rel = max(bottom - w0, 0)
+        if top - w0 <= bottom_rel:
+            return []
         load = self.config.load_kg or 0.0
-        K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom - w0, top - w0, pt,
+        K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom_rel, top - w0, pt,
                       FIT_FRACTION, FIT_MIN_M, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
         o = self._rep_out
         if o[K.R_OK] != 1.0:
