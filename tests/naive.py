@@ -86,18 +86,20 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
     return best
 
 
-def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share):
+def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the
-    last bottom, and close a rise when the bar drops back or has stood still long enough."""
+    last bottom, and close a rise when the bar drops back or has risen no more than ``band``
+    over the last ``n_still`` samples (``still_share`` of the rise's duration when longer)."""
     reps = []
     direction = None
     lo_val, lo_i = x[0], 0
     hi_val, hi_i = x[0], 0
-    bottom_val = bottom_i = None
-    anchor_val = anchor_i = up_i = None
+    bottom_val = bottom_i = up_i = None
     emitted = False
     for i, xi in enumerate(x):
+        look_back = int(max(n_still, still_share * (i - up_i))) if direction == "up" else int(n_still)
+        before = x[i - look_back] if i >= look_back else xi
         if direction is None:
             if xi < lo_val:
                 lo_val, lo_i = xi, i
@@ -105,7 +107,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share):
                 hi_val, hi_i = xi, i
             if xi > lo_val + hysteresis:
                 direction, bottom_val, bottom_i = "up", lo_val, lo_i
-                hi_val, hi_i, anchor_val, anchor_i, up_i, emitted = xi, i, xi, i, i, False
+                hi_val, hi_i, up_i, emitted = xi, i, i, False
             elif xi < hi_val - hysteresis:
                 direction, lo_val, lo_i = "down", xi, i
         elif direction == "down":
@@ -113,18 +115,16 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share):
                 lo_val, lo_i = xi, i
             elif xi > lo_val + hysteresis:
                 direction, bottom_val, bottom_i = "up", lo_val, lo_i
-                hi_val, hi_i, anchor_val, anchor_i, up_i, emitted = xi, i, xi, i, i, False
+                hi_val, hi_i, up_i, emitted = xi, i, i, False
         else:
             if xi > hi_val:
                 hi_val, hi_i = xi, i
-            if xi > anchor_val + band:
-                anchor_val, anchor_i = xi, i
             big_enough = hi_val - bottom_val >= min_rom
             if xi < hi_val - hysteresis:
                 if big_enough and not emitted:
                     reps.append((bottom_i, hi_i, i))
                 direction, lo_val, lo_i = "down", xi, i
-            elif big_enough and not emitted and i - anchor_i >= max(n_still, still_share * (anchor_i - up_i)):
+            elif big_enough and not emitted and i - up_i >= look_back and xi - before <= band:
                 reps.append((bottom_i, hi_i, i))
                 emitted = True
     return reps

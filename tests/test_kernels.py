@@ -113,8 +113,11 @@ def _detect(x, **kw):
     state = np.zeros(K.DETECT_STATE_SIZE)
     K.detect_init(state)
     events = np.empty((x.size, K.EVENT_WIDTH))
-    n = K.detect_stream(x, 0, state, events, kw["hysteresis"], kw["min_rom"], kw["band"], kw["n_still"],
-                        kw["still_share"], 3000.0)
+    ring = np.zeros(x.size + 2)  # longer than any look-back, like the twin's full history
+    n = 0
+    for a in range(0, x.size, 777):  # in chunks: the ring carries the history across calls
+        n += K.detect_stream(x[a:a + 777], a, state, ring, events[n:], kw["hysteresis"], kw["min_rom"],
+                             kw["band"], kw["n_still"], kw["still_share"], 3000.0)
     rows = events[:n]
     return [tuple(int(v) for v in r[1:4]) for r in rows if r[0] == K.EV_REP]
 
@@ -132,7 +135,7 @@ def test_detector_matches_plain_twin_on_random_walks(seed):
         pieces.append(np.full(int(rng.integers(0, 600)), level))
     x = np.concatenate(pieces)
     x = np.round(x + rng.normal(0, 0.001, x.size), 4)
-    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.004, n_still=100.0, still_share=0.15)
+    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.002, n_still=130.0, still_share=0.04)
     got = _detect(x, **kw)
     want = naive.detect_turning_points(x, **kw)
     assert got == want
@@ -140,7 +143,7 @@ def test_detector_matches_plain_twin_on_random_walks(seed):
 
 
 def test_detector_edge_cases():
-    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.004, n_still=100.0, still_share=0.15)
+    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.002, n_still=130.0, still_share=0.04)
     flat = np.zeros(5000)
     assert _detect(flat, **kw) == [] == naive.detect_turning_points(flat, **kw)
     short = np.concatenate([np.zeros(100), np.linspace(0, 0.14, 300), np.full(500, 0.14)])  # below min ROM
@@ -148,4 +151,4 @@ def test_detector_edge_cases():
     ok = np.concatenate([np.zeros(100), np.linspace(0, 0.3, 300), np.full(500, 0.3)])
     got = _detect(ok, **kw)
     assert got == naive.detect_turning_points(ok, **kw)
-    assert len(got) == 1 and got[0][1] == 399 and 399 + 95 <= got[0][2] <= 399 + 101
+    assert len(got) == 1 and got[0][1] == 399 and 399 + 128 <= got[0][2] <= 399 + 130

@@ -34,8 +34,8 @@ class SegmentationConfig:
         Distance the bar must travel back from an extreme before a direction change counts.
         Lockout wobble and set-up wiggles smaller than this never split or make a rep.
     top_stillness_s, top_stillness_band_m
-        A concentric phase is closed once the bar has stayed within ``top_stillness_band_m`` of
-        its highest point for ``top_stillness_s`` (or has come back down by the hysteresis).
+        A concentric phase is closed once the bar has risen no more than ``top_stillness_band_m``
+        over the last ``top_stillness_s`` (or has come back down by the hysteresis).
     min_mean_velocity_m_s
         Slower "reps" (a bar carried up over many seconds while setting up) are ignored.
     max_concentric_s
@@ -50,8 +50,8 @@ class SegmentationConfig:
 
     min_rom_m: float = 0.15
     direction_hysteresis_m: float = 0.03
-    top_stillness_s: float = 0.10
-    top_stillness_band_m: float = 0.004
+    top_stillness_s: float = 0.13
+    top_stillness_band_m: float = 0.002
     min_mean_velocity_m_s: float = 0.05
     max_concentric_s: float = 8.0
     set_end_stillness_s: float = 3.0

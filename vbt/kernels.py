@@ -142,19 +142,29 @@ def detect_init(state):
 
 
 @njit(cache=True)
-def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_still, still_share, n_set_end):
+def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band, n_still, still_share, n_set_end):
     """Run the turning-point state machine over grid samples ``x`` (global index of ``x[0]`` is
     ``first_index``). Writes event rows into ``events`` and returns their count.
 
     EV_REP rows: a rise of at least ``min_rom`` from a bottom that has topped out, either by
-    coming back down ``hysteresis`` or by staying within ``band`` for ``n_still`` samples, or
-    ``still_share`` of the rise's duration if longer (a grinding rep creeps into lockout).
+    coming back down ``hysteresis`` or by rising no more than ``band`` over the last ``n_still``
+    samples, or ``still_share`` of the rise's duration when that is longer (a bar creeping into
+    lockout is not still yet). ``ring`` keeps the last samples across calls; the look-back is
+    capped at its length.
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
+    n_ring = ring.shape[0]
     for j in range(x.shape[0]):
         i = float(first_index + j)
         xi = x[j]
+        gi = first_index + j
+        lag = n_still
+        if state[DS_MODE] == MODE_UP:
+            lag = max(n_still, still_share * (i - state[DS_UP_I]))
+        lag_i = min(int(lag), n_ring - 1)
+        x_before = ring[(gi - lag_i) % n_ring] if gi >= lag_i else xi
+        ring[gi % n_ring] = xi
         if state[DS_N] == 0.0:
             state[DS_IMIN] = xi
             state[DS_IMAX] = xi
@@ -218,9 +228,6 @@ def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_st
             if xi > state[DS_EXT]:
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
-            if xi > state[DS_ANCH] + band:
-                state[DS_ANCH] = xi
-                state[DS_ANCH_I] = i
             rise = state[DS_EXT] - state[DS_BOT]
             if xi < state[DS_EXT] - hysteresis:
                 if state[DS_EMITTED] == 0.0 and rise >= min_rom:
@@ -234,8 +241,8 @@ def detect_stream(x, first_index, state, events, hysteresis, min_rom, band, n_st
                 state[DS_PREV_TOP_I] = state[DS_EXT_I]
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
-            elif state[DS_EMITTED] == 0.0 and rise >= min_rom and \
-                    i - state[DS_ANCH_I] >= max(n_still, still_share * (state[DS_ANCH_I] - state[DS_UP_I])):
+            elif state[DS_EMITTED] == 0.0 and rise >= min_rom and i - state[DS_UP_I] >= lag_i \
+                    and xi - x_before <= band:
                 events[n_ev, 0] = EV_REP
                 events[n_ev, 1] = state[DS_BOT_I]
                 events[n_ev, 2] = state[DS_EXT_I]
