@@ -1,6 +1,7 @@
 """The reader on real ptys: one thread, one event path, losses reported at once, reconnection."""
 
 import os
+import select
 import queue
 import threading
 import time
@@ -218,14 +219,26 @@ def test_silent_device_is_lost_and_a_mute_port_is_not_a_transducer():
     name = os.ttyname(slave)
     os.close(slave)
     try:
-        reader = DeviceReader(name, "chronojump", silence_timeout_s=0.3, connect_timeout_s=0.4).start()
+        # The default connect timeout: a loaded CI machine may not schedule the answer sooner.
+        reader = DeviceReader(name, "chronojump", silence_timeout_s=0.3).start()
         try:
             c = Collector(reader)
-            c.wait(lambda e: e.type == "device_unavailable" and e.kind == "no_answer", 3.0)
-            # Now answer like a Chronojump for a moment, then fall silent.
-            os.write(master, bytes(20) + b"J" + bytes(200))
-            c.wait(lambda e: e.type == "device_connected", 2.0)
-            lost = c.wait(lambda e: e.type == "device_lost", 2.0)
+            c.wait(lambda e: e.type == "device_unavailable" and e.kind == "no_answer", 6.0)
+            # Now answer every probe like a Chronojump until the reader takes it as connected,
+            # then fall silent. (A device answers when probed; bytes written between the
+            # reader's retries are rightly discarded when it reopens the port.)
+            deadline = time.monotonic() + 10.0
+            connected = None
+            while connected is None:
+                assert time.monotonic() < deadline, "the reader never accepted the answer"
+                ready, _, _ = select.select([master], [], [], 0.05)
+                if ready and b"J" in os.read(master, 256):
+                    os.write(master, bytes(20) + b"J" + bytes(200))
+                try:
+                    connected = c.wait(lambda e: e.type == "device_connected", 0.05)
+                except AssertionError:
+                    pass
+            lost = c.wait(lambda e: e.type == "device_lost", 4.0)
             assert "no data" in lost.reason
         finally:
             reader.stop()
