@@ -524,8 +524,8 @@ class MainWindow(QMainWindow):
         self._connected = False
         self._lost = True
         e = ev.payload
-        self.banner.set_mode(StatusBanner.LOUD,
-                             f"DEVICE LOST — {e.reason}. Check the cable; reconnecting… (the set in progress is kept)")
+        self.banner.set_mode(StatusBanner.LOUD, "DEVICE LOST — check the cable",
+                             f"{e.reason}. Reconnecting… the set in progress is kept.")
         log.warning("device lost on %s: %s", e.port, e.reason)
 
     def _on_device_unavailable(self, ev) -> None:
@@ -534,15 +534,16 @@ class MainWindow(QMainWindow):
             return  # a stale report about a port we are no longer using
         headline = UNAVAILABLE_HEADLINES.get(e.kind, "PORT PROBLEM")
         if getattr(self, "_lost", False):  # still lost: stay loud, say what the retries find
-            self.banner.set_mode(StatusBanner.LOUD, f"DEVICE LOST — check the cable; reconnecting… ({e.reason})")
+            self.banner.set_mode(StatusBanner.LOUD, "DEVICE LOST — check the cable",
+                                 f"Reconnecting… ({e.reason}); the set in progress is kept.")
             return
         loud = e.kind in ("busy", "permission", "wrong_device", "error")
-        self.banner.set_mode(StatusBanner.LOUD if loud else StatusBanner.INFO, f"{headline} — {e.reason}")
+        self.banner.set_mode(StatusBanner.LOUD if loud else StatusBanner.INFO, headline, e.reason)
 
     def _on_no_device(self, ev) -> None:
         msg = str(ev.payload)
         first = msg.splitlines()[0] if msg else "no transducer found"
-        self.banner.set_mode(StatusBanner.INFO, f"No transducer found — plug it in (still looking). {first}",
+        self.banner.set_mode(StatusBanner.INFO, "No transducer found — plug it in (still looking)", first,
                              action="demo", action_text="Start the demo")
         if self.ask_demo and not self._demo_offered:
             self._demo_offered = True

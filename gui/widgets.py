@@ -258,7 +258,10 @@ class AlertOverlay(QWidget):
 
 
 class StatusBanner(QWidget):
-    """Device status: a slim strip while all is well, a big red banner when the device is lost."""
+    """Device status: a slim strip while all is well, a big red banner when the device is lost.
+
+    A short headline (huge when loud) and a smaller detail line (the reason, the port).
+    """
 
     action_clicked = Signal(str)
 
@@ -266,19 +269,27 @@ class StatusBanner(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setAutoFillBackground(True)
+        from PySide6.QtWidgets import QVBoxLayout
+
+        self.setAttribute(Qt.WA_StyledBackground, True)  # the style sheet paints one background
         lay = QHBoxLayout(self)
         lay.setContentsMargins(14, 6, 14, 6)
         lay.setSpacing(16)
+        texts = QVBoxLayout()
+        texts.setSpacing(2)
         self.label = QLabel("Starting…")
-        self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.PlainText)
+        self.detail_label = QLabel("")
+        self.detail_label.setTextFormat(Qt.PlainText)
+        self.detail_label.setWordWrap(True)
+        texts.addWidget(self.label)
+        texts.addWidget(self.detail_label)
         self.right = QLabel("")
         self.right.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
         self.button = QPushButton("")
         self.button.hide()
         self.button.clicked.connect(lambda: self.action_clicked.emit(self._action))
-        lay.addWidget(self.label, 1)
+        lay.addLayout(texts, 1)
         lay.addWidget(self.right, 0)
         lay.addWidget(self.button, 0)
         self._action = ""
@@ -287,14 +298,18 @@ class StatusBanner(QWidget):
 
     @property
     def text(self) -> str:
-        return self.label.text()
+        """Headline and detail, as one line (tests, the log)."""
+        d = self.detail_label.text()
+        return f"{self.label.text()} — {d}" if d else self.label.text()
 
     def set_right(self, text: str) -> None:
         self.right.setText(text)
 
-    def set_mode(self, mode: str, text: str, action: str = "", action_text: str = "") -> None:
+    def set_mode(self, mode: str, text: str, detail: str = "", action: str = "", action_text: str = "") -> None:
         self.mode = mode
         self.label.setText(text)
+        self.detail_label.setText(detail)
+        self.detail_label.setVisible(bool(detail))
         self._action = action
         if action:
             self.button.setText(action_text or action)
@@ -302,15 +317,16 @@ class StatusBanner(QWidget):
         else:
             self.button.hide()
         if mode == self.LOUD:
-            bg, fg, px, h = theme.STOP, "#ffffff", 40, 120
+            bg, fg, px, h = theme.STOP, "#ffffff", 44, 120
         elif mode == self.INFO:
             bg, fg, px, h = "#3a2b05", theme.WARNING, 22, 64
         else:
             bg, fg, px, h = theme.PANEL, theme.TEXT, 17, 40
         self.setStyleSheet(f"StatusBanner, StatusBanner QLabel {{ background: {bg}; color: {fg}; }}"
-                           f"StatusBanner QLabel {{ font-size: {px}px; font-weight: {700 if mode != self.OK else 500}; }}"
                            f"StatusBanner QPushButton {{ background: {theme.BACKGROUND}; color: {theme.TEXT}; }}")
-        self.right.setStyleSheet(f"font-size: {min(px, 22)}px;")
+        self.label.setStyleSheet(f"font-size: {px}px; font-weight: {800 if mode == self.LOUD else 600};")
+        self.detail_label.setStyleSheet(f"font-size: {18 if mode == self.LOUD else 15}px;")
+        self.right.setStyleSheet(f"font-size: {min(px, 20)}px;")
         self.setMinimumHeight(h)
         self.setMaximumHeight(h if mode == self.OK else 16777215)
 
@@ -466,6 +482,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
         for plot, label, colour in ((self.position_plot, "position m", theme.POSITION),
                                     (self.velocity_plot, "velocity m/s", theme.VELOCITY)):
             _style_plot(plot, label, None)
+            plot.setLabel("left", label, color=theme.MUTED, size="11pt")  # two short plots: smaller labels
             plot.setMouseEnabled(x=False, y=False)
             plot.setXRange(-window_s, 0.0, padding=0)
             plot.disableAutoRange()
@@ -475,7 +492,7 @@ class TracePlots(pg.GraphicsLayoutWidget):
             curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), skipFiniteCheck=True)
             plot.addItem(curve)
             self.curves.append(curve)
-        self.velocity_plot.setLabel("bottom", "seconds", color=theme.MUTED, size="12pt")
+        self.velocity_plot.setLabel("bottom", "seconds", color=theme.MUTED, size="11pt")
         self.position_plot.getAxis("bottom").setStyle(showValues=False)
         self.position_plot.getAxis("left").setWidth(64)
         self.velocity_plot.getAxis("left").setWidth(64)

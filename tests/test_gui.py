@@ -156,6 +156,7 @@ def test_device_lost_banner_when_the_pty_closes_and_back_on_reconnect(qtbot, mak
     qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.LOUD, timeout=4000)
     assert "DEVICE LOST" in win.banner.text
     assert win.banner.height() >= 100  # loud: a big banner, not a status line
+    qtbot.waitUntil(lambda: win.tabs.geometry().top() >= win.banner.geometry().bottom(), timeout=2000)
     win.grab().save(str(tmp_path / "lost.png"))
     emulator.plug()
     qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=5000)
@@ -181,7 +182,7 @@ def test_busy_port_and_other_port_problems_get_clear_messages(qtbot, make_window
     for kind, headline in (("permission", "NO PERMISSION"), ("wrong_device", "WRONG DEVICE")):
         event = DeviceUnavailable("/dev/ttyACM0", kind, f"/dev/ttyACM0: {kind} details", 0.0)
         win.bridge.device_unavailable.emit(SessionEvent("device_unavailable", event, 1, 0.0))
-        qtbot.waitUntil(lambda headline=headline: win.banner.text.startswith(headline), timeout=2000)
+        qtbot.waitUntil(lambda headline=headline: win.banner.label.text() == headline, timeout=2000)
         assert win.banner.mode == StatusBanner.LOUD and "details" in win.banner.text
     assert "dialout" in __import__("firmware_bridge.discovery", fromlist=["x"]).PERMISSION_HINT
 
