@@ -130,6 +130,8 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.overlay = AlertOverlay(central)
+        # Whoever switches tabs has seen the alert: it must not cover the history view.
+        self.tabs.currentChanged.connect(lambda _index: self.overlay.dismiss())
         self.statusBar().setStyleSheet(f"font-size: 15px; color: {theme.MUTED};")
 
         self.live.setFocusPolicy(Qt.ClickFocus)  # click the live area to leave a text field: keys act again

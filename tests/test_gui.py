@@ -278,3 +278,12 @@ def test_user_added_exercises_and_athletes_reach_the_set_controls(qtbot, make_wi
     qtbot.waitUntil(lambda: win.controls.exercise.findText("zercher squat") >= 0, timeout=5000)
     assert win.controls.athlete.findText("ana") >= 0
     assert win.controls.settings().exercise == "squat"  # the choice in use is kept
+
+
+def test_switching_tabs_dismisses_the_stop_alert(qtbot, make_window):
+    """The alert flashes for seconds; whoever opens the history has seen it, and it must not cover it."""
+    win = make_window()
+    win.overlay.show_alert("STOP", "−12.0 % velocity loss · rep 5")
+    qtbot.waitUntil(win.overlay.isVisible, timeout=1000)
+    win.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not win.overlay.isVisible(), timeout=1000)
