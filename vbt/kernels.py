@@ -124,7 +124,7 @@ def resample_flush(state, out):
 
 # ---- detector -------------------------------------------------------------------------------
 # state slots
-DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_ANCH, DS_ANCH_I, DS_EMITTED, \
+DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, _DS_UNUSED1, _DS_UNUSED2, DS_EMITTED, \
     DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(18)
 DETECT_STATE_SIZE = 18
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
@@ -139,6 +139,18 @@ def detect_init(state):
     state[DS_MODE] = MODE_INIT
     state[DS_PREV_TOP_I] = -1.0
     state[DS_STILL_SENT] = 1.0  # nothing to end before the first movement
+
+
+@njit(cache=True)
+def _enter_rise(state, bottom, bottom_i, xi, i):
+    """The bar has come up ``hysteresis`` from its lowest point: a rise starts there."""
+    state[DS_MODE] = MODE_UP
+    state[DS_BOT_I] = bottom_i
+    state[DS_BOT] = bottom
+    state[DS_EXT] = xi
+    state[DS_EXT_I] = i
+    state[DS_UP_I] = i
+    state[DS_EMITTED] = 0.0
 
 
 @njit(cache=True)
@@ -196,15 +208,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 state[DS_IMAX] = xi
                 state[DS_IMAX_I] = i
             if xi > state[DS_IMIN] + hysteresis:
-                state[DS_MODE] = MODE_UP
-                state[DS_BOT_I] = state[DS_IMIN_I]
-                state[DS_BOT] = state[DS_IMIN]
-                state[DS_EXT] = xi
-                state[DS_EXT_I] = i
-                state[DS_ANCH] = xi
-                state[DS_ANCH_I] = i
-                state[DS_UP_I] = i
-                state[DS_EMITTED] = 0.0
+                _enter_rise(state, state[DS_IMIN], state[DS_IMIN_I], xi, i)
             elif xi < state[DS_IMAX] - hysteresis:
                 state[DS_MODE] = MODE_DOWN
                 state[DS_PREV_TOP_I] = state[DS_IMAX_I]
@@ -215,15 +219,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
             elif xi > state[DS_EXT] + hysteresis:
-                state[DS_MODE] = MODE_UP
-                state[DS_BOT_I] = state[DS_EXT_I]
-                state[DS_BOT] = state[DS_EXT]
-                state[DS_EXT] = xi
-                state[DS_EXT_I] = i
-                state[DS_ANCH] = xi
-                state[DS_ANCH_I] = i
-                state[DS_UP_I] = i
-                state[DS_EMITTED] = 0.0
+                _enter_rise(state, state[DS_EXT], state[DS_EXT_I], xi, i)
         else:  # MODE_UP
             if xi > state[DS_EXT]:
                 state[DS_EXT] = xi
