@@ -96,6 +96,14 @@ REP_METRIC_COLUMNS = (
 _REP_COLUMN = {name: ("rep_index" if name == "index" else name) for name in REP_JSON_FIELDS}
 
 
+def _add_filters(where: list[str], params: list, *optional: tuple[str, object]) -> None:
+    """Append each ``(clause, value)`` whose value is given to a WHERE list and its parameters."""
+    for clause, value in optional:
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+
+
 class StoreError(Exception):
     """The history cannot do what was asked; the message is one line a person can act on."""
 
@@ -1160,11 +1168,8 @@ class Store:
         """
         athlete_id, exercise_id = self._athlete_filter(athlete), self._exercise_filter(exercise)
         where, params = ["1 = 1"], []
-        for clause, value in (("se.athlete_id = ?", athlete_id), ("se.started_at >= ?", since_unix_s),
-                              ("se.started_at < ?", until_unix_s)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        _add_filters(where, params, ("se.athlete_id = ?", athlete_id), ("se.started_at >= ?", since_unix_s),
+                     ("se.started_at < ?", until_unix_s))
         set_filter = ""
         if exercise_id is not None:
             where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ?)")
@@ -1208,12 +1213,9 @@ class Store:
         """Sets matching every filter given, in time order (oldest first unless ``newest_first``)."""
         athlete_id, exercise_id = self._athlete_filter(athlete), self._exercise_filter(exercise)
         where, params = ["1 = 1"], []
-        for column, value in (("st.session_id = ?", session_id), ("st.athlete_id = ?", athlete_id),
-                              ("st.exercise_id = ?", exercise_id), ("st.started_at >= ?", since_unix_s),
-                              ("st.started_at < ?", until_unix_s)):
-            if value is not None:
-                where.append(column)
-                params.append(value)
+        _add_filters(where, params, ("st.session_id = ?", session_id), ("st.athlete_id = ?", athlete_id),
+                     ("st.exercise_id = ?", exercise_id), ("st.started_at >= ?", since_unix_s),
+                     ("st.started_at < ?", until_unix_s))
         sql = (_SET_SELECT + f" WHERE {' AND '.join(where)} ORDER BY st.started_at "
                f"{'DESC' if newest_first else 'ASC'}, st.id LIMIT ?")
         params.append(-1 if limit is None else int(limit))
@@ -1274,16 +1276,8 @@ class Store:
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
         where, params = ["st.exercise_id = ?"], [exercise_id]
-        athlete_id = self._athlete_filter(athlete)
-        if athlete_id is not None:
-            where.append("st.athlete_id = ?")
-            params.append(athlete_id)
-        if since_unix_s is not None:
-            where.append("st.started_at >= ?")
-            params.append(since_unix_s)
-        if until_unix_s is not None:
-            where.append("st.started_at < ?")
-            params.append(until_unix_s)
+        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
+                     ("st.started_at >= ?", since_unix_s), ("st.started_at < ?", until_unix_s))
         sql = f"""
             SELECT st.session_id, st.started_at, st.load_kg, COUNT(*), MAX(r.{column})
             FROM sets st JOIN reps r ON r.set_id = st.id AND r.deleted = 0
@@ -1330,11 +1324,8 @@ class Store:
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
         where, params = ["st.exercise_id = ?", "st.load_kg > 0"], [exercise_id]
-        for clause, value in (("st.athlete_id = ?", self._athlete_filter(athlete)), ("st.started_at >= ?", since_unix_s),
-                              ("st.started_at <= ?", until_unix_s), ("st.side = ?", side)):
-            if value is not None:
-                where.append(clause)
-                params.append(value)
+        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
+                     ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
         rows = self.conn.execute(
             f"""SELECT MIN(st.load_kg), MAX(r.{column}) FROM sets st
                 JOIN reps r ON r.set_id = st.id AND r.deleted = 0
