@@ -102,3 +102,19 @@ def test_first_pull_after_a_long_rest_on_the_floor_counts():
     for rep, true in zip(got, sim.truth):
         assert abs(rep.concentric_start_s - true.concentric_start_s) < 0.03
         assert abs(rep.mean_velocity_m_s - true.mean_velocity_m_s) < 0.03
+
+
+def test_stillness_settings_changed_after_start_take_full_effect():
+    """A tracker built with defaults, then told (before any rep) to wait 1.5 s of stillness at the
+    top, closes each rep no sooner than that: its look-back is not capped by the start-up settings."""
+    from vbt.config import SegmentationConfig
+
+    sim = simulate_set(12, style="squat", sensor=SensorSpec(rate_hz=1000.0), n_reps=2)
+    tracker = LiveTracker(AnalysisConfig(), auto_end_sets=False)
+    tracker.set_config(AnalysisConfig(segmentation=SegmentationConfig(top_stillness_s=1.5)))
+    events = tracker.feed(sim.t_s, sim.position_m) + tracker.finish()
+    reps = [e for e in events if isinstance(e, RepCompleted)]
+    assert len(reps) == 2
+    for ev, true in zip(reps, sim.truth):
+        # closed by stillness 1.5 s after the top, or earlier only by the bar coming back down
+        assert ev.t_s - true.concentric_end_s > 0.3

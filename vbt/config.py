@@ -18,6 +18,11 @@ METRIC_LABELS = {"mean": "MV", "propulsive": "MPV", "peak": "PV"}
 GRAVITY_M_S2 = 9.81
 
 
+# Upper limits of settings that size buffers (validated below, used by the tracker).
+MAX_TOP_STILLNESS_S = 2.0
+MAX_CONCENTRIC_S = 60.0
+
+
 class ConfigError(ValueError):
     """A configuration value a person gave is unusable; the message says which and why."""
 
@@ -67,14 +72,14 @@ class SegmentationConfig:
                 f"direction_hysteresis_m: {self.direction_hysteresis_m} m must be at least 5 mm "
                 f"and smaller than min_rom_m ({self.min_rom_m} m)"
             )
-        if not 0.02 <= self.top_stillness_s <= 2.0:
-            problems.append(f"top_stillness_s: {self.top_stillness_s} s is outside 0.02–2 s")
+        if not 0.02 <= self.top_stillness_s <= MAX_TOP_STILLNESS_S:
+            problems.append(f"top_stillness_s: {self.top_stillness_s} s is outside 0.02–{MAX_TOP_STILLNESS_S:g} s")
         if not 0.0005 <= self.top_stillness_band_m <= 0.05:
             problems.append(f"top_stillness_band_m: {self.top_stillness_band_m} m is outside 0.5–50 mm")
         if not 0.0 <= self.min_mean_velocity_m_s <= 1.0:
             problems.append(f"min_mean_velocity_m_s: {self.min_mean_velocity_m_s} m/s is outside 0–1 m/s")
-        if not 0.5 <= self.max_concentric_s <= 60.0:
-            problems.append(f"max_concentric_s: {self.max_concentric_s} s is outside 0.5–60 s")
+        if not 0.5 <= self.max_concentric_s <= MAX_CONCENTRIC_S:
+            problems.append(f"max_concentric_s: {self.max_concentric_s} s is outside 0.5–{MAX_CONCENTRIC_S:g} s")
         if not 0.5 <= self.set_end_stillness_s <= 600.0:
             problems.append(f"set_end_stillness_s: {self.set_end_stillness_s} s is outside 0.5–600 s")
         if not 1.0 <= self.cutoff_hz <= 50.0:

@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from vbt import kernels as K
-from vbt.config import AnalysisConfig
+from vbt.config import MAX_CONCENTRIC_S, MAX_TOP_STILLNESS_S, AnalysisConfig
 from vbt.results import Rep, RepCompleted, SetEnded, SetResult, StopSet, VelocityWarning
 from vbt.stoprule import StopRule
 
@@ -63,7 +63,9 @@ class LiveTracker:
         self._rs_state = np.zeros(K.RESAMPLE_STATE_SIZE)
         self._rs_state[K.RS_DT] = 1.0 / self._fs
         self._det_state = np.zeros(K.DETECT_STATE_SIZE)
-        self._ring = np.zeros(int(max(seg.top_stillness_s, TOP_STILLNESS_SHARE * seg.max_concentric_s) * self._fs) + 2)
+        # Long enough for the longest look-back any valid configuration asks for, so set_config
+        # can change the stillness settings without resizing (and losing) the history.
+        self._ring = np.zeros(int(max(MAX_TOP_STILLNESS_S, TOP_STILLNESS_SHARE * MAX_CONCENTRIC_S) * self._fs) + 2)
         K.detect_init(self._det_state)
         self._buf = np.empty(int(self._fs * 60))
         self._buf_start = 0  # global grid index of self._buf[0]
@@ -72,7 +74,6 @@ class LiveTracker:
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
         self._rep_out = np.empty(K.REP_OUT_SIZE)
         self._pending_config: AnalysisConfig | None = None
-        self._last_t = None
         self._new_set()
 
     # ---- public API ----------------------------------------------------------------------
@@ -96,7 +97,6 @@ class LiveTracker:
         cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
         grid = np.empty(max(cap, 2))
         n = K.resample_stream(t, x, self._rs_state, grid)
-        self._last_t = float(t[-1])
         return self._process_grid(grid[:n])
 
     def advance(self, t_s: float) -> list:
@@ -137,6 +137,8 @@ class LiveTracker:
     def set_config(self, config: AnalysisConfig) -> None:
         """Use ``config`` from the next set on (now, if no rep has been counted in this set)."""
         config.checked()
+        if config.segmentation.grid_hz != self.config.segmentation.grid_hz:
+            raise ValueError("grid_hz cannot change on a running tracker")
         if self._reps:
             self._pending_config = config
         else:
@@ -163,8 +165,6 @@ class LiveTracker:
     # ---- internals -----------------------------------------------------------------------
 
     def _apply_config(self, config: AnalysisConfig) -> None:
-        if config.segmentation.grid_hz != self.config.segmentation.grid_hz:
-            raise ValueError("grid_hz cannot change on a running tracker")
         self.config = config
         K.butter_lowpass(config.segmentation.cutoff_hz, self._fs, self._coeffs)
         self._rule = StopRule(config.stop_rule)
@@ -172,13 +172,9 @@ class LiveTracker:
             self._rule.add(rep)
 
     def _new_set(self) -> None:
-        if self._pending_config is not None:
-            cfg, self._pending_config = self._pending_config, None
-            self.config = cfg
-            K.butter_lowpass(cfg.segmentation.cutoff_hz, self._fs, self._coeffs)
         self._reps: list[Rep] = []
-        self._rule = StopRule(self.config.stop_rule)
-        self._set_start_idx = None
+        config, self._pending_config = self._pending_config or self.config, None
+        self._apply_config(config)
 
     def _set_duration(self) -> float:
         if not self._reps:
