@@ -645,3 +645,29 @@ def test_nested_transactions_are_savepoints(store):
             store.add_set(reps_from([0.7]), exercise="squat", load_kg=70, started_at_unix_s=T0 + 2)
             raise RuntimeError("crash before commit")
     assert [s.load_kg for s in store.sets()] == [50.0]
+
+
+def test_many_openers_of_a_new_file_at_once_all_succeed(tmp_path):
+    # The dashboard's history view and its recorder thread open a new file together; the
+    # catalogue must be seeded once, not fail one of them with a duplicate exercise.
+    path = tmp_path / "race.sqlite3"
+    n = 8
+    gate = threading.Barrier(n)
+    errors = []
+
+    def open_it():
+        gate.wait()
+        try:
+            Store(path).close()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with Store(path) as store:
+        names = [e.name for e in store.exercises()]
+    assert len(names) == len(set(names)) == len(BUILTIN_EXERCISES)

@@ -782,12 +782,16 @@ class Store:
             return cur.lastrowid
 
     def _seed_catalogue(self) -> None:
-        have = {exercise_key(n) for (n,) in self.conn.execute("SELECT name FROM exercises")}
-        missing = [ex for ex in catalogue.BUILTIN_EXERCISES if ex.key not in have]
-        if not missing:
+        def missing() -> list[Exercise]:
+            have = {exercise_key(n) for (n,) in self.conn.execute("SELECT name FROM exercises")}
+            return [ex for ex in catalogue.BUILTIN_EXERCISES if ex.key not in have]
+
+        if not missing():
             return
+        # Two processes (the dashboard and its recorder, or two commands) may open a new file at
+        # once: look again inside the write lock, so only one of them seeds.
         with self.transaction():
-            for ex in missing:
+            for ex in missing():
                 self.conn.execute(
                     "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
                     "VALUES (?, ?, ?, ?, ?, 1)",
