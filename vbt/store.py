@@ -528,26 +528,28 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_v1
 
 
 def build_schema(conn: sqlite3.Connection, version: int = SCHEMA_VERSION) -> None:
-    """Bring an open connection's database up to ``version`` (each step one transaction).
+    """Bring an open connection's database up to ``version`` in one transaction.
 
+    One transaction, not one per step: another process opening the file meanwhile sees either the
+    old schema or the new one, never a half-built file it would mistake for an old version.
     Used by :class:`Store`; public so that tests and tools can build any earlier version.
     """
     if not 0 <= version <= SCHEMA_VERSION:
         raise ValueError(f"no schema version {version}")
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    while current < version:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
-            if current < version:
-                MIGRATIONS[current + 1](conn)
-                current += 1
-                conn.execute(f"PRAGMA user_version = {current:d}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= version:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+        while current < version:
+            MIGRATIONS[current + 1](conn)
+            current += 1
+        conn.execute(f"PRAGMA user_version = {current:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 # ---- the store ---------------------------------------------------------------------------------
@@ -641,6 +643,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{self.path.parent}: cannot create the data directory ({exc.strerror or exc})") from None
         timeout = DEFAULT_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        self._busy_timeout_s = timeout
         try:
             self._conn = _connect_sqlite(str(self.path), timeout)
         except sqlite3.Error as exc:
@@ -667,7 +670,7 @@ class Store:
                 f"{self.path}: made by a newer version of the tracker (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}); update the tracker"
             )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = self._enter_wal()
         if str(mode).lower() != "wal":
             log.warning("%s: journal mode is %s, not WAL", self.path, mode)
         conn.execute("PRAGMA synchronous = FULL")
@@ -682,11 +685,33 @@ class Store:
         if recover:
             self.recover_interrupted()
 
+    def _enter_wal(self) -> str:
+        """Switch the file to WAL (it stays so). The switch takes the file for itself and SQLite's busy
+        handler does not wait for it, so when several openers race on a new file, retry within the
+        busy timeout."""
+        conn = self.conn
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() == "wal":
+            return mode
+        timeout = self._busy_timeout_s
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                return conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.1)
+
     def _backup_before_migration(self, version: int) -> None:
         backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
         if backup.exists():
             return
-        partial = backup.with_name(backup.name + ".partial")  # a failed copy never passes for a backup
+        # A failed copy never passes for a backup; a name of our own, as another process may be
+        # opening the same old file right now.
+        partial = backup.with_name(f"{backup.name}.{os.getpid()}.{threading.get_ident()}.partial")
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
         dest = sqlite3.connect(str(partial))
