@@ -660,15 +660,42 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             while e1 < n - 1 and v[e1 + 1] < thr:
                 e1 += 1
             te0 = t[e0]
-            # the descent ends where the bottom fit's first branch ends (the pause follows);
-            # when the pause outlasts the fit window, where the descent's speed fell to 5 %
-            if t_ecc_end > t[left] + 1.5 * dt:
+            # The descent starts where a fit of the top hold and the descent's onset puts it
+            # (5 % of its peak speed comes late on a gradual start).
+            top_level = xf[e0]
+            for j in range(max(prev_top - side, 0), e0 + 1):
+                if xf[j] > top_level:
+                    top_level = xf[j]
+            lo4 = e0
+            while lo4 > 0 and lo4 > e0 - side and top_level - xf[lo4] < h:
+                lo4 -= 1
+            hi4 = e0
+            while hi4 < ie and top_level - xf[hi4] < h:
+                hi4 += 1
+            if hi4 - lo4 >= 8:
+                fit_turning_point(t, x, lo4, hi4 + 1, 2.0, 2.0, coef, times)
+                if times[1] < t[ie]:
+                    te0 = times[1]
+            # The descent ends where the bottom fit's first branch ends (the pause follows), if
+            # that fit's window reaches back onto the descent. A pause longer than the window
+            # hides the descent from it: fit the descent's own end, found where its speed fell
+            # to 5 % (a threshold alone ends a gradual arrival ~0.1-0.2 s early).
+            if xf[left] - xf[a0] >= h:
                 te1 = min(max(t_ecc_end, te0), t0)
             else:
-                te1 = min(t[e1], t0)
+                level = xf[a0]
+                lo3 = e1
+                while lo3 > e0 and xf[lo3] - level < h:
+                    lo3 -= 1
+                hi3 = min(e1 + side, a0)
+                if hi3 - lo3 >= 8:
+                    fit_turning_point(t, x, lo3, hi3 + 1, 2.0, 2.0, coef, times)
+                    te1 = min(max(times[0], te0), t0)
+                else:
+                    te1 = min(t[e1], t0)
             if te1 > te0:
                 out[R_ECC_DUR] = te1 - te0
-                out[R_ECC_MV] = (xf[e0] - _interp_idx(xf, te1 * fs)) / (te1 - te0)
+                out[R_ECC_MV] = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
                 out[R_PAUSE] = max(0.0, t0 - te1)
     # force and power with a load: F = m (a + g), P = F v over the concentric phase
     if load_kg > 0.0 and j1 > j0:
