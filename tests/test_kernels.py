@@ -97,6 +97,14 @@ def test_turning_point_fit_matches_brute_force(case):
     assert abs(times[0] - te_b) <= 0.002 + 1e-9
     assert abs(times[1] - t0_true) < 0.003
     assert abs(coef[0] - 0.5) < 1e-4
+    # the refit near a first estimate finds the same optimum; started far off, it stays within
+    # its radius of the start
+    coef_n, times_n = np.empty(3), np.empty(2)
+    K.fit_turning_point_near(t, x, 0, t.size, 2.0, 2.3, coef_n, times_n, te_b + 0.01, t0_b - 0.01, 0.04)
+    np.testing.assert_allclose(times_n, times, atol=1e-5)
+    np.testing.assert_allclose(coef_n, coef, rtol=1e-4, atol=1e-8)
+    K.fit_turning_point_near(t, x, 0, t.size, 2.0, 2.3, coef_n, times_n, 0.02, 0.02, 0.01)
+    assert times_n[0] <= times_n[1] <= 0.02 + 0.01 + 0.002 + 1e-9
 
 
 @pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])

@@ -307,6 +307,9 @@ def filtfilt(x, c, n_pad, out):
 
 # ---- turning-point fit ----------------------------------------------------------------------
 
+GOLDEN_TOL_S = 2e-6  # a golden-section search stops when its bracket is this narrow (seconds)
+REFIT_RADIUS_S = 0.04  # the refit with the phase's own exponents searches this close to the first fit
+
 
 @njit(cache=True)
 def _branch_sums(t, x, lo, hi, tb, p, left, out3):
@@ -369,13 +372,46 @@ def _pair_sse(t, x, lo, hi, te, t0, p_left, p_right, s1, sx, sxx, coef):
 
 
 @njit(cache=True)
+def _one_side_sse(t, x, lo, hi, tb, which, p_left, p_right, fixed, s1, sx, sxx, tmp):
+    """Residual SS with one branch's sums given (``fixed``) and the other's time moved to ``tb``:
+    which == 0 moves t0 (the right branch), 1 moves te (the left branch)."""
+    other = np.empty(3)
+    if which == 0:
+        _branch_sums(t, x, lo, hi, tb, p_right, False, other)
+        return _solve3(s1, sx, sxx, fixed[0], fixed[1], fixed[2], other[0], other[1], other[2], tmp)
+    _branch_sums(t, x, lo, hi, tb, p_left, True, other)
+    return _solve3(s1, sx, sxx, other[0], other[1], other[2], fixed[0], fixed[1], fixed[2], tmp)
+
+
+@njit(cache=True)
 def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     """Turning point of samples lo..hi-1 as three pieces: a branch ending at ``te``, the bar
     still at level c0 from ``te`` to ``t0`` (a pause, possibly of zero length), a branch
     starting at ``t0``:  x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR,  te <= t0.
 
-    Grid search over candidate sample times for both (every ``stride`` samples so that at most
-    ~80 candidates are tried), then golden-section refinement of each within one stride. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
+    Grid search over candidate sample times for both (at most ~80 per side), then
+    golden-section refinement of each within one candidate spacing. ``times`` receives
+    (te, t0); ``coef`` (c0, cL, cR)."""
+    _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, lo, hi, lo, hi, 80)
+
+
+@njit(cache=True)
+def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess, t0_guess, radius_s):
+    """:func:`fit_turning_point` with the search for ``te`` and ``t0`` kept within ``radius_s``
+    of a first estimate (a refit with other exponents moves them by a few ms, not more):
+    a sixth of the work."""
+    e_lo = lo + np.searchsorted(t[lo:hi], te_guess - radius_s)
+    e_hi = lo + np.searchsorted(t[lo:hi], te_guess + radius_s, side="right")
+    o_lo = lo + np.searchsorted(t[lo:hi], t0_guess - radius_s)
+    o_hi = lo + np.searchsorted(t[lo:hi], t0_guess + radius_s, side="right")
+    _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
+                o_lo, max(o_hi, o_lo + 1), 24)
+
+
+@njit(cache=True)
+def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_hi, max_candidates):
+    """The fit of :func:`fit_turning_point` with ``te`` searched among samples e_lo..e_hi-1 and
+    ``t0`` among o_lo..o_hi-1 (each clamped to lo..hi-1)."""
     if hi - lo < 4:
         coef[0] = x[lo]
         coef[1] = 0.0
@@ -383,6 +419,10 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
         times[0] = t[lo]
         times[1] = t[lo]
         return
+    e_lo = min(max(e_lo, lo), hi - 1)
+    e_hi = min(max(e_hi, e_lo + 1), hi)
+    o_lo = min(max(o_lo, lo), hi - 1)
+    o_hi = min(max(o_hi, o_lo + 1), hi)
     m = hi - lo
     s1 = float(m)
     sx = 0.0
@@ -390,70 +430,73 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     for j in range(lo, hi):
         sx += x[j]
         sxx += x[j] * x[j]
-    # candidate turning points every `stride` samples (at most ~80), refined below
-    stride = max(1, m // 80)
-    nc = (m - 1) // stride + 1
-    left_sums = np.empty((nc, 3))
-    right_sums = np.empty((nc, 3))
+    # candidates every `stride` samples within each range, refined below
+    stride = max(1, max(e_hi - e_lo, o_hi - o_lo) // max_candidates)
+    ne = (e_hi - e_lo - 1) // stride + 1
+    no = (o_hi - o_lo - 1) // stride + 1
+    left_sums = np.empty((ne, 3))
+    right_sums = np.empty((no, 3))
     tmp = np.empty(3)
-    for c in range(nc):
-        _branch_sums(t, x, lo, hi, t[lo + c * stride], p_left, True, tmp)
+    for c in range(ne):
+        _branch_sums(t, x, lo, hi, t[e_lo + c * stride], p_left, True, tmp)
         left_sums[c, 0] = tmp[0]
         left_sums[c, 1] = tmp[1]
         left_sums[c, 2] = tmp[2]
-        _branch_sums(t, x, lo, hi, t[lo + c * stride], p_right, False, tmp)
+    for c in range(no):
+        _branch_sums(t, x, lo, hi, t[o_lo + c * stride], p_right, False, tmp)
         right_sums[c, 0] = tmp[0]
         right_sums[c, 1] = tmp[1]
         right_sums[c, 2] = tmp[2]
     best = 1e308
-    be = 0
-    b0 = 0
-    for ce in range(nc):
-        for c0 in range(ce, nc):
+    be = e_lo
+    b0 = o_lo
+    found = False
+    for ce in range(ne):
+        ie = e_lo + ce * stride
+        for c0 in range(no):
+            io = o_lo + c0 * stride
+            if io < ie:
+                continue
             s = _solve3(s1, sx, sxx, left_sums[ce, 0], left_sums[ce, 1], left_sums[ce, 2],
                         right_sums[c0, 0], right_sums[c0, 1], right_sums[c0, 2], tmp)
-            if s < best:
+            if s < best or not found:
                 best = s
-                be = ce * stride
-                b0 = c0 * stride
-    te = t[lo + be]
-    t0 = t[lo + b0]
+                be = ie
+                b0 = io
+                found = True
+    if not found:  # every t0 candidate precedes every te candidate: a zero-length pause
+        be = b0 = (e_lo + o_hi - 1) // 2
+    te = t[be]
+    t0 = t[b0]
     gr = 0.6180339887498949
+    fixed = np.empty(3)
     for which in range(2):  # refine t0 with te fixed, then te with t0 fixed
         k = b0 if which == 0 else be
-        a = t[lo + max(k - stride, 0)]
-        b = t[lo + min(k + stride, m - 1)]
+        a = t[max(k - stride, lo)]
+        b = t[min(k + stride, hi - 1)]
         if which == 0:
             a = max(a, te)
+            _branch_sums(t, x, lo, hi, te, p_left, True, fixed)
         else:
             b = min(b, t0)
+            _branch_sums(t, x, lo, hi, t0, p_right, False, fixed)
         c1 = b - gr * (b - a)
         c2 = a + gr * (b - a)
-        if which == 0:
-            f1 = _pair_sse(t, x, lo, hi, te, c1, p_left, p_right, s1, sx, sxx, tmp)
-            f2 = _pair_sse(t, x, lo, hi, te, c2, p_left, p_right, s1, sx, sxx, tmp)
-        else:
-            f1 = _pair_sse(t, x, lo, hi, c1, t0, p_left, p_right, s1, sx, sxx, tmp)
-            f2 = _pair_sse(t, x, lo, hi, c2, t0, p_left, p_right, s1, sx, sxx, tmp)
-        for _ in range(30):
+        f1 = _one_side_sse(t, x, lo, hi, c1, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+        f2 = _one_side_sse(t, x, lo, hi, c2, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+        while b - a > GOLDEN_TOL_S:
             if f1 < f2:
                 b = c2
                 c2 = c1
                 f2 = f1
                 c1 = b - gr * (b - a)
-                if which == 0:
-                    f1 = _pair_sse(t, x, lo, hi, te, c1, p_left, p_right, s1, sx, sxx, tmp)
-                else:
-                    f1 = _pair_sse(t, x, lo, hi, c1, t0, p_left, p_right, s1, sx, sxx, tmp)
+                f1 = _one_side_sse(t, x, lo, hi, c1, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
             else:
                 a = c1
                 c1 = c2
                 f1 = f2
                 c2 = a + gr * (b - a)
-                if which == 0:
-                    f2 = _pair_sse(t, x, lo, hi, te, c2, p_left, p_right, s1, sx, sxx, tmp)
-                else:
-                    f2 = _pair_sse(t, x, lo, hi, c2, t0, p_left, p_right, s1, sx, sxx, tmp)
+                f2 = _one_side_sse(t, x, lo, hi, c2, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
         if which == 0:
             t0 = 0.5 * (a + b)
         else:
@@ -583,6 +626,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         right2 += 1
     fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
     t1 = times[0]
+    t_desc = times[1]
     x1 = coef[0]
     if not (t1 > t0):
         return
@@ -601,12 +645,13 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             share = (t[jps] - t0) / (t1 - t0)
             ratio = v[jps] / ((x1 - x0) / (t1 - t0))
             pa, pb = beta_from_shape(share, ratio)
-            fit_turning_point(t, x, left, right + 1, 2.0, pa, coef, times)
+            fit_turning_point_near(t, x, left, right + 1, 2.0, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
             t0 = times[1]
             t_ecc_end = times[0]
             x0 = coef[0]
-            fit_turning_point(t, x, left2, right2 + 1, pb, 2.0, coef, times)
+            fit_turning_point_near(t, x, left2, right2 + 1, pb, 2.0, coef, times, t1, t_desc, REFIT_RADIUS_S)
             t1 = times[0]
+            t_desc = times[1]
             x1 = coef[0]
         if not (t1 > t0):
             return
