@@ -100,3 +100,12 @@ def test_impossible_settings_are_refused(squat_csv):
     for args, needle in ((["--load-kg", "-5"], "load_kg"), (["--velocity-loss", "95"], "velocity_loss_pct")):
         out = vbt("analyze", str(path), *args)
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_spreadsheet_csv_with_semicolons_or_tabs(squat_csv, tmp_path, sep):
+    path, _ = squat_csv
+    comma = json.loads(vbt("analyze", str(path), "--json").stdout)
+    other = tmp_path / "sheet.csv"
+    other.write_text(path.read_text().replace(",", sep))
+    assert json.loads(vbt("analyze", str(other), "--json").stdout) == comma

@@ -40,7 +40,10 @@ def _check_series(t, x, path) -> None:
 
 
 def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
-    reader = csv.reader(io.StringIO(text))
+    # Commas as written by us; spreadsheets in many locales save with semicolons or tabs.
+    first = text.lstrip().split("\n", 1)[0]
+    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
