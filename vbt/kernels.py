@@ -555,6 +555,31 @@ def _interp_idx(arr, fidx):
 
 
 @njit(cache=True)
+def _descent(v, prev_top, bottom, out3):
+    """The descent before a rep: fastest sample ``ie`` between ``prev_top`` and ``bottom`` and the
+    samples ``e0``..``e1`` around it where it goes faster than 5 % of that. False if none."""
+    if prev_top < 0 or prev_top >= bottom:
+        return False
+    ie = prev_top
+    for j in range(prev_top, bottom + 1):
+        if v[j] < v[ie]:
+            ie = j
+    if v[ie] >= 0.0:
+        return False
+    thr = 0.05 * v[ie]
+    e0 = ie
+    while e0 > prev_top and v[e0 - 1] < thr:
+        e0 -= 1
+    e1 = ie
+    while e1 < v.shape[0] - 1 and v[e1 + 1] < thr:
+        e1 += 1
+    out3[0] = ie
+    out3[1] = e0
+    out3[2] = e1
+    return True
+
+
+@njit(cache=True)
 def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_min_m, fit_side_s,
                 load_kg, shape_passes, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``.
@@ -630,6 +655,18 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     x1 = coef[0]
     if not (t1 > t0):
         return
+    desc = np.zeros(3, dtype=np.int64)
+    has_descent = _descent(v, prev_top, bottom, desc)
+    # the descent's own arrival exponent for the left branch of the bottom fit (touch-and-go
+    # reps turn from one shape into another); 2 when the rep has no descent before it
+    p_ecc_on = 2.0
+    p_ecc = 2.0
+    if has_descent and desc[2] > desc[1] + 4:
+        ie, e0, e1 = desc[0], desc[1], desc[2]
+        d_ecc = xf[e0] - xf[e1]
+        if d_ecc > 0.0:
+            # the 5 % ends trim the phase a little; close enough for its shape
+            p_ecc_on, p_ecc = beta_from_shape((t[ie] - t[e0]) / (t[e1] - t[e0]), -v[ie] * (t[e1] - t[e0]) / d_ecc)
     if shape_passes > 0:
         # Second pass: the phase's overall shape (time-to-peak share, PV/MV) fixes the exponents
         # of its onset and arrival; refit both turning points with them.
@@ -645,7 +682,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             share = (t[jps] - t0) / (t1 - t0)
             ratio = v[jps] / ((x1 - x0) / (t1 - t0))
             pa, pb = beta_from_shape(share, ratio)
-            fit_turning_point_near(t, x, left, right + 1, 2.0, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
+            fit_turning_point_near(t, x, left, right + 1, p_ecc, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
             t0 = times[1]
             t_ecc_end = times[0]
             x0 = coef[0]
@@ -690,58 +727,46 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     out[R_ROM] = rom
     out[R_TTPV] = t[jp] - t0
     # preceding eccentric: from where the descent starts to where it stops
-    if prev_top >= 0 and prev_top < bottom:
-        ie = prev_top
-        for j in range(prev_top, bottom + 1):
-            if v[j] < v[ie]:
-                ie = j
-        vmin = v[ie]
-        if vmin < 0.0:
-            thr = 0.05 * vmin
-            e0 = ie
-            while e0 > prev_top and v[e0 - 1] < thr:
-                e0 -= 1
-            e1 = ie
-            while e1 < n - 1 and v[e1 + 1] < thr:
-                e1 += 1
-            te0 = t[e0]
-            # The descent starts where a fit of the top hold and the descent's onset puts it
-            # (5 % of its peak speed comes late on a gradual start).
-            top_level = xf[e0]
-            for j in range(max(prev_top - side, 0), e0 + 1):
-                if xf[j] > top_level:
-                    top_level = xf[j]
-            lo4 = e0
-            while lo4 > 0 and lo4 > e0 - side and top_level - xf[lo4] < h:
-                lo4 -= 1
-            hi4 = e0
-            while hi4 < ie and top_level - xf[hi4] < h:
-                hi4 += 1
-            if hi4 - lo4 >= 8:
-                fit_turning_point(t, x, lo4, hi4 + 1, 2.0, 2.0, coef, times)
-                if times[1] < t[ie]:
-                    te0 = times[1]
-            # The descent ends where the bottom fit's first branch ends (the pause follows), if
-            # that fit's window reaches back onto the descent. A pause longer than the window
-            # hides the descent from it: fit the descent's own end, found where its speed fell
-            # to 5 % (a threshold alone ends a gradual arrival ~0.1-0.2 s early).
-            if xf[left] - xf[a0] >= h:
-                te1 = min(max(t_ecc_end, te0), t0)
+    if has_descent:
+        ie, e0, e1 = desc[0], desc[1], desc[2]
+        te0 = t[e0]
+        # The descent starts where a fit of the top hold and the descent's onset puts it
+        # (5 % of its peak speed comes late on a gradual start).
+        top_level = xf[e0]
+        for j in range(max(prev_top - side, 0), e0 + 1):
+            if xf[j] > top_level:
+                top_level = xf[j]
+        lo4 = e0
+        while lo4 > 0 and lo4 > e0 - side and top_level - xf[lo4] < h:
+            lo4 -= 1
+        hi4 = e0
+        while hi4 < ie and top_level - xf[hi4] < h:
+            hi4 += 1
+        if hi4 - lo4 >= 8:
+            fit_turning_point(t, x, lo4, hi4 + 1, 2.0, p_ecc_on, coef, times)
+            if times[1] < t[ie]:
+                te0 = times[1]
+        # The descent ends where the bottom fit's first branch ends (the pause follows), if
+        # that fit's window reaches back onto the descent. A pause longer than the window
+        # hides the descent from it: fit the descent's own end, found where its speed fell
+        # to 5 % (a threshold alone ends a gradual arrival ~0.1-0.2 s early).
+        if xf[left] - xf[a0] >= h:
+            te1 = min(max(t_ecc_end, te0), t0)
+        else:
+            level = xf[a0]
+            lo3 = e1
+            while lo3 > e0 and xf[lo3] - level < h:
+                lo3 -= 1
+            hi3 = min(e1 + side, a0)
+            if hi3 - lo3 >= 8:
+                fit_turning_point(t, x, lo3, hi3 + 1, p_ecc, 2.0, coef, times)
+                te1 = min(max(times[0], te0), t0)
             else:
-                level = xf[a0]
-                lo3 = e1
-                while lo3 > e0 and xf[lo3] - level < h:
-                    lo3 -= 1
-                hi3 = min(e1 + side, a0)
-                if hi3 - lo3 >= 8:
-                    fit_turning_point(t, x, lo3, hi3 + 1, 2.0, 2.0, coef, times)
-                    te1 = min(max(times[0], te0), t0)
-                else:
-                    te1 = min(t[e1], t0)
-            if te1 > te0:
-                out[R_ECC_DUR] = te1 - te0
-                out[R_ECC_MV] = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
-                out[R_PAUSE] = max(0.0, t0 - te1)
+                te1 = min(t[e1], t0)
+        if te1 > te0:
+            out[R_ECC_DUR] = te1 - te0
+            out[R_ECC_MV] = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
+            out[R_PAUSE] = max(0.0, t0 - te1)
     # force and power with a load: F = m (a + g), P = F v over the concentric phase
     if load_kg > 0.0 and j1 > j0:
         fsum = 0.0
