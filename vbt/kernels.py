@@ -308,6 +308,7 @@ def filtfilt(x, c, n_pad, out):
 # ---- turning-point fit ----------------------------------------------------------------------
 
 GOLDEN_TOL_S = 2e-6  # a golden-section search stops when its bracket is this narrow (seconds)
+FIT_MAX_POINTS = 200  # a fit averages its samples in bins down to this many (1 kHz windows run to ~600)
 REFIT_RADIUS_S = 0.04  # the refit with the phase's own exponents searches this close to the first fit
 
 
@@ -392,7 +393,31 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     Grid search over candidate sample times for both (at most ~80 per side), then
     golden-section refinement of each within one candidate spacing. ``times`` receives
     (te, t0); ``coef`` (c0, cL, cR)."""
-    _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, lo, hi, lo, hi, 80)
+    tb, xb, nb = _binned(t, x, lo, hi)
+    _fit_pieces(tb, xb, 0, nb, p_left, p_right, coef, times, 0, nb, 0, nb, 80)
+
+
+@njit(cache=True)
+def _binned(t, x, lo, hi):
+    """Samples lo..hi-1 averaged in bins of equal count so that at most FIT_MAX_POINTS remain."""
+    m = hi - lo
+    k = (m + FIT_MAX_POINTS - 1) // FIT_MAX_POINTS
+    if k <= 1:
+        return t[lo:hi], x[lo:hi], m
+    nb = (m + k - 1) // k
+    tb = np.empty(nb)
+    xb = np.empty(nb)
+    for b in range(nb):
+        j0 = lo + b * k
+        j1 = min(j0 + k, hi)
+        st = 0.0
+        sx = 0.0
+        for j in range(j0, j1):
+            st += t[j]
+            sx += x[j]
+        tb[b] = st / (j1 - j0)
+        xb[b] = sx / (j1 - j0)
+    return tb, xb, nb
 
 
 @njit(cache=True)
@@ -400,10 +425,12 @@ def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess,
     """:func:`fit_turning_point` with the search for ``te`` and ``t0`` kept within ``radius_s``
     of a first estimate (a refit with other exponents moves them by a few ms, not more):
     a sixth of the work."""
-    e_lo = lo + np.searchsorted(t[lo:hi], te_guess - radius_s)
-    e_hi = lo + np.searchsorted(t[lo:hi], te_guess + radius_s, side="right")
-    o_lo = lo + np.searchsorted(t[lo:hi], t0_guess - radius_s)
-    o_hi = lo + np.searchsorted(t[lo:hi], t0_guess + radius_s, side="right")
+    t, x, hi = _binned(t, x, lo, hi)
+    lo = 0
+    e_lo = np.searchsorted(t[:hi], te_guess - radius_s)
+    e_hi = np.searchsorted(t[:hi], te_guess + radius_s, side="right")
+    o_lo = np.searchsorted(t[:hi], t0_guess - radius_s)
+    o_hi = np.searchsorted(t[:hi], t0_guess + radius_s, side="right")
     _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
                 o_lo, max(o_hi, o_lo + 1), 24)
 
