@@ -794,24 +794,22 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             out[R_ECC_DUR] = te1 - te0
             out[R_ECC_MV] = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
             out[R_PAUSE] = max(0.0, t0 - te1)
-    # force and power with a load: F = m (a + g), P = F v over the concentric phase
+    # Force and power with a load: F = m (a + g), P = F v. The concentric phase starts and ends
+    # at rest, so over it the mean force is exactly the weight (impulse-momentum) and the mean
+    # power exactly m g MV (work-energy); averaging the twice-differentiated signal would only
+    # add its noise (p95 error 2.9 % on mean power). Peaks come from the filtered signal.
     if load_kg > 0.0 and j1 > j0:
-        fsum = 0.0
-        psum = 0.0
         fpk = -1e300
         ppk = -1e300
         for j in range(j0, j1 + 1):
             f = load_kg * (acc[j] + G)
             p = f * v[j]
-            fsum += f
-            psum += p
             if f > fpk:
                 fpk = f
             if p > ppk:
                 ppk = p
-        cnt = j1 - j0 + 1
-        out[R_F_MEAN] = fsum / cnt
+        out[R_F_MEAN] = load_kg * G
         out[R_F_PEAK] = fpk
-        out[R_P_MEAN] = psum / cnt
+        out[R_P_MEAN] = load_kg * G * mv
         out[R_P_PEAK] = ppk
     out[R_OK] = 1.0
