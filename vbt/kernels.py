@@ -582,17 +582,35 @@ def _interp_idx(arr, fidx):
 
 
 @njit(cache=True)
-def _descent(v, prev_top, bottom, out3):
-    """The descent before a rep: fastest sample ``ie`` between ``prev_top`` and ``bottom`` and the
-    samples ``e0``..``e1`` around it where it goes faster than 5 % of that. False if none."""
+def _descent(v, xf, prev_top, bottom, out3):
+    """The descent before a rep: of the stretches of falling bar between ``prev_top`` and
+    ``bottom``, the one that falls farthest (a set-up wiggle can be quicker than a slow
+    eccentric, never longer); its fastest sample ``ie`` and the samples ``e0``..``e1`` around it
+    where it goes faster than 5 % of that. False if none."""
     if prev_top < 0 or prev_top >= bottom:
         return False
-    ie = prev_top
-    for j in range(prev_top, bottom + 1):
+    best_drop = 0.0
+    r0 = -1
+    r1 = -1
+    j = prev_top
+    while j <= bottom:
+        if v[j] < 0.0:
+            k = j
+            while k + 1 <= bottom and v[k + 1] < 0.0:
+                k += 1
+            if xf[j] - xf[k] > best_drop:
+                best_drop = xf[j] - xf[k]
+                r0 = j
+                r1 = k
+            j = k + 1
+        else:
+            j += 1
+    if r0 < 0:
+        return False
+    ie = r0
+    for j in range(r0, r1 + 1):
         if v[j] < v[ie]:
             ie = j
-    if v[ie] >= 0.0:
-        return False
     thr = 0.05 * v[ie]
     e0 = ie
     while e0 > prev_top and v[e0 - 1] < thr:
@@ -683,7 +701,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     if not (t1 > t0):
         return
     desc = np.zeros(3, dtype=np.int64)
-    has_descent = _descent(v, prev_top, bottom, desc)
+    has_descent = _descent(v, xf, prev_top, bottom, desc)
     # the descent's own arrival exponent for the left branch of the bottom fit (touch-and-go
     # reps turn from one shape into another); 2 when the rep has no descent before it
     p_ecc_on = 2.0
