@@ -9,8 +9,8 @@ Issue targets and where we stand (fresh-seed figures are printed by benchmarks/b
 count exact >= 98 % (met), MV median <= 0.003 (met), PV p95 <= 0.03 (met), ROM p95 <= 3 mm (met);
 MV p95 <= 0.01, MPV p95 <= 0.015 and stop rep exact >= 95 % are NOT yet met — the asserted
 bounds below are our current figures with a margin, so a regression fails this test.
-Reps close within ~0.13 s of the bar going still (the live alert must not wait), which costs
-the slowest grinders part of their creep into lockout: that is most of the MV p95 tail.
+Encoder quantisation at the turning points of fast reps is most of the MV p95 tail; grinders,
+closed within ~0.13 s of the bar going nearly still so the live alert never waits, add to it.
 """
 
 import numpy as np
