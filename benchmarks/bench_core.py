@@ -130,7 +130,7 @@ def bench_start():
 def bench_accuracy(n_sets):
     rows, counts, stops = [], 0, 0
     ref_err, ref_counts = [], 0
-    missed_margins = []
+    missed_margins, phases = [], []
     for seed in range(100000, 100000 + n_sets):
         sim = simulate_set(seed)
         res = analyze(sim.t_s, sim.position_m)
@@ -143,6 +143,8 @@ def bench_accuracy(n_sets):
         stops += res.stop_rep == sim.true_stop_rep()
         if len(res.reps) == len(sim.truth):
             counts += 1
+            phases += [(a.eccentric_duration_s - b.eccentric_duration_s, a.bottom_pause_s - (b.bottom_pause_s or 0.0))
+                       for a, b in zip(res.reps, sim.truth) if b.eccentric_duration_s is not None]
             rows += [(a.mean_velocity_m_s - b.mean_velocity_m_s, a.mean_propulsive_velocity_m_s
                       - b.mean_propulsive_velocity_m_s, a.peak_velocity_m_s - b.peak_velocity_m_s, a.rom_m - b.rom_m)
                      for a, b in zip(res.reps, sim.truth)]
@@ -153,6 +155,9 @@ def bench_accuracy(n_sets):
                             (3, "ROM", "p95 0.003 m")):
         print(f"  {name} |error| median {np.median(err[:, k]):.4f}  p95 {np.percentile(err[:, k], 95):.4f}  "
               f"max {err[:, k].max():.4f}   (target {target})")
+    ph = np.abs(np.array(phases))
+    print(f"  eccentric duration |error| median {np.median(ph[:, 0]):.3f} s  p95 {np.percentile(ph[:, 0], 95):.3f} s;  "
+          f"bottom pause median {np.median(ph[:, 1]):.3f} s  p95 {np.percentile(ph[:, 1], 95):.3f} s  (no target)")
     near = sum(1 for m in missed_margins if m <= 1.0)
     print(f"  of the {len(missed_margins)} sets whose stop rep we miss, {near} have a rep whose true velocity "
           f"loss is within 1 point of the 10 % threshold")
