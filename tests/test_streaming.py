@@ -118,3 +118,27 @@ def test_stillness_settings_changed_after_start_take_full_effect():
     for ev, true in zip(reps, sim.truth):
         # closed by stillness 1.5 s after the top, or earlier only by the bar coming back down
         assert ev.t_s - true.concentric_end_s > 0.3
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=6))
+def test_encoder_step_first_seen_mid_set_is_chunking_independent(chunk_sizes):
+    """The fit window widens with the encoder step seen so far. A stream whose finest step shows
+    up only late (here: the 3 mm encoder's first single step is in the third rep's rise) must
+    still give every chunking the batch reps."""
+    sim = simulate_set(31, style="squat", sensor=SensorSpec(rate_hz=200.0, quantum_m=0.003), n_reps=4)
+    x = sim.position_m.copy()
+    t3 = sim.truth[2].concentric_start_s + 0.1
+    x[sim.t_s < t3] = np.round(x[sim.t_s < t3] / 0.006) * 0.006  # 6 mm steps before that
+    coarse = type(sim)(**{**sim.__dict__, "position_m": x})
+    batch = analyze(coarse.t_s, coarse.position_m)
+    assert len(batch.reps) == 4
+    events = _stream(chunk_sizes, coarse, AnalysisConfig())
+    assert [e.rep for e in events if isinstance(e, RepCompleted)] == list(batch.reps)
+
+
+def test_encoder_step_estimate():
+    tracker = LiveTracker()
+    tracker.feed(np.arange(5) * 0.001, np.array([0.0, 0.0, 0.003, 0.009, 0.009]))
+    assert tracker._step_at(0.0025) == 0.003
+    assert tracker._step_at(0.0) == np.inf  # nothing had moved yet

@@ -44,6 +44,11 @@ FILTER_PAD_S = 0.5
 # turning point's level, up to FIT_SIDE_S before a bottom / after a top.
 FIT_FRACTION = 0.03
 FIT_MIN_M = 0.005
+# ... and at least this many encoder steps: with a coarse encoder a few-mm window holds only two or
+# three levels (MV p95 at 3 mm steps: 0.031 -> 0.021 m/s). The step is the smallest change seen
+# between consecutive samples so far (for an unquantised sensor it is tiny and changes nothing).
+FIT_MIN_STEPS = 8
+FIT_MAX_M = 0.025
 FIT_SIDE_S = 0.3
 SHAPE_PASSES = 1
 # A long rise must be still for this share of its duration (at least top_stillness_s) to close.
@@ -74,6 +79,11 @@ class LiveTracker:
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
         self._rep_out = np.empty(K.REP_OUT_SIZE)
         self._pending_config: AnalysisConfig | None = None
+        self._step = math.inf  # encoder step estimate (see _track_step)
+        self._step_before = math.inf
+        self._last_x: float | None = None
+        self._chunk_t: np.ndarray | None = None
+        self._chunk_step: np.ndarray | None = None
         self._new_set()
 
     # ---- public API ----------------------------------------------------------------------
@@ -93,6 +103,7 @@ class LiveTracker:
                 return []
         if self._rs_state[K.RS_N] < 0:
             raise RuntimeError("the stream has been finished; start a new LiveTracker")
+        self._track_step(t, x)
         prev_t = self._rs_state[K.RS_TB] if self._rs_state[K.RS_N] >= 2 else t[0]
         cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
         grid = np.empty(max(cap, 2))
@@ -163,6 +174,24 @@ class LiveTracker:
         return t, x, v
 
     # ---- internals -----------------------------------------------------------------------
+
+    def _track_step(self, t: np.ndarray, x: np.ndarray) -> None:
+        """Smallest nonzero change between consecutive samples, as of each sample of this chunk
+        (a rep uses the value as of its deciding instant, so chunking cannot change it)."""
+        dx = np.abs(np.diff(x, prepend=x[0] if self._last_x is None else self._last_x))
+        dx[dx == 0.0] = np.inf
+        self._step_before = self._step
+        self._chunk_t = t
+        self._chunk_step = np.minimum.accumulate(np.minimum(dx, self._step))
+        self._step = float(self._chunk_step[-1])
+        self._last_x = float(x[-1])
+
+    def _step_at(self, t_rel: float) -> float:
+        """The encoder step estimate from the samples up to ``t_rel`` s after the first one."""
+        if self._chunk_t is None:
+            return math.inf
+        k = int(np.searchsorted(self._chunk_t, self._rs_state[K.RS_ORIGIN] + t_rel, side="right")) - 1
+        return self._step_before if k < 0 else float(self._chunk_step[k])
 
     def _apply_config(self, config: AnalysisConfig) -> None:
         self.config = config
@@ -250,8 +279,10 @@ class LiveTracker:
         if top - w0 <= bottom_rel:
             return []
         load = self.config.load_kg or 0.0
+        # (capped: a stream that only ever moves in big jumps is not a 1 cm encoder)
+        fit_min = min(max(FIT_MIN_M, FIT_MIN_STEPS * self._step_at(confirm / fs)), FIT_MAX_M)
         K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom_rel, top - w0, pt,
-                      FIT_FRACTION, FIT_MIN_M, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
+                      FIT_FRACTION, fit_min, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
         o = self._rep_out
         if o[K.R_OK] != 1.0:
             log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)
