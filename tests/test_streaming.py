@@ -1,6 +1,7 @@
 """Streaming equals batch: the live tracker gives identical reps however the stream is chunked."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from vbt.analysis import analyze
@@ -137,8 +138,12 @@ def test_encoder_step_first_seen_mid_set_is_chunking_independent(chunk_sizes):
     assert [e.rep for e in events if isinstance(e, RepCompleted)] == list(batch.reps)
 
 
-def test_encoder_step_estimate():
+def test_encoder_step_and_sample_interval_estimates():
     tracker = LiveTracker()
-    tracker.feed(np.arange(5) * 0.001, np.array([0.0, 0.0, 0.003, 0.009, 0.009]))
-    assert tracker._step_at(0.0025) == 0.003
-    assert tracker._step_at(0.0) == np.inf  # nothing had moved yet
+    tracker.feed(np.array([0.0, 0.001, 0.002]), np.array([0.0, 0.0, 0.003]))
+    step, dt = tracker._step_at(0.0)
+    assert step == np.inf and np.isnan(dt)  # nothing had moved yet, no interval yet
+    assert tracker._step_at(0.0025) == (0.003, 0.001)
+    tracker.feed(np.array([0.004, 1.0]), np.array([0.009, 0.009]))  # then a long silence
+    step, dt = tracker._step_at(2.0)
+    assert step == 0.003 and dt == pytest.approx((0.001 + 0.001 + 0.002 + 0.025) / 4)

@@ -49,6 +49,9 @@ FIT_MIN_M = 0.005
 # between consecutive samples so far (for an unquantised sensor it is tiny and changes nothing).
 FIT_MIN_STEPS = 8
 FIT_MAX_M = 0.025
+# ... and at least as far as the rise moves at its mean speed in this many sample intervals: at
+# 50 Hz a fast rep crosses a 1 cm window between two samples (55 Hz: MV p95 0.017 -> 0.014).
+FIT_RATE_K = 3.0
 FIT_SIDE_S = 0.3
 SHAPE_PASSES = 1
 # A long rise must be still for this share of its duration (at least top_stillness_s) to close.
@@ -79,9 +82,12 @@ class LiveTracker:
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
         self._rep_out = np.empty(K.REP_OUT_SIZE)
         self._pending_config: AnalysisConfig | None = None
-        self._step = math.inf  # encoder step estimate (see _track_step)
-        self._step_before = math.inf
+        self._step = math.inf  # encoder step and sample interval estimates (see _track_step)
+        self._dt_sum = 0.0
+        self._dt_n = 0
+        self._before = (math.inf, 0.0, 0)
         self._last_x: float | None = None
+        self._last_t = 0.0
         self._chunk_t: np.ndarray | None = None
         self._chunk_step: np.ndarray | None = None
         self._new_set()
@@ -176,22 +182,35 @@ class LiveTracker:
     # ---- internals -----------------------------------------------------------------------
 
     def _track_step(self, t: np.ndarray, x: np.ndarray) -> None:
-        """Smallest nonzero change between consecutive samples, as of each sample of this chunk
-        (a rep uses the value as of its deciding instant, so chunking cannot change it)."""
-        dx = np.abs(np.diff(x, prepend=x[0] if self._last_x is None else self._last_x))
+        """Smallest nonzero change between consecutive samples and their mean interval (each
+        clipped at 25 ms: pauses of a per-tick encoder are not its rate), as of each sample of
+        this chunk; a rep uses the values as of its deciding instant, so chunking cannot change them."""
+        first = self._last_x is None
+        dx = np.abs(np.diff(x, prepend=x[0] if first else self._last_x))
         dx[dx == 0.0] = np.inf
-        self._step_before = self._step
+        dt = np.minimum(np.diff(t, prepend=t[0] if first else self._last_t), 0.025)
+        if first:
+            dt = dt[1:]
+        self._before = (self._step, self._dt_sum, self._dt_n)
         self._chunk_t = t
         self._chunk_step = np.minimum.accumulate(np.minimum(dx, self._step))
+        self._chunk_dt_sum = self._dt_sum + np.cumsum(dt)
+        self._chunk_dt_n = self._dt_n + np.arange(1, dt.size + 1)
+        if first:  # the very first sample has no interval yet
+            self._chunk_dt_sum = np.concatenate(([0.0], self._chunk_dt_sum))
+            self._chunk_dt_n = np.concatenate(([0], self._chunk_dt_n))
         self._step = float(self._chunk_step[-1])
-        self._last_x = float(x[-1])
+        self._dt_sum, self._dt_n = float(self._chunk_dt_sum[-1]), int(self._chunk_dt_n[-1])
+        self._last_x, self._last_t = float(x[-1]), float(t[-1])
 
-    def _step_at(self, t_rel: float) -> float:
-        """The encoder step estimate from the samples up to ``t_rel`` s after the first one."""
+    def _step_at(self, t_rel: float) -> tuple[float, float]:
+        """(encoder step, mean sample interval) from the samples up to ``t_rel`` s after the first."""
         if self._chunk_t is None:
-            return math.inf
+            return math.inf, math.nan
         k = int(np.searchsorted(self._chunk_t, self._rs_state[K.RS_ORIGIN] + t_rel, side="right")) - 1
-        return self._step_before if k < 0 else float(self._chunk_step[k])
+        step, dt_sum, dt_n = self._before if k < 0 else (
+            float(self._chunk_step[k]), float(self._chunk_dt_sum[k]), int(self._chunk_dt_n[k]))
+        return step, (dt_sum / dt_n if dt_n else math.nan)
 
     def _apply_config(self, config: AnalysisConfig) -> None:
         self.config = config
@@ -279,8 +298,14 @@ class LiveTracker:
         if top - w0 <= bottom_rel:
             return []
         load = self.config.load_kg or 0.0
+        step, dt_raw = self._step_at(confirm / fs)
+        rise_mv = (self._buf[top - self._buf_start] - self._buf[max(bottom, self._buf_start) - self._buf_start]) \
+            / max((top - bottom) / fs, 1e-3)
+        fit_min = max(FIT_MIN_M, FIT_MIN_STEPS * step)
+        if math.isfinite(dt_raw):
+            fit_min = max(fit_min, FIT_RATE_K * rise_mv * dt_raw)
         # (capped: a stream that only ever moves in big jumps is not a 1 cm encoder)
-        fit_min = min(max(FIT_MIN_M, FIT_MIN_STEPS * self._step_at(confirm / fs)), FIT_MAX_M)
+        fit_min = min(fit_min, FIT_MAX_M)
         K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom_rel, top - w0, pt,
                       FIT_FRACTION, fit_min, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
         o = self._rep_out
