@@ -8,6 +8,7 @@ from vbt.analysis import analyze
 from vbt.config import AnalysisConfig
 from vbt.results import RepCompleted, SetEnded, StopSet
 from vbt.simulate import SensorSpec, simulate_set
+import vbt.tracker as tracker_module
 from vbt.tracker import LiveTracker
 
 SIM = simulate_set(11, style="squat", sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002),
@@ -124,9 +125,9 @@ def test_stillness_settings_changed_after_start_take_full_effect():
 @settings(max_examples=10, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=900), min_size=1, max_size=6))
 def test_encoder_step_first_seen_mid_set_is_chunking_independent(chunk_sizes):
-    """The fit window widens with the encoder step seen so far. A stream whose finest step shows
-    up only late (here: the 3 mm encoder's first single step is in the third rep's rise) must
-    still give every chunking the batch reps."""
+    """The fit window widens with the encoder step of the rep's window. A stream whose step
+    changes mid-set (6 mm steps until the third rep's rise, 3 mm after) must still give every
+    chunking the batch reps."""
     sim = simulate_set(31, style="squat", sensor=SensorSpec(rate_hz=200.0, quantum_m=0.003), n_reps=4)
     x = sim.position_m.copy()
     t3 = sim.truth[2].concentric_start_s + 0.1
@@ -141,9 +142,15 @@ def test_encoder_step_first_seen_mid_set_is_chunking_independent(chunk_sizes):
 def test_encoder_step_and_sample_interval_estimates():
     tracker = LiveTracker()
     tracker.feed(np.array([0.0, 0.001, 0.002]), np.array([0.0, 0.0, 0.003]))
-    step, dt = tracker._step_at(0.0)
-    assert step == np.inf and np.isnan(dt)  # nothing had moved yet, no interval yet
-    assert tracker._step_at(0.0025) == (0.003, 0.001)
-    tracker.feed(np.array([0.004, 1.0]), np.array([0.009, 0.009]))  # then a long silence
-    step, dt = tracker._step_at(2.0)
-    assert step == 0.003 and dt == pytest.approx((0.001 + 0.001 + 0.002 + 0.025) / 4)
+    tracker.feed(np.array([0.004, 1.0, 1.001]), np.array([0.009, 0.009, 0.010]))  # a long silence
+    step, dt = tracker._raw_stats(0.0, 0.0015)
+    assert step == np.inf and np.isnan(dt)  # too few samples
+    assert tracker._raw_stats(0.0, 0.0045) == (0.003, pytest.approx(0.004 / 3))
+    assert tracker._raw_stats(0.0, 2.0) == (pytest.approx(0.001), pytest.approx((0.004 + 0.025 + 0.001) / 5))
+    # samples older than the longest window are let go (memory stays bounded), the window's are kept
+    t = np.arange(0.0, 200.0, 0.001) + 1.1
+    for i in range(0, t.size, 997):
+        tracker.feed(t[i:i + 997], np.zeros(t[i:i + 997].size))
+    kept = tracker._raw_t[:tracker._raw_n]
+    assert kept[-1] == t[-1] and kept[0] <= t[-1] - tracker_module.MAX_WINDOW_S
+    assert tracker._raw_t.size <= 4 * (tracker_module.MAX_WINDOW_S + 1.0) * 1000

@@ -45,8 +45,8 @@ FILTER_PAD_S = 0.5
 FIT_FRACTION = 0.03
 FIT_MIN_M = 0.005
 # ... and at least this many encoder steps: with a coarse encoder a few-mm window holds only two or
-# three levels (MV p95 at 3 mm steps: 0.031 -> 0.021 m/s). The step is the smallest change seen
-# between consecutive samples so far (for an unquantised sensor it is tiny and changes nothing).
+# three levels (MV p95 at 3 mm steps: 0.031 -> 0.021 m/s). The step is the smallest change between
+# consecutive raw samples of the rep's window (for an unquantised sensor it is tiny: no effect).
 FIT_MIN_STEPS = 8
 FIT_MAX_M = 0.025
 # ... and at least as far as the rise moves at its mean speed in this many sample intervals: at
@@ -82,14 +82,9 @@ class LiveTracker:
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
         self._rep_out = np.empty(K.REP_OUT_SIZE)
         self._pending_config: AnalysisConfig | None = None
-        self._step = math.inf  # encoder step and sample interval estimates (see _track_step)
-        self._dt_sum = 0.0
-        self._dt_n = 0
-        self._before = (math.inf, 0.0, 0)
-        self._last_x: float | None = None
-        self._last_t = 0.0
-        self._chunk_t: np.ndarray | None = None
-        self._chunk_step: np.ndarray | None = None
+        self._raw_t = np.empty(4096)  # raw samples of the last MAX_WINDOW_S (see _keep_raw)
+        self._raw_x = np.empty(4096)
+        self._raw_n = 0
         self._new_set()
 
     # ---- public API ----------------------------------------------------------------------
@@ -109,7 +104,7 @@ class LiveTracker:
                 return []
         if self._rs_state[K.RS_N] < 0:
             raise RuntimeError("the stream has been finished; start a new LiveTracker")
-        self._track_step(t, x)
+        self._keep_raw(t, x)
         prev_t = self._rs_state[K.RS_TB] if self._rs_state[K.RS_N] >= 2 else t[0]
         cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
         grid = np.empty(max(cap, 2))
@@ -181,36 +176,37 @@ class LiveTracker:
 
     # ---- internals -----------------------------------------------------------------------
 
-    def _track_step(self, t: np.ndarray, x: np.ndarray) -> None:
-        """Smallest nonzero change between consecutive samples and their mean interval (each
-        clipped at 25 ms: pauses of a per-tick encoder are not its rate), as of each sample of
-        this chunk; a rep uses the values as of its deciding instant, so chunking cannot change them."""
-        first = self._last_x is None
-        dx = np.abs(np.diff(x, prepend=x[0] if first else self._last_x))
-        dx[dx == 0.0] = np.inf
-        dt = np.minimum(np.diff(t, prepend=t[0] if first else self._last_t), 0.025)
-        if first:
-            dt = dt[1:]
-        self._before = (self._step, self._dt_sum, self._dt_n)
-        self._chunk_t = t
-        self._chunk_step = np.minimum.accumulate(np.minimum(dx, self._step))
-        self._chunk_dt_sum = self._dt_sum + np.cumsum(dt)
-        self._chunk_dt_n = self._dt_n + np.arange(1, dt.size + 1)
-        if first:  # the very first sample has no interval yet
-            self._chunk_dt_sum = np.concatenate(([0.0], self._chunk_dt_sum))
-            self._chunk_dt_n = np.concatenate(([0], self._chunk_dt_n))
-        self._step = float(self._chunk_step[-1])
-        self._dt_sum, self._dt_n = float(self._chunk_dt_sum[-1]), int(self._chunk_dt_n[-1])
-        self._last_x, self._last_t = float(x[-1]), float(t[-1])
+    def _keep_raw(self, t: np.ndarray, x: np.ndarray) -> None:
+        """Keep the raw samples of the last MAX_WINDOW_S (and the whole current chunk): a rep's
+        encoder step and sample interval are read from the raw samples of its own window."""
+        n, m = self._raw_n, t.size
+        if n + m > self._raw_t.size:
+            keep_from = int(np.searchsorted(self._raw_t[:n], t[-1] - MAX_WINDOW_S - 1.0))
+            n -= keep_from
+            self._raw_t[:n] = self._raw_t[keep_from:keep_from + n]
+            self._raw_x[:n] = self._raw_x[keep_from:keep_from + n]
+            if n + m > self._raw_t.size:
+                cap = max(2 * (n + m), 4096)
+                self._raw_t = np.concatenate((self._raw_t[:n], np.empty(cap - n)))
+                self._raw_x = np.concatenate((self._raw_x[:n], np.empty(cap - n)))
+        self._raw_t[n:n + m] = t
+        self._raw_x[n:n + m] = x
+        self._raw_n = n + m
 
-    def _step_at(self, t_rel: float) -> tuple[float, float]:
-        """(encoder step, mean sample interval) from the samples up to ``t_rel`` s after the first."""
-        if self._chunk_t is None:
+    def _raw_stats(self, t0_rel: float, t1_rel: float) -> tuple[float, float]:
+        """(encoder step, mean sample interval) of the raw samples from ``t0_rel`` to ``t1_rel`` s
+        after the first sample: the smallest nonzero change between consecutive samples, and their
+        mean spacing with each gap clipped at 25 ms (a per-tick encoder's pauses are not its rate)."""
+        origin = self._rs_state[K.RS_ORIGIN]
+        rt = self._raw_t[:self._raw_n]
+        i0 = int(np.searchsorted(rt, origin + t0_rel))
+        i1 = int(np.searchsorted(rt, origin + t1_rel, side="right"))
+        if i1 - i0 < 3:
             return math.inf, math.nan
-        k = int(np.searchsorted(self._chunk_t, self._rs_state[K.RS_ORIGIN] + t_rel, side="right")) - 1
-        step, dt_sum, dt_n = self._before if k < 0 else (
-            float(self._chunk_step[k]), float(self._chunk_dt_sum[k]), int(self._chunk_dt_n[k]))
-        return step, (dt_sum / dt_n if dt_n else math.nan)
+        dx = np.abs(np.diff(self._raw_x[i0:i1]))
+        moved = dx[dx > 0.0]
+        step = float(moved.min()) if moved.size else math.inf
+        return step, float(np.minimum(np.diff(rt[i0:i1]), 0.025).mean())
 
     def _apply_config(self, config: AnalysisConfig) -> None:
         self.config = config
@@ -298,7 +294,7 @@ class LiveTracker:
         if top - w0 <= bottom_rel:
             return []
         load = self.config.load_kg or 0.0
-        step, dt_raw = self._step_at(confirm / fs)
+        step, dt_raw = self._raw_stats(w0 / fs, confirm / fs)
         rise_mv = (self._buf[top - self._buf_start] - self._buf[max(bottom, self._buf_start) - self._buf_start]) \
             / max((top - bottom) / fs, 1e-3)
         fit_min = max(FIT_MIN_M, FIT_MIN_STEPS * step)
