@@ -82,6 +82,8 @@ class LiveTracker:
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
         self._rep_out = np.empty(K.REP_OUT_SIZE)
         self._pending_config: AnalysisConfig | None = None
+        self._cur_t: np.ndarray | None = None  # the chunk being processed (see _keep_raw)
+        self._cur_x: np.ndarray | None = None
         self._raw_t = np.empty(4096)  # raw samples of the last MAX_WINDOW_S (see _keep_raw)
         self._raw_x = np.empty(4096)
         self._raw_n = 0
@@ -104,12 +106,16 @@ class LiveTracker:
                 return []
         if self._rs_state[K.RS_N] < 0:
             raise RuntimeError("the stream has been finished; start a new LiveTracker")
-        self._keep_raw(t, x)
         prev_t = self._rs_state[K.RS_TB] if self._rs_state[K.RS_N] >= 2 else t[0]
         cap = int((t[-1] - min(prev_t, t[0])) * self._fs) + 2 + t.size
         grid = np.empty(max(cap, 2))
         n = K.resample_stream(t, x, self._rs_state, grid)
-        return self._process_grid(grid[:n])
+        self._cur_t, self._cur_x = t, x
+        try:
+            return self._process_grid(grid[:n])
+        finally:
+            self._cur_t = self._cur_x = None
+            self._keep_raw(t, x)
 
     def advance(self, t_s: float) -> list:
         """Time has reached ``t_s`` with the bar where it last was (a device heartbeat)."""
@@ -177,8 +183,11 @@ class LiveTracker:
     # ---- internals -----------------------------------------------------------------------
 
     def _keep_raw(self, t: np.ndarray, x: np.ndarray) -> None:
-        """Keep the raw samples of the last MAX_WINDOW_S (and the whole current chunk): a rep's
-        encoder step and sample interval are read from the raw samples of its own window."""
+        """After a chunk: keep its raw samples of the last MAX_WINDOW_S (a rep's encoder step and
+        sample interval are read from the raw samples of its own window). During the chunk its
+        arrays are read in place, so a whole recording fed at once is never copied."""
+        first = int(np.searchsorted(t, t[-1] - MAX_WINDOW_S - 1.0))
+        t, x = t[first:], x[first:]
         n, m = self._raw_n, t.size
         if n + m > self._raw_t.size:
             keep_from = int(np.searchsorted(self._raw_t[:n], t[-1] - MAX_WINDOW_S - 1.0))
@@ -198,15 +207,21 @@ class LiveTracker:
         after the first sample: the smallest nonzero change between consecutive samples, and their
         mean spacing with each gap clipped at 25 ms (a per-tick encoder's pauses are not its rate)."""
         origin = self._rs_state[K.RS_ORIGIN]
-        rt = self._raw_t[:self._raw_n]
-        i0 = int(np.searchsorted(rt, origin + t0_rel))
-        i1 = int(np.searchsorted(rt, origin + t1_rel, side="right"))
-        if i1 - i0 < 3:
+        lo, hi = origin + t0_rel, origin + t1_rel
+        parts_t, parts_x = [], []
+        for rt, rx in ((self._raw_t[:self._raw_n], self._raw_x[:self._raw_n]), (self._cur_t, self._cur_x)):
+            if rt is not None and rt.size:
+                i0, i1 = int(np.searchsorted(rt, lo)), int(np.searchsorted(rt, hi, side="right"))
+                parts_t.append(rt[i0:i1])
+                parts_x.append(rx[i0:i1])
+        wt = np.concatenate(parts_t) if parts_t else np.empty(0)
+        wx = np.concatenate(parts_x) if parts_x else np.empty(0)
+        if wt.size < 3:
             return math.inf, math.nan
-        dx = np.abs(np.diff(self._raw_x[i0:i1]))
+        dx = np.abs(np.diff(wx))
         moved = dx[dx > 0.0]
         step = float(moved.min()) if moved.size else math.inf
-        return step, float(np.minimum(np.diff(rt[i0:i1]), 0.025).mean())
+        return step, float(np.minimum(np.diff(wt), 0.025).mean())
 
     def _apply_config(self, config: AnalysisConfig) -> None:
         self.config = config
