@@ -51,12 +51,12 @@ def test_rep_count_exact(scored):
 def test_mean_velocity(scored):
     err, _, _, _ = scored
     assert np.median(err[:, 0]) <= 0.003
-    assert np.percentile(err[:, 0], 95) <= 0.017  # target 0.01: not yet met
+    assert np.percentile(err[:, 0], 95) <= 0.015  # target 0.01: not yet met (0.0129 here)
 
 
 def test_mean_propulsive_velocity(scored):
     err, _, _, _ = scored
-    assert np.percentile(err[:, 1], 95) <= 0.025  # target 0.015: not yet met
+    assert np.percentile(err[:, 1], 95) <= 0.021  # target 0.015: not yet met (0.0171 here)
 
 
 def test_peak_velocity_and_rom(scored):
@@ -67,16 +67,16 @@ def test_peak_velocity_and_rom(scored):
 
 def test_eccentric_duration_and_bottom_pause(scored):
     # No issue target; this guards the fix for long pauses, which used to be counted as
-    # eccentric (p95 error ~1.2 s before, ~0.08 s after, on the tuning seeds).
+    # eccentric (p95 error ~1.2 s before; 0.044 s and 0.028 s here now).
     err = scored[3]
     assert len(err) > 500
-    assert np.percentile(err[:, 0], 95) <= 0.12
-    assert np.percentile(err[:, 1], 95) <= 0.06
+    assert np.percentile(err[:, 0], 95) <= 0.08
+    assert np.percentile(err[:, 1], 95) <= 0.05
 
 
 def test_stop_rep(scored):
     _, _, stop_rate, _ = scored
-    assert stop_rate >= 0.83  # target 0.95: not yet met
+    assert stop_rate >= 0.85  # target 0.95: not yet met (0.89 here)
 
 
 def test_no_reps_from_setup_only():
