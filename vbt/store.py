@@ -75,24 +75,7 @@ TRACE_CODEC = "f8-delta-shuffle-zlib"
 RAW_CODEC = "f8"  # little-endian float64, as schema v1 stored it
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
-REP_METRIC_COLUMNS = (
-    "concentric_start_s",
-    "concentric_end_s",
-    "mean_velocity_m_s",
-    "mean_propulsive_velocity_m_s",
-    "peak_velocity_m_s",
-    "rom_m",
-    "time_to_peak_velocity_s",
-    "concentric_duration_s",
-    "eccentric_duration_s",
-    "eccentric_mean_velocity_m_s",
-    "bottom_pause_s",
-    "velocity_loss_pct",
-    "mean_force_n",
-    "peak_force_n",
-    "mean_power_w",
-    "peak_power_w",
-)
+REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
 _REP_COLUMN = {name: ("rep_index" if name == "index" else name) for name in REP_JSON_FIELDS}
 
 
