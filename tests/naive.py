@@ -128,3 +128,19 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
                 reps.append((bottom_i, hi_i, i))
                 emitted = True
     return reps
+
+
+def beta_phase_fit(t, x, init):
+    """Least squares of x ~ level + rise * I((t - t0)/dur; a, b) (I: SciPy's regularised incomplete
+    beta), started from init = (level, rise, t0, dur, a, b); returns (t0, dur, a, b, rms)."""
+    from scipy.optimize import least_squares
+    from scipy.special import betainc
+
+    def resid(p):
+        level, rise, t0, dur, a, b = p
+        s = np.clip((t - t0) / dur, 0.0, 1.0)
+        return x - level - rise * betainc(max(a, 1.05), max(b, 1.05), s)
+
+    res = least_squares(resid, init, x_scale=[0.01, 0.1, 0.01, 0.01, 0.1, 0.1], xtol=1e-12, ftol=1e-12)
+    level, rise, t0, dur, a, b = res.x
+    return t0, dur, a, b, float(np.sqrt(np.mean(res.fun ** 2)))

@@ -5,12 +5,11 @@ touch-and-go and paused reps, deadlifts from the floor, set-up and re-rack movem
 wobble, partial reps, fatigue; sensors from 50 Hz to 10 kHz, even or per-tick, quantised from
 0.1 to 3 mm, with noise and vibration.
 
-Issue targets and where we stand (fresh-seed figures are printed by benchmarks/bench_core.py):
-count exact >= 98 % (met), MV median <= 0.003 (met), PV p95 <= 0.03 (met), ROM p95 <= 3 mm (met);
-MV p95 <= 0.01, MPV p95 <= 0.015 and stop rep exact >= 95 % are NOT yet met — the asserted
-bounds below are our current figures with a margin, so a regression fails this test.
-Encoder quantisation at the turning points of fast reps is most of the MV p95 tail; grinders,
-closed within ~0.13 s of the bar going nearly still so the live alert never waits, add to it.
+The issue's targets are asserted as they stand: count exact >= 98 %, MV median <= 0.003 and
+p95 <= 0.01, MPV p95 <= 0.015, PV p95 <= 0.03, ROM p95 <= 3 mm, stop rep exact >= 95 % (figures
+on these seeds in the comments; fresh-seed figures are printed by benchmarks/bench_core.py).
+Most stop-rep misses left are sets with a rep within 0.3 points of the threshold, where 0.001 m/s
+decides.
 """
 
 import numpy as np
@@ -51,12 +50,12 @@ def test_rep_count_exact(scored):
 def test_mean_velocity(scored):
     err, _, _, _ = scored
     assert np.median(err[:, 0]) <= 0.003
-    assert np.percentile(err[:, 0], 95) <= 0.015  # target 0.01: not yet met (0.0129 here)
+    assert np.percentile(err[:, 0], 95) <= 0.01  # 0.0070 here (median 0.0005)
 
 
 def test_mean_propulsive_velocity(scored):
     err, _, _, _ = scored
-    assert np.percentile(err[:, 1], 95) <= 0.021  # target 0.015: not yet met (0.0171 here)
+    assert np.percentile(err[:, 1], 95) <= 0.015  # 0.0116 here
 
 
 def test_peak_velocity_and_rom(scored):
@@ -67,7 +66,7 @@ def test_peak_velocity_and_rom(scored):
 
 def test_eccentric_duration_and_bottom_pause(scored):
     # No issue target; this guards the fix for long pauses, which used to be counted as
-    # eccentric (p95 error ~1.2 s before; 0.044 s and 0.028 s here now).
+    # eccentric (p95 error ~1.2 s before; 0.044 s and 0.026 s here now).
     err = scored[3]
     assert len(err) > 500
     assert np.percentile(err[:, 0], 95) <= 0.08
@@ -76,7 +75,7 @@ def test_eccentric_duration_and_bottom_pause(scored):
 
 def test_stop_rep(scored):
     _, _, stop_rate, _ = scored
-    assert stop_rate >= 0.85  # target 0.95: not yet met (0.89 here)
+    assert stop_rate >= 0.95  # 0.967 here (4 of 120 sets missed)
 
 
 def test_no_reps_from_setup_only():
@@ -140,3 +139,33 @@ def test_force_and_power_with_a_load():
     # No issue target. The 10 Hz filter rounds off the sharp onsets of the model's fastest reps
     # (Beta a < 2 has unbounded onset acceleration), so the tail is wide: p95 ~16 % here.
     assert np.median(peak_err) <= 0.03 and np.percentile(peak_err, 95) <= 0.2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sticking_point_reps_are_not_forced_into_one_velocity_peak(seed):
+    """A rep whose velocity has two peaks (a sticking point) does not fit one Beta-shaped profile;
+    the whole-phase fit must give way to the turning-point fits. Forced, it put ends 0.6-7 s off
+    (MV errors 0.25-0.7 m/s); the turning-point fits' own MV error on these reps is up to 0.036."""
+    from scipy.special import betainc
+
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 40.0, 0.001)
+    x = np.full(t.size, 1.2)
+    truth, tc = [], 2.0
+    for _ in range(6):
+        rom = 0.45
+        d1 = rom * rng.uniform(0.4, 0.6)
+        t1, t2 = rng.uniform(0.3, 0.6, 2)
+        lag = t1 * rng.uniform(0.5, 0.8)  # the second push starts before the first one ends
+        x = x - np.where(t >= tc, rom * betainc(2.2, 2.2, np.clip(t - tc, 0, 1)), 0.0)
+        t0 = tc + 1.1
+        x = x + np.where(t >= t0, d1 * betainc(2.0, 2.5, np.clip((t - t0) / t1, 0, 1))
+                         + (rom - d1) * betainc(2.0, 2.0, np.clip((t - t0 - lag) / t2, 0, 1)), 0.0)
+        end = max(t0 + t1, t0 + lag + t2)
+        truth.append(rom / (end - t0))
+        tc = end + 1.0
+    x = np.round((x + rng.normal(0, 0.0002, t.size)) / 0.0005) * 0.0005
+    res = analyze(t, x)
+    assert len(res.reps) == 6
+    err = np.abs([r.mean_velocity_m_s - mv for r, mv in zip(res.reps, truth)])
+    assert err.max() < 0.05, err

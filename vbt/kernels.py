@@ -2,15 +2,18 @@
 
 Each kernel takes contiguous float64 arrays and scalars, writes into preallocated outputs and
 holds no Python objects; the wrappers in ``vbt.tracker`` validate, allocate and call them.
-Thresholds are arguments, never globals, because cached machine code freezes global values.
+Settings are arguments, never globals, because cached machine code freezes global values; the
+module constants below are parts of the method, fixed in the source.
 Slow, obviously-correct twins of every kernel live in ``tests/naive.py``.
 
 Kernels
 -------
-resample_stream  linear interpolation of (t, x) samples onto a uniform grid, resumable
+resample_stream  monotone cubic (PCHIP) interpolation of (t, x) samples onto a uniform grid, resumable
 detect_stream    turning points with distance hysteresis; rep candidates and stillness marks
 butter_lowpass   2nd-order Butterworth coefficients (bilinear transform, pre-warped)
 filtfilt         zero-phase biquad: forward then backward, constant-extension padding
+fit_turning_point  a turning point as two power-law branches either side of a hold
+fit_phase_lm     a whole concentric phase as one Beta-shaped velocity profile (Levenberg-Marquardt)
 analyze_rep      boundaries, velocities, ROM, durations, force and power of one rep
 """
 
@@ -640,6 +643,199 @@ def beta_from_shape(share, ratio):
     return min(max(a, 1.2), 4.5), min(max(b, 1.2), 4.5)
 
 
+# ---- whole-phase shape fit -------------------------------------------------------------------
+# A concentric phase whose velocity rises and falls once is fitted as a whole: position =
+# level + rise * BetaCDF((t - t0) / dur; a, b). Hundreds of samples then place both turning
+# points, where the local fits above see only the few near each end. A rep it does not fit (a
+# sticking point, two velocity peaks) keeps the local fits (see analyze_rep).
+SHAPE_TABLE_N = 65  # nodes of the Beta CDF table (cubic Hermite between them)
+SHAPE_MIN_EXP = 1.05  # the exponents stay above 1: velocity starts and ends at zero
+SHAPE_MAX_ITER = 30  # Levenberg-Marquardt iterations
+SHAPE_TOL = 1e-6  # stop when an iteration lowers the residual by less than this fraction
+SHAPE_MAX_RMS_RATIO = 2.5  # accept the shape fit if its RMS residual is within this factor of the 10 Hz filter's
+SHAPE_MAX_SHIFT = 0.5  # ... and it moves neither end by more than this share of the first estimate's duration
+SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
+
+
+@njit(cache=True)
+def beta_integral_table(a, b, n, m, tab, dens):
+    """tab[k] = integral from 0 to s_k of s^(a-1) (1-s)^(b-1) ds (the unnormalised Beta CDF) and
+    dens[k] the integrand at s_k, for s_k = k/(n-1); Simpson's rule on m sub-steps per cell, the
+    first and last sub-steps by their expansions to first order (the integrand may not be smooth
+    at 0 and 1)."""
+    h = 1.0 / ((n - 1) * m)
+    tab[0] = 0.0
+    dens[0] = 0.0 if a > 1.0 else 1.0
+    acc = 0.0
+    f0 = 0.0
+    for k in range(1, n):
+        for q in range(m):
+            s0 = ((k - 1) * m + q) * h
+            s1 = s0 + h
+            sm = 0.5 * (s0 + s1)
+            f1 = s1 ** (a - 1.0) * max(1.0 - s1, 0.0) ** (b - 1.0)
+            if s0 == 0.0:
+                acc += s1 ** a / a * (1.0 - a / (a + 1.0) * s1) ** (b - 1.0)
+            elif k == n - 1 and q == m - 1:
+                acc += h ** b / b * (1.0 - b / (b + 1.0) * h) ** (a - 1.0)
+            else:
+                fm = sm ** (a - 1.0) * (1.0 - sm) ** (b - 1.0)
+                acc += h / 6.0 * (f0 + 4.0 * fm + f1)
+            f0 = f1
+        tab[k] = acc
+        dens[k] = f0
+
+
+@njit(cache=True)
+def _phase_curve(tb, t0, dur, a, b, tab, dens, u, du):
+    """u[j]: the normalised Beta(a, b) CDF at s = (tb[j] - t0)/dur (cubic Hermite on its table);
+    du[j]: its derivative in s (0 outside the phase)."""
+    nt = tab.shape[0]
+    beta_integral_table(a, b, nt, 2, tab, dens)
+    norm = tab[nt - 1]
+    hc = 1.0 / (nt - 1)
+    for j in range(tb.shape[0]):
+        f = (tb[j] - t0) / dur
+        if f <= 0.0:
+            u[j] = 0.0
+            du[j] = 0.0
+        elif f >= 1.0:
+            u[j] = 1.0
+            du[j] = 0.0
+        else:
+            g = f * (nt - 1)
+            k = min(int(g), nt - 2)
+            w = g - k
+            w2 = w * w
+            w3 = w2 * w
+            u[j] = ((2 * w3 - 3 * w2 + 1) * tab[k] + (w3 - 2 * w2 + w) * hc * dens[k]
+                    + (-2 * w3 + 3 * w2) * tab[k + 1] + (w3 - w2) * hc * dens[k + 1]) / norm
+            du[j] = ((6 * w2 - 6 * w) * tab[k] + (3 * w2 - 4 * w + 1) * hc * dens[k]
+                     + (-6 * w2 + 6 * w) * tab[k + 1] + (3 * w2 - 2 * w) * hc * dens[k + 1]) / (hc * norm)
+
+
+@njit(cache=True)
+def _solve_small(A, g, out):
+    """Gaussian elimination with partial pivoting of A out = g (A, g overwritten). False if singular."""
+    n = g.shape[0]
+    for c in range(n):
+        piv = c
+        for r in range(c + 1, n):
+            if abs(A[r, c]) > abs(A[piv, c]):
+                piv = r
+        if abs(A[piv, c]) < 1e-300:
+            return False
+        if piv != c:
+            for k in range(n):
+                tmp = A[c, k]
+                A[c, k] = A[piv, k]
+                A[piv, k] = tmp
+            tmp = g[c]
+            g[c] = g[piv]
+            g[piv] = tmp
+        for r in range(c + 1, n):
+            f = A[r, c] / A[c, c]
+            for k in range(c, n):
+                A[r, k] -= f * A[c, k]
+            g[r] -= f * g[c]
+    for r in range(n - 1, -1, -1):
+        acc = g[r]
+        for k in range(r + 1, n):
+            acc -= A[r, k] * out[k]
+        out[r] = acc / A[r, r]
+    return True
+
+
+@njit(cache=True)
+def _phase_resid(tb, xb, prm, tab, dens, u, du):
+    if prm[3] <= 0.0:
+        return 1e300
+    _phase_curve(tb, prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
+    sse = 0.0
+    for j in range(tb.shape[0]):
+        r = xb[j] - prm[0] - prm[1] * u[j]
+        sse += r * r
+    return sse
+
+
+@njit(cache=True)
+def fit_phase_lm(t, x, lo, hi, init, out4):
+    """Levenberg-Marquardt fit of samples lo..hi-1 to level + rise * BetaCDF((t - t0)/dur; a, b);
+    ``init`` = (level, rise, t0, dur, a, b). Writes (t0, dur, a, b) into ``out4``; returns the
+    residual SS per sample."""
+    tb, xb, nb = _binned(t, x, lo, hi)
+    tb = tb[:nb].copy()
+    xb = xb[:nb].copy()
+    nt = SHAPE_TABLE_N
+    tab = np.empty(nt)
+    dens = np.empty(nt)
+    u = np.empty(nb)
+    du = np.empty(nb)
+    ua = np.empty(nb)
+    ub = np.empty(nb)
+    dd = np.empty(nb)
+    prm = init.copy()
+    trial = np.empty(6)
+    J = np.empty((nb, 6))
+    A = np.empty((6, 6))
+    g = np.empty(6)
+    step = np.empty(6)
+    lam = 1e-3
+    rel = 1.0
+    sse = _phase_resid(tb, xb, prm, tab, dens, u, du)
+    eps = 1e-4
+    for _ in range(SHAPE_MAX_ITER):
+        # Jacobian of the model at prm (u, du are current)
+        _phase_curve(tb, prm[2], prm[3], prm[4] + eps, prm[5], tab, dens, ua, dd)
+        _phase_curve(tb, prm[2], prm[3], prm[4], prm[5] + eps, tab, dens, ub, dd)
+        _phase_curve(tb, prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
+        for j in range(nb):
+            sj = (tb[j] - prm[2]) / prm[3]
+            J[j, 0] = 1.0
+            J[j, 1] = u[j]
+            J[j, 2] = -prm[1] * du[j] / prm[3]
+            J[j, 3] = -prm[1] * du[j] * sj / prm[3]
+            J[j, 4] = prm[1] * (ua[j] - u[j]) / eps
+            J[j, 5] = prm[1] * (ub[j] - u[j]) / eps
+        improved = False
+        for _try in range(8):
+            for r in range(6):
+                acc = 0.0
+                for j in range(nb):
+                    acc += J[j, r] * (xb[j] - prm[0] - prm[1] * u[j])
+                g[r] = acc
+                for c in range(6):
+                    acc = 0.0
+                    for j in range(nb):
+                        acc += J[j, r] * J[j, c]
+                    A[r, c] = acc
+                A[r, r] *= 1.0 + lam
+            if not _solve_small(A, g, step):
+                lam *= 10.0
+                continue
+            for k in range(6):
+                trial[k] = prm[k] + step[k]
+            trial[4] = max(trial[4], SHAPE_MIN_EXP)
+            trial[5] = max(trial[5], SHAPE_MIN_EXP)
+            s_new = _phase_resid(tb, xb, trial, tab, dens, ua, dd)
+            if s_new < sse:
+                rel = (sse - s_new) / max(sse, 1e-300)
+                sse = s_new
+                for k in range(6):
+                    prm[k] = trial[k]
+                lam = max(lam / 3.0, 1e-9)
+                improved = True
+                break
+            lam *= 4.0
+        if not improved or rel < SHAPE_TOL:
+            break
+    out4[0] = prm[2]
+    out4[1] = prm[3]
+    out4[2] = prm[4]
+    out4[3] = prm[5]
+    return sse / nb
+
+
 # ---- one rep --------------------------------------------------------------------------------
 # output slots of analyze_rep
 (R_OK, R_T0, R_T1, R_MV, R_MPV, R_PV, R_ROM, R_TTPV, R_ECC_DUR, R_ECC_MV, R_PAUSE,
@@ -790,8 +986,10 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             # the 5 % ends trim the phase a little; close enough for its shape
             p_ecc_on, p_ecc = beta_from_shape((t[ie] - t[e0]) / (t[e1] - t[e0]), -v[ie] * (t[e1] - t[e0]) / d_ecc)
     if shape_passes > 0:
-        # Second pass: the phase's overall shape (time-to-peak share, PV/MV) fixes the exponents
-        # of its onset and arrival; refit both turning points with them.
+        # Second pass: the phase's overall shape (time-to-peak share, PV/MV) gives the exponents
+        # of its onset and arrival. If the whole phase fits one Beta-shaped velocity profile,
+        # its fit places both ends; otherwise both turning points are refitted locally with
+        # those exponents.
         for _ in range(shape_passes):
             if not (t1 > t0) or x1 <= x0:
                 return
@@ -804,6 +1002,33 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             share = (t[jps] - t0) / (t1 - t0)
             ratio = v[jps] / ((x1 - x0) / (t1 - t0))
             pa, pb = beta_from_shape(share, ratio)
+            if j1s - j0s >= 8:
+                init = np.empty(6)
+                init[0] = x0
+                init[1] = x1 - x0
+                init[2] = t0
+                init[3] = t1 - t0
+                init[4] = pa
+                init[5] = pb
+                ph = np.empty(4)
+                # the still bar before and after the phase pins its levels (not the descent's end or
+                # the lockout's wobble: the first fits place where those start)
+                marg = SHAPE_HOLD_SHARE * (t1 - t0)
+                l_ext = max(0, int(math.ceil(max(t0 - marg, t_ecc_end) * fs)))
+                r_ext = min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs)))
+                l_ext = min(l_ext, j0s)
+                r_ext = min(max(r_ext, j1s + 1), n - 1)
+                ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
+                ms_filter = 0.0
+                for j in range(l_ext, r_ext + 1):
+                    ms_filter += (x[j] - xf[j]) ** 2
+                ms_filter /= r_ext + 1 - l_ext
+                shift = SHAPE_MAX_SHIFT * (t1 - t0)
+                if ms_fit <= SHAPE_MAX_RMS_RATIO ** 2 * ms_filter and abs(ph[0] - t0) <= shift \
+                        and abs(ph[0] + ph[1] - t1) <= shift:
+                    t0 = ph[0]
+                    t1 = ph[0] + ph[1]
+                    continue
             fit_turning_point_near(t, x, left, right + 1, p_ecc, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
             t0 = times[1]
             t_ecc_end = times[0]
