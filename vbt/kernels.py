@@ -748,6 +748,8 @@ def _solve_small(A, g, out):
 
 @njit(cache=True)
 def _phase_resid(tb, xb, prm, tab, dens, u, du):
+    """Residual SS of the phase model with parameters prm = (level, rise, t0, dur, a, b); the
+    curve goes into u, du (1e300 and untouched for a duration that is not positive)."""
     if prm[3] <= 0.0:
         return 1e300
     _phase_curve(tb, prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
@@ -773,22 +775,29 @@ def fit_phase_lm(t, x, lo, hi, init, out4):
     du = np.empty(nb)
     ua = np.empty(nb)
     ub = np.empty(nb)
+    ut = np.empty(nb)
+    dut = np.empty(nb)
     dd = np.empty(nb)
     prm = init.copy()
     trial = np.empty(6)
     J = np.empty((nb, 6))
+    A0 = np.empty((6, 6))  # normal equations at prm, damped into A for each try
+    g0 = np.empty(6)
     A = np.empty((6, 6))
     g = np.empty(6)
     step = np.empty(6)
+    for k in range(4):
+        out4[k] = init[2 + k]
+    if init[3] <= 0.0 or nb < 6:
+        return 1e300
     lam = 1e-3
     rel = 1.0
     sse = _phase_resid(tb, xb, prm, tab, dens, u, du)
     eps = 1e-4
     for _ in range(SHAPE_MAX_ITER):
-        # Jacobian of the model at prm (u, du are current)
+        # Jacobian of the model at prm (u, du hold the curve there)
         _phase_curve(tb, prm[2], prm[3], prm[4] + eps, prm[5], tab, dens, ua, dd)
         _phase_curve(tb, prm[2], prm[3], prm[4], prm[5] + eps, tab, dens, ub, dd)
-        _phase_curve(tb, prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
         for j in range(nb):
             sj = (tb[j] - prm[2]) / prm[3]
             J[j, 0] = 1.0
@@ -797,18 +806,23 @@ def fit_phase_lm(t, x, lo, hi, init, out4):
             J[j, 3] = -prm[1] * du[j] * sj / prm[3]
             J[j, 4] = prm[1] * (ua[j] - u[j]) / eps
             J[j, 5] = prm[1] * (ub[j] - u[j]) / eps
+        for r in range(6):
+            acc = 0.0
+            for j in range(nb):
+                acc += J[j, r] * (xb[j] - prm[0] - prm[1] * u[j])
+            g0[r] = acc
+            for c in range(r + 1):
+                acc = 0.0
+                for j in range(nb):
+                    acc += J[j, r] * J[j, c]
+                A0[r, c] = acc
+                A0[c, r] = acc
         improved = False
         for _try in range(8):
             for r in range(6):
-                acc = 0.0
-                for j in range(nb):
-                    acc += J[j, r] * (xb[j] - prm[0] - prm[1] * u[j])
-                g[r] = acc
+                g[r] = g0[r]
                 for c in range(6):
-                    acc = 0.0
-                    for j in range(nb):
-                        acc += J[j, r] * J[j, c]
-                    A[r, c] = acc
+                    A[r, c] = A0[r, c]
                 A[r, r] *= 1.0 + lam
             if not _solve_small(A, g, step):
                 lam *= 10.0
@@ -817,12 +831,14 @@ def fit_phase_lm(t, x, lo, hi, init, out4):
                 trial[k] = prm[k] + step[k]
             trial[4] = max(trial[4], SHAPE_MIN_EXP)
             trial[5] = max(trial[5], SHAPE_MIN_EXP)
-            s_new = _phase_resid(tb, xb, trial, tab, dens, ua, dd)
+            s_new = _phase_resid(tb, xb, trial, tab, dens, ut, dut)
             if s_new < sse:
                 rel = (sse - s_new) / max(sse, 1e-300)
                 sse = s_new
                 for k in range(6):
                     prm[k] = trial[k]
+                u[:] = ut
+                du[:] = dut
                 lam = max(lam / 3.0, 1e-9)
                 improved = True
                 break
