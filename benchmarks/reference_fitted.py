@@ -122,9 +122,9 @@ def beta_exponents(share, ratio):
 
 
 def fit_phase(t, xs, xf, x0, x1, t0, t1, pa, pb, te_b, td, hold_share=0.15, max_ratio=2.5, max_shift=0.5):
-    """(t0, t1) of level + rise * I((t - t0)/dur; a, b) fitted by least squares over the phase and
-    the still bar either side, or None if it fits worse than the 10 Hz filter by ``max_ratio``
-    in RMS or moves an end by more than ``max_shift`` of the duration."""
+    """(x0, x1, t0, t1) of level + rise * I((t - t0)/dur; a, b) fitted by least squares over the
+    phase and the still bar either side, or None if it fits worse than the 10 Hz filter by
+    ``max_ratio`` in RMS or moves an end by more than ``max_shift`` of the duration."""
     dur = t1 - t0
     lo = max(int(np.ceil(max(t0 - hold_share * dur, te_b) * FS)), 0)
     hi = min(int(min(t1 + hold_share * dur, td) * FS), xs.size - 1)
@@ -143,7 +143,7 @@ def fit_phase(t, xs, xf, x0, x1, t0, t1, pa, pb, te_b, td, hold_share=0.15, max_
     if np.sqrt(np.mean(fit.fun ** 2)) > max_ratio * rms_filter or fdur <= 0 \
             or abs(f0 - t0) > max_shift * dur or abs(f0 + fdur - t1) > max_shift * dur:
         return None
-    return f0, f0 + fdur
+    return fit.x[0], fit.x[0] + fit.x[1], f0, f0 + fdur
 
 
 def _window_floor(t_raw, x_raw, lo_s, hi_s, rise_mv):
@@ -225,7 +225,7 @@ def analyze_reference(t_raw, x_raw, min_rom=0.15):
         pa, pb = beta_exponents((t[jp] - t0) / (t1 - t0), v[jp] * (t1 - t0) / (x1 - x0))
         shape = fit_phase(t, xs, xf, x0, x1, t0, t1, pa, pb, te_b, td)
         if shape is not None:
-            t0, t1 = shape
+            x0, x1, t0, t1 = shape
         else:
             te_b, t0, x0 = fit_turning_point(t[b_lo:b_hi], xs[b_lo:b_hi], p_ecc, pa, te_b, t0)
             t1, td, x1 = fit_turning_point(t[t_lo:t_hi], xs[t_lo:t_hi], pb, 2.0, t1, td)

@@ -142,5 +142,4 @@ def beta_phase_fit(t, x, init):
         return x - level - rise * betainc(max(a, 1.05), max(b, 1.05), s)
 
     res = least_squares(resid, init, x_scale=[0.01, 0.1, 0.01, 0.01, 0.1, 0.1], xtol=1e-12, ftol=1e-12)
-    level, rise, t0, dur, a, b = res.x
-    return t0, dur, a, b, float(np.sqrt(np.mean(res.fun ** 2)))
+    return (*res.x, float(np.sqrt(np.mean(res.fun ** 2))))

@@ -144,13 +144,14 @@ def test_whole_phase_fit_matches_scipy_least_squares(seed):
     # a first estimate a few ms off, exponents off by 0.3
     init = np.array([1.0, rom, t0 + 0.004, dur - 0.01, a + 0.3, b - 0.3])
     lo, hi = int(0.15 / 0.001), int((t0 + dur + 0.05) / 0.001)
-    out = np.empty(4)
+    out = np.empty(6)
     ms = K.fit_phase_lm(t, x, lo, hi, init, out)
-    t0_n, dur_n, a_n, b_n, rms_n = naive.beta_phase_fit(t[lo:hi], x[lo:hi], init)
-    assert abs(out[0] - t0_n) < 2e-4 and abs(out[1] - dur_n) < 4e-4
-    assert abs(out[2] - a_n) < 0.02 and abs(out[3] - b_n) < 0.02
+    level_n, rise_n, t0_n, dur_n, a_n, b_n, rms_n = naive.beta_phase_fit(t[lo:hi], x[lo:hi], init)
+    assert abs(out[0] - level_n) < 1e-4 and abs(out[1] - rise_n) < 1e-4
+    assert abs(out[2] - t0_n) < 2e-4 and abs(out[3] - dur_n) < 4e-4
+    assert abs(out[4] - a_n) < 0.02 and abs(out[5] - b_n) < 0.02
     assert np.sqrt(ms) < 1.05 * rms_n + 1e-6
-    assert abs(out[0] - t0) < 0.003 and abs(rom / out[1] - rom / dur) < 0.005
+    assert abs(out[2] - t0) < 0.003 and abs(out[1] / out[3] - rom / dur) < 0.005
 
 
 def _detect(x, **kw):

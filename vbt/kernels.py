@@ -646,7 +646,7 @@ def beta_from_shape(share, ratio):
 # ---- whole-phase shape fit -------------------------------------------------------------------
 # A concentric phase whose velocity rises and falls once is fitted as a whole: position =
 # level + rise * BetaCDF((t - t0) / dur; a, b). Hundreds of samples then place both turning
-# points, where the local fits above see only the few near each end. A rep it does not fit (a
+# points and both levels, where the local fits above see only the few near each end. A rep it does not fit (a
 # sticking point, two velocity peaks) keeps the local fits (see analyze_rep).
 SHAPE_TABLE_N = 65  # nodes of the Beta CDF table (cubic Hermite between them)
 SHAPE_MIN_EXP = 1.05  # the exponents stay above 1: velocity starts and ends at zero
@@ -761,10 +761,9 @@ def _phase_resid(tb, xb, prm, tab, dens, u, du):
 
 
 @njit(cache=True)
-def fit_phase_lm(t, x, lo, hi, init, out4):
+def fit_phase_lm(t, x, lo, hi, init, out):
     """Levenberg-Marquardt fit of samples lo..hi-1 to level + rise * BetaCDF((t - t0)/dur; a, b);
-    ``init`` = (level, rise, t0, dur, a, b). Writes (t0, dur, a, b) into ``out4``; returns the
-    residual SS per sample."""
+    ``init`` and ``out`` = (level, rise, t0, dur, a, b). Returns the residual SS per sample."""
     tb, xb, nb = _binned(t, x, lo, hi)
     tb = tb[:nb].copy()
     xb = xb[:nb].copy()
@@ -786,8 +785,8 @@ def fit_phase_lm(t, x, lo, hi, init, out4):
     A = np.empty((6, 6))
     g = np.empty(6)
     step = np.empty(6)
-    for k in range(4):
-        out4[k] = init[2 + k]
+    for k in range(6):
+        out[k] = init[k]
     if init[3] <= 0.0 or nb < 6:
         return 1e300
     lam = 1e-3
@@ -845,10 +844,8 @@ def fit_phase_lm(t, x, lo, hi, init, out4):
             lam *= 4.0
         if not improved or rel < SHAPE_TOL:
             break
-    out4[0] = prm[2]
-    out4[1] = prm[3]
-    out4[2] = prm[4]
-    out4[3] = prm[5]
+    for k in range(6):
+        out[k] = prm[k]
     return sse / nb
 
 
@@ -1026,7 +1023,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                 init[3] = t1 - t0
                 init[4] = pa
                 init[5] = pb
-                ph = np.empty(4)
+                ph = np.empty(6)
                 # the still bar before and after the phase pins its levels (not the descent's end or
                 # the lockout's wobble: the first fits place where those start)
                 marg = SHAPE_HOLD_SHARE * (t1 - t0)
@@ -1040,10 +1037,12 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                     ms_filter += (x[j] - xf[j]) ** 2
                 ms_filter /= r_ext + 1 - l_ext
                 shift = SHAPE_MAX_SHIFT * (t1 - t0)
-                if ms_fit <= SHAPE_MAX_RMS_RATIO ** 2 * ms_filter and abs(ph[0] - t0) <= shift \
-                        and abs(ph[0] + ph[1] - t1) <= shift:
-                    t0 = ph[0]
-                    t1 = ph[0] + ph[1]
+                if ms_fit <= SHAPE_MAX_RMS_RATIO ** 2 * ms_filter and abs(ph[2] - t0) <= shift \
+                        and abs(ph[2] + ph[3] - t1) <= shift:
+                    x0 = ph[0]
+                    x1 = ph[0] + ph[1]
+                    t0 = ph[2]
+                    t1 = ph[2] + ph[3]
                     continue
             fit_turning_point_near(t, x, left, right + 1, p_ecc, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
             t0 = times[1]
