@@ -445,7 +445,7 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     sample times for both (at most ~80 per side), then golden-section refinement of each within
     one candidate spacing. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
     tb, xb, nb = _binned(t, x, lo, hi)
-    _fit_pieces(tb, xb, 0, nb, p_left, p_right, coef, times, 0, nb, 0, nb, 80)
+    return _fit_pieces(tb, xb, 0, nb, p_left, p_right, coef, times, 0, nb, 0, nb, 80)
 
 
 @njit(cache=True)
@@ -482,8 +482,8 @@ def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess,
     e_hi = np.searchsorted(t[:hi], te_guess + radius_s, side="right")
     o_lo = np.searchsorted(t[:hi], t0_guess - radius_s)
     o_hi = np.searchsorted(t[:hi], t0_guess + radius_s, side="right")
-    _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
-                o_lo, max(o_hi, o_lo + 1), 24)
+    return _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
+                       o_lo, max(o_hi, o_lo + 1), 24)
 
 
 @njit(cache=True)
@@ -499,6 +499,55 @@ def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
     fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, times[0], times[1], DESCENT_REFIT_RADIUS_S)
 
 
+# Exponents tried for each branch of a turning point (position ~ |t - tb|^p: 2 is a constant
+# acceleration, higher a gentler onset or arrival, lower a sharper one).
+AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.2, 4.0)
+AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
+
+
+@njit(cache=True)
+def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
+    """:func:`fit_turning_point` with each branch's exponent chosen by the data: a full fit with
+    both exponents 2, then each branch's exponent (the one named by ``first_right`` first) taken
+    from AUTO_EXPONENTS by least squares, the other held. Model-free in the sense that matters here:
+    it assumes only that position leaves or reaches the turning point as a power of time, which
+    holds near any turning point of a smooth motion (2 for a bounce, higher for a slow onset).
+    ``exps`` receives (p_left, p_right). Returns the residual sum of squares (of the binned samples)."""
+    best = fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
+    pl = 2.0
+    pr = 2.0
+    c = np.empty(3)
+    tm = np.empty(2)
+    radius = max(REFIT_RADIUS_S, AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
+    for k in range(2):
+        right = first_right if k == 0 else not first_right
+        bp = pr if right else pl
+        te_g = times[0]
+        t0_g = times[1]
+        for p in AUTO_EXPONENTS:
+            if p == bp:
+                continue
+            if right:
+                s = fit_turning_point_near(t, x, lo, hi, pl, p, c, tm, te_g, t0_g, radius)
+            else:
+                s = fit_turning_point_near(t, x, lo, hi, p, pr, c, tm, te_g, t0_g, radius)
+            if s < best:
+                best = s
+                bp = p
+                coef[0] = c[0]
+                coef[1] = c[1]
+                coef[2] = c[2]
+                times[0] = tm[0]
+                times[1] = tm[1]
+        if right:
+            pr = bp
+        else:
+            pl = bp
+    exps[0] = pl
+    exps[1] = pr
+    return best
+
+
 @njit(cache=True)
 def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_hi, max_candidates):
     """The fit of :func:`fit_turning_point` with ``te`` searched among samples e_lo..e_hi-1 and
@@ -509,7 +558,7 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
         coef[2] = 0.0
         times[0] = t[lo]
         times[1] = t[lo]
-        return
+        return 1e300
     e_lo = min(max(e_lo, lo), hi - 1) - lo
     e_hi = min(max(e_hi, e_lo + lo + 1), hi) - lo
     o_lo = min(max(o_lo, lo), hi - 1) - lo
@@ -607,10 +656,11 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
             t0 = 0.5 * (a + b)
         else:
             te = 0.5 * (a + b)
-    _pair_sse(tt, xx, pre, te, t0, p_left, p_right, s1, sx, sxx, coef)
+    sse = _pair_sse(tt, xx, pre, te, t0, p_left, p_right, s1, sx, sxx, coef)
     coef[0] += xm
     times[0] = te + tc
     times[1] = t0 + tc
+    return sse
 
 
 @njit(cache=True)
@@ -959,28 +1009,46 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     h = max(fit_fraction * rom0, fit_min_m)
     side = int(fit_side_s * fs)
     coef = np.empty(3)
-    # start: samples near the bottom (within h of its level), up to fit_side_s before it
-    right = ip
-    while right > a0 and xf[right] - xf[a0] > h:
-        right -= 1
-    left = a0
-    stop = max(0, a0 - side)
-    while left > stop and xf[left] - xf[a0] < h:
+    # Windows anchored on the recorded extremes, not on the filter: the filter smears a sharp
+    # reversal (its minimum sits above the bar's and its zero crossing tens of ms off).
+    # start: samples within h of the lowest recorded point before the rise, up to fit_side_s
+    # before it; the still bar at the bottom, however long, lies inside.
+    ib = bottom
+    for j in range(bottom, ip + 1):
+        if x[j] < x[ib]:
+            ib = j
+    right = ib
+    while right < ip and x[right + 1] - x[ib] <= h:
+        right += 1
+    left = ib
+    stop = max(0, ib - side)
+    while left > stop and x[left - 1] - x[ib] <= h:
         left -= 1
     times = np.empty(2)
-    fit_turning_point(t, x, left, right + 1, 2.0, 2.0, coef, times)
+    exps = np.empty(2)
+    if shape_passes > 0:
+        fit_turning_point_auto(t, x, left, right + 1, True, coef, times, exps)
+    else:
+        fit_turning_point(t, x, left, right + 1, 2.0, 2.0, coef, times)
     t0 = times[1]
     t_ecc_end = times[0]
     x0 = coef[0]
-    # end: samples near the top
-    left2 = ip
-    while left2 < a1 and xf[a1] - xf[left2] > h:
-        left2 += 1
-    right2 = a1
-    stop2 = min(n - 1, a1 + side)
-    while right2 < stop2 and xf[a1] - xf[right2] < h:
+    # end: samples within h of the highest recorded point of the rise
+    it = ip
+    for j in range(ip, top + 1):
+        if x[j] > x[it]:
+            it = j
+    left2 = it
+    while left2 > right and x[it] - x[left2 - 1] <= h:
+        left2 -= 1
+    right2 = it
+    stop2 = min(n - 1, it + side)
+    while right2 < stop2 and x[it] - x[right2 + 1] <= h:
         right2 += 1
-    fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
+    if shape_passes > 0:
+        fit_turning_point_auto(t, x, left2, right2 + 1, False, coef, times, exps)
+    else:
+        fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
     t1 = times[0]
     t_desc = times[1]
     x1 = coef[0]
@@ -998,62 +1066,6 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         if d_ecc > 0.0:
             # the 5 % ends trim the phase a little; close enough for its shape
             p_ecc_on, p_ecc = beta_from_shape((t[ie] - t[e0]) / (t[e1] - t[e0]), -v[ie] * (t[e1] - t[e0]) / d_ecc)
-    if shape_passes > 0:
-        # Second pass: the phase's overall shape (time-to-peak share, PV/MV) gives the exponents
-        # of its onset and arrival. If the whole phase fits one Beta-shaped velocity profile,
-        # its fit places both ends; otherwise both turning points are refitted locally with
-        # those exponents.
-        for _ in range(shape_passes):
-            if not (t1 > t0) or x1 <= x0:
-                return
-            j0s = max(0, int(math.ceil(t0 * fs)))
-            j1s = min(n - 1, int(math.floor(t1 * fs)))
-            jps = j0s
-            for j in range(j0s, j1s + 1):
-                if v[j] > v[jps]:
-                    jps = j
-            share = (t[jps] - t0) / (t1 - t0)
-            ratio = v[jps] / ((x1 - x0) / (t1 - t0))
-            pa, pb = beta_from_shape(share, ratio)
-            if j1s - j0s >= 8:
-                init = np.empty(6)
-                init[0] = x0
-                init[1] = x1 - x0
-                init[2] = t0
-                init[3] = t1 - t0
-                init[4] = pa
-                init[5] = pb
-                ph = np.empty(6)
-                # the still bar before and after the phase pins its levels (not the descent's end or
-                # the lockout's wobble: the first fits place where those start)
-                marg = SHAPE_HOLD_SHARE * (t1 - t0)
-                l_ext = max(0, int(math.ceil(max(t0 - marg, t_ecc_end) * fs)))
-                r_ext = min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs)))
-                l_ext = min(l_ext, j0s)
-                r_ext = min(max(r_ext, j1s + 1), n - 1)
-                ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
-                ms_filter = 0.0
-                for j in range(l_ext, r_ext + 1):
-                    ms_filter += (x[j] - xf[j]) ** 2
-                ms_filter /= r_ext + 1 - l_ext
-                shift = SHAPE_MAX_SHIFT * (t1 - t0)
-                if ms_fit <= SHAPE_MAX_RMS_RATIO ** 2 * ms_filter and abs(ph[2] - t0) <= shift \
-                        and abs(ph[2] + ph[3] - t1) <= shift:
-                    x0 = ph[0]
-                    x1 = ph[0] + ph[1]
-                    t0 = ph[2]
-                    t1 = ph[2] + ph[3]
-                    continue
-            fit_turning_point_near(t, x, left, right + 1, p_ecc, pa, coef, times, t_ecc_end, t0, REFIT_RADIUS_S)
-            t0 = times[1]
-            t_ecc_end = times[0]
-            x0 = coef[0]
-            fit_turning_point_near(t, x, left2, right2 + 1, pb, 2.0, coef, times, t1, t_desc, REFIT_RADIUS_S)
-            t1 = times[0]
-            t_desc = times[1]
-            x1 = coef[0]
-        if not (t1 > t0):
-            return
     dur = t1 - t0
     rom = x1 - x0
     if rom <= 0.0:
