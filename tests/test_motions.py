@@ -115,3 +115,13 @@ def test_unknown_family_or_kind():
         simulate_family("yoga", 1)
     with pytest.raises(ValueError):
         simulate_family("jump", 1, "serial")
+
+
+def test_plateau_brakes_harder_than_gravity_and_forcevel_sometimes_does():
+    for seed in range(3):
+        for rep in simulate_family("plateau", seed).truth:
+            assert rep.mean_propulsive_velocity_m_s > rep.mean_velocity_m_s  # braking below -g found
+            assert rep.peak_velocity_m_s < 1.3 * rep.mean_velocity_m_s  # a plateau, not a peak
+    braking = [r.mean_propulsive_velocity_m_s > r.mean_velocity_m_s
+               for seed in range(20) for r in simulate_family("forcevel", seed).truth]
+    assert 0.1 < sum(braking) / len(braking) < 0.9
