@@ -1,0 +1,49 @@
+"""The per-family benchmark's scoring: reps are matched to truth by time overlap, so a missed or an
+extra rep does not shift the others, and the stop rep is compared through that matching."""
+
+import json
+import os
+import sys
+
+from vbt.results import Rep
+from vbt.simulate import TrueRep
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import bench_families  # noqa: E402
+
+
+def _true(i, t0, t1, mv=0.5):
+    return TrueRep(i, t0, t1, mv, mv, mv * 1.5, mv * (t1 - t0), 0.1, t1 - t0, 1.0, 0.0)
+
+
+def _got(i, t0, t1, mv=0.5):
+    return Rep(i, t0, t1, mv, mv, mv * 1.5, mv * (t1 - t0), 0.1, t1 - t0)
+
+
+def test_a_missed_rep_does_not_shift_the_others():
+    truth = [_true(1, 1.0, 2.0), _true(2, 4.0, 5.0), _true(3, 7.0, 8.0)]
+    got = [_got(1, 1.02, 1.98), _got(2, 7.01, 8.03)]
+    assert bench_families.match_by_overlap(truth, got) == {0: 0, 2: 1}
+
+
+def test_an_extra_rep_is_left_out_and_one_measured_rep_matches_one_true_rep():
+    truth = [_true(1, 1.0, 2.0), _true(2, 4.0, 5.0)]
+    got = [_got(1, 0.2, 0.9), _got(2, 1.1, 2.0), _got(3, 1.9, 4.5), _got(4, 4.1, 5.1)]
+    assert bench_families.match_by_overlap(truth, got) == {0: 1, 1: 3}
+    # one measured rep spanning two true ones matches only the one it overlaps most
+    assert bench_families.match_by_overlap(truth, [_got(1, 1.5, 5.0)]) == {1: 0}
+
+
+def test_true_losses():
+    truth = [_true(1, 0, 1, 0.5), _true(2, 2, 3, 0.6), _true(3, 4, 5, 0.54)]
+    assert [round(v, 6) for v in bench_families.true_losses(truth)] == [0.0, 0.0, 10.0]
+
+
+def test_one_set_scored_end_to_end(tmp_path):
+    out = tmp_path / "r.json"
+    assert bench_families.main(["--sets", "1", "--family", "beta", "--kind", "chronojump", "--worst", "2",
+                                "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["table"]["beta/chronojump"]["sets"] == 1
+    (s,) = data["sets"]
+    assert s["exact"] and s["n_true"] == len(s["reps"]) and all(r["matched"] for r in s["reps"])
