@@ -86,12 +86,14 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
     return best
 
 
-def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0):
+def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the
     last bottom, and close a rise when the bar drops back or has risen no more than ``band``
-    over the last ``n_still`` samples (``still_share`` of the rise's duration when longer)."""
+    over the last ``n_still`` samples (``still_share`` of the rise's duration when longer; ``n_hold``
+    while the rise is still more than a fifth of the last rep's range below the last top)."""
     reps = []
+    prev_top = None
     direction = None
     lo_val, lo_i = x[0], 0
     hi_val, hi_i = x[0], 0
@@ -99,6 +101,9 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     emitted = False
     for i, xi in enumerate(x):
         look_back = int(max(n_still, still_share * (i - up_i))) if direction == "up" else int(n_still)
+        if direction == "up" and prev_top is not None \
+                and hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val)):
+            look_back = int(max(look_back, n_hold))
         before = x[i - look_back] if i >= look_back else xi
         if direction is None:
             if xi < lo_val:
@@ -110,6 +115,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
                 hi_val, hi_i, up_i, emitted = xi, i, i, False
             elif xi < hi_val - hysteresis:
                 direction, lo_val, lo_i = "down", xi, i
+                prev_top = hi_val
         elif direction == "down":
             if xi < lo_val:
                 lo_val, lo_i = xi, i
@@ -124,6 +130,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
                 if big_enough and not emitted:
                     reps.append((bottom_i, hi_i, i))
                 direction, lo_val, lo_i = "down", xi, i
+                prev_top = hi_val
             elif big_enough and not emitted and i - up_i >= look_back and xi - before <= band:
                 reps.append((bottom_i, hi_i, i))
                 emitted = True

@@ -127,7 +127,7 @@ def resample_flush(state, out):
 
 # ---- detector -------------------------------------------------------------------------------
 # state slots
-DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, _DS_UNUSED1, _DS_UNUSED2, DS_EMITTED, \
+DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_PREV_TOP_X, _DS_UNUSED2, DS_EMITTED, \
     DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(18)
 DETECT_STATE_SIZE = 18
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
@@ -157,7 +157,8 @@ def _enter_rise(state, bottom, bottom_i, xi, i):
 
 
 @njit(cache=True)
-def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band, n_still, still_share, n_set_end):
+def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band, n_still, still_share, n_set_end,
+                  n_hold):
     """Run the turning-point state machine over grid samples ``x`` (global index of ``x[0]`` is
     ``first_index``). Writes event rows into ``events`` and returns their count.
 
@@ -165,7 +166,9 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     coming back down ``hysteresis`` or by rising no more than ``band`` over the last ``n_still``
     samples, or ``still_share`` of the rise's duration when that is longer (a bar creeping into
     lockout is not still yet). ``ring`` keeps the last samples across calls; the look-back is
-    capped at its length.
+    capped at its length. A rise that stalls well below the previous rep's top (more than a fifth
+    of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
+    lockout: it closes after ``n_hold`` still samples, or when it comes back down.
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -177,6 +180,10 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
         lag = n_still
         if state[DS_MODE] == MODE_UP:
             lag = max(n_still, still_share * (i - state[DS_UP_I]))
+            if state[DS_PREV_TOP_I] >= 0.0:
+                margin = max(hysteresis, 0.2 * (state[DS_PREV_TOP_X] - state[DS_BOT]))
+                if state[DS_EXT] < state[DS_PREV_TOP_X] - margin:
+                    lag = max(lag, n_hold)
         lag_i = min(int(lag), n_ring - 1)
         x_before = ring[(gi - lag_i) % n_ring] if gi >= lag_i else xi
         ring[gi % n_ring] = xi
@@ -215,6 +222,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
             elif xi < state[DS_IMAX] - hysteresis:
                 state[DS_MODE] = MODE_DOWN
                 state[DS_PREV_TOP_I] = state[DS_IMAX_I]
+                state[DS_PREV_TOP_X] = state[DS_IMAX]
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
         elif mode == MODE_DOWN:
@@ -238,6 +246,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                     n_ev += 1
                 state[DS_MODE] = MODE_DOWN
                 state[DS_PREV_TOP_I] = state[DS_EXT_I]
+                state[DS_PREV_TOP_X] = state[DS_EXT]
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
             elif state[DS_EMITTED] == 0.0 and rise >= min_rom and i - state[DS_UP_I] >= lag_i \
@@ -902,8 +911,11 @@ def fit_phase_lm(t, x, lo, hi, init, out):
 # ---- one rep --------------------------------------------------------------------------------
 # output slots of analyze_rep
 (R_OK, R_T0, R_T1, R_MV, R_MPV, R_PV, R_ROM, R_TTPV, R_ECC_DUR, R_ECC_MV, R_PAUSE,
- R_F_MEAN, R_F_PEAK, R_P_MEAN, R_P_PEAK) = range(15)
-REP_OUT_SIZE = 15
+ R_F_MEAN, R_F_PEAK, R_P_MEAN, R_P_PEAK, R_METHOD, R_TOL) = range(17)
+REP_OUT_SIZE = 17
+# The checks of a rep's ends allow this many robust standard deviations of the recording's noise
+# (the largest excursion between two of a thousand noisy samples is ~6 of them).
+TOL_NOISE_SD = 8.0
 
 
 @njit(cache=True)
@@ -961,8 +973,69 @@ def _descent(v, xf, prev_top, bottom, out3):
 
 
 @njit(cache=True)
+def _level_at(x, tt, fs):
+    """Recorded position at time ``tt`` (seconds from x[0]), linear between grid samples."""
+    return _interp_idx(x, tt * fs)
+
+
+@njit(cache=True)
+def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
+    """Does a concentric phase from (t0, x0) to (t1, x1) agree with the recorded samples ``x``?
+
+    Within ``tol`` (the encoder step and the noise the recording shows): the bar never goes
+    below the start's level after the start, never descends inside the phase, never rises above
+    the end's level after the end (up to ``t_stop``), and the fitted levels are the recorded ones.
+    An end may lie inside a still stretch; never where the bar still moves the other way."""
+    n = x.shape[0]
+    j0 = max(0, int(math.ceil(t0 * fs)))
+    j1 = min(n - 1, int(math.floor(t1 * fs)))
+    js = min(n - 1, int(math.floor(t_stop * fs)))
+    if j1 <= j0:
+        return False
+    if abs(_level_at(x, t0, fs) - x0) > tol or abs(_level_at(x, t1, fs) - x1) > tol:
+        return False
+    run_max = x[j0]
+    for j in range(j0, j1 + 1):
+        if x[j] < x0 - tol or run_max - x[j] > tol:
+            return False
+        if x[j] > run_max:
+            run_max = x[j]
+    for j in range(j1, js + 1):
+        if x[j] > x1 + tol:
+            return False
+    return True
+
+
+@njit(cache=True)
+def final_rise_start(x, lo, top, tol):
+    """First sample of the last stretch before ``top`` in which the bar never descends by more
+    than ``tol``: going back from the top, where the bar was last ``tol`` above a later low."""
+    mn = x[top]
+    j = top
+    while j > lo:
+        if x[j - 1] > mn + tol:
+            break
+        if x[j - 1] < mn:
+            mn = x[j - 1]
+        j -= 1
+    return j
+
+
+@njit(cache=True)
+def _window_below(x, ib, lo_limit, hi_limit, h):
+    """Samples within ``h`` of x[ib] around ``ib``: (first, last) index, bounded by the limits."""
+    right = ib
+    while right < hi_limit and x[right + 1] - x[ib] <= h:
+        right += 1
+    left = ib
+    while left > lo_limit and x[left - 1] - x[ib] <= h:
+        left -= 1
+    return left, right
+
+
+@njit(cache=True)
 def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_min_m, fit_side_s,
-                load_kg, shape_passes, out):
+                load_kg, shape_passes, tol_floor_m, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``.
 
     ``prev_top`` is the start of the preceding descent within the window (-1: none). Times in
@@ -1017,13 +1090,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     for j in range(bottom, ip + 1):
         if x[j] < x[ib]:
             ib = j
-    right = ib
-    while right < ip and x[right + 1] - x[ib] <= h:
-        right += 1
-    left = ib
-    stop = max(0, ib - side)
-    while left > stop and x[left - 1] - x[ib] <= h:
-        left -= 1
+    left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
     exps = np.empty(2)
     if shape_passes > 0:
@@ -1052,6 +1119,48 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     t1 = times[0]
     t_desc = times[1]
     x1 = coef[0]
+    # What the recording shows beyond the fits: the encoder step (floor) and the noise, a robust
+    # spread of the samples about the 10 Hz filter over the rise.
+    nr = it - ib + 1
+    dev = np.empty(nr)
+    for j in range(nr):
+        dev[j] = abs(x[ib + j] - xf[ib + j])
+    tol = max(tol_floor_m, TOL_NOISE_SD * 1.4826 * np.median(dev))
+    t_stop = (n - 1) * dt
+    method = 0
+    if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+        # The next method: the same fits on the last stretch before the top in which the bar
+        # never descends (corrections before a grind, a false start), ends by the recorded extremes.
+        method = 1
+        js = final_rise_start(x, max(0, bottom - side), it, tol)
+        ib2 = js
+        for j in range(js, it + 1):
+            if x[j] < x[ib2]:
+                ib2 = j
+        l3, r3 = _window_below(x, ib2, js, it, h)
+        if r3 - l3 >= 4:
+            if shape_passes > 0:
+                fit_turning_point_auto(t, x, l3, r3 + 1, True, coef, times, exps)
+            else:
+                fit_turning_point(t, x, l3, r3 + 1, 2.0, 2.0, coef, times)
+            t0 = times[1]
+            x0 = coef[0]
+        if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+            # model-free: the last sample at the bottom of the final rise, the first at its top
+            method = 2
+            k0 = it
+            for j in range(js, it + 1):
+                if x[j] <= x[ib2] + 0.5 * tol:
+                    k0 = j
+            k1 = it
+            while k1 > k0 and x[k1 - 1] >= x[it] - 0.5 * tol:
+                k1 -= 1
+            t0 = t[k0]
+            x0 = x[k0]
+            t1 = t[k1]
+            x1 = x[k1]
+            if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+                method = 3
     if not (t1 > t0):
         return
     desc = np.zeros(3, dtype=np.int64)
@@ -1095,6 +1204,8 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         mpv = (_interp_idx(xf, tp * fs) - x0) / (tp - t0)
     out[R_T0] = t0
     out[R_T1] = t1
+    out[R_METHOD] = method
+    out[R_TOL] = tol
     out[R_MV] = mv
     out[R_MPV] = mpv
     out[R_PV] = pv

@@ -30,7 +30,10 @@ REP_JSON_FIELDS = (
     "peak_force_n",
     "mean_power_w",
     "peak_power_w",
+    "quality",
 )
+
+QUALITY_OK = "ok"
 
 
 def _clean(value):
@@ -67,6 +70,13 @@ class Rep:
     peak_force_n: float | None = None
     mean_power_w: float | None = None
     peak_power_w: float | None = None
+    # "ok", or why the rep's numbers are in doubt (then it is never the set's best and never
+    # fires the STOP on its own: the lifter is asked to check it).
+    quality: str = QUALITY_OK
+
+    @property
+    def doubtful(self) -> bool:
+        return self.quality != QUALITY_OK
 
     def velocity(self, metric: str) -> float:
         return getattr(self, METRIC_FIELDS[metric])

@@ -3,6 +3,9 @@
 ``VL_i = 1 - V_i / max(V_1..V_i)`` against the fastest rep so far in the current set, in one
 metric throughout (science.md: Sánchez-Medina & González-Badillo 2011; Pareja-Blanco et al. 2017).
 The first rep whose loss exceeds the limit is the stop rep; rep 1 never triggers.
+A doubtful rep (``Rep.quality`` other than "ok": its ends could not be placed with confidence,
+or the device failed during it) gets its loss shown but never becomes the best and never
+stops the set on its own.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ class StopRule:
         v = rep.velocity(self.config.metric)
         if v is None or not v == v:  # None or NaN: no verdict possible for this rep
             return RepVerdict(None, self._best_index or rep.index, False, False, False)
+        if rep.doubtful:
+            best = self._best_velocity
+            loss_pct = 100.0 * (1.0 - v / best) if best else None
+            return RepVerdict(loss_pct, self._best_index or rep.index, False, False, False)
         if self._best_velocity is None or v > self._best_velocity:
             self._best_velocity = v
             self._best_index = rep.index

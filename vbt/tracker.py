@@ -30,7 +30,7 @@ import numpy as np
 
 from vbt import kernels as K
 from vbt.config import MAX_CONCENTRIC_S, MAX_TOP_STILLNESS_S, AnalysisConfig
-from vbt.results import Rep, RepCompleted, SetEnded, SetResult, StopSet, VelocityWarning
+from vbt.results import QUALITY_OK, Rep, RepCompleted, SetEnded, SetResult, StopSet, VelocityWarning
 from vbt.stoprule import StopRule
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,19 @@ FIT_MAX_M = 0.025
 FIT_RATE_K = 3.0
 FIT_SIDE_S = 0.3
 SHAPE_PASSES = 1
+# A rep's ends must agree with the recorded samples within this many encoder steps (at least
+# TOL_MIN_M), or the noise the recording shows if larger (vbt.kernels.ends_consistent).
+TOL_STEPS = 1.5
+TOL_MIN_M = 0.0003
+# A rep whose concentric phase holds fewer samples than this, or whose range fewer encoder steps,
+# cannot be placed with confidence: it is reported as doubtful.
+COARSE_MIN_SAMPLES = 8
+COARSE_MIN_STEPS = 10
 # A long rise must be still for this share of its duration (at least top_stillness_s) to close.
 TOP_STILLNESS_SHARE = 0.04
+# ... but a rise that stalls well below the previous rep's top is a lifter stuck at a sticking
+# point (isometric holds of 0.3-0.5 s in real grinds): it closes after this long still.
+MID_RISE_HOLD_S = 1.0
 
 
 class LiveTracker:
@@ -73,7 +84,8 @@ class LiveTracker:
         self._det_state = np.zeros(K.DETECT_STATE_SIZE)
         # Long enough for the longest look-back any valid configuration asks for, so set_config
         # can change the stillness settings without resizing (and losing) the history.
-        self._ring = np.zeros(int(max(MAX_TOP_STILLNESS_S, TOP_STILLNESS_SHARE * MAX_CONCENTRIC_S) * self._fs) + 2)
+        self._ring = np.zeros(int(max(MAX_TOP_STILLNESS_S, TOP_STILLNESS_SHARE * MAX_CONCENTRIC_S,
+                                      MID_RISE_HOLD_S) * self._fs) + 2)
         K.detect_init(self._det_state)
         self._buf = np.empty(int(self._fs * 60))
         self._buf_start = 0  # global grid index of self._buf[0]
@@ -270,6 +282,7 @@ class LiveTracker:
             grid, first, self._det_state, self._ring, self._events_buf,
             seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
             seg.top_stillness_s * self._fs, TOP_STILLNESS_SHARE, seg.set_end_stillness_s * self._fs,
+            MID_RISE_HOLD_S * self._fs,
         )
         out = []
         for row in self._events_buf[:n_ev].copy():
@@ -317,8 +330,10 @@ class LiveTracker:
             fit_min = max(fit_min, FIT_RATE_K * rise_mv * dt_raw)
         # (capped: a stream that only ever moves in big jumps is not a 1 cm encoder)
         fit_min = min(fit_min, FIT_MAX_M)
+        tol_floor = TOL_STEPS * step if math.isfinite(step) else 0.0
+        tol_floor = min(max(tol_floor, TOL_MIN_M), FIT_MAX_M)
         K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom_rel, top - w0, pt,
-                      FIT_FRACTION, fit_min, FIT_SIDE_S, load, SHAPE_PASSES, self._rep_out)
+                      FIT_FRACTION, fit_min, FIT_SIDE_S, load, SHAPE_PASSES, tol_floor, self._rep_out)
         o = self._rep_out
         if o[K.R_OK] != 1.0:
             log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)
@@ -326,9 +341,17 @@ class LiveTracker:
         if o[K.R_ROM] < seg.min_rom_m * 0.9 or o[K.R_MV] < seg.min_mean_velocity_m_s or \
                 o[K.R_T1] - o[K.R_T0] > seg.max_concentric_s:
             return []
-        return self._add_rep(o, w0 / fs, confirm / fs)
+        quality = QUALITY_OK
+        method = int(o[K.R_METHOD])
+        if method == 3:
+            quality = "ends uncertain: the recorded bar goes down inside the rise"
+        elif math.isfinite(dt_raw) and dt_raw * COARSE_MIN_SAMPLES > o[K.R_T1] - o[K.R_T0]:
+            quality = "too few samples for this rep's speed"
+        elif math.isfinite(step) and step * COARSE_MIN_STEPS > o[K.R_ROM]:
+            quality = "encoder steps too coarse for this rep's range"
+        return self._add_rep(o, w0 / fs, confirm / fs, quality)
 
-    def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float) -> list:
+    def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
         def opt(k):
             val = float(o[k])
             return None if math.isnan(val) else val
@@ -351,6 +374,7 @@ class LiveTracker:
             peak_force_n=opt(K.R_F_PEAK),
             mean_power_w=opt(K.R_P_MEAN),
             peak_power_w=opt(K.R_P_PEAK),
+            quality=quality,
         )
         verdict = self._rule.add(rep)
         rep = rep.with_loss(verdict.velocity_loss_pct)
