@@ -711,8 +711,11 @@ SHAPE_TABLE_N = 65  # nodes of the Beta CDF table (cubic Hermite between them)
 SHAPE_MIN_EXP = 1.05  # the exponents stay above 1: velocity starts and ends at zero
 SHAPE_MAX_ITER = 30  # Levenberg-Marquardt iterations
 SHAPE_TOL = 1e-6  # stop when an iteration lowers the residual by less than this fraction
-SHAPE_MAX_RMS_RATIO = 2.5  # accept the shape fit if its RMS residual is within this factor of the 10 Hz filter's
-SHAPE_MAX_SHIFT = 0.5  # ... and it moves neither end by more than this share of the first estimate's duration
+SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
+SHAPE_AGREE_S = 0.03  # ... and it moves neither end by more than this, or SHAPE_AGREE_SHARE of the
+SHAPE_AGREE_SHARE = 0.06  # duration if longer, from the local fits'
+SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fits find the bar still this long either side
+TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
 
 
@@ -1125,10 +1128,48 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     dev = np.empty(nr)
     for j in range(nr):
         dev[j] = abs(x[ib + j] - xf[ib + j])
-    tol = max(tol_floor_m, TOL_NOISE_SD * 1.4826 * np.median(dev))
+    sd_noise = 1.4826 * np.median(dev)
+    tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise)
     t_stop = (n - 1) * dt
     method = 0
-    if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+    # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
+    if shape_passes > 0 and t1 > t0 and x1 > x0 and t0 - t_ecc_end >= SHAPE_MIN_STILL_S \
+            and t_desc - t1 >= SHAPE_MIN_STILL_S:
+        # A model-based refinement, taken only where the model explains the rep: the whole
+        # phase as one Beta-shaped velocity profile (fit_phase_lm), accepted when its residual is
+        # within the recording's own noise (steps and scatter), its ends stay near the local
+        # fits', and (below) the ends pass the same checks as any other.
+        j0s = max(0, int(math.ceil(t0 * fs)))
+        j1s = min(n - 1, int(math.floor(t1 * fs)))
+        if j1s - j0s >= 8:
+            jps = j0s
+            for j in range(j0s, j1s + 1):
+                if v[j] > v[jps]:
+                    jps = j
+            pa, pb = beta_from_shape((t[jps] - t0) / (t1 - t0), v[jps] / ((x1 - x0) / (t1 - t0)))
+            init = np.empty(6)
+            init[0] = x0
+            init[1] = x1 - x0
+            init[2] = t0
+            init[3] = t1 - t0
+            init[4] = pa
+            init[5] = pb
+            ph = np.empty(6)
+            marg = SHAPE_HOLD_SHARE * (t1 - t0)
+            l_ext = min(max(0, int(math.ceil(max(t0 - marg, t_ecc_end) * fs))), j0s)
+            r_ext = min(max(min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs))), j1s + 1), n - 1)
+            ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
+            noise2 = sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0)
+            shift = max(SHAPE_AGREE_S, SHAPE_AGREE_SHARE * (t1 - t0))
+            if ms_fit <= SHAPE_MAX_NOISE_RATIO ** 2 * noise2 and abs(ph[2] - t0) <= shift \
+                    and abs(ph[2] + ph[3] - t1) <= shift \
+                    and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol):
+                x0 = ph[0]
+                x1 = ph[0] + ph[1]
+                t0 = ph[2]
+                t1 = ph[2] + ph[3]
+                method = 4
+    if method == 0 and not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
         # The next method: the same fits on the last stretch before the top in which the bar
         # never descends (corrections before a grind, a false start), ends by the recorded extremes.
         method = 1
