@@ -101,8 +101,8 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     emitted = False
     for i, xi in enumerate(x):
         look_back = int(max(n_still, still_share * (i - up_i))) if direction == "up" else int(n_still)
-        if direction == "up" and prev_top is not None \
-                and hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val)):
+        if direction == "up" and (prev_top is None
+                                  or hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val))):
             look_back = int(max(look_back, n_hold))
         before = x[i - look_back] if i >= look_back else xi
         if direction is None:

@@ -168,7 +168,8 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     lockout is not still yet). ``ring`` keeps the last samples across calls; the look-back is
     capped at its length. A rise that stalls well below the previous rep's top (more than a fifth
     of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
-    lockout: it closes after ``n_hold`` still samples, or when it comes back down.
+    lockout: it closes after ``n_hold`` still samples, or when it comes back down. So does a first
+    rise with no top before it (a pull from the floor).
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -184,6 +185,8 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 margin = max(hysteresis, 0.2 * (state[DS_PREV_TOP_X] - state[DS_BOT]))
                 if state[DS_EXT] < state[DS_PREV_TOP_X] - margin:
                     lag = max(lag, n_hold)
+            else:  # the first rise from the floor: no top to compare with (rep 1 never stops a set)
+                lag = max(lag, n_hold)
         lag_i = min(int(lag), n_ring - 1)
         x_before = ring[(gi - lag_i) % n_ring] if gi >= lag_i else xi
         ring[gi % n_ring] = xi
@@ -510,7 +513,7 @@ def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
 
 # Exponents tried for each branch of a turning point (position ~ |t - tb|^p: 2 is a constant
 # acceleration, higher a gentler onset or arrival, lower a sharper one).
-AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.2, 4.0)
+AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0)
 AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
 
 
@@ -714,6 +717,10 @@ SHAPE_TOL = 1e-6  # stop when an iteration lowers the residual by less than this
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
 SHAPE_AGREE_S = 0.03  # ... and it moves neither end by more than this, or SHAPE_AGREE_SHARE of the
 SHAPE_AGREE_SHARE = 0.06  # duration if longer, from the local fits'
+SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest point (real grinds: 2-10 mm)
+SETTLE_SHARE = 0.05  # ... and this share of the rise
+SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
+SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fits find the bar still this long either side
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
@@ -1093,7 +1100,38 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     for j in range(bottom, ip + 1):
         if x[j] < x[ib]:
             ib = j
-    left, right = _window_below(x, ib, max(0, ib - side), ip, h)
+    # Corrections at the bottom (a grinder shifting the bar a few mm, then holding it) belong to
+    # the pause, not to the rise: the rise starts at the last still run within `settle` of the
+    # bottom, if the bar held still there.
+    settle = min(SETTLE_MAX_M, SETTLE_SHARE * rom0)
+    k_exit = ib
+    while k_exit < ip and x[k_exit] <= x[ib] + settle:
+        k_exit += 1
+    n_still = int(SETTLE_STILL_S * fs)
+    run_end = -1
+    j = k_exit - 1
+    while j > ib + n_still:
+        # a still run ending at j: the samples j-n_still..j within a step of each other
+        lo_v = x[j]
+        hi_v = x[j]
+        k = j
+        while k > ib and j - k < n_still:
+            k -= 1
+            lo_v = min(lo_v, x[k])
+            hi_v = max(hi_v, x[k])
+        if hi_v - lo_v <= tol_floor_m and x[j] - x[ib] > max(3.0 * tol_floor_m, SETTLE_MIN_M):
+            run_end = j
+            break
+        j -= 1
+    if run_end > 0:
+        k = run_end
+        while k > ib and abs(x[k - 1] - x[run_end]) <= tol_floor_m:
+            k -= 1
+        ib = k
+        left, right = _window_below(x, run_end, k, ip, h)
+        left = k
+    else:
+        left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
     exps = np.empty(2)
     if shape_passes > 0:
