@@ -2,7 +2,7 @@
 
     python benchmarks/bench_families.py --seeds tune|fresh [--sets N] [--family F ...] [--kind K ...]
                                         [--jobs J] [--json FILE] [--worst N]
-    python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png
+    python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png [--zoom REP]
 
 Seeds: ``tune`` is 0-99 (for tuning), ``fresh`` 100000 and up (for reporting). Reps are matched to
 truth by time overlap (one-to-one, largest overlap first), so a missed or an extra rep does not
@@ -156,7 +156,7 @@ def print_table(results, families, kinds, n_worst):
     return table
 
 
-def plot_set(family, seed, kind, path):
+def plot_set(family, seed, kind, path, zoom_rep=None):
     try:
         import matplotlib
 
@@ -179,6 +179,18 @@ def plot_set(family, seed, kind, path):
         for a in (ax, axv):
             a.axvline(r.concentric_start_s, color="r", lw=0.8, ls=":")
             a.axvline(r.concentric_end_s, color="r", lw=0.8, ls="-.")
+    if zoom_rep is not None:
+        if not 1 <= zoom_rep <= len(sim.truth):
+            print(f"--zoom: the set has reps 1-{len(sim.truth)}")
+            return
+        tr = sim.truth[zoom_rep - 1]
+        ax.set_xlim(tr.concentric_start_s - 1.0, tr.concentric_end_s + 1.0)
+        near = (sim.t_s > tr.concentric_start_s - 1.0) & (sim.t_s < tr.concentric_end_s + 1.0)
+        ax.set_ylim(sim.position_m[near].min() - 0.02, sim.position_m[near].max() + 0.02)
+        vz = sim.timeline.velocity(tf[(tf > tr.concentric_start_s - 1.0) & (tf < tr.concentric_end_s + 1.0)])
+        axv.set_ylim(vz.min() - 0.1, vz.max() + 0.1)
+        for a in (ax, axv):
+            a.grid(True, lw=0.3)
     ax.set_ylabel("position (m)")
     axv.set_ylabel("velocity (m/s)")
     axv.set_xlabel("time (s)")
@@ -199,13 +211,14 @@ def main(argv=None):
     ap.add_argument("--worst", type=int, default=12)
     ap.add_argument("--seed", type=int, help="with --plot: the seed of the set to draw")
     ap.add_argument("--plot", help="draw one set (--family F --seed S) to this PNG and exit")
+    ap.add_argument("--zoom", type=int, help="with --plot: show only true rep N and a second either side")
     a = ap.parse_args(argv)
     families = a.family or list(FAMILIES)
     kinds = a.kind or list(SENSOR_KINDS)
     if a.plot:
         if a.seed is None or not a.family:
             ap.error("--plot needs --family and --seed")
-        plot_set(families[0], a.seed, kinds[0], a.plot)
+        plot_set(families[0], a.seed, kinds[0], a.plot, a.zoom)
         return 0
     if a.sets > 100 and a.seeds == "tune":
         ap.error("the tuning range has 100 seeds")
