@@ -259,10 +259,22 @@ def main(argv=None):
     table = print_table(results, families, kinds, a.worst)
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump(dict(seeds=a.seeds, sets_per_group=a.sets, table=table, sets=results), fh, indent=1,
-                      default=lambda o: None if isinstance(o, float) and not np.isfinite(o) else o)
+            json.dump(_finite(dict(seeds=a.seeds, sets_per_group=a.sets, table=table, sets=results)), fh, indent=1)
         print(f"wrote {a.json}")
     return 0
+
+
+def _finite(o):
+    """JSON has no NaN: those become null."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, (np.integer, np.bool_)):
+        return o.item()
+    return o
 
 
 def _warm():
