@@ -700,12 +700,12 @@ def _build_smooth(tl, rng):
         t = _grid(dur)
         tau = t / dur
         body = _random_body(rng, tau, (2, 7), 0.5)
-        onset = float(rng.uniform(0.7, 2.5))
+        onset = float(rng.uniform(1.0, 2.5))  # finite force: no infinite acceleration at the start
         if rng.random() < 0.4:  # slow start: a long lead-in at 15-40 % of the speed that follows
             lead, low = float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.15, 0.4))
             body *= low + (1 - low) / (1 + np.exp(-(tau - lead) / 0.03))
             onset = min(onset, 1.3)
-        v = body * tau**onset * (1 - tau) ** rng.uniform(0.7, 2.5)
+        v = body * tau**onset * (1 - tau) ** rng.uniform(0.8, 2.5)
         i0, i1 = tl.move(t, v, "concentric", r)
         truth.append(_truth(tl, i0, i1, k + 1, ecc, pause))
         _lockout(tl, rng)
