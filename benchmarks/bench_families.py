@@ -3,6 +3,7 @@
     python benchmarks/bench_families.py --seeds tune|fresh [--sets N] [--family F ...] [--kind K ...]
                                         [--jobs J] [--json FILE] [--worst N]
     python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png [--zoom REP]
+    python benchmarks/bench_families.py --seeds fresh --sets N --export DIR   (files + truth JSON)
 
 Seeds: ``tune`` is 0-99 (for tuning), ``fresh`` 100000 and up (for reporting). Reps are matched to
 truth by time overlap (one-to-one, largest overlap first), so a missed or an extra rep does not
@@ -221,6 +222,31 @@ def plot_set(family, seed, kind, path, zoom_rep=None):
     print(f"wrote {path}")
 
 
+def export_sets(jobs, directory):
+    """Each set as the file a user would analyse (our CSV, or Chronojump's raw text) plus its truth,
+    so `vbt analyze --json` can be scored from the command line as well."""
+    from dataclasses import asdict
+
+    from vbt.io import write_csv
+    from vbt.motions import chronojump_text
+
+    os.makedirs(directory, exist_ok=True)
+    for family, kind, seed in jobs:
+        sim = simulate_family(family, seed, kind)
+        stem = os.path.join(directory, f"{family}-{kind}-{seed}")
+        if kind == "chronojump":
+            with open(stem + ".txt", "w") as fh:
+                fh.write(chronojump_text(sim))
+        else:
+            write_csv(stem + ".csv", sim.t_s, sim.position_m)
+        with open(stem + ".truth.json", "w") as fh:
+            json.dump(dict(family=family, sensor_kind=kind, seed=seed,
+                           true_stop_rep=sim.true_stop_rep(THRESHOLD_PCT, "mean"),
+                           threshold_pct=THRESHOLD_PCT, time_origin="first sample",
+                           reps=[asdict(r) for r in sim.truth]), fh, indent=1)
+    print(f"wrote {len(jobs)} sets and their truth to {directory}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="tune")
@@ -233,6 +259,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, help="with --plot: the seed of the set to draw")
     ap.add_argument("--plot", help="draw one set (--family F --seed S) to this PNG and exit")
     ap.add_argument("--zoom", type=int, help="with --plot: show only true rep N and a second either side")
+    ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
     a = ap.parse_args(argv)
     families = a.family or list(FAMILIES)
     kinds = a.kind or list(SENSOR_KINDS)
@@ -245,6 +272,9 @@ def main(argv=None):
         ap.error("the tuning range has 100 seeds")
     base = SEED_BASE[a.seeds]
     jobs = [(f, k, base + i) for f in families for k in kinds for i in range(a.sets)]
+    if a.export:
+        export_sets(jobs, a.export)
+        return 0
     analyze(*_warm())  # numba compiles once, outside the timing
     simulate_family("forcevel", 0)
     t0 = time.perf_counter()
