@@ -160,6 +160,18 @@ def print_table(results, families, kinds, n_worst):
           "MPV p95 <= 0.015; PV p95 <= 0.03; ROM p95 <= 3 mm; stop >= 95 % of clear sets")
     print("tail p95: |MV shift| if each end were placed where the bar has moved one resolution step from it "
           "(how much of each rep the sensor barely sees; no target)")
+    print("where the ends land (measured - true, ms; matched reps, both sensor kinds), and the signed MV bias:")
+    print(f"  {'family':9s} {'start med':>9s} {'p5':>6s} {'p95':>6s}   {'end med':>7s} {'p5':>6s} {'p95':>6s}   "
+          f"{'MV bias':>8s}")
+    for f in families:
+        rows = [r for s in results if s["family"] == f for r in s["reps"] if r["matched"] is not None]
+        if not rows:
+            continue
+        ds = 1000 * np.array([r["got_start"] - r["true_start"] for r in rows])
+        de = 1000 * np.array([r["got_end"] - r["true_end"] for r in rows])
+        print(f"  {f:9s} {np.median(ds):+9.0f} {np.percentile(ds, 5):+6.0f} {np.percentile(ds, 95):+6.0f}   "
+              f"{np.median(de):+7.0f} {np.percentile(de, 5):+6.0f} {np.percentile(de, 95):+6.0f}   "
+              f"{np.median([r['mv'] for r in rows]):+8.4f}")
     missed = sum(1 for s in results for r in s["reps"] if r["matched"] is None)
     extra = sum(len(s["extra"]) for s in results)
     print(f"missed true reps {missed}, extra measured reps {extra}")
