@@ -62,6 +62,9 @@ def test_jump_apex_decelerates_at_g_and_propulsion_ends_at_takeoff():
         assert 1.2 <= rep.mean_velocity_m_s <= 2.9  # 1.5-2.7 for the first jump, fatigue after
         assert 0.2 <= rep.concentric_duration_s <= 0.7
         assert rep.mean_propulsive_velocity_m_s > rep.mean_velocity_m_s  # take-off comes before the apex
+        down = sim.timeline.velocity(np.linspace(rep.concentric_start_s - rep.eccentric_duration_s,
+                                                 rep.concentric_start_s, 2000))
+        assert 0.9 <= -down.min() <= 2.2  # countermovement at 1-2 m/s
 
 
 def test_bounce_has_no_still_bottom():

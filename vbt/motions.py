@@ -560,7 +560,7 @@ def _build_jump(tl, rng):
     for i in range(n):
         slope = slope1 * loss[i]
         d = depth * float(rng.uniform(0.96, 1.04))
-        ecc = _reversal_descent(tl, rng, d, d / float(rng.uniform(0.45, 0.8)), slope)  # peaks 1-2 m/s
+        ecc = _reversal_descent(tl, rng, d, d / float(rng.uniform(0.7, 1.25)), slope)  # peaks 1-2 m/s
         i0, _ = _jump_pushoff(tl, slope, k, d + ext)
         takeoff = tl.t_s
         v_to = tl.v_m_s
