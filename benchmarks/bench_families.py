@@ -2,7 +2,8 @@
 
     python benchmarks/bench_families.py --seeds tune|fresh [--sets N] [--family F ...] [--kind K ...]
                                         [--jobs J] [--json FILE] [--worst N]
-    python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png
+    python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png [--zoom REP]
+    python benchmarks/bench_families.py --seeds fresh --sets N --export DIR   (files + truth JSON)
 
 Seeds: ``tune`` is 0-99 (for tuning), ``fresh`` 100000 and up (for reporting). Reps are matched to
 truth by time overlap (one-to-one, largest overlap first), so a missed or an extra rep does not
@@ -57,6 +58,21 @@ def true_losses(truth):
     return out
 
 
+def tail_shift(sim, tr):
+    """How much of a rep the sensor cannot see: the time at each end while the bar is within one
+    resolution step (a quantum, or 3 noise sd) of its end level, and the MV an estimator would
+    report with ends placed where the bar first and last moves by that step (full ROM kept)."""
+    step = max(sim.sensor.quantum_m, 3.0 * sim.sensor.noise_m)
+    t = np.arange(tr.concentric_start_s, tr.concentric_end_s, 2e-4)
+    x = sim.timeline.position(t)
+    x0, x1 = x[0], sim.timeline.position(np.array([tr.concentric_end_s]))[0]
+    seen = np.nonzero((x - x0 >= step) & (x1 - x >= step))[0]
+    if seen.size == 0:
+        return tr.concentric_duration_s, np.nan
+    tail = (t[seen[0]] - t[0]) + (tr.concentric_end_s - t[seen[-1]])
+    return tail, tr.rom_m / (tr.concentric_duration_s - tail) - tr.mean_velocity_m_s
+
+
 def score_set(args):
     family, kind, seed = args
     sim = simulate_family(family, seed, kind)
@@ -69,12 +85,14 @@ def score_set(args):
     rows = []
     for i, tr in enumerate(truth):
         j = match.get(i)
+        tail_s, tail_mv = tail_shift(sim, tr)
         if j is None:
             rows.append(dict(rep=i + 1, matched=None, true_start=tr.concentric_start_s, true_end=tr.concentric_end_s,
-                             true_mv=tr.mean_velocity_m_s))
+                             true_mv=tr.mean_velocity_m_s, tail_s=tail_s, tail_mv=tail_mv))
             continue
         r = reps[j]
-        rows.append(dict(rep=i + 1, matched=j + 1, true_start=tr.concentric_start_s, true_end=tr.concentric_end_s,
+        rows.append(dict(rep=i + 1, matched=j + 1, tail_s=tail_s, tail_mv=tail_mv,
+                         true_start=tr.concentric_start_s, true_end=tr.concentric_end_s,
                          got_start=r.concentric_start_s, got_end=r.concentric_end_s, true_mv=tr.mean_velocity_m_s,
                          got_mv=r.mean_velocity_m_s, mv=r.mean_velocity_m_s - tr.mean_velocity_m_s,
                          mpv=r.mean_propulsive_velocity_m_s - tr.mean_propulsive_velocity_m_s,
@@ -102,6 +120,8 @@ def summarise(results):
                count_exact_pct=100.0 * np.mean([s["exact"] for s in results]) if results else float("nan"),
                clear_sets=len(clear),
                stop_exact_pct=100.0 * np.mean([s["stop_ok"] for s in clear]) if clear else float("nan"))
+    tails = np.abs([r["tail_mv"] for s in results for r in s["reps"]])
+    out["tail_mv_p95"] = float(np.nanpercentile(tails, 95)) if tails.size else float("nan")
     for key in ("mv", "mpv", "pv", "rom"):
         err = np.abs([r[key] for r in rows])
         out[f"{key}_median"] = float(np.median(err)) if err.size else float("nan")
@@ -122,7 +142,7 @@ def worst_reps(results, n):
 
 def print_table(results, families, kinds, n_worst):
     head = (f"{'family':9s} {'sensor':10s} {'sets':>4s} {'reps':>5s} {'count%':>7s} {'MV med':>7s} {'MV p95':>7s} "
-            f"{'MPV p95':>7s} {'PV p95':>7s} {'ROM p95 mm':>10s} {'stop%':>6s} {'(clear)':>7s}")
+            f"{'MPV p95':>7s} {'PV p95':>7s} {'ROM p95 mm':>10s} {'stop%':>6s} {'(clear)':>7s} {'tail p95':>8s}")
     print(head)
     print("-" * len(head))
     groups = [(f, k) for f in families for k in kinds] + [("ALL", k) for k in kinds]
@@ -135,9 +155,23 @@ def print_table(results, families, kinds, n_worst):
         table[f"{f}/{k}"] = m
         print(f"{f:9s} {k:10s} {m['sets']:4d} {m['reps']:5d} {m['count_exact_pct']:6.1f}% {m['mv_median']:7.4f} "
               f"{m['mv_p95']:7.4f} {m['mpv_p95']:7.4f} {m['pv_p95']:7.4f} {1000 * m['rom_p95']:10.2f} "
-              f"{m['stop_exact_pct']:5.1f}% {m['clear_sets']:7d}")
+              f"{m['stop_exact_pct']:5.1f}% {m['clear_sets']:7d} {m['tail_mv_p95']:8.4f}")
     print("targets: count >= 98 %; MV median <= 0.003, p95 <= 0.010 (<= 0.015 at Chronojump's 1 mm); "
           "MPV p95 <= 0.015; PV p95 <= 0.03; ROM p95 <= 3 mm; stop >= 95 % of clear sets")
+    print("tail p95: |MV shift| if each end were placed where the bar has moved one resolution step from it "
+          "(how much of each rep the sensor barely sees; no target)")
+    print("where the ends land (measured - true, ms; matched reps, both sensor kinds), and the signed MV bias:")
+    print(f"  {'family':9s} {'start med':>9s} {'p5':>6s} {'p95':>6s}   {'end med':>7s} {'p5':>6s} {'p95':>6s}   "
+          f"{'MV bias':>8s}")
+    for f in families:
+        rows = [r for s in results if s["family"] == f for r in s["reps"] if r["matched"] is not None]
+        if not rows:
+            continue
+        ds = 1000 * np.array([r["got_start"] - r["true_start"] for r in rows])
+        de = 1000 * np.array([r["got_end"] - r["true_end"] for r in rows])
+        print(f"  {f:9s} {np.median(ds):+9.0f} {np.percentile(ds, 5):+6.0f} {np.percentile(ds, 95):+6.0f}   "
+              f"{np.median(de):+7.0f} {np.percentile(de, 5):+6.0f} {np.percentile(de, 95):+6.0f}   "
+              f"{np.median([r['mv'] for r in rows]):+8.4f}")
     missed = sum(1 for s in results for r in s["reps"] if r["matched"] is None)
     extra = sum(len(s["extra"]) for s in results)
     print(f"missed true reps {missed}, extra measured reps {extra}")
@@ -156,7 +190,7 @@ def print_table(results, families, kinds, n_worst):
     return table
 
 
-def plot_set(family, seed, kind, path):
+def plot_set(family, seed, kind, path, zoom_rep=None):
     try:
         import matplotlib
 
@@ -179,6 +213,18 @@ def plot_set(family, seed, kind, path):
         for a in (ax, axv):
             a.axvline(r.concentric_start_s, color="r", lw=0.8, ls=":")
             a.axvline(r.concentric_end_s, color="r", lw=0.8, ls="-.")
+    if zoom_rep is not None:
+        if not 1 <= zoom_rep <= len(sim.truth):
+            print(f"--zoom: the set has reps 1-{len(sim.truth)}")
+            return
+        tr = sim.truth[zoom_rep - 1]
+        ax.set_xlim(tr.concentric_start_s - 1.0, tr.concentric_end_s + 1.0)
+        near = (sim.t_s > tr.concentric_start_s - 1.0) & (sim.t_s < tr.concentric_end_s + 1.0)
+        ax.set_ylim(sim.position_m[near].min() - 0.02, sim.position_m[near].max() + 0.02)
+        vz = sim.timeline.velocity(tf[(tf > tr.concentric_start_s - 1.0) & (tf < tr.concentric_end_s + 1.0)])
+        axv.set_ylim(vz.min() - 0.1, vz.max() + 0.1)
+        for a in (ax, axv):
+            a.grid(True, lw=0.3)
     ax.set_ylabel("position (m)")
     axv.set_ylabel("velocity (m/s)")
     axv.set_xlabel("time (s)")
@@ -186,6 +232,31 @@ def plot_set(family, seed, kind, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"wrote {path}")
+
+
+def export_sets(jobs, directory):
+    """Each set as the file a user would analyse (our CSV, or Chronojump's raw text) plus its truth,
+    so `vbt analyze --json` can be scored from the command line as well."""
+    from dataclasses import asdict
+
+    from vbt.io import write_csv
+    from vbt.motions import chronojump_text
+
+    os.makedirs(directory, exist_ok=True)
+    for family, kind, seed in jobs:
+        sim = simulate_family(family, seed, kind)
+        stem = os.path.join(directory, f"{family}-{kind}-{seed}")
+        if kind == "chronojump":
+            with open(stem + ".txt", "w") as fh:
+                fh.write(chronojump_text(sim))
+        else:
+            write_csv(stem + ".csv", sim.t_s, sim.position_m)
+        with open(stem + ".truth.json", "w") as fh:
+            json.dump(dict(family=family, sensor_kind=kind, seed=seed,
+                           true_stop_rep=sim.true_stop_rep(THRESHOLD_PCT, "mean"),
+                           threshold_pct=THRESHOLD_PCT, time_origin="first sample",
+                           reps=[asdict(r) for r in sim.truth]), fh, indent=1)
+    print(f"wrote {len(jobs)} sets and their truth to {directory}")
 
 
 def main(argv=None):
@@ -199,18 +270,23 @@ def main(argv=None):
     ap.add_argument("--worst", type=int, default=12)
     ap.add_argument("--seed", type=int, help="with --plot: the seed of the set to draw")
     ap.add_argument("--plot", help="draw one set (--family F --seed S) to this PNG and exit")
+    ap.add_argument("--zoom", type=int, help="with --plot: show only true rep N and a second either side")
+    ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
     a = ap.parse_args(argv)
     families = a.family or list(FAMILIES)
     kinds = a.kind or list(SENSOR_KINDS)
     if a.plot:
         if a.seed is None or not a.family:
             ap.error("--plot needs --family and --seed")
-        plot_set(families[0], a.seed, kinds[0], a.plot)
+        plot_set(families[0], a.seed, kinds[0], a.plot, a.zoom)
         return 0
     if a.sets > 100 and a.seeds == "tune":
         ap.error("the tuning range has 100 seeds")
     base = SEED_BASE[a.seeds]
     jobs = [(f, k, base + i) for f in families for k in kinds for i in range(a.sets)]
+    if a.export:
+        export_sets(jobs, a.export)
+        return 0
     analyze(*_warm())  # numba compiles once, outside the timing
     simulate_family("forcevel", 0)
     t0 = time.perf_counter()
@@ -225,10 +301,22 @@ def main(argv=None):
     table = print_table(results, families, kinds, a.worst)
     if a.json:
         with open(a.json, "w") as fh:
-            json.dump(dict(seeds=a.seeds, sets_per_group=a.sets, table=table, sets=results), fh, indent=1,
-                      default=lambda o: None if isinstance(o, float) and not np.isfinite(o) else o)
+            json.dump(_finite(dict(seeds=a.seeds, sets_per_group=a.sets, table=table, sets=results)), fh, indent=1)
         print(f"wrote {a.json}")
     return 0
+
+
+def _finite(o):
+    """JSON has no NaN: those become null."""
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_finite(v) for v in o]
+    if isinstance(o, (float, np.floating)):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, (np.integer, np.bool_)):
+        return o.item()
+    return o
 
 
 def _warm():

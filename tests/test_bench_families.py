@@ -47,3 +47,17 @@ def test_one_set_scored_end_to_end(tmp_path):
     assert data["table"]["beta/chronojump"]["sets"] == 1
     (s,) = data["sets"]
     assert s["exact"] and s["n_true"] == len(s["reps"]) and all(r["matched"] for r in s["reps"])
+
+
+def test_exported_sets_read_back_as_the_simulated_stream(tmp_path):
+    from vbt.io import read_recording
+    from vbt.motions import simulate_family
+
+    assert bench_families.main(["--sets", "1", "--family", "jump", "--export", str(tmp_path)]) == 0
+    for kind, ext in (("csv", "csv"), ("chronojump", "txt")):
+        sim = simulate_family("jump", 0, kind)
+        rec = read_recording(tmp_path / f"jump-{kind}-0.{ext}")
+        assert rec.source_format == kind and rec.t_s.size == sim.t_s.size
+        assert abs((rec.position_m - rec.position_m[0]) - (sim.position_m - sim.position_m[0])).max() < 2e-6
+        truth = json.loads((tmp_path / f"jump-{kind}-0.truth.json").read_text())
+        assert [r["mean_velocity_m_s"] for r in truth["reps"]] == [r.mean_velocity_m_s for r in sim.truth]

@@ -40,9 +40,17 @@ def test_truth_matches_the_trajectory(family, seed):
         assert rep.mean_velocity_m_s <= rep.mean_propulsive_velocity_m_s + 1e-12 or family == "smooth"
         assert rep.mean_propulsive_velocity_m_s <= rep.peak_velocity_m_s
         # the phase is a whole rise: just outside it the bar is still or going the other way
-        before = sim.timeline.velocity(np.array([rep.concentric_start_s - 1e-3]))[0]
-        after = sim.timeline.velocity(np.array([rep.concentric_end_s + 1e-3]))[0]
+        before = sim.timeline.velocity(np.array([rep.concentric_start_s - 1e-5]))[0]
+        after = sim.timeline.velocity(np.array([rep.concentric_end_s + 1e-5]))[0]
         assert before <= 1e-9 and after <= 1e-9
+        # MPV from the trajectory: up to the first instant after PV where the acceleration is below
+        # -g (for a jump: reaches -g, at take-off)
+        acc = np.diff(x, 2) / FINE_S**2
+        k = int(np.argmax(v))
+        limit = -G + (1e-3 if family == "jump" else 0.0)
+        below = np.nonzero(acc[k:] < limit)[0]
+        j = k + int(below[0]) + 1 if below.size else x.size - 1
+        assert (x[j] - x[0]) / (t[j] - t[0]) == pytest.approx(rep.mean_propulsive_velocity_m_s, abs=2e-3)
 
 
 def test_jump_apex_decelerates_at_g_and_propulsion_ends_at_takeoff():
@@ -54,6 +62,9 @@ def test_jump_apex_decelerates_at_g_and_propulsion_ends_at_takeoff():
         assert 1.2 <= rep.mean_velocity_m_s <= 2.9  # 1.5-2.7 for the first jump, fatigue after
         assert 0.2 <= rep.concentric_duration_s <= 0.7
         assert rep.mean_propulsive_velocity_m_s > rep.mean_velocity_m_s  # take-off comes before the apex
+        down = sim.timeline.velocity(np.linspace(rep.concentric_start_s - rep.eccentric_duration_s,
+                                                 rep.concentric_start_s, 2000))
+        assert 0.9 <= -down.min() <= 2.2  # countermovement at 1-2 m/s
 
 
 def test_bounce_has_no_still_bottom():

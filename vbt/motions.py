@@ -223,8 +223,8 @@ def _pchip_edge(h0, h1, d0, d1):
 def _random_body(rng, tau, n_points=(2, 6), spread=0.5):
     """A positive smooth random function of tau in [0, 1] (spline through random points)."""
     k = int(rng.integers(*n_points))
-    xk = np.concatenate(([0.0], np.sort(rng.uniform(0.05, 0.95, k)), [1.0]))
-    xk = np.maximum.accumulate(xk + np.arange(xk.size) * 1e-3) / (1 + (xk.size - 1) * 1e-3)
+    xk = np.linspace(0.0, 1.0, k + 2)
+    xk[1:-1] += rng.uniform(-0.3, 0.3, k) / (k + 1)  # points at least 0.4 of their even spacing apart
     yk = rng.lognormal(0.0, spread, xk.size)
     return _pchip(xk, yk, tau)
 
@@ -317,7 +317,7 @@ def _eccentric(tl, rng, depth_m, duration_s):
     """A descent from still to still with a random smooth shape."""
     t = _grid(duration_s)
     tau = t / duration_s
-    shape = _random_body(rng, tau, spread=0.3) * tau ** rng.uniform(1.2, 2.5) * (1 - tau) ** rng.uniform(1.0, 2.5)
+    shape = _random_body(rng, tau, (1, 5), spread=0.2) * tau ** rng.uniform(1.2, 2.5) * (1 - tau) ** rng.uniform(1.0, 2.5)
     i0, i1 = tl.move(t, -shape, "eccentric", -depth_m)
     return duration_s
 
@@ -327,8 +327,9 @@ def _reversal_descent(tl, rng, depth_m, duration_s, slope_m_s2, role="eccentric"
     for _ in range(20):
         t = _grid(duration_s)
         tau = t / duration_s
-        body = _random_body(rng, tau, spread=0.25)
-        w = body / body[-1] * tau ** rng.uniform(1.3, 2.5)
+        alpha = float(rng.uniform(1.3, 2.5))
+        fade = alpha / float(rng.uniform(0.4, 0.9))  # descent speed peaks at 40-90 % of the way down
+        w = tau**alpha * np.exp(fade * (1 - tau))
         rem = duration_s - t
         c = slice(None, None, 10)  # the solve runs on every 10th knot; the final scaling is exact
 
@@ -512,7 +513,7 @@ def _build_bounce(tl, rng):
     truth = []
     for k in range(n):
         r = rom * float(rng.uniform(0.98, 1.02))
-        a_bottom = slope * float(rng.uniform(0.8, 1.2))
+        a_bottom = float(np.clip(slope * rng.uniform(0.85, 1.15), 20.0, 60.0))
         ecc = _reversal_descent(tl, rng, r, float(rng.uniform(0.5, 1.6)), a_bottom)
         i0, i1 = _reversal_rise(tl, rng, r * float(rng.uniform(0.99, 1.01)), r / mv[k], a_bottom)
         truth.append(_truth(tl, i0, i1, k + 1, ecc, 0.0))
@@ -559,7 +560,7 @@ def _build_jump(tl, rng):
     for i in range(n):
         slope = slope1 * loss[i]
         d = depth * float(rng.uniform(0.96, 1.04))
-        ecc = _reversal_descent(tl, rng, d, d / float(rng.uniform(0.55, 1.1)), slope)
+        ecc = _reversal_descent(tl, rng, d, d / float(rng.uniform(0.7, 1.25)), slope)  # peaks 1-2 m/s
         i0, _ = _jump_pushoff(tl, slope, k, d + ext)
         takeoff = tl.t_s
         v_to = tl.v_m_s
@@ -654,7 +655,7 @@ def _build_grinder(tl, rng):
     n = int(rng.integers(3, 7))
     floor = rng.random() < 0.35  # deadlift-like: first pull from the floor, no eccentric before it
     rom = float(rng.uniform(0.25, 0.5))
-    mv = np.clip(_fatigue(rng, n, float(rng.uniform(0.12, 0.3)), (0.02, 0.08)), 0.05, 0.35)
+    mv = np.clip(_fatigue(rng, n, rom / float(rng.uniform(1.8, 2.6)), (0.02, 0.08)), 0.05, 0.35)  # 2-4 s
     if not floor and rng.random() < 0.85:
         _setup(tl, rng)
     truth = []
@@ -699,10 +700,12 @@ def _build_smooth(tl, rng):
         t = _grid(dur)
         tau = t / dur
         body = _random_body(rng, tau, (2, 7), 0.5)
-        if rng.random() < 0.4:  # slow start: a long low lead-in
-            lead = float(rng.uniform(0.1, 0.3))
-            body *= float(rng.uniform(0.05, 0.2)) + (1 - float(rng.uniform(0.05, 0.2))) / (1 + np.exp(-(tau - lead) / 0.03))
-        v = body * tau ** rng.uniform(0.7, 2.5) * (1 - tau) ** rng.uniform(0.7, 2.5)
+        onset = float(rng.uniform(1.0, 2.5))  # finite force: no infinite acceleration at the start
+        if rng.random() < 0.4:  # slow start: a long lead-in at 15-40 % of the speed that follows
+            lead, low = float(rng.uniform(0.1, 0.3)), float(rng.uniform(0.15, 0.4))
+            body *= low + (1 - low) / (1 + np.exp(-(tau - lead) / 0.03))
+            onset = min(onset, 1.3)
+        v = body * tau**onset * (1 - tau) ** rng.uniform(0.8, 2.5)
         i0, i1 = tl.move(t, v, "concentric", r)
         truth.append(_truth(tl, i0, i1, k + 1, ecc, pause))
         _lockout(tl, rng)
