@@ -21,8 +21,9 @@ REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 THRESHOLD_PCT = 10.0
 
 # Exercise-appropriate settings: neither source names the exercise; both rises are far above the
-# default 15 cm minimum ROM (0.46 m and 0.86 m), so the default segmentation applies.
+# default 15 cm minimum ROM (0.28, 0.46 and 0.86 m), so the default segmentation applies.
 CONFIGS = {
+    "chronojump_grind_85kg_rep7": AnalysisConfig(),
     "chronojump_rep_from_rest": AnalysisConfig(),
     "chronojump_slow_rep_still_bottom": AnalysisConfig(),
 }
