@@ -1,0 +1,86 @@
+"""Real recorded sets (fixtures/real/) against turning points placed by hand from their raw samples.
+
+The hand values come from fixtures/real/hand_marks.py (procedure in fixtures/README.md, "real/").
+Each rep's MV must lie within the fixture's tolerance of the hand value, the rep count must be
+exact, and no STOP may fire unless the hand values' own velocity loss exceeds the threshold by
+more than one point.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vbt.analysis import analyze
+from vbt.config import AnalysisConfig, StopRuleConfig
+from vbt.io import read_recording
+
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
+THRESHOLD_PCT = 10.0
+
+# Exercise-appropriate settings: neither source names the exercise; both rises are far above the
+# default 15 cm minimum ROM (0.28, 0.46 and 0.86 m), so the default segmentation applies.
+CONFIGS = {
+    "chronojump_grind_85kg_rep7": AnalysisConfig(),
+    "chronojump_rep_from_rest": AnalysisConfig(),
+    "chronojump_slow_rep_still_bottom": AnalysisConfig(),
+}
+
+
+def _expected(name):
+    return json.loads((REAL / f"{name}.expected.json").read_text())
+
+
+def _check(name, reps, stop_rep):
+    exp = _expected(name)
+    hand = exp["reps"]
+    tol = exp["mv_tolerance"]
+    assert len(reps) == len(hand), f"{name}: {len(reps)} reps, by hand {len(hand)}"
+    errors = []
+    for i, (got, want) in enumerate(zip(reps, hand), start=1):
+        mv = got["mean_velocity_m_s"]
+        rel = abs(mv - want["mean_velocity_m_s"]) / want["mean_velocity_m_s"]
+        if rel > tol:
+            errors.append(
+                f"rep {i}: MV {mv:.4f} vs hand {want['mean_velocity_m_s']:.4f} ({100 * rel:.1f} % > {100 * tol:g} %); "
+                f"start {got['concentric_start_s']:.3f} vs {want['start_s']:.3f} s, "
+                f"end {got['concentric_end_s']:.3f} vs {want['end_s']:.3f} s"
+            )
+    assert not errors, f"{name}: " + "; ".join(errors)
+    hand_stop_allowed = any(loss > THRESHOLD_PCT + 1.0 for loss in exp["hand_velocity_loss_pct"])
+    if not hand_stop_allowed:
+        assert stop_rep is None, f"{name}: false STOP at rep {stop_rep}"
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_real_fixture_matches_hand_marks(name):
+    rec = read_recording(REAL / f"{name}.txt")
+    config = CONFIGS[name]
+    config = AnalysisConfig(
+        segmentation=config.segmentation,
+        stop_rule=StopRuleConfig(velocity_loss_pct=THRESHOLD_PCT, metric="mean"),
+    )
+    result = analyze(rec.t_s, rec.position_m, config)
+    _check(name, [r.to_json() for r in result.reps], result.stop_rep)
+
+
+def test_real_fixture_through_the_command_line():
+    name = "chronojump_slow_rep_still_bottom"
+    seg = CONFIGS[name].segmentation
+    out = subprocess.run(
+        [sys.executable, "-m", "gui.cli", "analyze", str(REAL / f"{name}.txt"), "--json",
+         "--min-rom", str(seg.min_rom_m), "--velocity-loss", str(THRESHOLD_PCT)],
+        check=False, capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    _check(name, doc["reps"], doc["stop_rep"])
+
+
+def test_hand_marks_are_the_procedures_output():
+    out = subprocess.run([sys.executable, str(REAL / "hand_marks.py"), "--check"],
+                         check=False, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+
