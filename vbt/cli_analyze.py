@@ -23,8 +23,11 @@ def register(subparsers) -> None:
     p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
                    help="stop when a rep loses more than PCT %% of the best rep's velocity (default 10)")
     p.add_argument("--metric", choices=METRICS, default="mean", help="velocity used by the stop rule (default mean)")
-    p.add_argument("--min-rom", type=float, default=SegmentationConfig.min_rom_m, metavar="M",
-                   help="smallest concentric range of motion counted as a rep, metres (default 0.15)")
+    p.add_argument("--min-rom", type=float, default=None, metavar="M",
+                   help="smallest concentric range of motion counted as a rep, metres "
+                        "(default: the exercise's, else 0.15)")
+    p.add_argument("--exercise", default=None, metavar="NAME",
+                   help="the lift (e.g. 'hip thrust', 'jump squat'): its minimum range of motion applies")
     p.set_defaults(func=run)
 
 
@@ -35,8 +38,22 @@ def _fmt(v, spec):
 def run(args) -> int:
     from vbt.analysis import analyze  # numba kernels load only when needed
 
+    min_rom = args.min_rom
+    if args.exercise is not None:
+        from vbt.exercises import BUILTIN_EXERCISES, find_exercise
+
+        exercise = find_exercise(args.exercise, BUILTIN_EXERCISES)
+        if exercise is None:
+            names = ", ".join(e.name for e in BUILTIN_EXERCISES)
+            print(f"vbt analyze: unknown exercise {args.exercise!r} (known: {names}); "
+                  "or give --min-rom", file=sys.stderr)
+            return 2
+        if min_rom is None:
+            min_rom = exercise.min_rom_m
+    if min_rom is None:
+        min_rom = SegmentationConfig.min_rom_m
     config = AnalysisConfig(
-        segmentation=SegmentationConfig(min_rom_m=args.min_rom),
+        segmentation=SegmentationConfig(min_rom_m=min_rom),
         stop_rule=StopRuleConfig(velocity_loss_pct=args.velocity_loss, metric=args.metric),
         load_kg=args.load_kg,
     )
@@ -73,6 +90,8 @@ def run(args) -> int:
             line += f" {_fmt(r.mean_power_w, '9.0f'):>9} {_fmt(r.peak_power_w, '9.0f'):>9}"
         if r.index == result.stop_rep:
             line += "  <- STOP"
+        if r.doubtful:
+            line += f"  check rep {r.index}: {r.quality}"
         print(line)
     stop = (f"stop at rep {result.stop_rep}" if result.stop_rep
             else "no rep crossed the limit")

@@ -76,6 +76,12 @@ class Exercise:
 # (own guess 0.20: balance ends the set before the bar stops); hip thrust (own guess 0.25, short
 # stroke). Min ROMs are our choices: about half of a typical lifter's stroke, never below 8 cm,
 # so that set-up wiggles (< 3 cm hysteresis) never count.
+# Lifts that move differently (issue 9): a loaded jump squat's concentric phase runs to the apex
+# of the flight (0.4-1 m from the bottom); its MVT is our own placeholder (a jump has no 1RM: the
+# profile's 1RM is flagged low-confidence). Olympic pulls (clean pull, snatch pull) travel
+# 0.4-0.7 m fast from the floor; own MVT estimates, low confidence. Hip thrusts move the bar
+# 15-25 cm, hence their 8 cm minimum. Touch-and-go bench is the bench press (the analysis places a
+# bounce's turning point without assuming a still bottom).
 BUILTIN_EXERCISES: tuple[Exercise, ...] = (
     Exercise("squat", 0.30, 0.20, True, _SOURCE_SCIENCE, True),
     Exercise("front squat", 0.30, 0.20, True, _SOURCE_OWN, True),
@@ -88,6 +94,9 @@ BUILTIN_EXERCISES: tuple[Exercise, ...] = (
     Exercise("single-leg Romanian deadlift", 0.20, 0.10, True, _SOURCE_OWN, True),
     Exercise("leg press", 0.21, 0.12, False, _SOURCE_SCIENCE, True),
     Exercise("hip thrust", 0.25, 0.08, False, _SOURCE_OWN, True),
+    Exercise("jump squat", 0.50, 0.20, True, _SOURCE_OWN, True),
+    Exercise("clean pull", 0.30, 0.25, True, _SOURCE_OWN, True),
+    Exercise("snatch pull", 0.35, 0.25, True, _SOURCE_OWN, True),
 )
 
 # Other names people type for the built-in lifts (keys as exercise_key() makes them).
@@ -107,6 +116,13 @@ ALIASES: dict[str, str] = {
     "sl rdl": "single-leg Romanian deadlift",
     "single leg rdl": "single-leg Romanian deadlift",
     "conventional deadlift": "deadlift",
+    "barbell hip thrust": "hip thrust",
+    "loaded jump squat": "jump squat",
+    "loaded jump": "jump squat",
+    "squat jump": "jump squat",
+    "touch and go bench press": "bench press",
+    "touch and go bench": "bench press",
+    "tng bench": "bench press",
 }
 
 _SEPARATORS = re.compile(r"[\s_\-]+")

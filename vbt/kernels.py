@@ -515,6 +515,8 @@ def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
 # acceleration, higher a gentler onset or arrival, lower a sharper one).
 AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0)
 AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
+TWO_TERM = False
+TWO_TERM_PENALTY = 2.0  # AIC parameters charged for a branch's second term (refit_two_term)
 
 
 @njit(cache=True)
@@ -558,6 +560,114 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
     exps[0] = pl
     exps[1] = pr
     return best
+
+
+@njit(cache=True)
+def _sse_two_term(t, x, te, t0, pl, pr, right, coef4):
+    """Residual SS of x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR with the branch named by ``right``
+    given a second term, u^(p+1): the power law's first correction, so that a window reaching
+    beyond where one power holds (force building up, braking easing off) does not bend the ends."""
+    A = np.zeros((4, 4))
+    g = np.zeros(4)
+    for j in range(t.shape[0]):
+        dl = te - t[j]
+        dr = t[j] - t0
+        b0 = 1.0
+        b1 = dl ** pl if dl > 0.0 else 0.0
+        b2 = dr ** pr if dr > 0.0 else 0.0
+        if right:
+            b3 = b2 * dr if dr > 0.0 else 0.0
+        else:
+            b3 = b1 * dl if dl > 0.0 else 0.0
+        bs = (b0, b1, b2, b3)
+        for r in range(4):
+            g[r] += bs[r] * x[j]
+            for c in range(4):
+                A[r, c] += bs[r] * bs[c]
+    for r in range(4):
+        A[r, r] += 1e-18
+    if not _solve_small(A, g, coef4):
+        return 1e300
+    sse = 0.0
+    for j in range(t.shape[0]):
+        dl = te - t[j]
+        dr = t[j] - t0
+        b1 = dl ** pl if dl > 0.0 else 0.0
+        b2 = dr ** pr if dr > 0.0 else 0.0
+        if right:
+            b3 = b2 * dr if dr > 0.0 else 0.0
+        else:
+            b3 = b1 * dl if dl > 0.0 else 0.0
+        r_ = x[j] - (coef4[0] + coef4[1] * b1 + coef4[2] * b2 + coef4[3] * b3)
+        sse += r_ * r_
+    return sse
+
+
+@njit(cache=True)
+def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
+    """Refine the turning point of the branch named by ``right`` (t0 of a rise's onset, or te of
+    an arrival) with :func:`_sse_two_term`, the other end held, within ``radius`` of ``times``.
+    Taken only if the extra term lowers the residual by more than chance would (AIC). Returns
+    True when taken; ``coef`` (c0, cL, cR) and ``times`` are then updated."""
+    tb, xb, m = _binned(t, x, lo, hi)
+    if m < 8:
+        return False
+    tc = 0.5 * (tb[0] + tb[m - 1])
+    tt = np.empty(m)
+    for j in range(m):
+        tt[j] = tb[j] - tc
+    te = times[0] - tc
+    t0 = times[1] - tc
+    c4 = np.empty(4)
+    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4)  # two terms at the one-term ends
+    one = 0.0
+    for j in range(m):
+        dl = te - tt[j]
+        dr = tt[j] - t0
+        r_ = xb[j] - (coef[0] + (coef[1] * dl ** pl if dl > 0.0 else 0.0) + (coef[2] * dr ** pr if dr > 0.0 else 0.0))
+        one += r_ * r_
+    if right:
+        a = max(t0 - radius, te)
+        b = t0 + radius
+    else:
+        a = te - radius
+        b = min(te + radius, t0)
+    if not b > a:
+        return False
+    gr = 0.6180339887498949
+    c1 = b - gr * (b - a)
+    c2 = a + gr * (b - a)
+    f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
+    f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+    while b - a > GOLDEN_TOL_S * 10.0:
+        if f1 < f2:
+            b = c2
+            c2 = c1
+            f2 = f1
+            c1 = b - gr * (b - a)
+            f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else \
+                _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
+        else:
+            a = c1
+            c1 = c2
+            f1 = f2
+            c2 = a + gr * (b - a)
+            f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else \
+                _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+    tm = 0.5 * (a + b)
+    if right:
+        sse = _sse_two_term(tt, xb, te, tm, pl, pr, right, c4)
+    else:
+        sse = _sse_two_term(tt, xb, tm, t0, pl, pr, right, c4)
+    # AIC: one more coefficient must earn its keep
+    if not (sse < one * math.exp(-2.0 * TWO_TERM_PENALTY / m)) or base >= 1e300:
+        return False
+    if right:
+        times[1] = tm + tc
+    else:
+        times[0] = tm + tc
+    coef[0] = c4[0]
+    return True
 
 
 @njit(cache=True)
@@ -715,13 +825,13 @@ SHAPE_MIN_EXP = 1.05  # the exponents stay above 1: velocity starts and ends at 
 SHAPE_MAX_ITER = 30  # Levenberg-Marquardt iterations
 SHAPE_TOL = 1e-6  # stop when an iteration lowers the residual by less than this fraction
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
-SHAPE_AGREE_S = 0.03  # ... and it moves neither end by more than this, or SHAPE_AGREE_SHARE of the
-SHAPE_AGREE_SHARE = 0.06  # duration if longer, from the local fits'
+SHAPE_AGREE_K = 3.0  # ... and it moves each end by at most this many times the local fit's uncertainty
+SHAPE_AGREE_SHARE = 0.1  # ... and never more than this share of the duration
 SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest point (real grinds: 2-10 mm)
 SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
 SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
-SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fits find the bar still this long either side
+SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
 
@@ -1133,11 +1243,16 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     else:
         left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
-    exps = np.empty(2)
+    exps = np.full(2, 2.0)
     if shape_passes > 0:
         fit_turning_point_auto(t, x, left, right + 1, True, coef, times, exps)
+        if TWO_TERM:
+            refit_two_term(t, x, left, right + 1, exps[0], exps[1], True, coef, times,
+                           AUTO_RADIUS_SHARE * (t[right] - t[left]))
     else:
         fit_turning_point(t, x, left, right + 1, 2.0, 2.0, coef, times)
+    c_on = abs(coef[2])
+    p_on = exps[1] if shape_passes > 0 else 2.0
     t0 = times[1]
     t_ecc_end = times[0]
     x0 = coef[0]
@@ -1155,8 +1270,13 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         right2 += 1
     if shape_passes > 0:
         fit_turning_point_auto(t, x, left2, right2 + 1, False, coef, times, exps)
+        if TWO_TERM:
+            refit_two_term(t, x, left2, right2 + 1, exps[0], exps[1], False, coef, times,
+                           AUTO_RADIUS_SHARE * (t[right2] - t[left2]))
     else:
         fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
+    c_arr = abs(coef[1])
+    p_arr = exps[0] if shape_passes > 0 else 2.0
     t1 = times[0]
     t_desc = times[1]
     x1 = coef[0]
@@ -1171,8 +1291,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     t_stop = (n - 1) * dt
     method = 0
     # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
-    if shape_passes > 0 and t1 > t0 and x1 > x0 and t0 - t_ecc_end >= SHAPE_MIN_STILL_S \
-            and t_desc - t1 >= SHAPE_MIN_STILL_S:
+    if shape_passes > 0 and t1 > t0 and x1 > x0 and t0 - t_ecc_end >= SHAPE_MIN_STILL_S:
         # A model-based refinement, taken only where the model explains the rep: the whole
         # phase as one Beta-shaped velocity profile (fit_phase_lm), accepted when its residual is
         # within the recording's own noise (steps and scatter), its ends stay near the local
@@ -1198,9 +1317,16 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             r_ext = min(max(min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs))), j1s + 1), n - 1)
             ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
             noise2 = sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0)
-            shift = max(SHAPE_AGREE_S, SHAPE_AGREE_SHARE * (t1 - t0))
-            if ms_fit <= SHAPE_MAX_NOISE_RATIO ** 2 * noise2 and abs(ph[2] - t0) <= shift \
-                    and abs(ph[2] + ph[3] - t1) <= shift \
+            # An end may move only as far as the local fit leaves it uncertain: the time its
+            # branch takes to move by the noise or half a step (a sharp reversal pins its end to
+            # a few ms; a gentle onset leaves tens of ms open).
+            sig = math.sqrt(noise2)
+            unc0 = (sig / c_on) ** (1.0 / p_on) if c_on > 0.0 else 1.0
+            unc1 = (sig / c_arr) ** (1.0 / p_arr) if c_arr > 0.0 else 1.0
+            shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0))
+            shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0))
+            if ms_fit <= SHAPE_MAX_NOISE_RATIO ** 2 * noise2 and abs(ph[2] - t0) <= shift0 \
+                    and abs(ph[2] + ph[3] - t1) <= shift1 \
                     and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol):
                 x0 = ph[0]
                 x1 = ph[0] + ph[1]
