@@ -515,7 +515,7 @@ def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
 # acceleration, higher a gentler onset or arrival, lower a sharper one).
 AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0)
 AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
-TWO_TERM = False
+TWO_TERM = True
 TWO_TERM_PENALTY = 2.0  # AIC parameters charged for a branch's second term (refit_two_term)
 
 
