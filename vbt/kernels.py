@@ -515,17 +515,37 @@ def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
 # acceleration, higher a gentler onset or arrival, lower a sharper one).
 AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0)
 AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
+AUTO_REFITS = 3  # exponents refitted per branch: those that fit best at the first fit's ends
 TWO_TERM = True
 TWO_TERM_PENALTY = 2.0  # AIC parameters charged for a branch's second term (refit_two_term)
 
 
 @njit(cache=True)
+def _sse_at(t, x, lo, hi, te, t0, pl, pr):
+    """Residual SS of the three-piece model with both times given (no search)."""
+    m = hi - lo
+    s1 = float(m)
+    sx = 0.0
+    sxx = 0.0
+    for j in range(lo, hi):
+        sx += x[j]
+        sxx += x[j] * x[j]
+    bl = np.empty(3)
+    br = np.empty(3)
+    _branch_sums(t, x, lo, hi, te, pl, True, bl)
+    _branch_sums(t, x, lo, hi, t0, pr, False, br)
+    c = np.empty(3)
+    return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], c)
+
+
+@njit(cache=True)
 def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
     """:func:`fit_turning_point` with each branch's exponent chosen by the data: a full fit with
-    both exponents 2, then each branch's exponent (the one named by ``first_right`` first) taken
-    from AUTO_EXPONENTS by least squares, the other held. Model-free in the sense that matters here:
-    it assumes only that position leaves or reaches the turning point as a power of time, which
-    holds near any turning point of a smooth motion (2 for a bounce, higher for a slow onset).
+    both exponents 2; then for each branch (the one named by ``first_right`` first) the AUTO_REFITS
+    exponents of AUTO_EXPONENTS that fit best at those ends are refitted near them. It
+    assumes only that position leaves or reaches the turning point as a power of time, which holds
+    near any turning point of a smooth motion (2 for a bounce or a step of force, 3 for force
+    building up from the weight, higher for a gentler onset).
     ``exps`` receives (p_left, p_right). Returns the residual sum of squares (of the binned samples)."""
     best = fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
     pl = 2.0
@@ -533,13 +553,21 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
     c = np.empty(3)
     tm = np.empty(2)
     radius = max(REFIT_RADIUS_S, AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
+    tb, xb, nb = _binned(t, x, lo, hi)
+    ne = len(AUTO_EXPONENTS)
+    score = np.empty(ne)
     for k in range(2):
         right = first_right if k == 0 else not first_right
-        bp = pr if right else pl
+        cur = pr if right else pl
         te_g = times[0]
         t0_g = times[1]
-        for p in AUTO_EXPONENTS:
-            if p == bp:
+        for q in range(ne):
+            p = AUTO_EXPONENTS[q]
+            score[q] = _sse_at(tb, xb, 0, nb, te_g, t0_g, pl if right else p, p if right else pr)
+        order = np.argsort(score)
+        for r in range(AUTO_REFITS):
+            p = AUTO_EXPONENTS[order[r]]
+            if p == cur:
                 continue
             if right:
                 s = fit_turning_point_near(t, x, lo, hi, pl, p, c, tm, te_g, t0_g, radius)
@@ -547,16 +575,15 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
                 s = fit_turning_point_near(t, x, lo, hi, p, pr, c, tm, te_g, t0_g, radius)
             if s < best:
                 best = s
-                bp = p
                 coef[0] = c[0]
                 coef[1] = c[1]
                 coef[2] = c[2]
                 times[0] = tm[0]
                 times[1] = tm[1]
-        if right:
-            pr = bp
-        else:
-            pl = bp
+                if right:
+                    pr = p
+                else:
+                    pl = p
     exps[0] = pl
     exps[1] = pr
     return best
