@@ -1063,6 +1063,7 @@ REP_OUT_SIZE = 17
 # The checks of a rep's ends allow this many robust standard deviations of the recording's noise
 # (the largest excursion between two of a thousand noisy samples is ~6 of them).
 TOL_NOISE_SD = 8.0
+EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an extreme count as at it
 
 
 @njit(cache=True)
@@ -1233,10 +1234,25 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     # reversal (its minimum sits above the bar's and its zero crossing tens of ms off).
     # start: samples within h of the lowest recorded point before the rise, up to fit_side_s
     # before it; the still bar at the bottom, however long, lies inside.
+    # The recording's scatter (noise, vibration) about the 10 Hz filter over the rise, robustly.
+    nr = top - bottom + 1
+    dev = np.empty(nr)
+    for j in range(nr):
+        dev[j] = abs(x[bottom + j] - xf[bottom + j])
+    sd_noise = 1.4826 * np.median(dev)
+    near = max(tol_floor_m, EXTREME_NOISE_SD * sd_noise)
+    # the bottom: the last sample within `near` of the lowest (noise picks the lowest at random
+    # along a still bottom); the top: the first within `near` of the highest (a lockout wobble or
+    # noise can make a later sample the highest)
     ib = bottom
     for j in range(bottom, ip + 1):
         if x[j] < x[ib]:
             ib = j
+    lastb = ib
+    for j in range(ib, ip + 1):
+        if x[j] <= x[ib] + near:
+            lastb = j
+    ib = lastb
     # Corrections at the bottom (a grinder shifting the bar a few mm, then holding it) belong to
     # the pause, not to the rise: the rise starts at the last still run within `settle` of the
     # bottom, if the bar held still there.
@@ -1288,6 +1304,11 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     for j in range(ip, top + 1):
         if x[j] > x[it]:
             it = j
+    firstt = it
+    for j in range(it, ip - 1, -1):
+        if x[j] >= x[it] - near:
+            firstt = j
+    it = firstt
     left2 = it
     while left2 > right and x[it] - x[left2 - 1] <= h:
         left2 -= 1
@@ -1309,11 +1330,6 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     x1 = coef[0]
     # What the recording shows beyond the fits: the encoder step (floor) and the noise, a robust
     # spread of the samples about the 10 Hz filter over the rise.
-    nr = it - ib + 1
-    dev = np.empty(nr)
-    for j in range(nr):
-        dev[j] = abs(x[ib + j] - xf[ib + j])
-    sd_noise = 1.4826 * np.median(dev)
     tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise)
     t_stop = (n - 1) * dt
     method = 0
