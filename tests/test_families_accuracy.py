@@ -89,7 +89,7 @@ def test_every_reported_rep_agrees_with_its_raw_samples(family):
             assert inside.min() >= x0 - tol, f"{where}: the bar goes below the start inside the rep"
             drawdown = np.maximum.accumulate(inside) - inside
             assert drawdown.max() <= tol, f"{where}: a descent of {drawdown.max() * 1000:.1f} mm inside the rep"
-            after = x[i1:int(np.searchsorted(t, rep.concentric_end_s + 0.1))]
+            after = x[i1:int(np.searchsorted(t, rep.concentric_end_s + 0.05))]
             if after.size:
                 assert after.max() <= x1 + tol, f"{where}: the bar still rises after the end"
 
