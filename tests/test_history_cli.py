@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import vbt.store as vs
+import vbt.store.db as store_db
 from vbt import cli
 from vbt.results import REP_JSON_FIELDS, Rep
 from vbt.store import Store, database_path
@@ -341,7 +342,7 @@ def test_locked_database(tmp_path, capsys, monkeypatch):
     with Store.open(target):
         pass
     before = snapshot(target)
-    monkeypatch.setattr(vs, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_db, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(str(database_path(target)), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -363,14 +364,14 @@ def test_full_disk(tmp_path, capsys, monkeypatch):
     with Store.open(target) as s:
         s.add_set([rep(1, 0.5)], exercise="squat", load_kg=50)
     before = snapshot(target)
-    original = vs._connect_sqlite
+    original = store_db._connect_sqlite
 
     def no_room(path, timeout_s):
         conn = original(path, timeout_s)
         conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
         return conn
 
-    monkeypatch.setattr(vs, "_connect_sqlite", no_room)
+    monkeypatch.setattr(store_db, "_connect_sqlite", no_room)
     rc, out, err = run(capsys, "import", tmp_path / "exp", "--home", target)
     assert_one_line_error(rc, err, "disk is full")
     assert snapshot(target) == before

@@ -17,7 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pathlib import Path
+
 import vbt.store as vs
+import vbt.store.db as store_db
 from vbt.config import StopRuleConfig
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.results import REP_JSON_FIELDS, Rep
@@ -93,7 +96,7 @@ def test_home_resolution(monkeypatch, tmp_path):
     assert default_home() == tmp_path / "xdg" / "vbt"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
     if os.name != "nt":
-        assert default_home() == vs.Path.home() / ".local" / "share" / "vbt"
+        assert default_home() == Path.home() / ".local" / "share" / "vbt"
     monkeypatch.setenv("VBT_HOME", str(tmp_path / "mine"))
     assert default_home() == tmp_path / "mine"
     assert database_path() == tmp_path / "mine" / vs.DB_FILENAME
@@ -292,7 +295,7 @@ def test_directory_in_place_of_file(tmp_path):
 def test_locked_database_fails_cleanly_and_changes_nothing(tmp_path, monkeypatch):
     with Store.open(tmp_path):
         pass
-    monkeypatch.setattr(vs, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_db, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(str(database_path(tmp_path)), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another program is writing
@@ -308,7 +311,7 @@ def test_locked_database_fails_cleanly_and_changes_nothing(tmp_path, monkeypatch
 
 def _full_disk(monkeypatch, extra_pages=0):
     """Connections that cannot grow the file: sqlite's own "database or disk is full"."""
-    original = vs._connect_sqlite
+    original = store_db._connect_sqlite
 
     def connect(path, timeout_s):
         conn = original(path, timeout_s)
@@ -316,7 +319,7 @@ def _full_disk(monkeypatch, extra_pages=0):
         conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
         return conn
 
-    monkeypatch.setattr(vs, "_connect_sqlite", connect)
+    monkeypatch.setattr(store_db, "_connect_sqlite", connect)
 
 
 def test_full_disk_is_one_clear_error_and_changes_nothing(tmp_path, monkeypatch):

@@ -1,0 +1,77 @@
+"""The fields a person sets for a set, and the one validator of each (used by the CLI, the GUI and the store).
+
+Each ``*_problem`` function returns one readable line, or None when the value is good; the line names
+the field the way a person knows it ("load", "side") so every caller reports the same words.
+:func:`check_set_fields` gathers them for a whole set.
+"""
+
+from __future__ import annotations
+
+import math
+
+from vbt.config import METRICS
+from vbt.exercises import DEFAULT_MIN_ROM_M
+
+__all__ = [
+    "DEFAULT_MIN_ROM_M", "MAX_LOAD_KG", "SIDES", "check_set_fields", "load_problem", "metric_problem",
+    "min_rom_problem", "note_problem", "rpe_problem", "side_problem", "threshold_problem",
+]
+
+SIDES = ("both", "left", "right")
+MAX_LOAD_KG = 1000.0
+MAX_NOTE_CHARS = 2000
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def load_problem(load_kg) -> str | None:
+    """A load is optional (None); when given it is above 0 and at most 1000 kg."""
+    if load_kg is None:
+        return None
+    if not _is_number(load_kg) or not 0.0 < load_kg <= MAX_LOAD_KG:
+        return f"load {load_kg} kg is impossible (must be above 0 and at most {MAX_LOAD_KG:g} kg)"
+    return None
+
+
+def side_problem(side) -> str | None:
+    return None if side in SIDES else f"side {side!r} is not one of {', '.join(SIDES)}"
+
+
+def metric_problem(metric) -> str | None:
+    return None if metric in METRICS else f"metric {metric!r} is not one of {', '.join(METRICS)}"
+
+
+def threshold_problem(threshold_pct) -> str | None:
+    if not _is_number(threshold_pct) or not 1.0 <= threshold_pct <= 60.0:
+        return f"velocity-loss threshold {threshold_pct} % is outside 1–60 %"
+    return None
+
+
+def rpe_problem(rpe) -> str | None:
+    if rpe is None:
+        return None
+    if not _is_number(rpe) or not 1.0 <= rpe <= 10.0:
+        return f"RPE {rpe} is outside 1–10"
+    return None
+
+
+def note_problem(note) -> str | None:
+    if note is not None and len(str(note)) > MAX_NOTE_CHARS:
+        return f"note is longer than {MAX_NOTE_CHARS} characters"
+    return None
+
+
+def min_rom_problem(min_rom_m) -> str | None:
+    if not _is_number(min_rom_m) or not 0.02 <= min_rom_m <= 2.0:
+        return f"minimum ROM {min_rom_m} m is outside 0.02–2 m"
+    return None
+
+
+def check_set_fields(*, load_kg=None, side="both", metric="mean", threshold_pct=10.0, rpe=None,
+                     note=None) -> list[str]:
+    """Problems with a set's fields, one readable line each (empty list: all good)."""
+    found = (load_problem(load_kg), side_problem(side), metric_problem(metric),
+             threshold_problem(threshold_pct), rpe_problem(rpe), note_problem(note))
+    return [p for p in found if p]
