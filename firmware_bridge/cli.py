@@ -59,9 +59,8 @@ def _out(line: str) -> None:
 
 
 def _cmd_emulate(args) -> int:
-    from vbt.io import RecordingError
-
     from firmware_bridge.emulator import Emulator
+    from vbt.io import RecordingError
 
     try:
         emu = Emulator(args.protocol, seed=args.seed, replay=args.replay, n_sets=args.sets, rest_s=args.rest_s,
@@ -164,9 +163,8 @@ def format_event(event) -> str | None:
 
 def event_json(event) -> dict | None:
     """The `--jsonl` object of an event (None: not printed)."""
-    from vbt.results import event_to_json
-
     from firmware_bridge.events import device_event_to_json
+    from vbt.results import event_to_json
 
     if event.type in ("rep", "warning", "stop", "set_end"):
         return event_to_json(event)
@@ -191,9 +189,8 @@ def make_history_hook(args):
         from vbt.store import SetRecorder
     except ImportError:
         return None, "the history store is not available; sets are not recorded"
-    from vbt.exercises import canonical_key, exercise_key
-
     from firmware_bridge.live import HistoryHook
+    from vbt.exercises import canonical_key, exercise_key
 
     rec = SetRecorder()
     known = {e.key for e in rec.exercises}
@@ -330,7 +327,8 @@ def register(subparsers) -> None:
         description="Read a transducer and print each event as it happens: device connected or lost, rep with "
                     "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. With --exercise the sets "
                     "are recorded into the history.")
-    p.add_argument("--port", default="auto", help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
+    p.add_argument("--port", default="auto",
+                   help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
     p.add_argument("--protocol", choices=("auto", "chronojump", "native"), default="auto")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
     p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",

@@ -89,7 +89,8 @@ class PortReport:
                 "identity": self.identity, "message": self.message}
 
     def line(self) -> str:
-        usb = f" [{self.port.usb_id}{' SN ' + self.port.serial_number if self.port.serial_number else ''}]" if self.port.usb_id else ""
+        serial_no = " SN " + self.port.serial_number if self.port.serial_number else ""
+        usb = f" [{self.port.usb_id}{serial_no}]" if self.port.usb_id else ""
         desc = f" {self.port.description}" if self.port.description and self.port.description != "n/a" else ""
         return f"{self.port.device}{usb}{desc}: {self.message}"
 
@@ -184,7 +185,7 @@ def identify(ser, timeout_s: float = 1.0, clock=time.monotonic) -> ProbeResult:
         for item in native_dec.feed(data, now):
             if isinstance(item, DeviceIdentity):
                 if not item.supported:
-                    return ProbeResult(None, item, seen, f"native device speaking protocol version {item.protocol_version}, "
+                    return ProbeResult(None, item, seen, f"native device speaking protocol version {item.protocol_version}, "  # noqa: E501
                                        f"this software speaks version {nat.PROTOCOL_VERSION}")
                 return ProbeResult("native", item, seen, "native device")
         for item in cj_dec.feed(data, now):
@@ -239,7 +240,8 @@ def discover(ports: list[PortInfo | str] | None = None, timeout_s: float = 1.0) 
         t.start()
     for t in threads:
         t.join(timeout_s + 5.0)
-    return [r if r is not None else PortReport(infos[i], "error", "probe did not finish") for i, r in enumerate(reports)]
+    return [r if r is not None else PortReport(infos[i], "error", "probe did not finish")
+            for i, r in enumerate(reports)]
 
 
 def choose(reports: list[PortReport], protocol: str = "auto") -> PortReport:

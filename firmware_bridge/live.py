@@ -8,7 +8,7 @@ the reader's device events and the tracker's analysis events (``RepCompleted``,
 through ``on_event`` (called on the worker thread: a GUI hands them to its own thread) or the
 ``events`` queue.
 
-One time base: every ``t_s`` (samples, device events, rep times, set results, ``recent_trace``)
+One time base: every ``t_s`` (samples, device events, rep times, set results)
 is reader stream time, seconds since the session started. The tracker counts from its first
 sample; the session shifts its times back.
 
@@ -152,12 +152,6 @@ class LiveSession:
         with self._lock:
             result = self.tracker.current_set()
         return _shift_result(result, self._t0 or 0.0)
-
-    def recent_trace(self, seconds: float = 10.0):
-        """(t_s, position_m, velocity_m_s) of the last ``seconds``, in stream time (thread-safe)."""
-        with self._lock:
-            t, x, v = self.tracker.recent_trace(seconds)
-        return t + (self._t0 or 0.0), x, v
 
     def health(self):
         return self.reader.health()

@@ -226,7 +226,8 @@ def _body(frame) -> bytes:
         head = _SAMPLES.pack(frame.t_first_us % U32, frame.count_first, frame.period_us, frame.n)
         return head + struct.pack(f"<{frame.n - 1}h", *frame.deltas)
     if t == HEARTBEAT:
-        return _HEARTBEAT.pack(frame.t_us % U32, frame.count, 1 if frame.streaming else 0, min(frame.dropped_samples, 0xFFFF))
+        return _HEARTBEAT.pack(frame.t_us % U32, frame.count, 1 if frame.streaming else 0,
+                               min(frame.dropped_samples, 0xFFFF))
     if t == BUTTON:
         return _BUTTON.pack(frame.t_us % U32, 1 if frame.pressed else 0)
     if t == ACK:
@@ -545,7 +546,8 @@ class NativeDecoder:
             streaming=frame.streaming,
             supported=frame.protocol_version == PROTOCOL_VERSION and frame.counts_per_m > 0,
         )
-        if self.identity is None or (ident.device_id, ident.boot_id) != (self.identity.device_id, self.identity.boot_id):
+        known = self.identity
+        if known is None or (ident.device_id, ident.boot_id) != (known.device_id, known.boot_id):
             self._reset_session()  # a new device or a reboot: sequence, clock and count restart
         self._last_seq = frame.seq
         self.identity = ident

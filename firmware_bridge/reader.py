@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
 import queue
 import threading
 import time
@@ -93,7 +92,8 @@ class StreamStitcher:
             if self.last_t is not None and t[0] + self._shift_t <= self.last_t:
                 self._shift_t = self.last_t - t[0] + 1e-4
             if not (same_session and self._offset_x is not None) or batch.rebased:
-                self._offset_x = (self.last_x - batch.position_m[0]) if self.last_x is not None else -batch.position_m[0]
+                last_x = self.last_x if self.last_x is not None else 0.0
+                self._offset_x = last_x - batch.position_m[0]
             self._session = batch.session
             self._fresh = False
         elif batch.rebased:
@@ -429,7 +429,7 @@ class DeviceReader:
             if now - conn.opened_s > self.connect_timeout_s:
                 self._close(conn)
                 self._unavailable(conn.port, "no_answer",
-                                  f"{conn.port}: no {conn.protocol} transducer answered within {self.connect_timeout_s:g} s")
+                                  f"{conn.port}: no {conn.protocol} transducer answered within {self.connect_timeout_s:g} s")  # noqa: E501
             elif now >= conn.next_probe_s:
                 self._probe(conn, now)
         elif now - conn.last_data_s > self.silence_timeout_s:
@@ -442,7 +442,7 @@ class DeviceReader:
                     if not item.supported:
                         self._close(conn)
                         self._unavailable(conn.port, "wrong_device",
-                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "
+                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "  # noqa: E501
                                           f"this software speaks {nat.PROTOCOL_VERSION}")
                         return
                     if conn.port != self.port and self._device_id is not None and item.device_id != self._device_id:

@@ -3,7 +3,6 @@ the end-of-set panel. Widgets only; the main window decides what they show."""
 
 from __future__ import annotations
 
-from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -23,11 +22,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import theme
-from gui.session import SIDES, LiveSettings
+from gui import (
+    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
+    theme,
+)
+from gui.session import LiveSettings
 from gui.widgets import RepBars, TracePlots, ValueTile
 from vbt.config import METRIC_LABELS, METRICS
 from vbt.exercises import BUILTIN_EXERCISES
+from vbt.fields import SIDES
 
 
 class LiveView(QWidget):

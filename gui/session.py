@@ -40,14 +40,13 @@ import numpy as np
 
 from gui.ringbuffer import DisplayVelocity, RingBuffer
 from gui.state import AutoEnd
-from vbt.config import METRICS, AnalysisConfig, SegmentationConfig, StopRuleConfig
+from vbt.config import AnalysisConfig, SegmentationConfig, StopRuleConfig
+from vbt.fields import DEFAULT_MIN_ROM_M, load_problem, side_problem
 from vbt.results import RepCompleted, SetEnded
 
 log = logging.getLogger(__name__)
 
-SIDES = ("both", "left", "right")
 STOP_REASON_AUTO = "velocity_loss"  # stop reason stored when the set is ended at the stop rule
-DEFAULT_MIN_ROM_M = 0.15
 
 
 @dataclass(frozen=True)
@@ -71,12 +70,7 @@ class LiveSettings:
             problems.append("athlete: a name is needed")
         if not self.exercise.strip():
             problems.append("exercise: a name is needed")
-        if self.load_kg is not None and not 0.0 < self.load_kg <= 1000.0:
-            problems.append(f"load_kg: {self.load_kg} kg is impossible")
-        if self.side not in SIDES:
-            problems.append(f"side: {self.side!r} is not one of {', '.join(SIDES)}")
-        if self.metric not in METRICS:
-            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        problems += [p for p in (load_problem(self.load_kg), side_problem(self.side)) if p]
         problems += StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct).validate()
         problems += SegmentationConfig(set_end_stillness_s=self.set_end_stillness_s).validate()
         return problems

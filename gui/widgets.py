@@ -7,13 +7,23 @@ import math
 import time
 
 import numpy as np
-from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
-from gui import theme
+from gui import (
+    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
+    theme,
+)
 
 
 class PaintMeter:
@@ -156,7 +166,7 @@ class ValueTile(QWidget):
         unit_px = max(12.0, avail_h * 0.16)
         unit_font.setPixelSize(int(unit_px))
         unit_w = QFontMetricsF(unit_font).horizontalAdvance(" " + self._unit) if self._unit else 0.0
-        vf = _fit_font(base, self._value, w - 2 * pad - unit_w, avail_h * 1.15, avail_h * self.value_share / 0.62 * 0.95)
+        vf = _fit_font(base, self._value, w - 2 * pad - unit_w, avail_h * 1.15, avail_h * self.value_share / 0.62 * 0.95)  # noqa: E501
         fm = QFontMetricsF(vf)
         vw = fm.horizontalAdvance(self._value)
         x0 = inner.left() + (w - vw - unit_w) / 2

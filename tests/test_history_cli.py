@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import vbt.store as vs
 import vbt.store.db as store_db
 from vbt import cli
 from vbt.results import REP_JSON_FIELDS, Rep

@@ -1,8 +1,8 @@
 """The reader on real ptys: one thread, one event path, losses reported at once, reconnection."""
 
 import os
-import select
 import queue
+import select
 import threading
 import time
 import tty
@@ -38,7 +38,7 @@ class Collector:
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout
         while True:
-            for i, e in enumerate(self.events):
+            for _i, e in enumerate(self.events):
                 if predicate(e):
                     return e
             left = deadline - time.monotonic()

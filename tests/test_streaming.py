@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+import vbt.tracker as tracker_module
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig
 from vbt.results import RepCompleted, SetEnded, StopSet
 from vbt.simulate import SensorSpec, simulate_set
-import vbt.tracker as tracker_module
 from vbt.tracker import LiveTracker
 
 SIM = simulate_set(11, style="squat", sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002),
@@ -69,7 +70,7 @@ def test_sets_split_on_stillness_in_live_mode_and_best_resets():
     assert len(ends) == 2
     truth_counts = []
     idx = [r.index for r in sim.truth]
-    for k, v in enumerate(idx):
+    for _k, v in enumerate(idx):
         if v == 1:
             truth_counts.append(0)
         truth_counts[-1] += 1

@@ -17,7 +17,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
+from vbt.config import (
+    METRIC_LABELS,
+    METRICS,
+    AnalysisConfig,
+    ConfigError,
+    SegmentationConfig,
+    StopRuleConfig,
+)
 from vbt.io import FORMATS, RecordingError, read_recording
 from vbt.profile import ProfileError, describe
 from vbt.store import (
@@ -188,7 +195,7 @@ def _cmd_history(args) -> int:
                         rep = r.rep
                         out.write(
                             f"      rep {rep.index:>2} (id {r.id}): MV {_fmt(rep.mean_velocity_m_s, '.3f')}  "
-                            f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "
+                            f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
                             f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
                             + ("  DELETED" if r.deleted else "") + "\n")
     return 0

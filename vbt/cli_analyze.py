@@ -60,7 +60,7 @@ def run(args) -> int:
         print("no rep found (is the transducer under the bar, and the range of motion above "
               f"{config.segmentation.min_rom_m * 100:.0f} cm?)")
         return 0
-    header = f"{'rep':>3} {'start s':>8} {'MV m/s':>7} {'MPV m/s':>8} {'PV m/s':>7} {'ROM cm':>7} {'conc s':>7} {'ecc s':>6} {'loss %':>7}"
+    header = f"{'rep':>3} {'start s':>8} {'MV m/s':>7} {'MPV m/s':>8} {'PV m/s':>7} {'ROM cm':>7} {'conc s':>7} {'ecc s':>6} {'loss %':>7}"  # noqa: E501
     if args.load_kg:
         header += f" {'P mean W':>9} {'P peak W':>9}"
     print(header)

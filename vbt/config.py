@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-METRICS = ("mean", "propulsive", "peak")
+from vbt.fields import load_problem, metric_problem, min_rom_problem, threshold_problem
+
 METRIC_FIELDS = {
     "mean": "mean_velocity_m_s",
     "propulsive": "mean_propulsive_velocity_m_s",
     "peak": "peak_velocity_m_s",
 }
 METRIC_LABELS = {"mean": "MV", "propulsive": "MPV", "peak": "PV"}
-GRAVITY_M_S2 = 9.81
 
 
 # Upper limits of settings that size buffers (validated below, used by the tracker).
@@ -65,8 +65,8 @@ class SegmentationConfig:
 
     def validate(self) -> list[str]:
         problems = []
-        if not 0.02 <= self.min_rom_m <= 2.0:
-            problems.append(f"min_rom_m: {self.min_rom_m} m is outside 0.02–2 m")
+        if min_rom_problem(self.min_rom_m):
+            problems.append(min_rom_problem(self.min_rom_m))
         if not 0.005 <= self.direction_hysteresis_m < self.min_rom_m:
             problems.append(
                 f"direction_hysteresis_m: {self.direction_hysteresis_m} m must be at least 5 mm "
@@ -104,10 +104,7 @@ class StopRuleConfig:
 
     def validate(self) -> list[str]:
         problems = []
-        if not 1.0 <= self.velocity_loss_pct <= 60.0:
-            problems.append(f"velocity_loss_pct: {self.velocity_loss_pct} % is outside 1–60 %")
-        if self.metric not in METRICS:
-            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        problems += [p for p in (threshold_problem(self.velocity_loss_pct), metric_problem(self.metric)) if p]
         if not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
             problems.append(
                 f"warning_margin_pct: {self.warning_margin_pct} must be at least 0 and below the "
@@ -126,8 +123,8 @@ class AnalysisConfig:
 
     def validate(self) -> list[str]:
         problems = self.segmentation.validate() + self.stop_rule.validate()
-        if self.load_kg is not None and not (0.0 < self.load_kg <= 1000.0):
-            problems.append(f"load_kg: {self.load_kg} kg is impossible (must be above 0 and at most 1000 kg)")
+        if load_problem(self.load_kg):
+            problems.append(load_problem(self.load_kg))
         return problems
 
     def checked(self) -> "AnalysisConfig":

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import math
 
-from vbt.config import METRICS
-from vbt.exercises import DEFAULT_MIN_ROM_M
-
 __all__ = [
-    "DEFAULT_MIN_ROM_M", "MAX_LOAD_KG", "SIDES", "check_set_fields", "load_problem", "metric_problem",
+    "DEFAULT_MIN_ROM_M", "MAX_LOAD_KG", "METRICS", "SIDES", "check_set_fields", "load_problem", "metric_problem",
     "min_rom_problem", "note_problem", "rpe_problem", "side_problem", "threshold_problem",
 ]
 
 SIDES = ("both", "left", "right")
+#: The velocity a set is judged by (``vbt.config.METRIC_FIELDS`` names the Rep field of each).
+METRICS = ("mean", "propulsive", "peak")
+#: Smallest concentric ROM counted as a rep, unless the exercise says otherwise.
+DEFAULT_MIN_ROM_M = 0.15
 MAX_LOAD_KG = 1000.0
 MAX_NOTE_CHARS = 2000
 
@@ -31,21 +32,21 @@ def load_problem(load_kg) -> str | None:
     if load_kg is None:
         return None
     if not _is_number(load_kg) or not 0.0 < load_kg <= MAX_LOAD_KG:
-        return f"load {load_kg} kg is impossible (must be above 0 and at most {MAX_LOAD_KG:g} kg)"
+        return f"load_kg: {load_kg} kg is impossible (must be above 0 and at most {MAX_LOAD_KG:g} kg)"
     return None
 
 
 def side_problem(side) -> str | None:
-    return None if side in SIDES else f"side {side!r} is not one of {', '.join(SIDES)}"
+    return None if side in SIDES else f"side: {side!r} is not one of {', '.join(SIDES)}"
 
 
 def metric_problem(metric) -> str | None:
-    return None if metric in METRICS else f"metric {metric!r} is not one of {', '.join(METRICS)}"
+    return None if metric in METRICS else f"metric: {metric!r} is not one of {', '.join(METRICS)}"
 
 
 def threshold_problem(threshold_pct) -> str | None:
     if not _is_number(threshold_pct) or not 1.0 <= threshold_pct <= 60.0:
-        return f"velocity-loss threshold {threshold_pct} % is outside 1–60 %"
+        return f"velocity_loss_pct: the velocity-loss threshold {threshold_pct} % is outside 1–60 %"
     return None
 
 
@@ -53,19 +54,20 @@ def rpe_problem(rpe) -> str | None:
     if rpe is None:
         return None
     if not _is_number(rpe) or not 1.0 <= rpe <= 10.0:
-        return f"RPE {rpe} is outside 1–10"
+        return f"RPE: {rpe} is outside 1–10"
     return None
 
 
 def note_problem(note) -> str | None:
     if note is not None and len(str(note)) > MAX_NOTE_CHARS:
-        return f"note is longer than {MAX_NOTE_CHARS} characters"
+        return f"note: longer than {MAX_NOTE_CHARS} characters"
     return None
 
 
-def min_rom_problem(min_rom_m) -> str | None:
-    if not _is_number(min_rom_m) or not 0.02 <= min_rom_m <= 2.0:
-        return f"minimum ROM {min_rom_m} m is outside 0.02–2 m"
+def min_rom_problem(min_rom_m, lowest_m: float = 0.02) -> str | None:
+    """``lowest_m``: an exercise's own minimum ROM starts at 4 cm; the segmentation accepts 2 cm."""
+    if not _is_number(min_rom_m) or not lowest_m <= min_rom_m <= 2.0:
+        return f"min_rom_m: {min_rom_m} m is outside {lowest_m:g}–2 m"
     return None
 
 

@@ -51,7 +51,8 @@ def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
     names = [h.strip().lower() for h in header]
     if "t_s" not in names or "position_m" not in names:
         raise RecordingError(
-            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, found: {','.join(header)[:80]})"
+            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, "
+            f"found: {','.join(header)[:80]})"
         )
     it, ix = names.index("t_s"), names.index("position_m")
     t, x = [], []

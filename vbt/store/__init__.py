@@ -39,6 +39,7 @@ from vbt.store.db import DEFAULT_BUSY_TIMEOUT_S
 from vbt.store.errors import NotFoundError, StoreError, UnknownAthleteError, UnknownExerciseError
 from vbt.store.paths import DB_FILENAME, database_path, default_home
 from vbt.store.queries import DEFAULT_PROFILE_DAYS, SESSION_GAP_S
+from vbt.store.recorder import SetRecorder
 from vbt.store.records import (
     Athlete,
     SessionSummary,
@@ -50,8 +51,13 @@ from vbt.store.records import (
     iso_local,
     local_date,
 )
-from vbt.store.recorder import SetRecorder
-from vbt.store.schema import _REP_COLUMN, MIGRATIONS, REP_METRIC_COLUMNS, SCHEMA_VERSION, build_schema
+from vbt.store.schema import (
+    _REP_COLUMN,
+    MIGRATIONS,
+    REP_METRIC_COLUMNS,
+    SCHEMA_VERSION,
+    build_schema,
+)
 from vbt.store.store import DEFAULT_ATHLETE, HEARTBEAT_S, STALE_AFTER_S, Store
 
 __all__ = [

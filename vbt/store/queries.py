@@ -14,7 +14,16 @@ from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
 from vbt.results import Rep, SetResult
 from vbt.store.db import DIALECT
 from vbt.store.errors import NotFoundError, StoreError, _translated
-from vbt.store.records import SessionSummary, SetDetail, SetRecord, StoredRep, Trace, TrendPoint, iso_local, local_date
+from vbt.store.records import (
+    SessionSummary,
+    SetDetail,
+    SetRecord,
+    StoredRep,
+    Trace,
+    TrendPoint,
+    iso_local,
+    local_date,
+)
 from vbt.store.schema import REP_METRIC_COLUMNS
 
 #: Sets less than this far apart in time belong to the same session.
@@ -304,7 +313,8 @@ class Queries:
             f"all sets up to {local_date(until_unix_s)}"
         notes.append(window)
         if ex.mvt_source != "science.md":
-            notes.append(f"MVT {ex.mvt_m_s:g} m/s is {'set by the user' if ex.mvt_source == 'user' else 'our own estimate, not a published figure'}")
+            origin = "set by the user" if ex.mvt_source == "user" else "our own estimate, not a published figure"
+            notes.append(f"MVT {ex.mvt_m_s:g} m/s is {origin}")
         if metric != "mean":
             notes.append("the MVT is defined for mean velocity; with another metric the 1RM is only indicative")
         return fit_profile(loads, vel, ex.mvt_m_s, metric=metric, low_confidence=ex.low_confidence,

@@ -26,7 +26,14 @@ from vbt.stoprule import apply_stop_rule
 from vbt.store import db
 from vbt.store.codec import TRACE_CODEC, decode_f8, encode_f8
 from vbt.store.csv_io import CsvExchange
-from vbt.store.errors import NotFoundError, StoreError, UnknownAthleteError, UnknownExerciseError, _explain, _translated
+from vbt.store.errors import (
+    NotFoundError,
+    StoreError,
+    UnknownAthleteError,
+    UnknownExerciseError,
+    _explain,
+    _translated,
+)
 from vbt.store.paths import database_path
 from vbt.store.queries import SESSION_GAP_S, Queries
 from vbt.store.records import Athlete, SetRecord, Trace, _new_uid, _now
@@ -321,7 +328,8 @@ class Store(Queries, CsvExchange):
         except UnknownExerciseError:
             existing = None
         if existing is not None:
-            raise StoreError(f"exercise {existing.name!r} already exists (change its values with set_exercise_defaults)")
+            raise StoreError(f"exercise {existing.name!r} already exists "
+                             "(change its values with set_exercise_defaults)")
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
@@ -331,7 +339,8 @@ class Store(Queries, CsvExchange):
         return ex
 
     @_translated
-    def set_exercise_defaults(self, name: str, *, mvt_m_s: float | None = None, min_rom_m: float | None = None) -> Exercise:
+    def set_exercise_defaults(self, name: str, *, mvt_m_s: float | None = None,
+                              min_rom_m: float | None = None) -> Exercise:
         """Override an exercise's MVT and/or minimum ROM (the MVT source becomes "user")."""
         ex_id, ex = self._resolve_exercise(name)
         new = replace(ex, mvt_m_s=ex.mvt_m_s if mvt_m_s is None else mvt_m_s,
@@ -381,7 +390,8 @@ class Store(Queries, CsvExchange):
         with self.transaction():
             athlete_id = self.athlete_id(athlete, create=True)
             cur = self.conn.execute("INSERT INTO sessions (uid, athlete_id, started_at, note) VALUES (?, ?, ?, ?)",
-                                    (_new_uid(), athlete_id, _now() if started_at_unix_s is None else started_at_unix_s, note))
+                                    (_new_uid(), athlete_id,
+                                     _now() if started_at_unix_s is None else started_at_unix_s, note))
             return cur.lastrowid
 
     def _insert_set(self, *, athlete: str, exercise: str, load_kg, side, metric, threshold_pct, rpe, note,
@@ -609,7 +619,8 @@ class Store(Queries, CsvExchange):
         if unknown:
             raise StoreError(f"cannot change {', '.join(sorted(unknown))} of a set (only {', '.join(sorted(allowed))})")
         current = self.get_set(set_id)
-        problems = check_set_fields(load_kg=fields.get("load_kg", current.load_kg), side=fields.get("side", current.side),
+        problems = check_set_fields(load_kg=fields.get("load_kg", current.load_kg),
+                                    side=fields.get("side", current.side),
                                     metric=current.metric, threshold_pct=current.velocity_loss_threshold_pct,
                                     rpe=fields.get("rpe", current.rpe), note=fields.get("note", current.note))
         if problems:
@@ -668,7 +679,8 @@ class Store(Queries, CsvExchange):
                 if alive and now - (heartbeat or started) < STALE_AFTER_S:
                     continue
             with self.transaction():
-                still_open = self.conn.execute("SELECT 1 FROM sets WHERE id = ? AND ended_at IS NULL", (set_id,)).fetchone()
+                still_open = self.conn.execute("SELECT 1 FROM sets WHERE id = ? AND ended_at IS NULL",
+                                               (set_id,)).fetchone()
                 if not still_open:
                     continue
                 last_rep_end = self.conn.execute(
