@@ -20,13 +20,7 @@ import math
 
 import numpy as np
 
-from firmware_bridge.protocol import (
-    ButtonChange,
-    DecoderStats,
-    ProbeEcho,
-    ProtocolError,
-    SampleBatch,
-)
+from firmware_bridge.protocol import ButtonChange, DecoderStats, ProbeEcho, ProtocolError, SampleBatch
 
 BAUDRATE = 115200
 COUNTS_PER_M = 1000

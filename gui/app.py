@@ -11,13 +11,11 @@ import sys
 import tempfile
 import time
 
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui import (
-    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
-    theme,
-)
+from gui import theme
 from gui.main_window import APPLICATION, ORGANIZATION, MainWindow, default_settings
 from gui.session import DemoOptions
 

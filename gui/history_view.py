@@ -15,6 +15,7 @@ import threading
 from datetime import datetime
 
 import numpy as np
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -34,10 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import (
-    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
-    theme,
-)
+from gui import theme
 from gui.ringbuffer import DisplayVelocity
 from gui.state import loss_level
 from gui.widgets import RepBars, _style_plot

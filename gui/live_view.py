@@ -3,6 +3,7 @@ the end-of-set panel. Widgets only; the main window decides what they show."""
 
 from __future__ import annotations
 
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -22,10 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import (
-    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
-    theme,
-)
+from gui import theme
 from gui.session import LiveSettings
 from gui.widgets import RepBars, TracePlots, ValueTile
 from vbt.config import METRIC_LABELS, METRICS

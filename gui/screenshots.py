@@ -21,9 +21,9 @@ import shutil
 import sys
 import tempfile
 
+from gui import _pyside_fix  # noqa: F401
 from PySide6.QtCore import QSettings, QTimer
 
-from gui import _pyside_fix  # noqa: F401
 from gui.app import make_app
 from gui.demo import scripted_sets, seed_demo_history
 from gui.main_window import MainWindow

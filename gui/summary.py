@@ -13,14 +13,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from gui import (
-    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
-    theme,
-)
+from gui import theme
 from gui.state import loss_level
 from gui.widgets import RepBars
 from vbt.config import METRIC_LABELS

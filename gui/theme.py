@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
-
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
+from PySide6.QtGui import QColor, QFont, QPalette
 
 BACKGROUND = "#0d1014"
 PANEL = "#171b21"

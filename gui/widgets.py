@@ -7,23 +7,13 @@ import math
 import time
 
 import numpy as np
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsView,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QWidget,
-)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsView, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
-from gui import (
-    _pyside_fix,  # noqa: F401  (must run before any Qt call; see its docstring)
-    theme,
-)
+from gui import theme
 
 
 class PaintMeter:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QObject, Signal
 
-from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from gui.session import LiveSession, SessionEvent
 
 log = logging.getLogger(__name__)

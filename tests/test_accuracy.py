@@ -22,6 +22,8 @@ from vbt.simulate import simulate_set
 N_SETS = 120
 
 
+pytestmark = pytest.mark.slow  # hundreds of simulated sets
+
 @pytest.fixture(scope="module")
 def scored():
     rows, counts, stops, phases = [], [], [], []

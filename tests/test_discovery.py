@@ -13,10 +13,7 @@ from firmware_bridge.cli import main
 from firmware_bridge.discovery import DiscoveryError, PortInfo, PortReport
 from firmware_bridge.emulator import Emulator
 
-
-@pytest.fixture(autouse=True)
-def _emulator_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "emu"))
+pytestmark = pytest.mark.usefixtures("emulator_dir")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import vbt.store.db as store_db
+from conftest import db_dump
 from vbt import cli
 from vbt.results import REP_JSON_FIELDS, Rep
 from vbt.store import Store, database_path
@@ -31,11 +32,7 @@ def run(capsys, *argv):
 
 
 def snapshot(home) -> list[str]:
-    conn = sqlite3.connect(str(database_path(home)))
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+    return db_dump(database_path(home))
 
 
 def assert_one_line_error(rc, err, match):

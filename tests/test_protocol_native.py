@@ -6,13 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge import native as nat
-from firmware_bridge.protocol import (
-    CommandAck,
-    DeviceIdentity,
-    Heartbeat,
-    ProtocolError,
-    SampleBatch,
-)
+from firmware_bridge.protocol import CommandAck, DeviceIdentity, Heartbeat, ProtocolError, SampleBatch
 
 CPM = 10000
 

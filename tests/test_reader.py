@@ -1,8 +1,8 @@
 """The reader on real ptys: one thread, one event path, losses reported at once, reconnection."""
 
 import os
-import queue
 import select
+import queue
 import threading
 import time
 import tty
@@ -16,10 +16,7 @@ from firmware_bridge.emulator import Emulator
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.reader import DeviceReader
 
-
-@pytest.fixture(autouse=True)
-def _emulator_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "emu"))
+pytestmark = pytest.mark.usefixtures("emulator_dir")
 
 
 def slow_script(seconds=60.0):

@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,8 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pathlib import Path
+
 import vbt.store as vs
 import vbt.store.db as store_db
+from conftest import db_dump
 from vbt.config import StopRuleConfig
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.results import REP_JSON_FIELDS, Rep
@@ -71,13 +73,7 @@ def reps_from(velocities) -> list[Rep]:
     return [make_rep(i, v) for i, v in enumerate(velocities, start=1)]
 
 
-def snapshot(path) -> list[str]:
-    """Everything in the database, as SQL text (to show that nothing changed)."""
-    conn = sqlite3.connect(str(path))
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+snapshot = db_dump
 
 
 @pytest.fixture

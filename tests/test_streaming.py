@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-import vbt.tracker as tracker_module
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig
 from vbt.results import RepCompleted, SetEnded, StopSet
 from vbt.simulate import SensorSpec, simulate_set
+import vbt.tracker as tracker_module
 from vbt.tracker import LiveTracker
 
 SIM = simulate_set(11, style="squat", sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002),

@@ -17,14 +17,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from vbt.config import (
-    METRIC_LABELS,
-    METRICS,
-    AnalysisConfig,
-    ConfigError,
-    SegmentationConfig,
-    StopRuleConfig,
-)
+from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
 from vbt.io import FORMATS, RecordingError, read_recording
 from vbt.profile import ProfileError, describe
 from vbt.store import (

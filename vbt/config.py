@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from vbt.fields import METRICS  # noqa: F401 - re-exported (vbt.config.METRICS is public)
 from vbt.fields import load_problem, metric_problem, min_rom_problem, threshold_problem
 
 METRIC_FIELDS = {
