@@ -1,4 +1,4 @@
-"""Helpers shared by the test modules (import them with ``from conftest import ...``)."""
+"""Helpers shared by the test modules (import them with ``from tests.conftest import ...``)."""
 
 from __future__ import annotations
 

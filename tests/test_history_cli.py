@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import vbt.store.db as store_db
-from conftest import db_dump
+from tests.conftest import db_dump
 from vbt import cli
 from vbt.results import REP_JSON_FIELDS, Rep
 from vbt.store import Store, database_path

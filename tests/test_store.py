@@ -21,7 +21,7 @@ from pathlib import Path
 
 import vbt.store as vs
 import vbt.store.db as store_db
-from conftest import db_dump
+from tests.conftest import db_dump
 from vbt.config import StopRuleConfig
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.results import REP_JSON_FIELDS, Rep
