@@ -82,6 +82,7 @@ class Events:
 # ---- acceptance (a): a Chronojump recording replayed live equals `vbt analyze` on the file ----------
 
 
+@pytest.mark.slow  # a recording replayed in real time over a pty
 def test_replayed_chronojump_recording_live_equals_vbt_analyze(tmp_path):
     env = cli_env(tmp_path)
     analyze = subprocess.Popen(vbt_cmd("analyze", str(RAW), "--json"), stdout=subprocess.PIPE,
@@ -115,6 +116,7 @@ def test_replayed_chronojump_recording_live_equals_vbt_analyze(tmp_path):
 # ---- acceptance (b): a pulled cable mid-set --------------------------------------------------------
 
 
+@pytest.mark.slow  # a set in real time over a pty
 def test_pulled_cable_mid_set_reconnects_and_the_set_goes_on(tmp_path):
     script = one_set([0.80, 0.79, 0.77, 0.66])
     truth = script.reps
