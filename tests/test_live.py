@@ -27,7 +27,7 @@ RAW = ROOT / "fixtures" / "device" / "chronojump_squat.txt"
 
 
 def vbt_cmd(*args):
-    return [sys.executable, "-m", "gui.cli", *args]
+    return [sys.executable, "-m", "vbt_cli", *args]
 
 
 def cli_env(tmp_path):

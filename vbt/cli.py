@@ -1,6 +1,6 @@
 """History commands: ``history``, ``export``, ``import``, ``profile``, ``exercises``, ``rep``.
 
-``register(subparsers)`` adds them to the `vbt` console command (``gui/cli.py``); each parser's
+``register(subparsers)`` adds them to the `vbt` console command (``vbt_cli/main.py``); each parser's
 ``func(args)`` returns the exit status and never lets a user mistake out as a traceback: a problem
 is one line on stderr and exit status 1 (argparse's own usage errors exit with 2).
 ``python -m vbt.cli ...`` runs the same commands standalone.

@@ -38,7 +38,9 @@ class SegmentationConfig:
         Smallest concentric range of motion counted as a rep (15 cm default; set per exercise).
     direction_hysteresis_m
         Distance the bar must travel back from an extreme before a direction change counts.
-        Lockout wobble and set-up wiggles smaller than this never split or make a rep.
+        Lockout wobble and set-up wiggles smaller than this never split or make a rep. Left at
+        its default (3 cm), it shrinks to half of a minimum ROM below 6 cm, so every minimum ROM
+        in the stated range (2 cm–2 m) is usable.
     top_stillness_s, top_stillness_band_m
         A concentric phase is closed once the bar has risen no more than ``top_stillness_band_m``
         over the last ``top_stillness_s`` (or has come back down by the hysteresis).
@@ -63,6 +65,11 @@ class SegmentationConfig:
     set_end_stillness_s: float = 3.0
     cutoff_hz: float = 10.0
     grid_hz: float = 1000.0
+
+    def __post_init__(self):
+        default = type(self).__dataclass_fields__["direction_hysteresis_m"].default
+        if self.direction_hysteresis_m == default and 0 < self.min_rom_m < 2 * default:
+            object.__setattr__(self, "direction_hysteresis_m", max(0.005, self.min_rom_m / 2))
 
     def validate(self) -> list[str]:
         problems = []
@@ -106,7 +113,9 @@ class StopRuleConfig:
     def validate(self) -> list[str]:
         problems = []
         problems += [p for p in (threshold_problem(self.velocity_loss_pct), metric_problem(self.metric)) if p]
-        if not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
+        # A bad limit is the one problem to report; the margin below it follows from it.
+        limit_ok = threshold_problem(self.velocity_loss_pct) is None
+        if limit_ok and not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
             problems.append(
                 f"warning_margin_pct: {self.warning_margin_pct} must be at least 0 and below the "
                 f"velocity-loss limit ({self.velocity_loss_pct} %)"
