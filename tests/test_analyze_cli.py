@@ -97,7 +97,8 @@ def test_bad_files_get_one_clear_line(tmp_path, content, fmt, needle):
 
 def test_impossible_settings_are_refused(squat_csv):
     path, _ = squat_csv
-    for args, needle in ((["--load-kg", "-5"], "--load-kg: -5.0 kg"), (["--velocity-loss", "95"], "--velocity-loss: 95"),
+    for args, needle in ((["--load-kg", "-5"], "--load-kg: -5.0 kg"),
+                         (["--velocity-loss", "95"], "--velocity-loss: the velocity-loss threshold 95"),
                          (["--min-rom", "0.01"], "--min-rom: 0.01 m is outside 0.02–2 m")):
         out = vbt("analyze", str(path), *args)
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
@@ -182,7 +183,8 @@ def test_help_and_analyze_import_only_what_they_need(squat_csv):
     code = ("import sys, contextlib, io\nfrom vbt_cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
-            "print(sorted(m for m in ('numpy', 'numba', 'serial', 'PySide6', 'scipy.linalg', 'sqlite3') if m in sys.modules))")
+            "names = ('numpy', 'numba', 'serial', 'PySide6', 'scipy.linalg', 'sqlite3')\n"
+            "print(sorted(m for m in names if m in sys.modules))")
     helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60)
     assert helped.stdout.strip() == "[]", helped.stderr
     analysed = subprocess.run([sys.executable, "-c", code, "analyze", str(path)], capture_output=True, text=True,

@@ -67,8 +67,8 @@ def without_scipy_blas():
     """While numba sets itself up (its first compile or cache load), it imports SciPy's BLAS when
     SciPy is installed, only to learn whether ``np.dot`` can be compiled: half a second our
     kernels, which use no BLAS, do not need. Inside this block ``scipy.linalg`` is not importable
-    (unless already imported; ``import numba`` itself imports only the light top of SciPy); a kernel that used BLAS would fail to compile here, which the first-run
-    test (cold cache) would show."""
+    (unless already imported; ``import numba`` itself imports only the light top of SciPy). A
+    kernel that used BLAS would fail to compile here, which the first-run test (cold cache) shows."""
     if "scipy.linalg" in sys.modules:
         yield
         return
