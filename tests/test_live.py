@@ -4,7 +4,6 @@ import json
 import os
 import pathlib
 import queue
-import signal
 import subprocess
 import sys
 import time
@@ -148,25 +147,7 @@ def test_pulled_cable_mid_set_reconnects_and_the_set_goes_on(tmp_path):
     assert [e.index for e in ev.all if e.type == "stop"] == [4]
 
 
-# ---- the command line: Ctrl-C ends cleanly ------------------------------------------------------------
-
-
-def test_live_demo_ends_cleanly_on_ctrl_c(tmp_path):
-    proc = subprocess.Popen(vbt_cmd("live", "--demo", "--jsonl"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=cli_env(tmp_path))
-    try:
-        first = json.loads(proc.stdout.readline())
-        assert first["type"] == "device" and first["event"] == "connected"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err
-    assert all(json.loads(line)["type"] in {"device", "rep", "warning", "stop", "set_end"}
-               for line in out.splitlines())
+# ---- the command line (Ctrl-C and SIGTERM: tests/test_signals.py) ---------------------------------------
 
 
 def test_bad_settings_are_one_line_errors(tmp_path):
