@@ -180,36 +180,54 @@ def _analysis_config(args):
 
 
 def make_history_hook(args):
-    """HOOK into the history store: with ``--exercise``, live sets are recorded through
-    ``vbt.store.SetRecorder``. Returns (hook or None, a note for stderr or None); raises
-    ValueError for an unknown exercise."""
-    if not args.exercise or args.demo:
-        return None, None
+    """The history hook of `vbt live`: sets are recorded unless ``--no-record``, as ``--exercise``
+    or, until someone names it, as the exercise "unspecified". Returns (hook or None, the line
+    that says what happens, for the first line on stderr); raises ValueError for an unknown exercise."""
+    if args.no_record:
+        return None, "not recording (--no-record): the sets are shown, not kept"
     try:
         from vbt.store import SetRecorder
     except ImportError:
         return None, "the history store is not available; sets are not recorded"
     from firmware_bridge.live import HistoryHook
-    from vbt.exercises import canonical_key, exercise_key
+    from vbt.exercises import UNSPECIFIED, canonical_key, exercise_key
 
+    exercise = args.exercise or UNSPECIFIED
     rec = SetRecorder()
     known = {e.key for e in rec.exercises}
-    if exercise_key(args.exercise) not in known and canonical_key(args.exercise) not in known:
+    if exercise_key(exercise) not in known and canonical_key(exercise) not in known:
         rec.stop()
-        raise ValueError(f"unknown exercise {args.exercise!r} (see `vbt exercises`)")
-    hook = HistoryHook(rec, exercise=args.exercise, load_kg=args.load_kg, athlete=args.athlete,
-                       metric=args.metric, threshold_pct=args.velocity_loss)
-    return hook, f"recording sets of {args.exercise} into {rec.path}"
+        raise ValueError(f"unknown exercise {exercise!r} (see `vbt exercises`)")
+    hook = HistoryHook(rec, exercise=exercise, load_kg=args.load_kg, athlete=args.athlete,
+                       metric=args.metric, threshold_pct=args.velocity_loss, source="demo" if args.demo else "live")
+    what = "demo sets" if args.demo else "sets"
+    if args.exercise:
+        return hook, f"recording {what} of {args.exercise} into {rec.path} (--no-record: do not record)"
+    return hook, (f"recording {what} into {rec.path} as exercise {UNSPECIFIED!r} (name it with --exercise, or "
+                  "afterwards: vbt set last --exercise NAME; --no-record: do not record)")
 
 
 def _cmd_live(args) -> int:
+    config, problems = _analysis_config(args)
+    if problems:
+        return _fail("live", "; ".join(problems))
+    try:  # first, so the first line says whether and where the sets are recorded
+        hook, note = make_history_hook(args)
+    except Exception as exc:
+        return _fail("live", str(exc))
+    print(note, file=sys.stderr, flush=True)
+    try:
+        return _start_live(args, config, hook)
+    finally:
+        if hook is not None:
+            hook.close()
+
+
+def _start_live(args, config, hook) -> int:
     from firmware_bridge.discovery import DiscoveryError, auto_port
     from firmware_bridge.emulator import Emulator
     from firmware_bridge.live import LiveSession
 
-    config, problems = _analysis_config(args)
-    if problems:
-        return _fail("live", "; ".join(problems))
     emulator = None
     port, protocol = args.port, args.protocol
     if args.demo:
@@ -223,20 +241,11 @@ def _cmd_live(args) -> int:
         except DiscoveryError as exc:
             return _fail("live", str(exc))
         port, protocol = report.port.device, report.protocol
-    hook = None
     try:
-        try:
-            hook, note = make_history_hook(args)
-        except Exception as exc:
-            return _fail("live", str(exc))
-        if note:
-            print(note, file=sys.stderr, flush=True)
         session = LiveSession(port, protocol, config, forward_samples=False, forward_health=False, recorder=hook,
                               reader_options={"inverted": args.inverted})
         return _run_live(session, args)
     finally:
-        if hook is not None:
-            hook.close()
         if emulator is not None:
             emulator.stop()
 
@@ -325,8 +334,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "live", help="read a transducer and print reps as they happen",
         description="Read a transducer and print each event as it happens: device connected or lost, rep with "
-                    "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. With --exercise the sets "
-                    "are recorded into the history.")
+                    "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. The sets are recorded into "
+                    "the history (as --exercise, or 'unspecified' until named) unless --no-record.")
     p.add_argument("--port", default="auto",
                    help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
     p.add_argument("--protocol", choices=("auto", "chronojump", "native"), default="auto")
@@ -338,8 +347,10 @@ def register(subparsers) -> None:
     p.add_argument("--demo", action="store_true", help="read an emulated transducer started in this process")
     p.add_argument("--seed", type=int, default=0, help="with --demo: seed of the simulated lifter")
     p.add_argument("--inverted", action="store_true", help="transducer mounted upside down")
-    p.add_argument("--exercise", default=None, help="record the sets into the history as this exercise")
-    p.add_argument("--athlete", default=None, help="with --exercise: whose sets these are")
+    p.add_argument("--exercise", default=None,
+                   help="the exercise the sets are recorded as (default: 'unspecified', to name later with `vbt set`)")
+    p.add_argument("--athlete", default=None, help="whose sets these are")
+    p.add_argument("--no-record", action="store_true", help="do not record the sets into the history")
     p.add_argument("--max-sets", type=int, default=0, help="exit after this many sets have ended")
     p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     p.set_defaults(func=_cmd_live)

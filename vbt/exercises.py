@@ -89,7 +89,11 @@ BUILTIN_EXERCISES: tuple[Exercise, ...] = (
     Exercise("single-leg Romanian deadlift", 0.20, 0.10, True, _SOURCE_OWN, True),
     Exercise("leg press", 0.21, 0.12, False, _SOURCE_SCIENCE, True),
     Exercise("hip thrust", 0.25, 0.08, False, _SOURCE_OWN, True),
+    # Live sets recorded before anyone said which lift they were; no profile is fitted to them.
+    Exercise("unspecified", 0.30, DEFAULT_MIN_ROM_M, True, _SOURCE_OWN, True),
 )
+#: The exercise of a live set nobody named (`vbt set ID --exercise NAME` names it afterwards).
+UNSPECIFIED = "unspecified"
 
 # Other names people type for the built-in lifts (keys as exercise_key() makes them).
 ALIASES: dict[str, str] = {

@@ -55,6 +55,10 @@ class ExportData:
     traces: dict  # set uid -> (t_s, position_m)
 
 
+# Validator field names that differ from the export's column names.
+_COLUMN_OF_FIELD = {"velocity_loss_pct": "velocity_loss_threshold_pct", "RPE": "rpe"}
+
+
 class _Row:
     """Typed access to one CSV row with errors that name the file and line."""
 
@@ -63,6 +67,14 @@ class _Row:
 
     def fail(self, column, problem) -> StoreError:
         return StoreError(f"{self.path}: line {self.line}, column {column}: {problem}")
+
+    def fail_fields(self, problems: list[str]) -> StoreError:
+        """Validator problems ("field: what is wrong") named by the CSV column that holds the field."""
+        field, _, rest = problems[0].partition(": ")
+        column = _COLUMN_OF_FIELD.get(field, field)
+        if len(problems) == 1 and column in self.row:
+            return self.fail(column, rest)
+        return StoreError(f"{self.path}: line {self.line}: {'; '.join(problems)}")
 
     def text(self, column, required=True):
         value = self.row.get(column)
@@ -125,7 +137,7 @@ def read_export(directory: str | os.PathLike) -> ExportData:
                       bool(row.integer("low_confidence", True)), row.text("mvt_source", False) or "user", False)
         problems = ex.validate()
         if problems:
-            raise row.fail("name", "; ".join(problems))
+            raise row.fail_fields(problems)
         exercises.append(ex)
     sessions = []
     for row in _read_csv_rows(directory / "sessions.csv"):
@@ -149,7 +161,7 @@ def read_export(directory: str | os.PathLike) -> ExportData:
         problems = check_set_fields(load_kg=s["load_kg"], side=s["side"], metric=s["metric"],
                                     threshold_pct=s["threshold_pct"], rpe=s["rpe"], note=s["note"])
         if problems:
-            raise row.fail("set_uid", "; ".join(problems))
+            raise row.fail_fields(problems)
         sets.append(s)
     set_uids = {s["uid"] for s in sets}
     reps: dict[str, list] = {}

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from vbt import exercises as catalogue
 from vbt.config import METRIC_FIELDS, METRICS
 from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
 from vbt.results import Rep, SetResult
@@ -242,6 +243,19 @@ class Queries:
             for sid, p in sorted(points.items(), key=lambda kv: (kv[1]["started"], kv[0]))
         ]
 
+    def _profile_span(self, exercise_id, athlete, metric, since_unix_s, until_unix_s, side):
+        """(first start, last start, count) of the sets ``profile_points`` draws from."""
+        column = METRIC_FIELDS[metric]
+        where, params = ["st.exercise_id = ?", "st.load_kg > 0"], [exercise_id]
+        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
+                     ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
+        return self.conn.execute(
+            f"""SELECT MIN(st.started_at), MAX(st.started_at), COUNT(*) FROM sets st
+                WHERE {' AND '.join(where)} AND EXISTS (SELECT 1 FROM reps r WHERE r.set_id = st.id
+                                                       AND r.deleted = 0 AND r.{column} IS NOT NULL)""",
+            params,
+        ).fetchone()
+
     @_translated
     def profile_points(
         self,
@@ -289,6 +303,9 @@ class Queries:
         the exercise is used. Raises :class:`vbt.profile.ProfileError` when no line can be fitted.
         """
         exercise_id, ex = self._resolve_exercise(exercise)
+        if ex.name == catalogue.UNSPECIFIED:
+            raise ProfileError("sets of an unspecified exercise have no profile: name their exercise first "
+                               "(vbt set SET_ID --exercise NAME; `vbt history` lists the sets)")
         if athlete is None:
             names = [r[0] for r in self.conn.execute(
                 "SELECT DISTINCT a.name FROM sets st JOIN athletes a ON a.id = st.athlete_id WHERE st.exercise_id = ?",
@@ -309,9 +326,11 @@ class Queries:
         loads, vel = self.profile_points(ex.name, athlete=athlete, metric=metric, since_unix_s=since,
                                          until_unix_s=until_unix_s, side=side)
         notes = []
-        window = f"sets from {local_date(since)} to {local_date(until_unix_s)}" if since else \
-            f"all sets up to {local_date(until_unix_s)}"
-        notes.append(window)
+        first, last, n_sets = self._profile_span(exercise_id, athlete, metric, since, until_unix_s, side)
+        if n_sets:  # the dates of the sets the line is fitted to, not of the window searched
+            dates = (local_date(first) if local_date(first) == local_date(last)
+                     else f"{local_date(first)} to {local_date(last)}")
+            notes.append(f"{n_sets} set{'s' if n_sets != 1 else ''} with a load, {dates}")
         if ex.mvt_source != "science.md":
             origin = "set by the user" if ex.mvt_source == "user" else "our own estimate, not a published figure"
             notes.append(f"MVT {ex.mvt_m_s:g} m/s is {origin}")

@@ -329,7 +329,7 @@ class Store(Queries, CsvExchange):
             existing = None
         if existing is not None:
             raise StoreError(f"exercise {existing.name!r} already exists "
-                             "(change its values with set_exercise_defaults)")
+                             f"(to change its values: vbt exercises --change {_quoted(existing.name)} --mvt M_S)")
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
@@ -696,3 +696,8 @@ class Store(Queries, CsvExchange):
         return recovered
 
     # ---- reading -------------------------------------------------------------------------------
+
+
+def _quoted(name: str) -> str:
+    """A name as typed in a shell command."""
+    return name if name.replace("-", "").isalnum() else f'"{name}"'
