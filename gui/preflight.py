@@ -92,7 +92,11 @@ class QtCheck:
 
 
 def qt_plugin_dir() -> Path | None:
-    """PySide6's Qt platform plugin directory, found without importing PySide6."""
+    """The directory Qt will load its platform plugins from: $QT_QPA_PLATFORM_PLUGIN_PATH when set
+    (Qt honours it too), else PySide6's own, found without importing PySide6."""
+    override = os.environ.get("QT_QPA_PLATFORM_PLUGIN_PATH")
+    if override and Path(override).is_dir():
+        return Path(override)
     spec = importlib.util.find_spec("PySide6")
     if spec is None or not spec.submodule_search_locations:
         return None
