@@ -224,7 +224,7 @@ def _cmd_live(args) -> int:
 
 
 def _start_live(args, config, hook) -> int:
-    from firmware_bridge.discovery import DiscoveryError, auto_port
+    from firmware_bridge.discovery import DiscoveryError, SeveralTransducers, auto_port
     from firmware_bridge.emulator import Emulator
     from firmware_bridge.live import LiveSession
 
@@ -238,6 +238,10 @@ def _start_live(args, config, hook) -> int:
     elif port == "auto":
         try:
             report = auto_port(protocol)
+        except SeveralTransducers as exc:
+            report = _pick(exc.reports)
+            if report is None:
+                return _fail("live", str(exc))
         except DiscoveryError as exc:
             return _fail("live", str(exc))
         port, protocol = report.port.device, report.protocol
@@ -248,6 +252,24 @@ def _start_live(args, config, hook) -> int:
     finally:
         if emulator is not None:
             emulator.stop()
+
+
+def _pick(reports):
+    """Several transducers answered: on a terminal, list them and ask which; else None (the caller
+    says to pass --port)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    print("several transducers answered:", file=sys.stderr)
+    for k, r in enumerate(reports, start=1):
+        print(f"  {k}. {r.label()}", file=sys.stderr)
+    while True:
+        print(f"which one? [1-{len(reports)}, Enter for 1, q to quit] ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+        if not answer or answer.strip().lower() in ("q", "quit"):
+            raise KeyboardInterrupt
+        choice = answer.strip() or "1"
+        if choice.isdigit() and 1 <= int(choice) <= len(reports):
+            return reports[int(choice) - 1]
 
 
 def _run_live(session, args) -> int:

@@ -34,6 +34,14 @@ class DiscoveryError(RuntimeError):
     """No single transducer could be chosen; the message says what was found and what to do."""
 
 
+class SeveralTransducers(DiscoveryError):
+    """More than one transducer answered: ``reports`` are theirs, for a person to choose from."""
+
+    def __init__(self, message: str, reports: list):
+        super().__init__(message)
+        self.reports = reports
+
+
 @dataclass(frozen=True)
 class PortInfo:
     device: str
@@ -87,6 +95,21 @@ class PortReport:
     def to_json(self) -> dict:
         return {**self.port.to_json(), "status": self.status, "protocol": self.protocol,
                 "identity": self.identity, "message": self.message}
+
+    def label(self) -> str:
+        """What a person picks a transducer by: port, protocol, device id and firmware when known."""
+        ident = self.identity or {}
+        parts = [self.protocol or "unknown protocol"]
+        if isinstance(ident.get("device_id"), int):
+            parts.append(f"device {ident['device_id']:08X}")
+        if ident.get("firmware_version") is not None:
+            parts.append(f"firmware {ident['firmware_version']}")
+        if self.port.usb_id:
+            serial_no = f" SN {self.port.serial_number}" if self.port.serial_number else ""
+            parts.append(f"USB {self.port.usb_id}{serial_no}")
+        if self.port.is_emulator:
+            parts.append("emulator")
+        return f"{self.port.device} ({', '.join(parts)})"
 
     def line(self) -> str:
         serial_no = " SN " + self.port.serial_number if self.port.serial_number else ""
@@ -259,8 +282,8 @@ def choose(reports: list[PortReport], protocol: str = "auto") -> PortReport:
             msg += " No serial ports at all."
         msg += "\nPlug the transducer in (or start one with `vbt emulate`), or name the port with --port."
         raise DiscoveryError(msg)
-    lines = [r.line() for r in found]
-    raise DiscoveryError("several transducers found; choose one with --port:\n  " + "\n  ".join(lines))
+    lines = [r.label() for r in found]
+    raise SeveralTransducers("several transducers found; choose one with --port:\n  " + "\n  ".join(lines), found)
 
 
 def auto_port(protocol: str = "auto", timeout_s: float = 1.0) -> PortReport:

@@ -21,6 +21,7 @@ Event kinds (``SessionEvent.kind``) and payloads
 ``rep`` RepCompleted · ``warning`` VelocityWarning · ``stop`` StopSet · ``set_ended`` SetEnded ·
 ``device_connected`` DeviceConnected · ``device_lost`` DeviceLost · ``device_unavailable``
 DeviceUnavailable · ``health`` ReaderHealth · ``no_device`` str (why discovery found nothing) ·
+``choose_port`` list of PortReport (several transducers answered; ``open_port`` opens the chosen one) ·
 ``status`` str (what the worker is doing) · ``error`` str (a problem a person should see, e.g. the
 history cannot be written) · ``set_saved`` int (the set's id in the history) · ``demo_started`` str
 (the emulator's port) · ``history_changed`` int (example sets written for the demo).
@@ -224,6 +225,24 @@ class DashboardBackend:
         """Switch to the built-in emulated transducer (after discovery found nothing)."""
         self._command(self._do_start_demo, options or DemoOptions())
 
+    def open_port(self, port: str, protocol: str = "auto") -> None:
+        """Open this transducer (the one a person chose when several answered)."""
+        self._command(self._do_open_port, port, protocol)
+
+    def look_again(self) -> None:
+        """Resume looking for the transducer (the choice was cancelled)."""
+        self._command(self._do_look_again)
+
+    def _do_open_port(self, port: str, protocol: str) -> None:
+        if self.live is None and self.emulator is None:
+            self._waiting_for_device = False
+            self._open_device(port, protocol)
+
+    def _do_look_again(self) -> None:
+        if self.live is None and self.emulator is None:
+            self._waiting_for_device = True
+            self._next_discovery = time.monotonic() + self.rediscover_s
+
     def _command(self, fn, *args) -> None:
         self._queue.put(("cmd", fn, args))
 
@@ -379,6 +398,10 @@ class DashboardBackend:
         try:
             reports = discovery.discover([p for p in listed if p.device not in self._not_transducers])
             report = discovery.choose(reports, self.protocol)
+        except discovery.SeveralTransducers as exc:
+            self._waiting_for_device = False  # no more probing: a person chooses (open_port)
+            self._emit("choose_port", exc.reports)
+            return
         except discovery.DiscoveryError as exc:
             self._not_transducers |= {r.port.device for r in reports
                                       if r.status in ("no_answer", "unknown_device", "wrong_device")}

@@ -30,6 +30,7 @@ class SessionBridge(QObject):
     device_lost = Signal(object)
     device_unavailable = Signal(object)
     no_device = Signal(object)
+    choose_port = Signal(object)
     health = Signal(object)
     status = Signal(object)
     error = Signal(object)
@@ -46,6 +47,7 @@ class SessionBridge(QObject):
         "device_lost": "device_lost",
         "device_unavailable": "device_unavailable",
         "no_device": "no_device",
+        "choose_port": "choose_port",
         "health": "health",
         "status": "status",
         "error": "error",
