@@ -109,7 +109,7 @@ AVR_MCU(F_CPU, "atmega328p");
 
 volatile int32_t enc_count;          /* absolute count, up positive */
 volatile uint16_t qe_errors;         /* transitions where both pins changed (a missed edge) */
-static volatile uint8_t qe_state;    /* last (B << 1) | A */
+static volatile uint8_t qe_state4;   /* last ((B << 1) | A) << 2: the table's row */
 static volatile int8_t qe_dir = 1;   /* direction of the last valid step */
 static volatile uint32_t t1_ovf;     /* Timer1 overflows: the clock's upper bits */
 
@@ -133,7 +133,7 @@ static volatile sample_t sring[SRING];
 static volatile uint8_t s_head, s_tail; /* ISR writes head, main loop advances tail */
 static volatile uint8_t streaming;
 static volatile uint16_t period_us = 1000;
-static volatile uint32_t sample_due;
+static volatile uint32_t sample_due;    /* its time on the device clock, µs */
 static volatile uint16_t dropped;       /* samples that found the ring full (saturates) */
 static volatile uint32_t last_t_us;     /* latest sample taken (queued or not) */
 static volatile int32_t last_count;
@@ -148,9 +148,9 @@ static volatile uint8_t rx_head, rx_tail;
 
 ISR(INT0_vect)
 {
-    uint8_t s = (PIND >> 2) & 3;
-    int8_t d = qe_table[(qe_state << 2) | s];
-    qe_state = s;
+    uint8_t s4 = PIND & 0x0C; /* (B << 3) | (A << 2) */
+    int8_t d = qe_table[qe_state4 | (s4 >> 2)];
+    qe_state4 = s4;
     if (d == QX) {
         d = qe_dir * 2;
         qe_errors++;
@@ -166,57 +166,68 @@ ISR(TIMER1_OVF_vect)
     t1_ovf++;
 }
 
-/* The clock with interrupts already off. */
-static inline uint32_t clock_us_locked(void)
+/* Timer1 ticks (2 per µs), low 32 bits, with interrupts already off: byte moves, no shifts. */
+static inline uint32_t ticks_locked(void)
 {
     uint16_t t = TCNT1;
-    uint32_t ovf = t1_ovf;
+    uint16_t hi = (uint16_t)t1_ovf;
     if ((TIFR1 & _BV(TOV1)) && t < 0x8000)
-        ovf++; /* overflowed since the handler last ran */
-    return (ovf << 15) | (t >> 1);
+        hi++; /* overflowed since its handler last ran */
+    return (uint32_t)hi << 16 | t;
 }
 
+/* The device clock in µs: the 33-bit tick count halved. Interrupts are off only for the reads. */
 static uint32_t clock_us(void)
 {
     uint8_t sreg = SREG;
     cli();
-    uint32_t t = clock_us_locked();
+    uint16_t t = TCNT1;
+    uint32_t ovf = t1_ovf;
+    uint8_t tov = (TIFR1 & _BV(TOV1)) && t < 0x8000;
     SREG = sreg;
-    return t;
+    return ((ovf + tov) << 15) | (t >> 1);
 }
 
-ISR(TIMER1_COMPA_vect)
+static volatile uint32_t due_ticks;  /* when the next sample is due, in ticks */
+
+/* One sample per period, at exact multiples of the period on the device clock.
+   ISR_NOBLOCK: interrupts are re-enabled as the handler's first instruction, so an encoder edge
+   never waits for it (it takes ~300 cycles); the only sections that block are the clock and count
+   reads below. It cannot re-enter itself: OCR1A, which lies behind the timer until the handler's
+   last lines move it ahead, matches again only after a whole timer turn (32 ms). */
+ISR(TIMER1_COMPA_vect, ISR_NOBLOCK)
 {
-    for (;;) {
-        uint32_t now = clock_us_locked();
-        int32_t ahead = (int32_t)(sample_due - now);
-        if (ahead <= 0) {
-            uint32_t t = sample_due;
-            int32_t c = enc_count;
-            last_t_us = t;
-            last_count = c;
-            if (streaming) {
-                uint8_t h = s_head;
-                if ((uint8_t)(h - s_tail) < SRING) {
-                    volatile sample_t *p = &sring[h & (SRING - 1)];
-                    p->t_us = t;
-                    p->count = c;
-                    p->period_us = period_us;
-                    s_head = h + 1;
-                } else if (dropped != 0xFFFF) {
-                    dropped++;
-                }
+    cli();
+    uint32_t now = ticks_locked();
+    int32_t c = enc_count;
+    sei();
+    if ((int32_t)(now - due_ticks) >= 0) {
+        uint32_t t = sample_due;
+        uint16_t per = period_us;
+        last_t_us = t;
+        last_count = c;
+        if (streaming) {
+            uint8_t h = s_head;
+            if ((uint8_t)(h - s_tail) < SRING) {
+                volatile sample_t *p = &sring[h & (SRING - 1)];
+                p->t_us = t;
+                p->count = c;
+                p->period_us = per;
+                s_head = h + 1;
+            } else if (dropped != 0xFFFF) {
+                dropped++;
             }
-            sample_due = t + period_us;
-            continue;
         }
-        if (ahead > 30000)
-            OCR1A = TCNT1 + 50000; /* a wake-up on the way to a long period */
-        else
-            OCR1A = (uint16_t)(sample_due << 1);
-        if ((int32_t)(sample_due - clock_us_locked()) > 0)
-            break; /* the compare lies ahead: it will fire */
+        sample_due = t + per;
+        due_ticks += (uint32_t)per << 1;
     }
+    uint32_t ahead = due_ticks - now;
+    if ((int32_t)ahead < 64)
+        OCR1A = (uint16_t)now + 64; /* due (or overdue): take it in 32 µs, with its nominal time */
+    else if (ahead > 60000)
+        OCR1A = (uint16_t)now + 50000; /* a wake-up on the way to a long period */
+    else
+        OCR1A = (uint16_t)due_ticks;
 }
 
 ISR(USART_RX_vect)
@@ -619,13 +630,15 @@ int main(void)
     UCSR0B = _BV(RXEN0) | _BV(TXEN0) | _BV(RXCIE0);
 
     /* Encoder: any change on INT0 and INT1. */
-    qe_state = (PIND >> 2) & 3;
+    qe_state4 = PIND & 0x0C;
     EICRA = _BV(ISC00) | _BV(ISC10);
     EIFR = _BV(INTF0) | _BV(INTF1);
     EIMSK = _BV(INT0) | _BV(INT1);
 
+    cli();
     sample_due = clock_us() + period_us;
-    OCR1A = (uint16_t)(sample_due << 1);
+    due_ticks = sample_due << 1;
+    OCR1A = (uint16_t)due_ticks;
     TIFR1 = _BV(OCF1A) | _BV(TOV1);
     TIMSK1 = _BV(OCIE1A) | _BV(TOIE1);
     sei();

@@ -10,6 +10,7 @@ import pathlib
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -167,41 +168,36 @@ class PtyRun:
         self.proc = None
         self.port = None
         self.lines: list[str] = []
+        self.watches: dict = {}
+        self._done = threading.Event()
 
     def __enter__(self) -> "PtyRun":
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
+        while line and not line.startswith("PTY "):  # simavr prints its own lines first
+            line = self.proc.stdout.readline()
         if not line.startswith("PTY "):
             self.proc.kill()
             raise RuntimeError(f"harness did not start: {line!r} {self.proc.stderr.read()}")
         self.port = line.split(maxsplit=1)[1].strip()
+        self._thread = threading.Thread(target=self._read_lines, daemon=True)
+        self._thread.start()
         return self
+
+    def _read_lines(self) -> None:
+        for line in self.proc.stdout:
+            parts = line.split()
+            self.lines.append(line.strip())
+            if parts[:1] == ["WATCH"]:
+                self.watches[parts[1]] = int(parts[2])
+                if len(self.watches) == sum(a == "--watch" for a in self.cmd):
+                    self._done.set()
 
     def wait_done(self, timeout_s: float = 120.0) -> dict:
         """Wait for the simulation to reach its end; returns the WATCH values."""
-        import selectors
-
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
-        import time
-
-        deadline = time.monotonic() + timeout_s
-        watches = {}
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=0.5):
-                if self.proc.poll() is not None:
-                    break
-                continue
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.lines.append(line.strip())
-            parts = line.split()
-            if parts[:1] == ["WATCH"]:
-                watches[parts[1]] = int(parts[2])
-                if len(watches) == sum(a == "--watch" for a in self.cmd):
-                    return watches
-        raise AssertionError(f"simulation did not finish: {self.lines}")
+        if not self._done.wait(timeout_s):
+            raise AssertionError(f"simulation did not finish: {self.lines}")
+        return dict(self.watches)
 
     def __exit__(self, *exc) -> None:
         if self.proc.poll() is None:
@@ -211,6 +207,9 @@ class PtyRun:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._thread.join(5)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
 
 def decode_tx(tx: np.ndarray):

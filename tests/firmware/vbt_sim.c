@@ -41,6 +41,9 @@
 #include "avr_uart.h"
 #include "sim_avr.h"
 #include "sim_elf.h"
+#include "sim_core.h"
+#include "sim_cycle_timers.h"
+#include "sim_interrupts.h"
 #include "sim_irq.h"
 
 #define FREQ 16000000UL
@@ -201,6 +204,31 @@ static void no_sleep(avr_t *a, avr_cycle_count_t how_long)
     (void)how_long; /* simulated time is not wall-clock time: never wait for it */
 }
 
+/*
+ * simavr's own run step (avr_callback_run_raw), with one difference: when the core sleeps and a
+ * cycle timer (here: an encoder edge, a UART byte, Timer1) raises an interrupt, the core wakes at
+ * that cycle, as the hardware does. simavr 1.6 would first skip ahead to the next timer event,
+ * serving the edge's interrupt hundreds of cycles late, which the firmware would then (rightly)
+ * count as a missed quadrature step.
+ */
+static void run_step(avr_t *a)
+{
+    avr_flashaddr_t new_pc = a->pc;
+    if (a->state == cpu_Running)
+        new_pc = avr_run_one(a);
+    avr_cycle_count_t sleep = avr_cycle_timer_process(a);
+    a->pc = new_pc;
+    if (a->state == cpu_Sleeping) {
+        if (!a->sreg[S_I]) {
+            a->state = cpu_Done;
+            return;
+        }
+        a->cycle += avr_has_pending_interrupts(a) ? 1 : 1 + sleep;
+    }
+    if ((a->state == cpu_Running || a->state == cpu_Sleeping) && a->interrupt_state)
+        avr_service_interrupts(a);
+}
+
 static void *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -269,6 +297,7 @@ int main(int argc, char **argv)
     if (avr->frequency != FREQ)
         avr->frequency = FREQ; /* the firmware's AVR_MCU section says so too */
     avr->sleep = no_sleep;
+    avr->run = run_step;
     avr->log = LOG_ERROR;
 
     uint32_t flags = 0; /* no console echo, no usleep on polling */
@@ -333,10 +362,22 @@ int main(int argc, char **argv)
     avr_cycle_timer_register(avr, IO_PERIOD_CYCLES, io_timer, NULL);
 
     int baud_known = 0;
+    const char *trace = getenv("VBT_SIM_TRACE_ADDR"); /* debugging: report changes of one byte */
+    int trace_addr = trace ? (int)strtol(trace, NULL, 0) : -1;
+    const char *dbg = getenv("VBT_SIM_DEBUG_CYCLE");
+    avr_cycle_count_t dbg_from = dbg ? strtoull(dbg, NULL, 0) : 0;
+    uint8_t traced = trace_addr >= 0 ? avr->data[trace_addr] : 0;
     while (!stop_requested && avr->cycle < end_cycle) {
         int state = avr_run(avr);
         if (state == cpu_Done || state == cpu_Crashed)
             die("the firmware crashed");
+        if (dbg_from && avr->cycle >= dbg_from && avr->cycle < dbg_from + 900)
+            fprintf(stderr, "PC %llu %x state=%d I=%d istate=%d pend=%d\n", (unsigned long long)avr->cycle, avr->pc,
+                    avr->state, avr->sreg[S_I], avr->interrupt_state, avr_has_pending_interrupts(avr));
+        if (trace_addr >= 0 && avr->data[trace_addr] != traced) {
+            traced = avr->data[trace_addr];
+            fprintf(stderr, "TRACE %llu %u pc=%x\n", (unsigned long long)avr->cycle, traced, avr->pc);
+        }
         if (!baud_known && (avr->data[0xC4] | avr->data[0xC5])) {
             /* UBRR0L/H: bytes take 11 bit times in simavr's model */
             uint32_t ubrr = avr->data[0xC4] | (uint32_t)avr->data[0xC5] << 8;
