@@ -27,17 +27,19 @@
  *   changed" (an edge was missed: counted in qe_errors, and the count steps by 2 in the last
  *   direction, which is right for a fast monotonic pull, the only way it can happen).
  *   Decoding is exact while every edge is read before the next one, on either pin, arrives.
- *   AVR interrupts do not nest, and INT0/INT1 have the highest priority, so the delay from an
- *   edge to its PIND read is at most: the longest other handler (the sample handler, ~190
- *   cycles when it queues a sample; UDRE ~45, RX ~50, Timer1 overflow ~40; measured with
- *   avr-objdump, see the Makefile's `cycles` target) + the interrupt response and this handler's
- *   prologue up to the PIND read (~25 cycles) = ~215 cycles = 13.5 µs at 16 MHz. Edges may
- *   therefore be ~14 µs apart: 70,000 edges/s, 7 m/s at 0.1 mm per count with an ideal encoder
- *   (50 % duty, 90° phase). A real encoder's phase error shortens the A-to-B spacing, so rate
- *   it at 4 m/s (40,000 edges/s, 25 µs apart = 400 cycles) for 0.1 mm per count: the project's
- *   target, with margin for a ±30 % phase error. The handler costs ~70 cycles, so 40,000 edges/s
- *   use ~18 % of the CPU. Nothing in the main loop disables interrupts for more than a few
- *   cycles (16/32-bit reads of shared variables).
+ *   AVR interrupts do not nest, and INT0/INT1 have the highest priority, so an edge waits at
+ *   most for the one handler already running, plus its own entry up to the PIND read (~45
+ *   cycles). The sample handler (~300 cycles) re-enables interrupts as its first instruction
+ *   (ISR_NOBLOCK), so the handlers that can delay an edge are the edge handler itself (~115
+ *   cycles, for an edge on the other pin), USART RX (~65), UDRE (~60), Timer1 overflow (~55) and
+ *   the main loop's few-cycle atomic reads: worst case ~160 cycles = 10 µs at 16 MHz, so edges
+ *   10 µs apart (100,000 edges/s, 10 m/s at 0.1 mm per count with an ideal encoder) are all
+ *   counted. Measured in simavr over a simulated set: edge to PIND read p50 53, max 112 cycles.
+ *   benchmarks/bench_firmware.py finds no edge lost up to 12 m/s peak (a handler runs back to
+ *   back with the next), the first losses at 14 m/s; above ~9 m/s the main loop gets too little
+ *   of the CPU to keep frames within 2 ms (each edge costs ~115 cycles: 40,000 edges/s, 4 m/s,
+ *   use 29 % of the CPU). Rated speed: 4 m/s at 0.1 mm per count, which leaves room for a real
+ *   encoder's phase error (its A-to-B spacing shorter than a quarter cycle).
  *
  * Link
  *   BAUD (default 500000; the ATmega328P at 16 MHz makes 250 k, 500 k and 1 M exactly, with U2X)
@@ -624,8 +626,8 @@ int main(void)
     identity_init();
 
     /* USART0: BAUD 8N1, double speed. */
+    UCSR0A = _BV(U2X0); /* before UBRR0: simavr takes the rate at the UBRR0 write */
     UBRR0 = (uint16_t)((F_CPU + 4UL * BAUD) / (8UL * BAUD) - 1);
-    UCSR0A = _BV(U2X0);
     UCSR0C = _BV(UCSZ01) | _BV(UCSZ00);
     UCSR0B = _BV(RXEN0) | _BV(TXEN0) | _BV(RXCIE0);
 
