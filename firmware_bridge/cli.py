@@ -118,6 +118,69 @@ def _cmd_devices(args) -> int:
     return 0
 
 
+# ---- calibrate ----------------------------------------------------------------------------------
+
+
+def _cmd_calibrate(args) -> int:
+    import queue
+    import time
+
+    import numpy as np
+
+    from firmware_bridge import calibration
+    from firmware_bridge.discovery import DiscoveryError, auto_port
+    from firmware_bridge.reader import DeviceReader
+
+    if not 0.05 <= args.length <= 10.0:
+        return _fail("calibrate", f"--length {args.length:g} m is outside 0.05–10 m")
+    port = args.port
+    if port == "auto":
+        try:
+            port = auto_port("native").port.device
+        except DiscoveryError as exc:
+            return _fail("calibrate", str(exc))
+    # Raw counts: the firmware's own counts per metre, not a previous calibration.
+    reader = DeviceReader(port, "native", calibration=False, silence_timeout_s=max(2.0, args.timeout))
+    reader.start()
+    try:
+        deadline = time.monotonic() + args.timeout
+        ident, detector = None, None
+        while time.monotonic() < deadline:
+            try:
+                ev = reader.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if ev.type == "device_unavailable" and ident is None:
+                _out(ev.reason)
+            elif ev.type == "device_connected" and ident is None:
+                ident = ev.device
+                cpm = ident["firmware_counts_per_m"]
+                detector = calibration.PullDetector(min_counts=0.5 * args.length * cpm, band_counts=max(2.0, 0.001 * cpm),
+                                                    still_s=args.still_s)
+                _out(f"device {ident['device_id']} (firmware {ident['firmware_version']}, {cpm} counts/m built in) on {port}")
+                _out(f"hold the cable still, then pull it out by exactly {args.length:g} m and hold it there "
+                     f"{args.still_s:g} s")
+            elif ev.type == "samples" and detector is not None:
+                delta = detector.feed(ev.t_s, np.asarray(ev.position_m) * ident["firmware_counts_per_m"])
+                if delta is not None:
+                    measured = abs(delta) / args.length
+                    built = ident["firmware_counts_per_m"]
+                    if not 0.5 * built <= measured <= 2.0 * built:
+                        return _fail("calibrate", f"measured {measured:.1f} counts/m, more than a factor 2 from the "
+                                                  f"firmware's {built}: was the pull {args.length:g} m? Nothing stored.")
+                    path = calibration.save(int(ident["device_id"], 16), measured, firmware_counts_per_m=built,
+                                            length_m=args.length)
+                    _out(f"measured {measured:.1f} counts/m ({100.0 * (measured / built - 1.0):+.2f} % from the "
+                         f"firmware's {built}); stored for device {ident['device_id']} in {path}")
+                    return 0
+        if ident is None:
+            return _fail("calibrate", f"no native transducer answered on {port} within {args.timeout:g} s")
+        return _fail("calibrate", f"no pull of {args.length:g} m held still at both ends within {args.timeout:g} s; "
+                                  "nothing stored")
+    finally:
+        reader.stop()
+
+
 # ---- live ---------------------------------------------------------------------------------------
 
 
@@ -133,6 +196,8 @@ def format_event(event) -> str | None:
     if kind == "device_connected":
         d = event.device
         ident = f", device {d['device_id']}, firmware {d['firmware_version']}" if "device_id" in d else ""
+        if d.get("calibrated"):
+            ident += f", calibrated {d['counts_per_m']:g} counts/m"
         again = "reconnected" if event.reconnect else "connected"
         return f"[{event.t_s:8.2f} s] device {again}: {event.port} ({event.protocol}{ident})"
     if kind == "device_lost":
@@ -329,7 +394,7 @@ def _live_loop(session, args, show, deadline, sets_ended) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``emulate``, ``devices`` and ``live`` to an argparse subparsers object."""
+    """Add ``emulate``, ``devices``, ``calibrate`` and ``live`` to an argparse subparsers object."""
     p = subparsers.add_parser(
         "emulate", help="run an emulated transducer on a pseudo-terminal",
         description="Run an emulated transducer (a simulated lifter, or a replayed recording) on a "
@@ -352,6 +417,17 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for each port to answer")
     p.set_defaults(func=_cmd_devices)
+
+    p = subparsers.add_parser(
+        "calibrate", help="measure a native transducer's counts per metre (pull the cable a known length)",
+        description="Measure a native transducer's counts per metre: hold the cable still, pull it out by a "
+                    "known length, hold it still again. The value is stored on this computer for that device "
+                    "(by its id) and used whenever it is read.")
+    p.add_argument("--length", type=float, required=True, help="the length you pull the cable out by, in metres")
+    p.add_argument("--port", default="auto", help="device name, pty path, or 'auto' (the only native transducer)")
+    p.add_argument("--still-s", type=float, default=1.0, help="how long the cable must be held still at each end")
+    p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    p.set_defaults(func=_cmd_calibrate)
 
     p = subparsers.add_parser(
         "live", help="read a transducer and print reps as they happen",

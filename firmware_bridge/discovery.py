@@ -222,9 +222,28 @@ def identify(ser, timeout_s: float = 1.0, clock=time.monotonic) -> ProbeResult:
     return ProbeResult(None, None, seen, f"sends data ({seen} bytes) but is not a known transducer")
 
 
-def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int = 115200) -> PortReport:
-    """Open ``port``, identify what answers, close it. Never raises for a port problem."""
+def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int | None = None) -> PortReport:
+    """Open ``port``, identify what answers, close it. Never raises for a port problem.
+
+    ``baudrate`` None: a serial device is tried at each native link rate (115200, then 500000)
+    until something answers; ptys, emulators and URLs once (their rate means nothing).
+    """
     info = port if isinstance(port, PortInfo) else PortInfo(port)
+    if baudrate is not None:
+        rates = (baudrate,)
+    elif info.is_emulator or "://" in info.device or os.path.realpath(info.device).startswith("/dev/pts/"):
+        rates = (nat.LINK_BAUDRATES[0],)
+    else:
+        rates = nat.LINK_BAUDRATES
+    report = None
+    for rate in rates:
+        report = _probe_at(info, timeout_s, rate)
+        if report.status not in ("no_answer", "unknown_device"):
+            return report
+    return report
+
+
+def _probe_at(info: PortInfo, timeout_s: float, baudrate: int) -> PortReport:
     try:
         ser = open_port(info.device, baudrate=baudrate, timeout=0.05)
     except (serial.SerialException, OSError, ValueError) as exc:
@@ -238,9 +257,14 @@ def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int = 115
         ser.close()
     if res.protocol == "native":
         ident = res.identity
+        from firmware_bridge import calibration
+
+        cal = calibration.counts_per_m_for(ident.device_id)
+        cpm = f"{ident.counts_per_m} counts/m" + (f" (calibrated: {cal:g})" if cal else "")
+        rate = f", {baudrate} baud" if baudrate != nat.LINK_BAUDRATES[0] else ""
         return PortReport(info, "transducer",
                           f"native transducer, device {ident.device_id:08X}, firmware {ident.firmware_version}, "
-                          f"{ident.counts_per_m} counts/m", "native", ident.to_json())
+                          f"{cpm}{rate}", "native", {**ident.to_json(), "baudrate": baudrate})
     if res.protocol == "chronojump":
         return PortReport(info, "transducer", "Chronojump linear encoder (answers 'J')", "chronojump", None)
     if res.identity is not None:

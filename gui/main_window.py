@@ -522,6 +522,9 @@ class MainWindow(QMainWindow):
         self._connected = True
         self._device_text = (f"demo transducer ({e.protocol} protocol, emulated on a pty)" if self.demo_mode
                              else f"{e.protocol} transducer on {e.port}")
+        d = e.device or {}
+        if "firmware_version" in d:  # a native device's HELLO: which unit, which firmware
+            self._device_text += f" · device {d['device_id']} · firmware {d['firmware_version']}"
         self._lost = False
         again = "Reconnected" if e.reconnect else "Connected"
         self.banner.set_mode(StatusBanner.OK, f"● {again} · {self._device_text}")

@@ -10,10 +10,13 @@ Without the toolchain (gcc-avr, avr-libc, simavr's headers and library) the test
 and fail in CI (CI=true), where .ci/run installs it.
 """
 
+import json
 import os
 import pathlib
 import queue
 import struct
+import subprocess
+import sys
 import time
 import zlib
 
@@ -29,6 +32,7 @@ from tests.firmware import fil
 from vbt.simulate import Timeline, simulate_set
 
 CPM = 10000  # the default build: 0.1 mm per count
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +261,69 @@ def raw_frame(ftype, seq, body=b""):
     payload = struct.pack("<BH", ftype, seq) + body
     payload += struct.pack("<I", zlib.crc32(payload))
     return nat.cobs_encode(payload) + b"\x00"
+
+
+def vbt_cmd(*args):
+    return [sys.executable, "-m", "gui.cli", *args]
+
+
+def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(built, tmp_path, monkeypatch):
+    """The firmware says 10000 counts/m; this spool really gives 10400. `vbt calibrate` measures it
+    from a 0.5 m pull, stores it for the device, and the reader then measures lengths right."""
+    _, harness, d = built
+    fw = fil.build_firmware(d / "cal", DEVICE_ID="0x5642CA1B")
+    home = tmp_path / "home"
+    env = dict(os.environ, VBT_HOME=str(home), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    tl = Timeline(x0_m=1.0)
+    tl.hold(2.0)
+    tl.move(0.5, 1.0, 2.0, 2.0)
+    tl.hold(3.0)
+    edges_file(tmp_path / "edges.bin", tl.position, tl.t_s, cpm=10400)
+    with fil.PtyRun(harness, fw, tmp_path / "edges.bin") as run:
+        res = subprocess.run(vbt_cmd("calibrate", "--port", run.port, "--length", "0.5", "--timeout", "60"),
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "device 5642CA1B" in res.stdout and "firmware 1.0.0" in res.stdout
+    assert "measured 1040" in res.stdout and "+4.0" in res.stdout
+    stored = json.loads((home / "devices.json").read_text())["devices"]["5642CA1B"]
+    assert stored["counts_per_m"] == pytest.approx(10400, abs=3) and stored["firmware_counts_per_m"] == 10000
+
+    # Read again: the stored value, not HELLO's, turns counts into metres.
+    monkeypatch.setenv("VBT_HOME", str(home))
+    with fil.PtyRun(harness, fw, tmp_path / "edges.bin", run_ms=6500) as run:
+        with DeviceReader(run.port, "native", match_usb=False, silence_timeout_s=30.0) as reader:
+            events = Collector(reader.events)
+            conn = events.until(lambda e: e.type == "device_connected", 30)
+            run.wait_done(120)
+            events.until(lambda e: e.type == "samples" and e.t_s[-1] > 5.5, 60)
+    assert conn.device["calibrated"] and conn.device["counts_per_m"] == pytest.approx(10400, abs=3)
+    assert conn.device["firmware_counts_per_m"] == 10000
+    x = np.concatenate([e.position_m for e in events.all if e.type == "samples"])
+    assert np.ptp(x) == pytest.approx(0.5, abs=5e-4)  # with the firmware's 10000 it would read 0.52 m
+
+
+def test_vbt_calibrate_refuses_a_pull_that_never_comes(built, tmp_path):
+    fw, harness, _ = built
+    tl = Timeline(x0_m=1.0)
+    tl.hold(1.0)
+    tl.move(0.01, 0.5)  # a nudge, not a pull
+    tl.hold(1.0)
+    edges_file(tmp_path / "edges.bin", tl.position, tl.t_s)
+    env = dict(os.environ, VBT_HOME=str(tmp_path / "home"),
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with fil.PtyRun(harness, fw, tmp_path / "edges.bin", run_ms=20_000) as run:
+        res = subprocess.run(vbt_cmd("calibrate", "--port", run.port, "--length", "1.0", "--timeout", "6"),
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "nothing stored" in res.stderr and not (tmp_path / "home" / "devices.json").exists()
+
+
+def test_vbt_devices_shows_the_firmware_version_from_hello(built, tmp_path):
+    from firmware_bridge.discovery import probe_port
+
+    fw, harness, _ = built
+    edges_file(tmp_path / "edges.bin", lambda t: np.zeros_like(t), 0.1)
+    with fil.PtyRun(harness, fw, tmp_path / "edges.bin", run_ms=60_000) as run:
+        report = probe_port(run.port, timeout_s=3.0)
+    assert report.protocol == "native" and report.identity["firmware_version"] == "1.0.0"
+    assert "firmware 1.0.0" in report.line() and f"{CPM} counts/m" in report.line()
