@@ -104,13 +104,15 @@ def main() -> int:
     if missing:
         print("missing: " + ", ".join(missing))
         return 2
-    speeds = [1.0, 4.0, 6.0, 8.0] if args.quick else [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0]
+    full = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 12.0, 14.0, 16.0, 20.0]
+    speeds = [1.0, 4.0, 6.0, 8.0] if args.quick else full
     with tempfile.TemporaryDirectory() as work:
         harness = fil.build_harness(os.path.join(work, "harness"))
         fw = fil.build_firmware(os.path.join(work, "fw"))
         ref = fil.build_firmware(os.path.join(work, "ref"), BAUD=115200, FRAME_SAMPLES=8)
         print("firmware (default build: 500000 baud, 1 sample per frame, 1 kHz, 10000 counts/m):")
-        print("  " + " | ".join(line.strip() for line in fw.size_report.splitlines() if line.strip().startswith(("Program", "Data"))))
+        use = [line.strip() for line in fw.size_report.splitlines() if line.strip().startswith(("Program", "Data"))]
+        print("  " + " | ".join(use))
         rows = sweep(harness, fw, speeds, work)
         print("reference build (115200 baud, 8 samples per frame):")
         ref_rows = sweep(harness, ref, [1.0, 4.0], work)
@@ -119,7 +121,7 @@ def main() -> int:
     best = max((v for v in ok if first_bad is None or v < first_bad), default=None)
     print()
     print(f"highest peak speed with no edge lost at 0.1 mm/count: {best} m/s"
-          + (f" (first loss at {first_bad} m/s)" if first_bad else f" (highest tried)"))
+          + (f" (first loss at {first_bad} m/s)" if first_bad else " (highest tried)"))
     for name, rr in (("default", rows), ("reference 115200/8", ref_rows)):
         r4 = next(r for r in rr if r["peak"] == 4.0)
         lat = r4["latency_ms"]

@@ -155,9 +155,10 @@ def _cmd_calibrate(args) -> int:
             elif ev.type == "device_connected" and ident is None:
                 ident = ev.device
                 cpm = ident["firmware_counts_per_m"]
-                detector = calibration.PullDetector(min_counts=0.5 * args.length * cpm, band_counts=max(2.0, 0.001 * cpm),
-                                                    still_s=args.still_s)
-                _out(f"device {ident['device_id']} (firmware {ident['firmware_version']}, {cpm} counts/m built in) on {port}")
+                detector = calibration.PullDetector(min_counts=0.5 * args.length * cpm,
+                                                    band_counts=max(2.0, 0.001 * cpm), still_s=args.still_s)
+                _out(f"device {ident['device_id']} (firmware {ident['firmware_version']}, "
+                     f"{cpm} counts/m built in) on {port}")
                 _out(f"hold the cable still, then pull it out by exactly {args.length:g} m and hold it there "
                      f"{args.still_s:g} s")
             elif ev.type == "samples" and detector is not None:
@@ -166,8 +167,9 @@ def _cmd_calibrate(args) -> int:
                     measured = abs(delta) / args.length
                     built = ident["firmware_counts_per_m"]
                     if not 0.5 * built <= measured <= 2.0 * built:
-                        return _fail("calibrate", f"measured {measured:.1f} counts/m, more than a factor 2 from the "
-                                                  f"firmware's {built}: was the pull {args.length:g} m? Nothing stored.")
+                        return _fail("calibrate", f"measured {measured:.1f} counts/m, more than a factor 2 from "
+                                                  f"the firmware's {built}: was the pull {args.length:g} m? "
+                                                  "Nothing stored.")
                     path = calibration.save(int(ident["device_id"], 16), measured, firmware_counts_per_m=built,
                                             length_m=args.length)
                     _out(f"measured {measured:.1f} counts/m ({100.0 * (measured / built - 1.0):+.2f} % from the "

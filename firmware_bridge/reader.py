@@ -162,7 +162,8 @@ class DeviceReader:
     """
 
     def __init__(self, port: str, protocol: str = "auto", *, on_event=None, candidates=(), inverted: bool = False,
-                 baudrate: int | None = None, calibration: bool = True, retry_interval_s: float = 0.2, silence_timeout_s: float = 2.0,
+                 baudrate: int | None = None, calibration: bool = True, retry_interval_s: float = 0.2,
+                 silence_timeout_s: float = 2.0,
                  connect_timeout_s: float = 1.5, health_interval_s: float = 1.0, read_timeout_s: float = 0.05,
                  min_read_interval_s: float = 0.008, match_usb: bool = True, clock=time.monotonic):
         if protocol not in PROTOCOL_CHOICES:

@@ -39,7 +39,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def toolchain():
     missing = fil.missing_tools()
     if missing:
-        msg = "firmware toolchain missing: " + ", ".join(missing) + " (apt-get install gcc-avr avr-libc simavr libsimavr-dev libelf-dev pkg-config)"
+        msg = ("firmware toolchain missing: " + ", ".join(missing)
+               + " (apt-get install gcc-avr avr-libc simavr libsimavr-dev libelf-dev pkg-config)")
         if os.environ.get("CI") == "true":
             pytest.fail(msg)
         pytest.skip(msg)
@@ -219,7 +220,8 @@ def test_every_host_command(built, tmp_path):
         try:
             dec = nat.NativeDecoder()
             ser.write(b"\x00" + dec.command("identify") + dec.command("ping", 0xC0FFEE))
-            items = read_until(ser, dec, lambda it: len(acks(it)) >= 2 and any(isinstance(i, DeviceIdentity) for i in it))
+            items = read_until(ser, dec, lambda it: len(acks(it)) >= 2
+                               and any(isinstance(i, DeviceIdentity) for i in it))
             ident = next(i for i in items if isinstance(i, DeviceIdentity))
             assert ident.protocol_version == 1 and ident.firmware_version == "1.0.0" and not ident.streaming
             assert ident.counts_per_m == CPM and ident.sample_period_us == 1000
@@ -230,7 +232,8 @@ def test_every_host_command(built, tmp_path):
 
             ser.write(dec.command("set_rate", 2000) + dec.command("start"))
             items = read_until(ser, dec, lambda it: sum(len(i) for i in it if isinstance(i, SampleBatch)) >= 300)
-            assert [(x.command, x.status, x.value) for x in acks(items)] == [(nat.CMD_SET_RATE, 0, 2000), (nat.CMD_START, 0, 0)]
+            assert [(x.command, x.status, x.value) for x in acks(items)] == [
+                (nat.CMD_SET_RATE, 0, 2000), (nat.CMD_START, 0, 0)]
             batches = [i for i in items if isinstance(i, SampleBatch)]
             t = np.concatenate([b.t_s for b in batches[2:]])
             np.testing.assert_allclose(np.diff(t), 0.002, atol=1e-9)  # the device's clock, to the µs
@@ -264,7 +267,7 @@ def raw_frame(ftype, seq, body=b""):
 
 
 def vbt_cmd(*args):
-    return [sys.executable, "-m", "gui.cli", *args]
+    return [sys.executable, "-m", "vbt_cli", *args]
 
 
 def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(built, tmp_path, monkeypatch):

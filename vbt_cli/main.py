@@ -25,6 +25,7 @@ COMMANDS = {
     "import": ("vbt.cli", "bring recordings or an export into the history"),
     "devices": ("firmware_bridge.cli", "list serial ports and the transducers answering on them"),
     "emulate": ("firmware_bridge.cli", "run an emulated transducer on a pseudo-terminal"),
+    "calibrate": ("firmware_bridge.cli", "measure a native transducer's counts per metre from a pull of known length"),
     "doctor": ("vbt_cli.doctor", "check this machine's set-up: display, Qt libraries, serial ports, sound, caches"),
 }
 

@@ -27,9 +27,13 @@ TX_DTYPE = np.dtype([("cycle", "<u8"), ("byte", "u1")])
 
 def missing_tools() -> list[str]:
     """What the firmware tests need and this machine lacks (empty: all there)."""
-    missing = [t for t in ("avr-gcc", "avr-objcopy", "avr-size", "avr-nm", "make", "cc", "pkg-config") if shutil.which(t) is None]
-    inc = subprocess.run(["pkg-config", "--cflags", "simavr"], capture_output=True, text=True) if "pkg-config" not in missing else None
-    inc_dir = inc.stdout.strip().removeprefix("-I") if inc is not None and inc.returncode == 0 else "/usr/include/simavr"
+    tools = ("avr-gcc", "avr-objcopy", "avr-size", "avr-nm", "make", "cc", "pkg-config")
+    missing = [t for t in tools if shutil.which(t) is None]
+    inc_dir = "/usr/include/simavr"
+    if "pkg-config" not in missing:
+        inc = subprocess.run(["pkg-config", "--cflags", "simavr"], capture_output=True, text=True)
+        if inc.returncode == 0 and inc.stdout.strip():
+            inc_dir = inc.stdout.strip().split()[0].removeprefix("-I")
     if not os.path.exists(os.path.join(inc_dir or "/usr/include/simavr", "sim_avr.h")):
         missing.append("libsimavr-dev (simavr headers)")
     return missing
@@ -85,7 +89,7 @@ def motion_counts(position, t_end_s: float, counts_per_m: float, dt_s: float = 4
     """
     x0 = float(position(np.array([0.0]))[0])
     times, counts = [], []
-    prev_c = 0
+    prev_c, prev_x = 0, 0.0
     t0 = 0.0
     while t0 < t_end_s:
         t = np.arange(t0, min(t0 + chunk_s, t_end_s), dt_s)
