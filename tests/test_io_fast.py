@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vbt.io import _CJ_TOKEN, RecordingError, parse_chronojump_text, read_recording, write_csv
-from vbt.textscan import signed_ints
+from vbt.textscan import positions
 
 
 def reference(text):
@@ -21,8 +21,11 @@ def test_scanner_agrees_with_the_grammar_on_random_texts():
     alphabet = ["1", "2", "-", "0", "79", ",", " ", "\n", ", ", "\t", "\r\n", "--", "a", "+", "."]
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
-        values, bad = signed_ints(text.encode())
-        got = list(values) if bad < 0 and values.size else None
+        pos, bad, largest = positions(text.encode(), 1.0)
+        values = np.diff(pos, prepend=0.0).astype(np.int64)
+        got = [int(v) for v in values] if bad < 0 and pos.size else None
+        if got is not None:
+            assert largest == max(abs(v) for v in got)
         assert got == reference(text), repr(text)
 
 

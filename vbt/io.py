@@ -97,27 +97,25 @@ def _csv_columns_fast(body: str, delimiter: str, it: int, ix: int):
 
 def parse_chronojump_text(text: str | bytes, path: str = "<chronojump>") -> Recording:
     """Chronojump raw signal: signed integers separated by commas and/or spaces, one per ms, in mm."""
-    from vbt.textscan import signed_ints  # compiled; loads numba
+    from vbt.textscan import positions  # compiled; loads numba
 
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
-    counts, bad = signed_ints(raw)
-    if bad >= 0 or counts.size == 0:
+    position, bad, largest = positions(raw, 1000.0)  # mm to m, as float(sum) / 1000
+    if bad >= 0 or position.size == 0:
         if not raw.strip():
             raise RecordingError(f"{path}: the file is empty")
         line = raw.count(b"\n", 0, bad) + 1
-        where = f" (line {line})" if counts.size else ""
+        where = f" (line {line})" if position.size else ""
         raise RecordingError(
             f"{path}: not a Chronojump raw signal{where}: expected signed integers separated by commas or spaces"
         )
-    if counts.size < 2:
+    if position.size < 2:
         raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
-    if max(int(counts.max()), -int(counts.min())) > _CJ_MAX_MM:
+    if largest > _CJ_MAX_MM:
         raise RecordingError(
             f"{path}: values above {_CJ_MAX_MM} mm per millisecond are not a linear encoder's raw signal"
         )
-    position = np.cumsum(counts).astype(np.float64)
-    position /= 1000.0
-    t = np.arange(counts.size, dtype=np.float64)
+    t = np.arange(position.size, dtype=np.float64)
     t *= CHRONOJUMP_SAMPLE_S  # strictly increasing and finite by construction
     return Recording(t, position, "chronojump")
 

@@ -11,15 +11,19 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def scan_signed_ints(buf, out):
-    """Read ``[\\s,]*-?\\d+([\\s,]+-?\\d+)*[\\s,]*`` from the bytes ``buf`` into ``out``.
+def scan_positions(buf, out, divisor):
+    """Read ``[\\s,]*-?\\d+([\\s,]+-?\\d+)*[\\s,]*`` from the bytes ``buf``; write the running sum
+    of the integers divided by ``divisor`` into ``out`` (Chronojump's counts are mm moved per ms: the
+    running sum is the position).
 
-    Returns (number of integers read, offset of the first byte that breaks the grammar or -1).
-    ``out`` holds at least (len(buf) + 1) // 2 values. Integers beyond 10**15 are clamped there:
-    a raw signal's values are below a hundred."""
+    Returns (number of integers read, offset of the first byte that breaks the grammar or -1,
+    largest absolute integer). ``out`` holds at least (len(buf) + 1) // 2 values. Integers
+    beyond 10**15 are clamped there: a raw signal's values are below a hundred."""
     n = buf.size
     k = 0
     i = 0
+    total = 0
+    largest = 0
     while i < n:
         c = buf[i]
         if c == 44 or c == 32 or c == 10 or c == 13 or c == 9:
@@ -29,10 +33,10 @@ def scan_signed_ints(buf, out):
         if neg:
             i += 1
             if i >= n:
-                return k, i - 1
+                return k, i - 1, largest
             c = buf[i]
         if c < 48 or c > 57:
-            return k, i
+            return k, i, largest
         v = 0
         while i < n:
             c = buf[i]
@@ -44,15 +48,19 @@ def scan_signed_ints(buf, out):
         if i < n:
             c = buf[i]
             if not (c == 44 or c == 32 or c == 10 or c == 13 or c == 9):
-                return k, i
-        out[k] = -v if neg else v
+                return k, i, largest
+        if v > largest:
+            largest = v
+        total += -v if neg else v
+        out[k] = total / divisor
         k += 1
-    return k, -1
+    return k, -1, largest
 
 
-def signed_ints(raw: bytes) -> tuple[np.ndarray, int]:
-    """(the integers, offset of the first bad byte or -1) of a comma/space separated text."""
+def positions(raw: bytes, divisor: float) -> tuple[np.ndarray, int, int]:
+    """(running sums of the integers divided by ``divisor``, offset of the first bad byte or -1, largest
+    absolute integer) of a comma/space separated text."""
     buf = np.frombuffer(raw, dtype=np.uint8)
-    out = np.empty((buf.size + 1) // 2, dtype=np.int64)
-    k, bad = scan_signed_ints(buf, out)
-    return out[:k], int(bad)
+    out = np.empty((buf.size + 1) // 2, dtype=np.float64)
+    k, bad, largest = scan_positions(buf, out, float(divisor))
+    return out[:k], int(bad), int(largest)
