@@ -277,7 +277,10 @@ def make_history_hook(args):
 def _cmd_live(args) -> int:
     config, problems = _analysis_config(args)
     if problems:
-        return _fail("live", "; ".join(problems))
+        from vbt.fields import as_options
+
+        return _fail("live", as_options(problems, {"velocity_loss_pct": "--velocity-loss", "load_kg": "--load-kg",
+                                                   "metric": "--metric"}))
     try:  # first, so the first line says whether and where the sets are recorded
         hook, note = make_history_hook(args)
     except Exception as exc:

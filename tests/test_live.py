@@ -154,7 +154,8 @@ def test_bad_settings_are_one_line_errors(tmp_path):
     res = subprocess.run(vbt_cmd("live", "--demo", "--velocity-loss", "90"), capture_output=True, text=True,
                          env=cli_env(tmp_path), timeout=60)
     assert res.returncode == 1
-    assert res.stderr.strip().count("\n") == 0 and "velocity_loss_pct" in res.stderr
+    assert res.stderr.strip().count("\n") == 0
+    assert "vbt live: --velocity-loss: the velocity-loss threshold 90.0 % is outside 1–60 %" in res.stderr
 
 
 # ---- garbage never makes a rep -----------------------------------------------------------------------

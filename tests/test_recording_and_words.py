@@ -139,3 +139,12 @@ def test_import_error_names_the_column_that_is_wrong(tmp_path, capsys):
     sets_csv.write_text("\n".join([lines[0], ",".join(cells)]) + "\n", encoding="utf-8-sig")
     rc, _, err = run(capsys, "import", out_dir, "--home", tmp_path / "other")
     assert_one_line_error(rc, err, "line 2, column load_kg: -5.0 kg is impossible")
+
+
+def test_import_options_are_named_as_typed(tmp_path, capsys):
+    rec = tmp_path / "rec.csv"
+    rec.write_text("t_s,position_m\n0,0\n0.1,0.1\n")
+    rc, _, err = run(capsys, "import", rec, "--home", tmp_path / "h", "--exercise", "squat", "--load-kg", "-5",
+                     "--threshold-pct", "0")
+    assert_one_line_error(rc, err, "--load-kg: -5.0 kg is impossible")
+    assert "--threshold-pct: the velocity-loss threshold 0.0 %" in err and "load_kg" not in err

@@ -20,6 +20,7 @@ from pathlib import Path
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
 from vbt.io import FORMATS, RecordingError, read_recording
 from vbt.profile import ProfileError, describe
+from vbt.fields import as_options
 from vbt.store import (
     DEFAULT_ATHLETE,
     DEFAULT_PROFILE_DAYS,
@@ -233,7 +234,8 @@ def _cmd_import(args) -> int:
     problems = check_set_fields(load_kg=load_kg, side=args.side, metric=args.metric, threshold_pct=threshold,
                                 rpe=rpe, note=args.note)
     if problems:
-        raise StoreError("; ".join(problems))
+        raise StoreError(as_options(problems, {"load_kg": "--load-kg", "velocity_loss_pct": "--threshold-pct",
+                                               "RPE": "--rpe", "note": "--note", "side": "--side"}))
     export_dirs: list[Path] = []
     recordings: list[Path] = []
     for name in args.files:

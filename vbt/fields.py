@@ -11,7 +11,7 @@ import math
 
 __all__ = [
     "DEFAULT_MIN_ROM_M", "MAX_LOAD_KG", "METRICS", "SIDES", "check_set_fields", "load_problem", "metric_problem",
-    "min_rom_problem", "note_problem", "rpe_problem", "side_problem", "threshold_problem",
+    "min_rom_problem", "note_problem", "rpe_problem", "side_problem", "threshold_problem", "as_options",
 ]
 
 SIDES = ("both", "left", "right")
@@ -77,3 +77,13 @@ def check_set_fields(*, load_kg=None, side="both", metric="mean", threshold_pct=
     found = (load_problem(load_kg), side_problem(side), metric_problem(metric),
              threshold_problem(threshold_pct), rpe_problem(rpe), note_problem(note))
     return [p for p in found if p]
+
+
+def as_options(problems: list[str], options: dict[str, str]) -> str:
+    """Problems ("field: what is wrong") joined into one line, each field named as the command-line
+    option the person typed (``options``: field name -> option, e.g. {"load_kg": "--load-kg"})."""
+    named = []
+    for problem in problems:
+        field, sep, rest = problem.partition(": ")
+        named.append(f"{options[field]}{sep}{rest}" if sep and field in options else problem)
+    return "; ".join(named)

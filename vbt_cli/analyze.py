@@ -55,8 +55,9 @@ def _fmt(v, spec):
 
 def user_words(problem: str) -> str:
     """A configuration problem named by this command's option instead of the internal field."""
-    name, sep, rest = problem.partition(": ")
-    return f"{OPTION_OF_FIELD[name]}{sep}{rest}" if sep and name in OPTION_OF_FIELD else problem
+    from vbt.fields import as_options
+
+    return as_options([problem], OPTION_OF_FIELD)
 
 
 def _files(paths: list[str]) -> list[str]:
