@@ -299,10 +299,10 @@ def test_import_is_all_or_nothing(tmp_path, capsys, recordings):
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "-20"], "impossible"),
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "5000"], "impossible"),
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "heavy"], "not a number"),
-    (["import", "{rec}", "--exercise", "squat", "--rpe", "12"], "RPE"),
+    (["import", "{rec}", "--exercise", "squat", "--rpe", "12"], "--rpe: 12.0 is outside 1–10"),
     (["import", "{missing}", "--exercise", "squat"], "no such file"),
     (["import", "{exp}", "--exercise", "squat"], "an export brings its own"),
-    (["exercises", "--add", "sled", "--mvt", "9"], "mvt_m_s"),
+    (["exercises", "--add", "sled", "--mvt", "9"], "--mvt: 9.0 m/s is outside 0.05–1.5 m/s"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path, capsys, argv, match):
     home = tmp_path / "h"

@@ -325,16 +325,23 @@ def _cmd_exercises(args) -> int:
         if args.add:
             if mvt is None:
                 raise StoreError("--add needs --mvt (the mean velocity of a 1RM, m/s)")
-            from vbt.exercises import DEFAULT_MIN_ROM_M
+            from vbt.exercises import DEFAULT_MIN_ROM_M, Exercise
 
-            ex = store.add_exercise(args.add, mvt, DEFAULT_MIN_ROM_M if min_rom is None else min_rom,
-                                    low_confidence=args.low_confidence)
+            new = Exercise(args.add, mvt, DEFAULT_MIN_ROM_M if min_rom is None else min_rom)
+            if new.validate():  # named as the options typed
+                raise StoreError(as_options(new.validate(), {"mvt_m_s": "--mvt", "min_rom_m": "--min-rom",
+                                                             "name": "--add"}))
+            ex = store.add_exercise(args.add, mvt, new.min_rom_m, low_confidence=args.low_confidence)
             print(f"added {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m")
             return 0
         if args.change:
             if mvt is None and min_rom is None:
                 raise StoreError("--change needs --mvt and/or --min-rom")
-            ex = store.set_exercise_defaults(args.change, mvt_m_s=mvt, min_rom_m=min_rom)
+            try:
+                ex = store.set_exercise_defaults(args.change, mvt_m_s=mvt, min_rom_m=min_rom)
+            except StoreError as exc:  # named as the options typed
+                raise StoreError(as_options(str(exc).split("; "), {"mvt_m_s": "--mvt", "min_rom_m": "--min-rom"})) \
+                    from None
             print(f"changed {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m")
             return 0
         if mvt is not None or min_rom is not None:
