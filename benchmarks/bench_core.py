@@ -20,7 +20,6 @@ import tempfile
 import time
 
 import numpy as np
-from scipy.signal import butter, filtfilt
 
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig
@@ -28,6 +27,7 @@ from vbt.simulate import SensorSpec, simulate_session, simulate_set
 from vbt.tracker import LiveTracker, warm_up
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_crude import reference_pipeline  # noqa: E402
 from reference_fitted import analyze_reference  # noqa: E402
 
 
@@ -41,39 +41,6 @@ def one_hour(seconds: float):
     t = np.concatenate([base.t_s + k * span for k in range(reps)])
     x = np.tile(base.position_m, reps)
     return t, x, reps * len(base.truth)
-
-
-def reference_pipeline(t, x):
-    """What one would write first with NumPy/SciPy: resample, filter the whole stream, cut the
-    velocity at its zero crossings, keep rises of 15 cm, compute MV/MPV/PV per phase. A cheaper
-    job than the core's: the phase ends where the filtered velocity crosses zero, not at the
-    turning points (its MV error is printed with the accuracy figures)."""
-    fs = 1000.0
-    grid = np.arange(t[0], t[-1], 1 / fs)
-    xs = np.interp(grid, t, x)
-    b, a = butter(2, 10.0 / (fs / 2))
-    xf = filtfilt(b, a, xs)
-    v = np.gradient(xf, 1 / fs)
-    acc = np.gradient(v, 1 / fs)
-    pos = v > 0
-    edges = np.flatnonzero(np.diff(pos.astype(np.int8)))
-    starts = edges[:-1][pos[edges[:-1] + 1]] + 1
-    ends = edges[1:][pos[edges[1:]]] + 1
-    n = min(starts.size, ends.size)
-    starts, ends = starts[:n], ends[:n]
-    rom = xf[ends] - xf[starts]
-    ok = rom >= 0.15
-    starts, ends, rom = starts[ok], ends[ok], rom[ok]
-    mv = rom / ((ends - starts) / fs)
-    pv = np.maximum.reduceat(v, starts)[: starts.size] if starts.size else np.array([])
-    mpv = []
-    for s, e in zip(starts, ends):
-        seg = acc[s:e]
-        jp = np.argmax(v[s:e])
-        brake = np.flatnonzero(seg[jp:] < -9.81)
-        stop = s + jp + brake[0] if brake.size else e
-        mpv.append((xf[stop] - xf[s]) / ((stop - s) / fs) if stop > s else np.nan)
-    return mv, np.array(mpv), pv
 
 
 def bench_throughput(seconds, runs=3):
@@ -143,7 +110,7 @@ def bench_start():
 
         write_csv(path, sim.t_s, sim.position_m)
         env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(d, "numba-cache"))
-        cmd = [sys.executable, "-m", "gui.cli", "analyze", path, "--json"]
+        cmd = [sys.executable, "-m", "vbt_cli", "analyze", path, "--json"]
         t0 = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, capture_output=True)
         first = time.perf_counter() - t0

@@ -59,9 +59,8 @@ def _out(line: str) -> None:
 
 
 def _cmd_emulate(args) -> int:
-    from vbt.io import RecordingError
-
     from firmware_bridge.emulator import Emulator
+    from vbt.io import RecordingError
 
     try:
         emu = Emulator(args.protocol, seed=args.seed, replay=args.replay, n_sets=args.sets, rest_s=args.rest_s,
@@ -119,6 +118,71 @@ def _cmd_devices(args) -> int:
     return 0
 
 
+# ---- calibrate ----------------------------------------------------------------------------------
+
+
+def _cmd_calibrate(args) -> int:
+    import queue
+    import time
+
+    import numpy as np
+
+    from firmware_bridge import calibration
+    from firmware_bridge.discovery import DiscoveryError, auto_port
+    from firmware_bridge.reader import DeviceReader
+
+    if not 0.05 <= args.length <= 10.0:
+        return _fail("calibrate", f"--length {args.length:g} m is outside 0.05–10 m")
+    port = args.port
+    if port == "auto":
+        try:
+            port = auto_port("native").port.device
+        except DiscoveryError as exc:
+            return _fail("calibrate", str(exc))
+    # Raw counts: the firmware's own counts per metre, not a previous calibration.
+    reader = DeviceReader(port, "native", calibration=False, silence_timeout_s=max(2.0, args.timeout))
+    reader.start()
+    try:
+        deadline = time.monotonic() + args.timeout
+        ident, detector = None, None
+        while time.monotonic() < deadline:
+            try:
+                ev = reader.events.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if ev.type == "device_unavailable" and ident is None:
+                _out(ev.reason)
+            elif ev.type == "device_connected" and ident is None:
+                ident = ev.device
+                cpm = ident["firmware_counts_per_m"]
+                detector = calibration.PullDetector(min_counts=0.5 * args.length * cpm,
+                                                    band_counts=max(2.0, 0.001 * cpm), still_s=args.still_s)
+                _out(f"device {ident['device_id']} (firmware {ident['firmware_version']}, "
+                     f"{cpm} counts/m built in) on {port}")
+                _out(f"hold the cable still, then pull it out by exactly {args.length:g} m and hold it there "
+                     f"{args.still_s:g} s")
+            elif ev.type == "samples" and detector is not None:
+                delta = detector.feed(ev.t_s, np.asarray(ev.position_m) * ident["firmware_counts_per_m"])
+                if delta is not None:
+                    measured = abs(delta) / args.length
+                    built = ident["firmware_counts_per_m"]
+                    if not 0.5 * built <= measured <= 2.0 * built:
+                        return _fail("calibrate", f"measured {measured:.1f} counts/m, more than a factor 2 from "
+                                                  f"the firmware's {built}: was the pull {args.length:g} m? "
+                                                  "Nothing stored.")
+                    path = calibration.save(int(ident["device_id"], 16), measured, firmware_counts_per_m=built,
+                                            length_m=args.length)
+                    _out(f"measured {measured:.1f} counts/m ({100.0 * (measured / built - 1.0):+.2f} % from the "
+                         f"firmware's {built}); stored for device {ident['device_id']} in {path}")
+                    return 0
+        if ident is None:
+            return _fail("calibrate", f"no native transducer answered on {port} within {args.timeout:g} s")
+        return _fail("calibrate", f"no pull of {args.length:g} m held still at both ends within {args.timeout:g} s; "
+                                  "nothing stored")
+    finally:
+        reader.stop()
+
+
 # ---- live ---------------------------------------------------------------------------------------
 
 
@@ -134,6 +198,8 @@ def format_event(event) -> str | None:
     if kind == "device_connected":
         d = event.device
         ident = f", device {d['device_id']}, firmware {d['firmware_version']}" if "device_id" in d else ""
+        if d.get("calibrated"):
+            ident += f", calibrated {d['counts_per_m']:g} counts/m"
         again = "reconnected" if event.reconnect else "connected"
         return f"[{event.t_s:8.2f} s] device {again}: {event.port} ({event.protocol}{ident})"
     if kind == "device_lost":
@@ -164,9 +230,8 @@ def format_event(event) -> str | None:
 
 def event_json(event) -> dict | None:
     """The `--jsonl` object of an event (None: not printed)."""
-    from vbt.results import event_to_json
-
     from firmware_bridge.events import device_event_to_json
+    from vbt.results import event_to_json
 
     if event.type in ("rep", "warning", "stop", "set_end"):
         return event_to_json(event)
@@ -182,37 +247,57 @@ def _analysis_config(args):
 
 
 def make_history_hook(args):
-    """HOOK into the history store: with ``--exercise``, live sets are recorded through
-    ``vbt.store.SetRecorder``. Returns (hook or None, a note for stderr or None); raises
-    ValueError for an unknown exercise."""
-    if not args.exercise or args.demo:
-        return None, None
+    """The history hook of `vbt live`: sets are recorded unless ``--no-record``, as ``--exercise``
+    or, until someone names it, as the exercise "unspecified". Returns (hook or None, the line
+    that says what happens, for the first line on stderr); raises ValueError for an unknown exercise."""
+    if args.no_record:
+        return None, "not recording (--no-record): the sets are shown, not kept"
     try:
         from vbt.store import SetRecorder
     except ImportError:
         return None, "the history store is not available; sets are not recorded"
-    from vbt.exercises import canonical_key, exercise_key
-
     from firmware_bridge.live import HistoryHook
+    from vbt.exercises import UNSPECIFIED, canonical_key, exercise_key
 
+    exercise = args.exercise or UNSPECIFIED
     rec = SetRecorder()
     known = {e.key for e in rec.exercises}
-    if exercise_key(args.exercise) not in known and canonical_key(args.exercise) not in known:
+    if exercise_key(exercise) not in known and canonical_key(exercise) not in known:
         rec.stop()
-        raise ValueError(f"unknown exercise {args.exercise!r} (see `vbt exercises`)")
-    hook = HistoryHook(rec, exercise=args.exercise, load_kg=args.load_kg, athlete=args.athlete,
-                       metric=args.metric, threshold_pct=args.velocity_loss)
-    return hook, f"recording sets of {args.exercise} into {rec.path}"
+        raise ValueError(f"unknown exercise {exercise!r} (see `vbt exercises`)")
+    hook = HistoryHook(rec, exercise=exercise, load_kg=args.load_kg, athlete=args.athlete,
+                       metric=args.metric, threshold_pct=args.velocity_loss, source="demo" if args.demo else "live")
+    what = "demo sets" if args.demo else "sets"
+    if args.exercise:
+        return hook, f"recording {what} of {args.exercise} into {rec.path} (--no-record: do not record)"
+    return hook, (f"recording {what} into {rec.path} as exercise {UNSPECIFIED!r} (name it with --exercise, or "
+                  "afterwards: vbt set last --exercise NAME; --no-record: do not record)")
 
 
 def _cmd_live(args) -> int:
-    from firmware_bridge.discovery import DiscoveryError, auto_port
+    config, problems = _analysis_config(args)
+    if problems:
+        from vbt.fields import as_options
+
+        return _fail("live", as_options(problems, {"velocity_loss_pct": "--velocity-loss", "load_kg": "--load-kg",
+                                                   "metric": "--metric"}))
+    try:  # first, so the first line says whether and where the sets are recorded
+        hook, note = make_history_hook(args)
+    except Exception as exc:
+        return _fail("live", str(exc))
+    print(note, file=sys.stderr, flush=True)
+    try:
+        return _start_live(args, config, hook)
+    finally:
+        if hook is not None:
+            hook.close()
+
+
+def _start_live(args, config, hook) -> int:
+    from firmware_bridge.discovery import DiscoveryError, SeveralTransducers, auto_port
     from firmware_bridge.emulator import Emulator
     from firmware_bridge.live import LiveSession
 
-    config, problems = _analysis_config(args)
-    if problems:
-        return _fail("live", "; ".join(problems))
     emulator = None
     port, protocol = args.port, args.protocol
     if args.demo:
@@ -223,25 +308,38 @@ def _cmd_live(args) -> int:
     elif port == "auto":
         try:
             report = auto_port(protocol)
+        except SeveralTransducers as exc:
+            report = _pick(exc.reports)
+            if report is None:
+                return _fail("live", str(exc))
         except DiscoveryError as exc:
             return _fail("live", str(exc))
         port, protocol = report.port.device, report.protocol
-    hook = None
     try:
-        try:
-            hook, note = make_history_hook(args)
-        except Exception as exc:
-            return _fail("live", str(exc))
-        if note:
-            print(note, file=sys.stderr, flush=True)
         session = LiveSession(port, protocol, config, forward_samples=False, forward_health=False, recorder=hook,
                               reader_options={"inverted": args.inverted})
         return _run_live(session, args)
     finally:
-        if hook is not None:
-            hook.close()
         if emulator is not None:
             emulator.stop()
+
+
+def _pick(reports):
+    """Several transducers answered: on a terminal, list them and ask which; else None (the caller
+    says to pass --port)."""
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    print("several transducers answered:", file=sys.stderr)
+    for k, r in enumerate(reports, start=1):
+        print(f"  {k}. {r.label()}", file=sys.stderr)
+    while True:
+        print(f"which one? [1-{len(reports)}, Enter for 1, q to quit] ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+        if not answer or answer.strip().lower() in ("q", "quit"):
+            raise KeyboardInterrupt
+        choice = answer.strip() or "1"
+        if choice.isdigit() and 1 <= int(choice) <= len(reports):
+            return reports[int(choice) - 1]
 
 
 def _run_live(session, args) -> int:
@@ -301,7 +399,7 @@ def _live_loop(session, args, show, deadline, sets_ended) -> int:
 
 
 def register(subparsers) -> None:
-    """Add ``emulate``, ``devices`` and ``live`` to an argparse subparsers object."""
+    """Add ``emulate``, ``devices``, ``calibrate`` and ``live`` to an argparse subparsers object."""
     p = subparsers.add_parser(
         "emulate", help="run an emulated transducer on a pseudo-terminal",
         description="Run an emulated transducer (a simulated lifter, or a replayed recording) on a "
@@ -326,11 +424,23 @@ def register(subparsers) -> None:
     p.set_defaults(func=_cmd_devices)
 
     p = subparsers.add_parser(
+        "calibrate", help="measure a native transducer's counts per metre (pull the cable a known length)",
+        description="Measure a native transducer's counts per metre: hold the cable still, pull it out by a "
+                    "known length, hold it still again. The value is stored on this computer for that device "
+                    "(by its id) and used whenever it is read.")
+    p.add_argument("--length", type=float, required=True, help="the length you pull the cable out by, in metres")
+    p.add_argument("--port", default="auto", help="device name, pty path, or 'auto' (the only native transducer)")
+    p.add_argument("--still-s", type=float, default=1.0, help="how long the cable must be held still at each end")
+    p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    p.set_defaults(func=_cmd_calibrate)
+
+    p = subparsers.add_parser(
         "live", help="read a transducer and print reps as they happen",
         description="Read a transducer and print each event as it happens: device connected or lost, rep with "
-                    "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. With --exercise the sets "
-                    "are recorded into the history.")
-    p.add_argument("--port", default="auto", help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
+                    "its metrics, velocity-loss warning, stop, set ended. Ctrl-C ends. The sets are recorded into "
+                    "the history (as --exercise, or 'unspecified' until named) unless --no-record.")
+    p.add_argument("--port", default="auto",
+                   help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
     p.add_argument("--protocol", choices=("auto", "chronojump", "native"), default="auto")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
     p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
@@ -340,8 +450,10 @@ def register(subparsers) -> None:
     p.add_argument("--demo", action="store_true", help="read an emulated transducer started in this process")
     p.add_argument("--seed", type=int, default=0, help="with --demo: seed of the simulated lifter")
     p.add_argument("--inverted", action="store_true", help="transducer mounted upside down")
-    p.add_argument("--exercise", default=None, help="record the sets into the history as this exercise")
-    p.add_argument("--athlete", default=None, help="with --exercise: whose sets these are")
+    p.add_argument("--exercise", default=None,
+                   help="the exercise the sets are recorded as (default: 'unspecified', to name later with `vbt set`)")
+    p.add_argument("--athlete", default=None, help="whose sets these are")
+    p.add_argument("--no-record", action="store_true", help="do not record the sets into the history")
     p.add_argument("--max-sets", type=int, default=0, help="exit after this many sets have ended")
     p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     p.set_defaults(func=_cmd_live)

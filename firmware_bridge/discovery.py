@@ -34,6 +34,14 @@ class DiscoveryError(RuntimeError):
     """No single transducer could be chosen; the message says what was found and what to do."""
 
 
+class SeveralTransducers(DiscoveryError):
+    """More than one transducer answered: ``reports`` are theirs, for a person to choose from."""
+
+    def __init__(self, message: str, reports: list):
+        super().__init__(message)
+        self.reports = reports
+
+
 @dataclass(frozen=True)
 class PortInfo:
     device: str
@@ -88,8 +96,24 @@ class PortReport:
         return {**self.port.to_json(), "status": self.status, "protocol": self.protocol,
                 "identity": self.identity, "message": self.message}
 
+    def label(self) -> str:
+        """What a person picks a transducer by: port, protocol, device id and firmware when known."""
+        ident = self.identity or {}
+        parts = [self.protocol or "unknown protocol"]
+        if isinstance(ident.get("device_id"), int):
+            parts.append(f"device {ident['device_id']:08X}")
+        if ident.get("firmware_version") is not None:
+            parts.append(f"firmware {ident['firmware_version']}")
+        if self.port.usb_id:
+            serial_no = f" SN {self.port.serial_number}" if self.port.serial_number else ""
+            parts.append(f"USB {self.port.usb_id}{serial_no}")
+        if self.port.is_emulator:
+            parts.append("emulator")
+        return f"{self.port.device} ({', '.join(parts)})"
+
     def line(self) -> str:
-        usb = f" [{self.port.usb_id}{' SN ' + self.port.serial_number if self.port.serial_number else ''}]" if self.port.usb_id else ""
+        serial_no = " SN " + self.port.serial_number if self.port.serial_number else ""
+        usb = f" [{self.port.usb_id}{serial_no}]" if self.port.usb_id else ""
         desc = f" {self.port.description}" if self.port.description and self.port.description != "n/a" else ""
         return f"{self.port.device}{usb}{desc}: {self.message}"
 
@@ -184,7 +208,7 @@ def identify(ser, timeout_s: float = 1.0, clock=time.monotonic) -> ProbeResult:
         for item in native_dec.feed(data, now):
             if isinstance(item, DeviceIdentity):
                 if not item.supported:
-                    return ProbeResult(None, item, seen, f"native device speaking protocol version {item.protocol_version}, "
+                    return ProbeResult(None, item, seen, f"native device speaking protocol version {item.protocol_version}, "  # noqa: E501
                                        f"this software speaks version {nat.PROTOCOL_VERSION}")
                 return ProbeResult("native", item, seen, "native device")
         for item in cj_dec.feed(data, now):
@@ -198,9 +222,28 @@ def identify(ser, timeout_s: float = 1.0, clock=time.monotonic) -> ProbeResult:
     return ProbeResult(None, None, seen, f"sends data ({seen} bytes) but is not a known transducer")
 
 
-def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int = 115200) -> PortReport:
-    """Open ``port``, identify what answers, close it. Never raises for a port problem."""
+def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int | None = None) -> PortReport:
+    """Open ``port``, identify what answers, close it. Never raises for a port problem.
+
+    ``baudrate`` None: a serial device is tried at each native link rate (115200, then 500000)
+    until something answers; ptys, emulators and URLs once (their rate means nothing).
+    """
     info = port if isinstance(port, PortInfo) else PortInfo(port)
+    if baudrate is not None:
+        rates = (baudrate,)
+    elif info.is_emulator or "://" in info.device or os.path.realpath(info.device).startswith("/dev/pts/"):
+        rates = (nat.LINK_BAUDRATES[0],)
+    else:
+        rates = nat.LINK_BAUDRATES
+    report = None
+    for rate in rates:
+        report = _probe_at(info, timeout_s, rate)
+        if report.status not in ("no_answer", "unknown_device"):
+            return report
+    return report
+
+
+def _probe_at(info: PortInfo, timeout_s: float, baudrate: int) -> PortReport:
     try:
         ser = open_port(info.device, baudrate=baudrate, timeout=0.05)
     except (serial.SerialException, OSError, ValueError) as exc:
@@ -214,9 +257,14 @@ def probe_port(port: str | PortInfo, timeout_s: float = 1.0, baudrate: int = 115
         ser.close()
     if res.protocol == "native":
         ident = res.identity
+        from firmware_bridge import calibration
+
+        cal = calibration.counts_per_m_for(ident.device_id)
+        cpm = f"{ident.counts_per_m} counts/m" + (f" (calibrated: {cal:g})" if cal else "")
+        rate = f", {baudrate} baud" if baudrate != nat.LINK_BAUDRATES[0] else ""
         return PortReport(info, "transducer",
                           f"native transducer, device {ident.device_id:08X}, firmware {ident.firmware_version}, "
-                          f"{ident.counts_per_m} counts/m", "native", ident.to_json())
+                          f"{cpm}{rate}", "native", {**ident.to_json(), "baudrate": baudrate})
     if res.protocol == "chronojump":
         return PortReport(info, "transducer", "Chronojump linear encoder (answers 'J')", "chronojump", None)
     if res.identity is not None:
@@ -239,7 +287,8 @@ def discover(ports: list[PortInfo | str] | None = None, timeout_s: float = 1.0) 
         t.start()
     for t in threads:
         t.join(timeout_s + 5.0)
-    return [r if r is not None else PortReport(infos[i], "error", "probe did not finish") for i, r in enumerate(reports)]
+    return [r if r is not None else PortReport(infos[i], "error", "probe did not finish")
+            for i, r in enumerate(reports)]
 
 
 def choose(reports: list[PortReport], protocol: str = "auto") -> PortReport:
@@ -257,8 +306,8 @@ def choose(reports: list[PortReport], protocol: str = "auto") -> PortReport:
             msg += " No serial ports at all."
         msg += "\nPlug the transducer in (or start one with `vbt emulate`), or name the port with --port."
         raise DiscoveryError(msg)
-    lines = [r.line() for r in found]
-    raise DiscoveryError("several transducers found; choose one with --port:\n  " + "\n  ".join(lines))
+    lines = [r.label() for r in found]
+    raise SeveralTransducers("several transducers found; choose one with --port:\n  " + "\n  ".join(lines), found)
 
 
 def auto_port(protocol: str = "auto", timeout_s: float = 1.0) -> PortReport:

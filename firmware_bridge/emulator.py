@@ -112,7 +112,8 @@ class ChronojumpSource:
     def power_up(self, s_now: float) -> None:
         # The first byte sent is the next timer period's; it counts from the position now.
         self._k_next = max(0, int(np.floor(s_now / self.byte_period_s))) + 1
-        self._last_mm = int(round(float(self.script.position((self._k_next - 1) * self.byte_period_s)) * cj.COUNTS_PER_M))
+        last_position_m = float(self.script.position((self._k_next - 1) * self.byte_period_s))
+        self._last_mm = int(round(last_position_m * cj.COUNTS_PER_M))
         self._pending.clear()
 
     def host_opened(self, s_now: float) -> None:
@@ -401,7 +402,7 @@ class Emulator:
                     script, counts_per_m=counts_per_m, sample_period_us=sample_period_us,
                     device_id=device_id if device_id is not None else int(self._rng.integers(1, 1 << 31)),
                     heartbeat_s=heartbeat_s, autostart=autostart,
-                    clock_start_us=clock_start_us if clock_start_us is not None else int(self._rng.integers(0, 1 << 32)),
+                    clock_start_us=clock_start_us if clock_start_us is not None else int(self._rng.integers(0, 1 << 32)),  # noqa: E501
                     garbage_bytes=0 if garbage_bytes is None else garbage_bytes, rng=self._rng)
         self.link_dir = link_dir or emulator_dir()
         self._link_base = link_name or f"{LINK_PREFIX}-{protocol}-{os.getpid()}-{next(_instance_counter)}"

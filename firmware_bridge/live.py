@@ -8,7 +8,7 @@ the reader's device events and the tracker's analysis events (``RepCompleted``,
 through ``on_event`` (called on the worker thread: a GUI hands them to its own thread) or the
 ``events`` queue.
 
-One time base: every ``t_s`` (samples, device events, rep times, set results, ``recent_trace``)
+One time base: every ``t_s`` (samples, device events, rep times, set results)
 is reader stream time, seconds since the session started. The tracker counts from its first
 sample; the session shifts its times back.
 
@@ -153,12 +153,6 @@ class LiveSession:
             result = self.tracker.current_set()
         return _shift_result(result, self._t0 or 0.0)
 
-    def recent_trace(self, seconds: float = 10.0):
-        """(t_s, position_m, velocity_m_s) of the last ``seconds``, in stream time (thread-safe)."""
-        with self._lock:
-            t, x, v = self.tracker.recent_trace(seconds)
-        return t + (self._t0 or 0.0), x, v
-
     def health(self):
         return self.reader.health()
 
@@ -262,33 +256,44 @@ class LiveSession:
 
 
 class HistoryHook:
-    """Records a live session into the history (``vbt.store.SetRecorder``).
+    """Records a live session into the history (``vbt.store.SetRecorder``): the one hook, used by
+    ``vbt live`` and the dashboard; called on the session's worker thread.
 
     A set is opened in the store when its first rep completes (the tracker only knows a set has
-    begun then; the recorder keeps the trace from before as pre-roll), each rep is committed as
-    it comes, and the set is closed with the tracker's result on ``SetEnded``.
+    begun then; the recorder keeps the trace from before as pre-roll), with the fields in force
+    then (:attr:`set_fields`: exercise, load_kg, athlete, side, metric, threshold_pct); each rep is
+    committed as it comes, and the set is closed with the tracker's result on ``SetEnded``.
+    :attr:`set_id` is the future of the id of the set most recently opened, :attr:`ended` that of
+    the last end. A refused set (unknown exercise, bad load) goes to ``on_error`` as one line
+    (without it, it is raised) and the session goes on.
     """
 
-    def __init__(self, recorder, *, exercise: str, load_kg=None, athlete: str | None = None,
-                 metric: str = "mean", threshold_pct: float = 10.0):
+    def __init__(self, recorder, *, on_error=None, **set_fields):
         self.recorder = recorder
-        self.set_fields = dict(exercise=exercise, load_kg=load_kg, metric=metric, threshold_pct=threshold_pct)
-        if athlete:
-            self.set_fields["athlete"] = athlete
-        self._open = False
+        self.set_fields = {k: v for k, v in set_fields.items() if k == "load_kg" or v not in (None, "")}
+        self.on_error = on_error
+        self.open = False
+        self.set_id = None  # Future of the open (or last) set's id
+        self.ended = None  # Future of the last end_set
 
     def trace(self, t_s, position_m) -> None:
         self.recorder.add_trace(t_s, position_m)
 
     def record(self, event) -> None:
-        if event.type == "rep":
-            if not self._open:
-                self.recorder.start_set(**self.set_fields)
-                self._open = True
-            self.recorder.add_rep(event.rep)
-        elif event.type == "set_end" and self._open:
-            self.recorder.end_set(event.result, event.reason)
-            self._open = False
+        try:
+            if event.type == "rep":
+                if not self.open:
+                    self.set_id = self.recorder.start_set(**self.set_fields)
+                    self.open = True
+                self.recorder.add_rep(event.rep)
+            elif event.type == "set_end" and self.open:
+                self.open = False
+                self.ended = self.recorder.end_set(event.result, event.reason)
+        except Exception as exc:
+            self.open = False
+            if self.on_error is None:
+                raise
+            self.on_error(f"history: {exc}")
 
     def close(self) -> None:
         self.recorder.stop()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,6 +36,8 @@ DELIMITER = b"\x00"
 MAX_FRAME_BYTES = 255  # encoded, delimiter excluded
 MAX_SAMPLES_PER_FRAME = 64
 BAUDRATE = 115200
+# Link rates a native device may use (PROTOCOL.md §1); hosts try them in this order.
+LINK_BAUDRATES = (115200, 500000)
 U32 = 1 << 32
 
 # Device -> host frame types.
@@ -226,7 +228,8 @@ def _body(frame) -> bytes:
         head = _SAMPLES.pack(frame.t_first_us % U32, frame.count_first, frame.period_us, frame.n)
         return head + struct.pack(f"<{frame.n - 1}h", *frame.deltas)
     if t == HEARTBEAT:
-        return _HEARTBEAT.pack(frame.t_us % U32, frame.count, 1 if frame.streaming else 0, min(frame.dropped_samples, 0xFFFF))
+        return _HEARTBEAT.pack(frame.t_us % U32, frame.count, 1 if frame.streaming else 0,
+                               min(frame.dropped_samples, 0xFFFF))
     if t == BUTTON:
         return _BUTTON.pack(frame.t_us % U32, 1 if frame.pressed else 0)
     if t == ACK:
@@ -402,6 +405,7 @@ class NativeDecoder:
         self,
         *,
         inverted: bool = False,
+        counts_per_m_for=None,
         max_speed_m_s: float = 10.0,
         position_slack_m: float = 0.005,
         reanchor_after: int = 3,
@@ -410,6 +414,8 @@ class NativeDecoder:
         self.max_speed_m_s = max_speed_m_s
         self.position_slack_m = position_slack_m
         self.reanchor_after = reanchor_after
+        # device_id -> counts per metre measured on the host (`vbt calibrate`), or None
+        self.counts_per_m_for = counts_per_m_for
         self.stats = DecoderStats()
         self.stats.extra.update(samples_before_hello=0, acks=0, heartbeats=0)
         self.identity: DeviceIdentity | None = None
@@ -497,7 +503,7 @@ class NativeDecoder:
         dt_s = abs(us - ref_us) * 1e-6
         if dt_s > 2000.0:
             return False
-        allowed = (self.max_speed_m_s * dt_s + self.position_slack_m) * self.identity.counts_per_m
+        allowed = (self.max_speed_m_s * dt_s + self.position_slack_m) * self.identity.effective_counts_per_m
         return abs(count - ref_count) <= allowed
 
     def _handle(self, frame, t_host_s, out) -> None:
@@ -545,7 +551,11 @@ class NativeDecoder:
             streaming=frame.streaming,
             supported=frame.protocol_version == PROTOCOL_VERSION and frame.counts_per_m > 0,
         )
-        if self.identity is None or (ident.device_id, ident.boot_id) != (self.identity.device_id, self.identity.boot_id):
+        calibrated = self.counts_per_m_for(frame.device_id) if self.counts_per_m_for is not None else None
+        if calibrated:
+            ident = replace(ident, calibrated_counts_per_m=float(calibrated))
+        known = self.identity
+        if known is None or (ident.device_id, ident.boot_id) != (known.device_id, known.boot_id):
             self._reset_session()  # a new device or a reboot: sequence, clock and count restart
         self._last_seq = frame.seq
         self.identity = ident
@@ -555,7 +565,7 @@ class NativeDecoder:
         if self.identity is None or not self.identity.supported:
             self.stats.extra["samples_before_hello"] += frame.n
             return
-        cpm = self.identity.counts_per_m
+        cpm = self.identity.effective_counts_per_m
         per_sample = self.max_speed_m_s * frame.period_us * 1e-6 * cpm + 2
         if frame.deltas and max(abs(d) for d in frame.deltas) > per_sample:
             self.stats.implausible += 1
@@ -592,7 +602,7 @@ class NativeDecoder:
                 self._offset_s += self._last_t + frame.period_us * 1e-6 - t0
         t0 = self._host_time(us_first, t_host_s)
         t = t0 + (us - us_first) * 1e-6
-        pos = counts.astype(np.float64) / self.identity.counts_per_m
+        pos = counts.astype(np.float64) / self.identity.effective_counts_per_m
         if self.inverted:
             pos = -pos
         self._raw_last = (frame.t_first_us + frame.period_us * (frame.n - 1)) % U32

@@ -85,6 +85,12 @@ class DeviceIdentity:
     boot_id: int
     streaming: bool
     supported: bool = True
+    calibrated_counts_per_m: float | None = None  # measured on the host by `vbt calibrate`
+
+    @property
+    def effective_counts_per_m(self) -> float:
+        """The counts per metre positions are computed with: the host's calibration, else HELLO's."""
+        return self.calibrated_counts_per_m or self.counts_per_m
 
     def to_json(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}

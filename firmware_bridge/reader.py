@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
 import queue
 import threading
 import time
@@ -93,7 +92,8 @@ class StreamStitcher:
             if self.last_t is not None and t[0] + self._shift_t <= self.last_t:
                 self._shift_t = self.last_t - t[0] + 1e-4
             if not (same_session and self._offset_x is not None) or batch.rebased:
-                self._offset_x = (self.last_x - batch.position_m[0]) if self.last_x is not None else -batch.position_m[0]
+                last_x = self.last_x if self.last_x is not None else 0.0
+                self._offset_x = last_x - batch.position_m[0]
             self._session = batch.session
             self._fresh = False
         elif batch.rebased:
@@ -151,13 +151,19 @@ class DeviceReader:
     retry_interval_s, silence_timeout_s, connect_timeout_s, health_interval_s, read_timeout_s
         Reconnection pacing; silence that counts as a lost device; time a new connection has to
         answer its protocol; health report period; the port read timeout.
+    baudrate
+        None (default): try the native link rates in turn (115200, then 500000) until a device
+        answers; a number: only that rate. (Ignored by ptys and emulators.)
+    calibration
+        Use the counts per metre stored by `vbt calibrate` for a native device's id.
     min_read_interval_s
         Reads are at least this far apart (bytes wait in the driver meanwhile): bounds the
         reader's wake-ups, and so its CPU, for devices that send every millisecond.
     """
 
     def __init__(self, port: str, protocol: str = "auto", *, on_event=None, candidates=(), inverted: bool = False,
-                 baudrate: int = 115200, retry_interval_s: float = 0.2, silence_timeout_s: float = 2.0,
+                 baudrate: int | None = None, calibration: bool = True, retry_interval_s: float = 0.2,
+                 silence_timeout_s: float = 2.0,
                  connect_timeout_s: float = 1.5, health_interval_s: float = 1.0, read_timeout_s: float = 0.05,
                  min_read_interval_s: float = 0.008, match_usb: bool = True, clock=time.monotonic):
         if protocol not in PROTOCOL_CHOICES:
@@ -168,7 +174,11 @@ class DeviceReader:
         self.events: queue.Queue = queue.Queue()
         self.candidates = candidates
         self.inverted = inverted
-        self.baudrate = baudrate
+        # None: the link rates native devices may use (115200 first); an unanswered connection
+        # moves on to the next one. A number: that rate only.
+        self._rates = tuple(nat.LINK_BAUDRATES) if baudrate is None else (int(baudrate),)
+        self.baudrate = self._rates[0]
+        self.calibration = calibration
         self.retry_interval_s = retry_interval_s
         self.silence_timeout_s = silence_timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -363,6 +373,7 @@ class DeviceReader:
                     continue
                 if res.protocol is None:
                     ser.close()
+                    self._next_rate()
                     self._unavailable(port, "wrong_device" if res.bytes_seen else "no_answer",
                                       f"{port}: {res.detail}")
                     continue
@@ -380,7 +391,10 @@ class DeviceReader:
                 self._cj_clock = _continue_clock(self._cj_clock)
             decoder = cj.ChronojumpDecoder(inverted=self.inverted, clock=self._cj_clock)
         else:
-            decoder = nat.NativeDecoder(inverted=self.inverted)
+            from firmware_bridge import calibration
+
+            decoder = nat.NativeDecoder(inverted=self.inverted,
+                                        counts_per_m_for=calibration.counts_per_m_for if self.calibration else None)
         conn = _Connection(ser, port, protocol, decoder, now, next_probe_s=now, last_data_s=now, held=[])
         usb = discovery.usb_identity(port) if self.match_usb else None
         conn.usb = usb
@@ -428,8 +442,9 @@ class DeviceReader:
         if not conn.confirmed:
             if now - conn.opened_s > self.connect_timeout_s:
                 self._close(conn)
+                self._next_rate()
                 self._unavailable(conn.port, "no_answer",
-                                  f"{conn.port}: no {conn.protocol} transducer answered within {self.connect_timeout_s:g} s")
+                                  f"{conn.port}: no {conn.protocol} transducer answered within {self.connect_timeout_s:g} s")  # noqa: E501
             elif now >= conn.next_probe_s:
                 self._probe(conn, now)
         elif now - conn.last_data_s > self.silence_timeout_s:
@@ -442,7 +457,7 @@ class DeviceReader:
                     if not item.supported:
                         self._close(conn)
                         self._unavailable(conn.port, "wrong_device",
-                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "
+                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "  # noqa: E501
                                           f"this software speaks {nat.PROTOCOL_VERSION}")
                         return
                     if conn.port != self.port and self._device_id is not None and item.device_id != self._device_id:
@@ -485,6 +500,11 @@ class DeviceReader:
             elif isinstance(item, DeviceIdentity):
                 conn.identity = item
 
+    def _next_rate(self) -> None:
+        """After an unanswered connection: the next link rate, if several are allowed."""
+        if len(self._rates) > 1:
+            self.baudrate = self._rates[(self._rates.index(self.baudrate) + 1) % len(self._rates)]
+
     def _confirm(self, conn: _Connection, now: float) -> None:
         conn.confirmed = True
         self._connections += 1
@@ -496,8 +516,11 @@ class DeviceReader:
             self._usb = conn.usb
         device = {"protocol": conn.protocol, "port": conn.port}
         if conn.identity is not None:
-            device.update(device_id=f"{conn.identity.device_id:08X}", firmware_version=conn.identity.firmware_version,
-                          counts_per_m=conn.identity.counts_per_m, sample_period_us=conn.identity.sample_period_us)
+            ident = conn.identity
+            device.update(device_id=f"{ident.device_id:08X}", firmware_version=ident.firmware_version,
+                          counts_per_m=ident.effective_counts_per_m, firmware_counts_per_m=ident.counts_per_m,
+                          calibrated=ident.calibrated_counts_per_m is not None,
+                          sample_period_us=ident.sample_period_us, baudrate=self.baudrate)
         else:
             device.update(counts_per_m=cj.COUNTS_PER_M)
         if conn.usb is not None:

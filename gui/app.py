@@ -59,8 +59,12 @@ def run(args) -> int:
     else:
         win.show()
     win.start_session(port=args.port, protocol=args.protocol, demo=demo)
-    # Ctrl-C in the terminal closes the window cleanly (Python handlers run between Qt events).
-    signal.signal(signal.SIGINT, lambda *_: win.close())
+    # Ctrl-C in the terminal, and SIGTERM (kill, logout, a service manager), close the window
+    # cleanly: the set in progress is recorded. Installed explicitly, so a dashboard started in the
+    # background (where the shell sets SIGINT to "ignore") still answers `kill -INT`. Python
+    # handlers run between Qt events, hence the timer.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: win.close())
     tick = QTimer()
     tick.start(200)
     tick.timeout.connect(lambda: None)
@@ -69,6 +73,7 @@ def run(args) -> int:
     finally:
         win.shutdown()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         if throwaway_home is not None:
             shutil.rmtree(throwaway_home, ignore_errors=True)
     return 0

@@ -36,6 +36,19 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
+    import sys
+
+    from gui.preflight import check_qt_display, install_missing
+
+    def say(line: str) -> None:
+        print(f"vbt gui: {line}", file=sys.stderr, flush=True)
+
+    check = check_qt_display()  # before Qt loads: Qt itself would abort the process
+    if check.missing and install_missing(check, say):
+        check = check_qt_display()
+    if not check.ok:
+        say(check.problem_line())
+        return 1
     from gui.app import run
 
     return run(args)

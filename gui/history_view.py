@@ -368,7 +368,8 @@ class HistoryView(QWidget):
             return
         item.setData(0, Qt.UserRole + 2, True)
         exercise = self._exercise()
-        self.loader.request(f"sets:{session_id}", lambda s: (session_id, s.sets(session_id=session_id, exercise=exercise)))
+        self.loader.request(f"sets:{session_id}",
+                            lambda s: (session_id, s.sets(session_id=session_id, exercise=exercise)))
 
     def _selected(self, item: QTreeWidgetItem | None, _prev=None) -> None:
         if item is None:
@@ -499,7 +500,7 @@ class HistoryView(QWidget):
             rep = r.rep
             values = [str(rep.index), _fmt(rep.mean_velocity_m_s), _fmt(rep.mean_propulsive_velocity_m_s),
                       _fmt(rep.peak_velocity_m_s), _fmt(rep.rom_m * 100 if rep.rom_m else None, ".0f"),
-                      _fmt(rep.velocity_loss_pct, ".1f"), _fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else "kept"]
+                      _fmt(rep.velocity_loss_pct, ".1f"), _fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else "kept"]  # noqa: E501
             for col, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setTextAlignment(Qt.AlignCenter)

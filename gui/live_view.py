@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from gui import theme
-from gui.session import SIDES, LiveSettings
+from gui.session import LiveSettings
 from gui.widgets import RepBars, TracePlots, ValueTile
 from vbt.config import METRIC_LABELS, METRICS
 from vbt.exercises import BUILTIN_EXERCISES
+from vbt.fields import SIDES
 
 
 class LiveView(QWidget):

@@ -18,7 +18,8 @@ import numpy as np
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QMainWindow, QMessageBox, QTabWidget,
+                               QVBoxLayout, QWidget)
 
 from gui import theme
 from gui.history_view import HistoryView
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.demo_mode = False
         self._demo_prompt: QMessageBox | None = None
         self._demo_offered = False
+        self.port_picker: QInputDialog | None = None  # shown when several transducers answer
+        self._port_choices: list = []
         self.setWindowTitle("VBT tracker")
         self.bridge = SessionBridge(self)
         self.cues = cue_player or CuePlayer(fallback=lambda _name: QApplication.beep())
@@ -164,6 +167,7 @@ class MainWindow(QMainWindow):
         b.device_lost.connect(self._on_device_lost)
         b.device_unavailable.connect(self._on_device_unavailable)
         b.no_device.connect(self._on_no_device)
+        b.choose_port.connect(self._on_choose_port)
         b.health.connect(self._on_health)
         b.status.connect(self._on_status)
         b.error.connect(lambda ev: self.show_message(str(ev.payload), 15000))
@@ -224,6 +228,8 @@ class MainWindow(QMainWindow):
         self.overlay.dismiss()
         if self._demo_prompt is not None:
             self._demo_prompt.close()
+        if self.port_picker is not None:
+            self.port_picker.close()
         self.bridge.shutdown()
         self.history.close_loader()
         self.saver.join()
@@ -516,11 +522,16 @@ class MainWindow(QMainWindow):
         self._connected = True
         self._device_text = (f"demo transducer ({e.protocol} protocol, emulated on a pty)" if self.demo_mode
                              else f"{e.protocol} transducer on {e.port}")
+        d = e.device or {}
+        if "firmware_version" in d:  # a native device's HELLO: which unit, which firmware
+            self._device_text += f" · device {d['device_id']} · firmware {d['firmware_version']}"
         self._lost = False
         again = "Reconnected" if e.reconnect else "Connected"
         self.banner.set_mode(StatusBanner.OK, f"● {again} · {self._device_text}")
         if self._demo_prompt is not None:
             self._demo_prompt.close()
+        if self.port_picker is not None:
+            self.port_picker.close()
 
     def _on_device_lost(self, ev) -> None:
         self._connected = False
@@ -568,9 +579,40 @@ class MainWindow(QMainWindow):
             self.session.start_demo(DemoOptions())
             self.banner.set_mode(StatusBanner.INFO, "Starting the demo transducer…")
 
+    def _on_choose_port(self, ev) -> None:
+        """Several transducers answered: name each (port, protocol, device id, firmware) and let the
+        person choose; nothing is opened until they do."""
+        self._port_choices = list(ev.payload)
+        self.banner.set_mode(StatusBanner.INFO, f"{len(self._port_choices)} transducers found — choose one",
+                             "; ".join(r.label() for r in self._port_choices), action="choose",
+                             action_text="Choose…")
+        self._open_port_picker()
+
+    def _open_port_picker(self) -> None:
+        if not self._port_choices or (self.port_picker is not None and self.port_picker.isVisible()):
+            return
+        box = QInputDialog(self)
+        box.setWindowTitle("Choose the transducer")
+        box.setLabelText("Several transducers answered. Which one is on the bar?")
+        box.setComboBoxItems([r.label() for r in self._port_choices])
+        box.setComboBoxEditable(False)
+        box.setOkButtonText("Use this one")
+        box.textValueSelected.connect(self._port_chosen)
+        self.port_picker = box
+        box.open()
+
+    def _port_chosen(self, label: str) -> None:
+        chosen = next((r for r in self._port_choices if r.label() == label), None)
+        if chosen is None or self.session is None:
+            return
+        self.session.open_port(chosen.port.device, chosen.protocol or "auto")
+        self.banner.set_mode(StatusBanner.INFO, f"Opening {chosen.port.device}…")
+
     def _banner_action(self, action: str) -> None:
         if action == "demo":
             self.start_demo()
+        elif action == "choose":
+            self._open_port_picker()
 
     def _on_health(self, ev) -> None:
         h = ev.payload

@@ -1,6 +1,6 @@
 """The dashboard's worker: finds the transducer, runs the device session and records the sets.
 
-No Qt here. :class:`LiveSession` owns a thread that does everything that can wait on hardware or
+No Qt here. :class:`DashboardBackend` owns a thread that does everything that can wait on hardware or
 disk: opening the history (``vbt.store.SetRecorder``, which has its own writer thread), warming
 the analysis kernels, discovery (``firmware_bridge.discovery``), the in-process demo emulator
 (``firmware_bridge.emulator`` on a real pty), and the device session
@@ -13,7 +13,7 @@ thread (the device session's, this session's, or for ``set_saved`` the recorder'
 settings, RPE and note, start the demo) are queued to this session's thread and never block the
 caller.
 
-The rolling trace is written into :attr:`LiveSession.trace` (a :class:`gui.ringbuffer.RingBuffer`
+The rolling trace is written into :attr:`DashboardBackend.trace` (a :class:`gui.ringbuffer.RingBuffer`
 of stream time, position and display velocity), which the GUI's frame timer reads.
 
 Event kinds (``SessionEvent.kind``) and payloads
@@ -21,6 +21,7 @@ Event kinds (``SessionEvent.kind``) and payloads
 ``rep`` RepCompleted · ``warning`` VelocityWarning · ``stop`` StopSet · ``set_ended`` SetEnded ·
 ``device_connected`` DeviceConnected · ``device_lost`` DeviceLost · ``device_unavailable``
 DeviceUnavailable · ``health`` ReaderHealth · ``no_device`` str (why discovery found nothing) ·
+``choose_port`` list of PortReport (several transducers answered; ``open_port`` opens the chosen one) ·
 ``status`` str (what the worker is doing) · ``error`` str (a problem a person should see, e.g. the
 history cannot be written) · ``set_saved`` int (the set's id in the history) · ``demo_started`` str
 (the emulator's port) · ``history_changed`` int (example sets written for the demo).
@@ -35,19 +36,21 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gui.ringbuffer import DisplayVelocity, RingBuffer
 from gui.state import AutoEnd
-from vbt.config import METRICS, AnalysisConfig, SegmentationConfig, StopRuleConfig
-from vbt.results import RepCompleted, SetEnded
+from vbt.config import AnalysisConfig, SegmentationConfig, StopRuleConfig
+from vbt.fields import DEFAULT_MIN_ROM_M, load_problem, side_problem
+
+if TYPE_CHECKING:
+    from firmware_bridge.live import HistoryHook
 
 log = logging.getLogger(__name__)
 
-SIDES = ("both", "left", "right")
 STOP_REASON_AUTO = "velocity_loss"  # stop reason stored when the set is ended at the stop rule
-DEFAULT_MIN_ROM_M = 0.15
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,7 @@ class LiveSettings:
             problems.append("athlete: a name is needed")
         if not self.exercise.strip():
             problems.append("exercise: a name is needed")
-        if self.load_kg is not None and not 0.0 < self.load_kg <= 1000.0:
-            problems.append(f"load_kg: {self.load_kg} kg is impossible")
-        if self.side not in SIDES:
-            problems.append(f"side: {self.side!r} is not one of {', '.join(SIDES)}")
-        if self.metric not in METRICS:
-            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
+        problems += [p for p in (load_problem(self.load_kg), side_problem(self.side)) if p]
         problems += StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct).validate()
         problems += SegmentationConfig(set_end_stillness_s=self.set_end_stillness_s).validate()
         return problems
@@ -111,45 +109,15 @@ class DemoOptions:
     seed_history: bool = False  # fill the (throwaway) history with example sessions first
 
 
-class RecorderHook:
-    """Records the device session's sets into the history (the ``recorder`` hook of
-    ``firmware_bridge.live.LiveSession``; called on its worker thread).
-
-    A set is opened when its first rep completes, with the settings in force then; each rep is
-    committed as it comes; the set is closed with the tracker's result. ``last_set_id`` is the
-    future of the id of the set most recently opened.
-    """
-
-    def __init__(self, recorder, settings: LiveSettings, on_error):
-        self.recorder = recorder
-        self.settings = settings
-        self.on_error = on_error
-        self.open = False
-        self.set_id = None  # Future of the open (or last) set's id
-        self.ended_future = None  # Future of the last end_set
-
-    def trace(self, t_s, position_m) -> None:
-        self.recorder.add_trace(t_s, position_m)
-
-    def record(self, event) -> None:
-        try:
-            if isinstance(event, RepCompleted):
-                if not self.open:
-                    s = self.settings
-                    self.set_id = self.recorder.start_set(exercise=s.exercise, load_kg=s.load_kg, athlete=s.athlete,
-                                                          side=s.side, metric=s.metric, threshold_pct=s.threshold_pct)
-                    self.open = True
-                self.recorder.add_rep(event.rep)
-            elif isinstance(event, SetEnded) and self.open:
-                self.open = False
-                self.ended_future = self.recorder.end_set(event.result, event.reason)
-        except Exception as exc:  # noqa: BLE001 - unknown exercise, bad load...: shown, the live view goes on
-            self.open = False
-            self.on_error(f"history: {exc}")
+def set_fields(settings: LiveSettings) -> dict:
+    """The fields of a set in the history, from the dashboard's settings."""
+    return dict(exercise=settings.exercise, load_kg=settings.load_kg, athlete=settings.athlete,
+                side=settings.side, metric=settings.metric, threshold_pct=settings.threshold_pct)
 
 
-class LiveSession:
-    """The worker behind the live view (see the module docstring).
+class DashboardBackend:
+    """The worker behind the live view (see the module docstring); the device session itself is
+    ``firmware_bridge.live.LiveSession``, this keeps only the dashboard's duties.
 
     Parameters
     ----------
@@ -201,7 +169,7 @@ class LiveSession:
         self.live = None  # firmware_bridge.live.LiveSession once a port is chosen
         self.emulator = None
         self.recorder = None
-        self._hook: RecorderHook | None = None
+        self._hook: HistoryHook | None = None
         self._link_dir: str | None = None
         self._set_seq = 1
         self._set_ids: dict[int, object] = {}  # set_seq -> Future of the history set id
@@ -214,7 +182,7 @@ class LiveSession:
 
     # ---- public, any thread ---------------------------------------------------------------
 
-    def start(self) -> "LiveSession":
+    def start(self) -> "DashboardBackend":
         if self._thread is not None:
             raise RuntimeError("session already started")
         self._thread = threading.Thread(target=self._run, name="vbt-gui-session", daemon=True)
@@ -257,6 +225,24 @@ class LiveSession:
         """Switch to the built-in emulated transducer (after discovery found nothing)."""
         self._command(self._do_start_demo, options or DemoOptions())
 
+    def open_port(self, port: str, protocol: str = "auto") -> None:
+        """Open this transducer (the one a person chose when several answered)."""
+        self._command(self._do_open_port, port, protocol)
+
+    def look_again(self) -> None:
+        """Resume looking for the transducer (the choice was cancelled)."""
+        self._command(self._do_look_again)
+
+    def _do_open_port(self, port: str, protocol: str) -> None:
+        if self.live is None and self.emulator is None:
+            self._waiting_for_device = False
+            self._open_device(port, protocol)
+
+    def _do_look_again(self) -> None:
+        if self.live is None and self.emulator is None:
+            self._waiting_for_device = True
+            self._next_discovery = time.monotonic() + self.rediscover_s
+
     def _command(self, fn, *args) -> None:
         self._queue.put(("cmd", fn, args))
 
@@ -290,8 +276,8 @@ class LiveSession:
                 return
             seq = self._set_seq
             hook = self._hook
-            if hook is not None and hook.ended_future is not None:
-                fut, hook.ended_future = hook.ended_future, None
+            if hook is not None and hook.ended is not None:
+                fut, hook.ended = hook.ended, None
                 self._set_ids[seq] = fut
                 fut.add_done_callback(lambda f, seq=seq: self._saved(f, seq))
             self._set_seq += 1
@@ -364,11 +350,13 @@ class LiveSession:
         if self.record:
             self._emit("status", "opening the history")
             try:
+                from firmware_bridge.live import HistoryHook
                 from vbt.store import SetRecorder
 
                 self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit("error", f"history: {msg}"))
                 self._min_rom = {e.key: e.min_rom_m for e in self.recorder.exercises}
-                self._hook = RecorderHook(self.recorder, self.settings, lambda msg: self._emit("error", msg))
+                self._hook = HistoryHook(self.recorder, on_error=lambda msg: self._emit("error", msg),
+                                         **set_fields(self.settings))
             except Exception as exc:  # noqa: BLE001 - the live view works without a history
                 log.warning("history unavailable: %s", exc)
                 self._emit("error", f"history not recorded: {exc}")
@@ -410,6 +398,10 @@ class LiveSession:
         try:
             reports = discovery.discover([p for p in listed if p.device not in self._not_transducers])
             report = discovery.choose(reports, self.protocol)
+        except discovery.SeveralTransducers as exc:
+            self._waiting_for_device = False  # no more probing: a person chooses (open_port)
+            self._emit("choose_port", exc.reports)
+            return
         except discovery.DiscoveryError as exc:
             self._not_transducers |= {r.port.device for r in reports
                                       if r.status in ("no_answer", "unknown_device", "wrong_device")}
@@ -470,7 +462,7 @@ class LiveSession:
             if changes:
                 fut = hook.set_id
                 self.recorder.submit(lambda store: store.update_set(fut.result(), **changes))
-        hook.settings = settings
+        hook.set_fields = set_fields(settings)
 
     def _do_annotate(self, set_seq: int, rpe, note) -> None:
         fut = self._set_ids.get(set_seq)

@@ -99,7 +99,8 @@ class CuePlayer:
                  player: tuple[str, ...] | None = None):
         self.fallback = fallback
         self.muted = False
-        self.directory = directory or os.path.join(tempfile.gettempdir(), f"vbt-cues-{os.getuid() if hasattr(os, 'getuid') else 0}")
+        uid = os.getuid() if hasattr(os, "getuid") else 0
+        self.directory = directory or os.path.join(tempfile.gettempdir(), f"vbt-cues-{uid}")
         self._paths: dict[str, str] | None = None
         self._player = find_player() if player is None else (player or None)
         self._children: list[subprocess.Popen] = []

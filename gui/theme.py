@@ -56,7 +56,8 @@ QPushButton[kind="primary"] {{ background: {ACCENT}; color: {BACKGROUND}; border
 QPushButton[kind="rpe"] {{ min-width: 30px; padding: 5px 2px; font-size: 18px; }}
 QPushButton[kind="rpe"]:checked {{ background: {WARNING}; color: {BACKGROUND}; }}
 QCheckBox {{ spacing: 8px; font-size: 16px; }}
-QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid {MUTED}; border-radius: 4px; background: {PANEL}; }}
+QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid {MUTED}; border-radius: 4px;
+    background: {PANEL}; }}
 QCheckBox::indicator:checked {{ background: {ACCENT}; border-color: {ACCENT}; }}
 QCheckBox:disabled {{ color: {MUTED}; }}
 QHeaderView::section {{ background: {PANEL}; color: {MUTED}; border: 0; padding: 4px; font-weight: 600; }}

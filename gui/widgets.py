@@ -156,7 +156,7 @@ class ValueTile(QWidget):
         unit_px = max(12.0, avail_h * 0.16)
         unit_font.setPixelSize(int(unit_px))
         unit_w = QFontMetricsF(unit_font).horizontalAdvance(" " + self._unit) if self._unit else 0.0
-        vf = _fit_font(base, self._value, w - 2 * pad - unit_w, avail_h * 1.15, avail_h * self.value_share / 0.62 * 0.95)
+        vf = _fit_font(base, self._value, w - 2 * pad - unit_w, avail_h * 1.15, avail_h * self.value_share / 0.62 * 0.95)  # noqa: E501
         fm = QFontMetricsF(vf)
         vw = fm.horizontalAdvance(self._value)
         x0 = inner.left() + (w - vw - unit_w) / 2

@@ -1,6 +1,6 @@
 """Qt bridge of the worker: session events become queued signals on the GUI thread.
 
-:class:`SessionBridge` lives on the GUI thread. The :class:`gui.session.LiveSession` thread calls
+:class:`SessionBridge` lives on the GUI thread. The :class:`gui.session.DashboardBackend` thread calls
 :meth:`SessionBridge.deliver` with each event; emitting a signal from another thread makes Qt queue
 the call to the connected slots, which then run on the GUI thread. Slots receive the
 :class:`gui.session.SessionEvent` (payload, set number, emission time).
@@ -13,7 +13,7 @@ import logging
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QObject, Signal
 
-from gui.session import LiveSession, SessionEvent
+from gui.session import DashboardBackend, SessionEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class SessionBridge(QObject):
     device_lost = Signal(object)
     device_unavailable = Signal(object)
     no_device = Signal(object)
+    choose_port = Signal(object)
     health = Signal(object)
     status = Signal(object)
     error = Signal(object)
@@ -46,6 +47,7 @@ class SessionBridge(QObject):
         "device_lost": "device_lost",
         "device_unavailable": "device_unavailable",
         "no_device": "no_device",
+        "choose_port": "choose_port",
         "health": "health",
         "status": "status",
         "error": "error",
@@ -55,7 +57,7 @@ class SessionBridge(QObject):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.session: LiveSession | None = None
+        self.session: DashboardBackend | None = None
         self._closed = False
 
     def deliver(self, event: SessionEvent) -> None:
@@ -68,12 +70,12 @@ class SessionBridge(QObject):
             return
         getattr(self, name).emit(event)
 
-    def start(self, **session_kwargs) -> LiveSession:
+    def start(self, **session_kwargs) -> DashboardBackend:
         """Create and start the worker session (it calls :meth:`deliver`)."""
         if self.session is not None:
             raise RuntimeError("a session is already running")
         self._closed = False
-        self.session = LiveSession(self.deliver, **session_kwargs)
+        self.session = DashboardBackend(self.deliver, **session_kwargs)
         self.session.start()
         return self.session
 

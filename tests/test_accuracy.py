@@ -24,6 +24,8 @@ from vbt.simulate import simulate_set
 N_SETS = 120
 
 
+pytestmark = pytest.mark.slow  # hundreds of simulated sets
+
 @pytest.fixture(scope="module")
 def scored():
     rows, counts, stops, phases = [], [], [], []
@@ -106,7 +108,8 @@ def test_grinding_and_fast_reps():
     for sim in (slow, fast):
         res = analyze(sim.t_s, sim.position_m)
         assert len(res.reps) == 3
-        rel = [abs(g.mean_velocity_m_s - t.mean_velocity_m_s) / t.mean_velocity_m_s for g, t in zip(res.reps, sim.truth)]
+        rel = [abs(g.mean_velocity_m_s - t.mean_velocity_m_s) / t.mean_velocity_m_s
+               for g, t in zip(res.reps, sim.truth)]
         assert np.median(rel) < 0.02
         # A grinder creeping into lockout is closed within ~0.15 s of going nearly still, so the
         # live alert is never late; the last creep it misses can cost up to ~10 % of its MV.

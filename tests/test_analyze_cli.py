@@ -17,7 +17,7 @@ REQUIRED = {"index", "concentric_start_s", "concentric_end_s", "mean_velocity_m_
 
 
 def vbt(*args):
-    return subprocess.run([sys.executable, "-m", "gui.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "vbt_cli", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +97,27 @@ def test_bad_files_get_one_clear_line(tmp_path, content, fmt, needle):
 
 def test_impossible_settings_are_refused(squat_csv):
     path, _ = squat_csv
-    for args, needle in ((["--load-kg", "-5"], "load_kg"), (["--velocity-loss", "95"], "velocity_loss_pct")):
+    for args, needle in ((["--load-kg", "-5"], "--load-kg: -5.0 kg"),
+                         (["--velocity-loss", "95"], "--velocity-loss: the velocity-loss threshold 95"),
+                         (["--min-rom", "0.01"], "--min-rom: 0.01 m is outside 0.02–2 m")):
         out = vbt("analyze", str(path), *args)
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # the setting given, nothing it implies
+
+
+def test_every_min_rom_in_the_stated_range_is_accepted(squat_csv):
+    path, _ = squat_csv
+    for value in ("0.02", "0.025", "0.05", "2"):
+        out = vbt("analyze", str(path), "--min-rom", value, "--json")
+        assert out.returncode == 0, (value, out.stderr)
+
+
+def test_zero_velocity_loss_is_one_error_about_that_option(squat_csv):
+    path, _ = squat_csv
+    out = vbt("analyze", str(path), "--velocity-loss", "0")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "vbt analyze: --velocity-loss: the velocity-loss threshold 0.0 % is outside 1–60 %"]
 
 
 @pytest.mark.parametrize("sep", [";", "\t"])
@@ -109,3 +127,83 @@ def test_spreadsheet_csv_with_semicolons_or_tabs(squat_csv, tmp_path, sep):
     other = tmp_path / "sheet.csv"
     other.write_text(path.read_text().replace(",", sep))
     assert json.loads(vbt("analyze", str(other), "--json").stdout) == comma
+
+
+def _chronojump_set(path, seed):
+    sim = simulate_set(seed, sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001), n_reps=3)
+    mm = np.round(sim.position_m * 1000).astype(int)
+    write_chronojump(path, np.diff(mm, prepend=mm[0]))
+
+
+def test_a_folder_gives_one_json_line_per_file_in_order_on_several_cores(tmp_path):
+    folder = tmp_path / "sets"
+    folder.mkdir()
+    for i in range(5):
+        _chronojump_set(folder / f"set{i}.txt", 300 + i)
+    (folder / "set2b.txt").write_text("not, a, signal")  # sorts between set2 and set3
+    (folder / ".hidden").write_text("ignored")
+    one = vbt("analyze", str(folder), "--json", "--jobs", "1")
+    two = vbt("analyze", str(folder), "--json", "--jobs", "2")
+    assert one.returncode == two.returncode == 1  # one file is bad
+    assert one.stdout == two.stdout
+    docs = [json.loads(line) for line in two.stdout.splitlines()]
+    names = [d["path"].rsplit("/", 1)[1] for d in docs]
+    assert names == ["set0.txt", "set1.txt", "set2.txt", "set3.txt", "set4.txt"]
+    assert two.stderr.strip().splitlines() == [f"vbt analyze: {folder / 'set2b.txt'}: format not recognised "
+                                               "(expected a CSV with t_s,position_m or a Chronojump raw signal)"]
+    alone = json.loads(vbt("analyze", str(folder / "set3.txt"), "--json").stdout)
+    assert {k: v for k, v in docs[3].items() if k != "path"} == alone
+
+
+def test_several_files_as_tables_with_a_progress_bar_when_asked(tmp_path):
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"s{i}.txt")
+        _chronojump_set(paths[-1], 400 + i)
+    out = vbt("analyze", *map(str, paths), "--progress")
+    assert out.returncode == 0, out.stderr
+    assert [line.split(":")[0] for line in out.stdout.splitlines() if line.startswith(str(tmp_path))] == \
+        [str(p) for p in paths]
+    assert "analysed 3/3 files" in out.stderr
+    quiet = vbt("analyze", *map(str, paths))  # stderr is a pipe: no bar
+    assert quiet.stdout == out.stdout and quiet.stderr == ""
+
+
+def test_a_bad_chronojump_file_names_the_line(tmp_path):
+    path = tmp_path / "raw.txt"
+    path.write_text("1, 2, 3,\n4, 5, 6,\n7, x8, 9\n")
+    out = vbt("analyze", str(path), "--format", "chronojump")
+    assert out.returncode == 1
+    assert out.stderr.strip() == f"vbt analyze: {path}: not a Chronojump raw signal (line 3): expected signed " \
+                                 "integers separated by commas or spaces"
+
+
+def test_help_and_analyze_import_only_what_they_need(squat_csv):
+    path, _ = squat_csv
+    code = ("import sys, contextlib, io\nfrom vbt_cli.main import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try:\n        main(sys.argv[1:])\n    except SystemExit:\n        pass\n"
+            "names = ('numpy', 'numba', 'serial', 'PySide6', 'scipy.linalg', 'sqlite3')\n"
+            "print(sorted(m for m in names if m in sys.modules))")
+    helped = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True, text=True, timeout=60)
+    assert helped.stdout.strip() == "[]", helped.stderr
+    analysed = subprocess.run([sys.executable, "-c", code, "analyze", str(path)], capture_output=True, text=True,
+                              timeout=120)
+    assert analysed.stdout.strip() == "['numba', 'numpy']", analysed.stderr
+
+
+@pytest.mark.slow
+def test_first_run_says_it_compiles_then_later_runs_do_not(tmp_path, squat_csv):
+    """A cold numba cache (a fresh machine): a line on stderr before the compile, then the result."""
+    import os
+
+    path, sim = squat_csv
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    first = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(path), "--json"], capture_output=True,
+                           text=True, timeout=600, env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.startswith("Preparing the analysis (first run compiles, ~"), first.stderr
+    assert len(json.loads(first.stdout)["reps"]) == len(sim.truth)
+    again = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(path), "--json"], capture_output=True,
+                           text=True, timeout=120, env=env)
+    assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout

@@ -64,6 +64,7 @@ def test_noisy_native_fixture_counts_its_faults():
     assert s.get("internal_errors", 0) == 0
 
 
+@pytest.mark.slow  # a recording replayed in real time over a pty
 def test_fixture_replayed_live_through_a_pty(tmp_path):
     """The recorded bytes written to a pty in real time, read by the real reader and tracker."""
     data, exp = load("chronojump_squat")

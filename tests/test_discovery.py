@@ -1,8 +1,14 @@
 """Discovery: what answers on each port, and the choice `--port auto` makes."""
 
 import errno
+import json
 import os
+import pty
+import select
+import subprocess
+import sys
 import threading
+import time
 import tty
 
 import pytest
@@ -13,10 +19,7 @@ from firmware_bridge.cli import main
 from firmware_bridge.discovery import DiscoveryError, PortInfo, PortReport
 from firmware_bridge.emulator import Emulator
 
-
-@pytest.fixture(autouse=True)
-def _emulator_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "emu"))
+pytestmark = pytest.mark.usefixtures("emulator_dir")
 
 
 @pytest.fixture
@@ -112,3 +115,48 @@ def test_devices_command_lists_emulators(capsys):
     out = capsys.readouterr().out
     line = next(ln for ln in out.splitlines() if emu.port in ln)
     assert line.startswith("*") and "Chronojump" in line
+
+
+def _vbt_live(args, env):
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = dict(env, PYTHONPATH=str(root) + os.pathsep + env.get("PYTHONPATH", ""))
+    return [sys.executable, "-m", "vbt_cli", "live", *args], env
+
+
+def test_live_with_two_transducers_and_no_terminal_says_to_pass_port(emulator_dir, tmp_path):
+    with Emulator("native", seed=3) as native, Emulator("chronojump", seed=4) as cj:
+        cmd, env = _vbt_live(["--duration", "5", "--no-record"], dict(os.environ))
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 1, out.stderr
+    assert "several transducers found; choose one with --port" in out.stderr
+    assert f"{native.port} (native, device " in out.stderr and f"{cj.port} (chronojump" in out.stderr
+
+
+def test_live_with_two_transducers_on_a_terminal_asks_which(emulator_dir, tmp_path):
+    """stdin and stderr on a real pty, as in a terminal: the list, the question, the chosen port opened."""
+    with Emulator("native", seed=3), Emulator("chronojump", seed=4) as cj:
+        master, slave = pty.openpty()
+        cmd, env = _vbt_live(["--duration", "4", "--no-record", "--jsonl"], dict(os.environ))
+        proc = subprocess.Popen(cmd, env=env, stdin=slave, stderr=slave, stdout=subprocess.PIPE, text=True)
+        os.close(slave)
+        seen, deadline = b"", time.monotonic() + 60
+        try:
+            while b"which one?" not in seen and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.5)[0]:
+                    seen += os.read(master, 4096)
+            text = seen.decode()
+            assert "several transducers answered:" in text, text
+            listed = [line.strip() for line in text.splitlines() if line.strip()[:2] in ("1.", "2.")]
+            (choice,) = [line.split(".")[0] for line in listed if "(chronojump" in line]
+            os.write(master, f"{choice}\n".encode())
+            out, _ = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+            os.close(master)
+    assert proc.returncode == 0
+    first = json.loads(out.splitlines()[0])
+    assert first["event"] == "connected" and first["port"] == cj.port and first["protocol"] == "chronojump"

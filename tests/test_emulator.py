@@ -13,10 +13,7 @@ from firmware_bridge.emulator import ChronojumpSource, Emulator, NativeSource
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.protocol import CommandAck, DeviceIdentity, ProbeEcho, SampleBatch
 
-
-@pytest.fixture(autouse=True)
-def _emulator_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "emu"))
+pytestmark = pytest.mark.usefixtures("emulator_dir")
 
 
 def ramp_script(seconds=30.0, speed_m_s=0.2):
@@ -69,6 +66,7 @@ def test_native_source_frames_carry_the_script_exactly():
     np.testing.assert_allclose(np.diff(t), 0.001, atol=1e-9)  # across the clock wrap
 
 
+@pytest.mark.slow
 def test_chronojump_on_a_pty_answers_the_probe_and_streams_in_real_time():
     with Emulator("chronojump", script=ramp_script()) as emu:
         assert os.path.islink(emu.port) and os.readlink(emu.port) == emu.device_name

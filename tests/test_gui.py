@@ -287,3 +287,26 @@ def test_switching_tabs_dismisses_the_stop_alert(qtbot, make_window):
     qtbot.waitUntil(win.overlay.isVisible, timeout=1000)
     win.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: not win.overlay.isVisible(), timeout=1000)
+
+
+def test_several_transducers_get_a_picker_naming_each(qtbot, make_window, emulator_dir):
+    """Two emulated transducers on real ptys answer discovery: the dashboard names both and
+    opens the one chosen, instead of saying no transducer was found."""
+    from firmware_bridge.emulator import Emulator
+
+    with Emulator("native", seed=3) as native, Emulator("chronojump", seed=4) as cj:
+        win = make_window(record=False)
+        win.start_session(port="auto")
+        qtbot.waitUntil(lambda: win.port_picker is not None and win.port_picker.isVisible(), timeout=20000)
+        items = win.port_picker.comboBoxItems()
+        assert len(items) == 2
+        by_protocol = {("native" if "(native" in label else "chronojump"): label for label in items}
+        assert set(by_protocol) == {"native", "chronojump"}
+        assert native.port in by_protocol["native"] and cj.port in by_protocol["chronojump"]
+        assert "device " in by_protocol["native"] and "firmware " in by_protocol["native"]
+        assert "No transducer found" not in win.banner.text and "choose one" in win.banner.text
+        win.port_picker.setTextValue(by_protocol["chronojump"])
+        win.port_picker.accept()
+        qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=15000)
+        assert win.session.live.reader.port == cj.port
+        assert not win.port_picker.isVisible()

@@ -140,7 +140,7 @@ def test_live_settings_validate_field_by_field():
 
 def test_cues_are_valid_wavs_and_mute_silences_them(tmp_path):
     paths = write_cues(tmp_path)
-    for name, path in paths.items():
+    for _name, path in paths.items():
         with wave.open(path) as w:
             assert w.getnchannels() == 1 and w.getframerate() == 22050 and w.getnframes() > 1000
     fallback = []

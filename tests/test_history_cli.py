@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import vbt.store as vs
+import vbt.store.db as store_db
+from tests.conftest import db_dump
 from vbt import cli
 from vbt.results import REP_JSON_FIELDS, Rep
 from vbt.store import Store, database_path
@@ -31,11 +32,7 @@ def run(capsys, *argv):
 
 
 def snapshot(home) -> list[str]:
-    conn = sqlite3.connect(str(database_path(home)))
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+    return db_dump(database_path(home))
 
 
 def assert_one_line_error(rc, err, match):
@@ -302,10 +299,10 @@ def test_import_is_all_or_nothing(tmp_path, capsys, recordings):
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "-20"], "impossible"),
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "5000"], "impossible"),
     (["import", "{rec}", "--exercise", "squat", "--load-kg", "heavy"], "not a number"),
-    (["import", "{rec}", "--exercise", "squat", "--rpe", "12"], "RPE"),
+    (["import", "{rec}", "--exercise", "squat", "--rpe", "12"], "--rpe: 12.0 is outside 1–10"),
     (["import", "{missing}", "--exercise", "squat"], "no such file"),
     (["import", "{exp}", "--exercise", "squat"], "an export brings its own"),
-    (["exercises", "--add", "sled", "--mvt", "9"], "mvt_m_s"),
+    (["exercises", "--add", "sled", "--mvt", "9"], "--mvt: 9.0 m/s is outside 0.05–1.5 m/s"),
 ])
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path, capsys, argv, match):
     home = tmp_path / "h"
@@ -341,7 +338,7 @@ def test_locked_database(tmp_path, capsys, monkeypatch):
     with Store.open(target):
         pass
     before = snapshot(target)
-    monkeypatch.setattr(vs, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_db, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(str(database_path(target)), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")
@@ -363,14 +360,14 @@ def test_full_disk(tmp_path, capsys, monkeypatch):
     with Store.open(target) as s:
         s.add_set([rep(1, 0.5)], exercise="squat", load_kg=50)
     before = snapshot(target)
-    original = vs._connect_sqlite
+    original = store_db._connect_sqlite
 
     def no_room(path, timeout_s):
         conn = original(path, timeout_s)
         conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
         return conn
 
-    monkeypatch.setattr(vs, "_connect_sqlite", no_room)
+    monkeypatch.setattr(store_db, "_connect_sqlite", no_room)
     rc, out, err = run(capsys, "import", tmp_path / "exp", "--home", target)
     assert_one_line_error(rc, err, "disk is full")
     assert snapshot(target) == before

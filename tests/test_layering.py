@@ -45,7 +45,8 @@ def test_gui_package_import_does_not_load_qt():
     import subprocess
     import sys
 
-    code = "import sys, gui, gui.cli, vbt.cli_analyze; print('PySide6' in sys.modules)"
+    code = ("import sys, gui, vbt_cli.main, vbt_cli.analyze; vbt_cli.main.build_parser(); "
+            "print('PySide6' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

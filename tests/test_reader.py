@@ -16,10 +16,7 @@ from firmware_bridge.emulator import Emulator
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.reader import DeviceReader
 
-
-@pytest.fixture(autouse=True)
-def _emulator_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("VBT_EMULATOR_DIR", str(tmp_path / "emu"))
+pytestmark = pytest.mark.usefixtures("emulator_dir")
 
 
 def slow_script(seconds=60.0):
@@ -38,7 +35,7 @@ class Collector:
     def wait(self, predicate, timeout):
         deadline = time.monotonic() + timeout
         while True:
-            for i, e in enumerate(self.events):
+            for _i, e in enumerate(self.events):
                 if predicate(e):
                     return e
             left = deadline - time.monotonic()

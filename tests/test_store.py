@@ -17,7 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from pathlib import Path
+
 import vbt.store as vs
+import vbt.store.db as store_db
+from tests.conftest import db_dump
 from vbt.config import StopRuleConfig
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.results import REP_JSON_FIELDS, Rep
@@ -69,13 +73,7 @@ def reps_from(velocities) -> list[Rep]:
     return [make_rep(i, v) for i, v in enumerate(velocities, start=1)]
 
 
-def snapshot(path) -> list[str]:
-    """Everything in the database, as SQL text (to show that nothing changed)."""
-    conn = sqlite3.connect(str(path))
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+snapshot = db_dump
 
 
 @pytest.fixture
@@ -93,7 +91,7 @@ def test_home_resolution(monkeypatch, tmp_path):
     assert default_home() == tmp_path / "xdg" / "vbt"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
     if os.name != "nt":
-        assert default_home() == vs.Path.home() / ".local" / "share" / "vbt"
+        assert default_home() == Path.home() / ".local" / "share" / "vbt"
     monkeypatch.setenv("VBT_HOME", str(tmp_path / "mine"))
     assert default_home() == tmp_path / "mine"
     assert database_path() == tmp_path / "mine" / vs.DB_FILENAME
@@ -230,7 +228,7 @@ def test_v1_data_survives_migration(tmp_path):
         conn.close()
     with Store(path) as s:
         done = s.get_set(1)
-        assert (done.athlete, done.exercise, done.load_kg, done.rpe, done.note) == ("ana", "squat", 100.0, 8.0, "felt ok")
+        assert (done.athlete, done.exercise, done.load_kg, done.rpe, done.note) == ("ana", "squat", 100.0, 8.0, "felt ok")  # noqa: E501
         assert (done.best_rep, done.stop_rep, done.stop_reason, done.recovered) == (1, 3, "stillness", False)
         assert done.uid and len({x.uid for x in s.sets()}) == 2
         expected = apply_stop_rule(reps_from([0.80, 0.70, 0.60]), StopRuleConfig(velocity_loss_pct=20)).reps
@@ -246,7 +244,7 @@ def test_v1_data_survives_migration(tmp_path):
         assert s.conn.execute("SELECT COUNT(*) FROM trace_chunks WHERE set_id = 2").fetchone()[0] == 1
         assert np.array_equal(s.trace(2).t_s, t)
         squat = s.exercise("squat")
-        assert (squat.min_rom_m, squat.low_confidence, squat.builtin, squat.mvt_source) == (0.20, True, True, "science.md")
+        assert (squat.min_rom_m, squat.low_confidence, squat.builtin, squat.mvt_source) == (0.20, True, True, "science.md")  # noqa: E501
         bench = s.exercise("bench press")  # the user had changed its MVT: kept, and marked as theirs
         assert (bench.mvt_m_s, bench.mvt_source) == (0.18, "user")
         zercher = s.exercise("zercher squat")
@@ -292,7 +290,7 @@ def test_directory_in_place_of_file(tmp_path):
 def test_locked_database_fails_cleanly_and_changes_nothing(tmp_path, monkeypatch):
     with Store.open(tmp_path):
         pass
-    monkeypatch.setattr(vs, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_db, "DEFAULT_BUSY_TIMEOUT_S", 0.2)
     other = sqlite3.connect(str(database_path(tmp_path)), isolation_level=None)
     try:
         other.execute("BEGIN IMMEDIATE")  # another program is writing
@@ -308,7 +306,7 @@ def test_locked_database_fails_cleanly_and_changes_nothing(tmp_path, monkeypatch
 
 def _full_disk(monkeypatch, extra_pages=0):
     """Connections that cannot grow the file: sqlite's own "database or disk is full"."""
-    original = vs._connect_sqlite
+    original = store_db._connect_sqlite
 
     def connect(path, timeout_s):
         conn = original(path, timeout_s)
@@ -316,7 +314,7 @@ def _full_disk(monkeypatch, extra_pages=0):
         conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
         return conn
 
-    monkeypatch.setattr(vs, "_connect_sqlite", connect)
+    monkeypatch.setattr(store_db, "_connect_sqlite", connect)
 
 
 def test_full_disk_is_one_clear_error_and_changes_nothing(tmp_path, monkeypatch):
@@ -359,7 +357,7 @@ def test_sets_sessions_and_reps_round_trip(store):
     set_id = store.add_set(result, exercise="squat", athlete="Ana", load_kg=100, side="left", rpe=8.5,
                            note="tight, \"grindy\"; ok", started_at_unix_s=T0, trace=(t, np.cos(t)), source="test")
     record = store.get_set(set_id)
-    assert (record.athlete, record.exercise, record.load_kg, record.side, record.rpe) == ("Ana", "squat", 100.0, "left", 8.5)
+    assert (record.athlete, record.exercise, record.load_kg, record.side, record.rpe) == ("Ana", "squat", 100.0, "left", 8.5)  # noqa: E501
     assert (record.best_rep, record.stop_rep, record.n_reps, record.best_velocity_m_s) == (1, 3, 4, 0.80)
     assert record.last_velocity_loss_pct == pytest.approx(17.5)
     assert record.duration_s == pytest.approx(4.999)
@@ -374,7 +372,7 @@ def test_sets_sessions_and_reps_round_trip(store):
     store.add_set(reps_from([0.9]), exercise="bench", athlete="ana", load_kg=62.5, started_at_unix_s=T0 + DAY_S)
     store.add_set(reps_from([1.0]), exercise="deadlift", athlete="Bo", load_kg=140, started_at_unix_s=T0 + 60)
     sessions = store.sessions(athlete="ana", newest_first=False)
-    assert [(s.n_sets, s.n_reps, s.exercises) for s in sessions] == [(2, 5, ("bench press", "squat")), (1, 1, ("bench press",))]
+    assert [(s.n_sets, s.n_reps, s.exercises) for s in sessions] == [(2, 5, ("bench press", "squat")), (1, 1, ("bench press",))]  # noqa: E501
     assert [s.n_sets for s in store.sessions(athlete="ana", exercise="squat")] == [1]
     assert len(store.sessions()) == 3 and len(store.sessions(limit=1)) == 1
     assert store.sessions(limit=1)[0].started_at_unix_s == T0 + DAY_S
@@ -433,7 +431,7 @@ def test_deleting_a_rep_recomputes_the_set_and_keeps_the_rep(store):
     stored = store.reps(set_id)
     result = store.delete_rep(stored[1].id)  # the fastest rep was a miscount
     expected = apply_stop_rule([s.rep for i, s in enumerate(stored) if i != 1], StopRuleConfig(velocity_loss_pct=10))
-    assert [(r.index, r.velocity_loss_pct) for r in result.reps] == [(r.index, r.velocity_loss_pct) for r in expected.reps]
+    assert [(r.index, r.velocity_loss_pct) for r in result.reps] == [(r.index, r.velocity_loss_pct) for r in expected.reps]  # noqa: E501
     assert (result.best_rep, result.stop_rep) == (expected.best_rep, expected.stop_rep) == (2, None)
     record = store.get_set(set_id)
     assert (record.n_reps, record.n_deleted_reps, record.best_rep, record.stop_rep) == (4, 1, 2, None)

@@ -69,7 +69,7 @@ def test_sets_split_on_stillness_in_live_mode_and_best_resets():
     assert len(ends) == 2
     truth_counts = []
     idx = [r.index for r in sim.truth]
-    for k, v in enumerate(idx):
+    for _k, v in enumerate(idx):
         if v == 1:
             truth_counts.append(0)
         truth_counts[-1] += 1

@@ -1,6 +1,6 @@
 """History commands: ``history``, ``export``, ``import``, ``profile``, ``exercises``, ``rep``.
 
-``register(subparsers)`` adds them to the `vbt` console command (``gui/cli.py``); each parser's
+``register(subparsers)`` adds them to the `vbt` console command (``vbt_cli/main.py``); each parser's
 ``func(args)`` returns the exit status and never lets a user mistake out as a traceback: a problem
 is one line on stderr and exit status 1 (argparse's own usage errors exit with 2).
 ``python -m vbt.cli ...`` runs the same commands standalone.
@@ -20,6 +20,7 @@ from pathlib import Path
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
 from vbt.io import FORMATS, RecordingError, read_recording
 from vbt.profile import ProfileError, describe
+from vbt.fields import as_options
 from vbt.store import (
     DEFAULT_ATHLETE,
     DEFAULT_PROFILE_DAYS,
@@ -31,6 +32,9 @@ from vbt.store import (
     StoreError,
     check_set_fields,
 )
+
+# Where an MVT comes from, in a person's words (the store keeps the short tags).
+SOURCE_WORDS = {"science.md": "published study", "own estimate": "own estimate", "user": "set by you"}
 
 _USER_ERRORS = (StoreError, ProfileError, RecordingError, ConfigError)
 
@@ -188,7 +192,7 @@ def _cmd_history(args) -> int:
                         rep = r.rep
                         out.write(
                             f"      rep {rep.index:>2} (id {r.id}): MV {_fmt(rep.mean_velocity_m_s, '.3f')}  "
-                            f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "
+                            f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
                             f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
                             + ("  DELETED" if r.deleted else "") + "\n")
     return 0
@@ -230,7 +234,8 @@ def _cmd_import(args) -> int:
     problems = check_set_fields(load_kg=load_kg, side=args.side, metric=args.metric, threshold_pct=threshold,
                                 rpe=rpe, note=args.note)
     if problems:
-        raise StoreError("; ".join(problems))
+        raise StoreError(as_options(problems, {"load_kg": "--load-kg", "velocity_loss_pct": "--threshold-pct",
+                                               "RPE": "--rpe", "note": "--note", "side": "--side"}))
     export_dirs: list[Path] = []
     recordings: list[Path] = []
     for name in args.files:
@@ -320,16 +325,23 @@ def _cmd_exercises(args) -> int:
         if args.add:
             if mvt is None:
                 raise StoreError("--add needs --mvt (the mean velocity of a 1RM, m/s)")
-            from vbt.exercises import DEFAULT_MIN_ROM_M
+            from vbt.exercises import DEFAULT_MIN_ROM_M, Exercise
 
-            ex = store.add_exercise(args.add, mvt, DEFAULT_MIN_ROM_M if min_rom is None else min_rom,
-                                    low_confidence=args.low_confidence)
+            new = Exercise(args.add, mvt, DEFAULT_MIN_ROM_M if min_rom is None else min_rom)
+            if new.validate():  # named as the options typed
+                raise StoreError(as_options(new.validate(), {"mvt_m_s": "--mvt", "min_rom_m": "--min-rom",
+                                                             "name": "--add"}))
+            ex = store.add_exercise(args.add, mvt, new.min_rom_m, low_confidence=args.low_confidence)
             print(f"added {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m")
             return 0
         if args.change:
             if mvt is None and min_rom is None:
                 raise StoreError("--change needs --mvt and/or --min-rom")
-            ex = store.set_exercise_defaults(args.change, mvt_m_s=mvt, min_rom_m=min_rom)
+            try:
+                ex = store.set_exercise_defaults(args.change, mvt_m_s=mvt, min_rom_m=min_rom)
+            except StoreError as exc:  # named as the options typed
+                raise StoreError(as_options(str(exc).split("; "), {"mvt_m_s": "--mvt", "min_rom_m": "--min-rom"})) \
+                    from None
             print(f"changed {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m")
             return 0
         if mvt is not None or min_rom is not None:
@@ -342,7 +354,8 @@ def _cmd_exercises(args) -> int:
         return 0
     width = max(len(e.name) for e in exercises)
     for e in exercises:
-        print(f"{e.name:<{width}}  MVT {e.mvt_m_s:.2f} m/s ({e.mvt_source})  min ROM {e.min_rom_m:.2f} m"
+        print(f"{e.name:<{width}}  MVT {e.mvt_m_s:.2f} m/s ({SOURCE_WORDS.get(e.mvt_source, e.mvt_source)})  "
+              f"min ROM {e.min_rom_m:.2f} m"
               + ("  low-confidence 1RM" if e.low_confidence else ""))
     return 0
 
@@ -354,6 +367,36 @@ def _cmd_rep(args) -> int:
     stop = f"stop at rep {result.stop_rep}" if result.stop_rep else "no stop"
     losses = ", ".join(_fmt(r.velocity_loss_pct, ".1f") for r in result.reps)
     print(f"{verb} rep {args.rep_id}; the set now has {len(result.reps)} reps, losses % [{losses}], {stop}")
+    return 0
+
+
+def _cmd_set(args) -> int:
+    fields = {}
+    if args.exercise is not None:
+        fields["exercise"] = args.exercise
+    if args.load_kg is not None:
+        fields["load_kg"] = None if args.load_kg.lower() == "none" else _parse_number(args.load_kg, "--load-kg")
+    if args.side is not None:
+        fields["side"] = args.side
+    if args.rpe is not None:
+        fields["rpe"] = None if args.rpe.lower() == "none" else _parse_number(args.rpe, "--rpe")
+    if args.note is not None:
+        fields["note"] = args.note or None
+    if not fields:
+        raise StoreError("say what to change: --exercise, --load-kg, --side, --rpe or --note")
+    with _open(args) as store:
+        if args.set_id == "last":
+            newest = store.sets(athlete=args.athlete, limit=1, newest_first=True)
+            if not newest:
+                raise StoreError("no sets in the history yet")
+            set_id = newest[0].id
+        else:
+            try:
+                set_id = int(args.set_id)
+            except ValueError:
+                raise StoreError(f"{args.set_id!r} is not a set id (a number from `vbt history`, or last)") from None
+        record = store.update_set(set_id, **fields)
+    print("changed" + _set_line(record)[1:])
     return 0
 
 
@@ -435,6 +478,20 @@ def register(subparsers) -> None:
     p.add_argument("--low-confidence", action="store_true", help="flag 1RM estimates of the new exercise as weak")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guarded("exercises", _cmd_exercises))
+
+    p = subparsers.add_parser("set", help="change a recorded set: its exercise, load, side, RPE or note",
+                              description="Change what was entered about a recorded set, for example name the "
+                                          "exercise of sets `vbt live` recorded as 'unspecified'. SET_ID is a "
+                                          "number from `vbt history`, or `last` for the newest set.")
+    _home_arg(p)
+    p.add_argument("set_id", metavar="SET_ID")
+    p.add_argument("--exercise", help="the exercise (see `vbt exercises`)")
+    p.add_argument("--load-kg", metavar="KG", help="the bar load, or none")
+    p.add_argument("--side", choices=SIDES)
+    p.add_argument("--rpe", metavar="1-10", help="perceived effort, or none")
+    p.add_argument("--note", help="a note (empty to clear)")
+    p.add_argument("--athlete", help="with last: the newest set of this athlete")
+    p.set_defaults(func=_guarded("set", _cmd_set))
 
     p = subparsers.add_parser("rep", help="delete a miscounted rep, or restore it",
                               description="Delete or restore a rep by id (see `vbt history --reps`); the set's "

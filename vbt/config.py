@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-METRICS = ("mean", "propulsive", "peak")
+from vbt.fields import METRICS  # noqa: F401 - re-exported (vbt.config.METRICS is public)
+from vbt.fields import load_problem, metric_problem, min_rom_problem, threshold_problem
+
 METRIC_FIELDS = {
     "mean": "mean_velocity_m_s",
     "propulsive": "mean_propulsive_velocity_m_s",
     "peak": "peak_velocity_m_s",
 }
 METRIC_LABELS = {"mean": "MV", "propulsive": "MPV", "peak": "PV"}
-GRAVITY_M_S2 = 9.81
 
 
 # Upper limits of settings that size buffers (validated below, used by the tracker).
@@ -37,7 +38,9 @@ class SegmentationConfig:
         Smallest concentric range of motion counted as a rep (15 cm default; set per exercise).
     direction_hysteresis_m
         Distance the bar must travel back from an extreme before a direction change counts.
-        Lockout wobble and set-up wiggles smaller than this never split or make a rep.
+        Lockout wobble and set-up wiggles smaller than this never split or make a rep. Left at
+        its default (3 cm), it shrinks to half of a minimum ROM below 6 cm, so every minimum ROM
+        in the stated range (2 cm–2 m) is usable.
     top_stillness_s, top_stillness_band_m
         A concentric phase is closed once the bar has risen no more than ``top_stillness_band_m``
         over the last ``top_stillness_s`` (or has come back down by the hysteresis).
@@ -63,10 +66,15 @@ class SegmentationConfig:
     cutoff_hz: float = 10.0
     grid_hz: float = 1000.0
 
+    def __post_init__(self):
+        default = type(self).__dataclass_fields__["direction_hysteresis_m"].default
+        if self.direction_hysteresis_m == default and 0 < self.min_rom_m < 2 * default:
+            object.__setattr__(self, "direction_hysteresis_m", max(0.005, self.min_rom_m / 2))
+
     def validate(self) -> list[str]:
         problems = []
-        if not 0.02 <= self.min_rom_m <= 2.0:
-            problems.append(f"min_rom_m: {self.min_rom_m} m is outside 0.02–2 m")
+        if min_rom_problem(self.min_rom_m):
+            problems.append(min_rom_problem(self.min_rom_m))
         if not 0.005 <= self.direction_hysteresis_m < self.min_rom_m:
             problems.append(
                 f"direction_hysteresis_m: {self.direction_hysteresis_m} m must be at least 5 mm "
@@ -104,11 +112,10 @@ class StopRuleConfig:
 
     def validate(self) -> list[str]:
         problems = []
-        if not 1.0 <= self.velocity_loss_pct <= 60.0:
-            problems.append(f"velocity_loss_pct: {self.velocity_loss_pct} % is outside 1–60 %")
-        if self.metric not in METRICS:
-            problems.append(f"metric: {self.metric!r} is not one of {', '.join(METRICS)}")
-        if not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
+        problems += [p for p in (threshold_problem(self.velocity_loss_pct), metric_problem(self.metric)) if p]
+        # A bad limit is the one problem to report; the margin below it follows from it.
+        limit_ok = threshold_problem(self.velocity_loss_pct) is None
+        if limit_ok and not 0.0 <= self.warning_margin_pct < self.velocity_loss_pct:
             problems.append(
                 f"warning_margin_pct: {self.warning_margin_pct} must be at least 0 and below the "
                 f"velocity-loss limit ({self.velocity_loss_pct} %)"
@@ -126,8 +133,8 @@ class AnalysisConfig:
 
     def validate(self) -> list[str]:
         problems = self.segmentation.validate() + self.stop_rule.validate()
-        if self.load_kg is not None and not (0.0 < self.load_kg <= 1000.0):
-            problems.append(f"load_kg: {self.load_kg} kg is impossible (must be above 0 and at most 1000 kg)")
+        if load_problem(self.load_kg):
+            problems.append(load_problem(self.load_kg))
         return problems
 
     def checked(self) -> "AnalysisConfig":

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vbt.fields import DEFAULT_MIN_ROM_M, min_rom_problem
+
 #: Default minimum ROM for an exercise nobody told us about (OpenBarbell's 15 cm).
-DEFAULT_MIN_ROM_M = 0.15
 
 _SOURCE_SCIENCE = "science.md"
 _SOURCE_OWN = "own estimate"
@@ -62,8 +63,8 @@ class Exercise:
             problems.append(f"name: {self.name[:20]!r}… is longer than 60 characters")
         if not (isinstance(self.mvt_m_s, (int, float)) and 0.05 <= self.mvt_m_s <= 1.5):
             problems.append(f"mvt_m_s: {self.mvt_m_s} m/s is outside 0.05–1.5 m/s")
-        if not (isinstance(self.min_rom_m, (int, float)) and 0.04 <= self.min_rom_m <= 2.0):
-            problems.append(f"min_rom_m: {self.min_rom_m} m is outside 0.04–2 m")
+        if min_rom_problem(self.min_rom_m, lowest_m=0.04):
+            problems.append(min_rom_problem(self.min_rom_m, lowest_m=0.04))
         return problems
 
 
@@ -97,7 +98,11 @@ BUILTIN_EXERCISES: tuple[Exercise, ...] = (
     Exercise("jump squat", 0.50, 0.20, True, _SOURCE_OWN, True),
     Exercise("clean pull", 0.30, 0.25, True, _SOURCE_OWN, True),
     Exercise("snatch pull", 0.35, 0.25, True, _SOURCE_OWN, True),
+    # Live sets recorded before anyone said which lift they were; no profile is fitted to them.
+    Exercise("unspecified", 0.30, DEFAULT_MIN_ROM_M, True, _SOURCE_OWN, True),
 )
+#: The exercise of a live set nobody named (`vbt set ID --exercise NAME` names it afterwards).
+UNSPECIFIED = "unspecified"
 
 # Other names people type for the built-in lifts (keys as exercise_key() makes them).
 ALIASES: dict[str, str] = {

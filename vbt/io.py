@@ -1,6 +1,10 @@
 """Reading recorded position streams: our CSV and Chronojump's raw signal file.
 
 Every failure a user can cause raises ``RecordingError`` with one readable line.
+
+Whole files are parsed by compiled code, never token by token in Python: Chronojump's integers by
+a numba scanner (``vbt.textscan``), CSV by NumPy's C reader (``np.loadtxt``). When NumPy refuses a
+CSV, the careful line-by-line reader runs instead, only to name the line that is wrong.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +21,8 @@ import numpy as np
 FORMATS = ("auto", "csv", "chronojump")
 CHRONOJUMP_SAMPLE_S = 0.001  # one value per millisecond in the saved raw signal
 _CJ_TOKEN = re.compile(r"^[\s,]*-?\d+([\s,]+-?\d+)*[\s,]*$")
+_CJ_CHARS = b"0123456789-, \t\r\n"
+_CJ_MAX_MM = 80  # per millisecond: 80 m/s, beyond any barbell
 
 
 class RecordingError(ValueError):
@@ -51,9 +58,15 @@ def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
     names = [h.strip().lower() for h in header]
     if "t_s" not in names or "position_m" not in names:
         raise RecordingError(
-            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, found: {','.join(header)[:80]})"
+            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, "
+            f"found: {','.join(header)[:80]})"
         )
     it, ix = names.index("t_s"), names.index("position_m")
+    body = text.split("\n", 1)[1] if "\n" in text.lstrip() else ""
+    fast = _csv_columns_fast(body, delimiter, it, ix)
+    if fast is not None:
+        _check_series(fast[0], fast[1], path)
+        return Recording(fast[0], fast[1], "csv")
     t, x = [], []
     for row_no, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
@@ -68,22 +81,42 @@ def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
     return Recording(t_arr, x_arr, "csv")
 
 
-def parse_chronojump_text(text: str, path: str = "<chronojump>") -> Recording:
+def _csv_columns_fast(body: str, delimiter: str, it: int, ix: int):
+    """(t, x) of a well-formed CSV body by NumPy's C parser, or None to take the careful path."""
+    if not body.strip():
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            data = np.loadtxt(io.StringIO(body), delimiter=delimiter, usecols=(it, ix), dtype=np.float64,
+                              ndmin=2, comments=None)
+    except (ValueError, IndexError, UserWarning, OverflowError):
+        return None
+    return np.ascontiguousarray(data[:, 0]), np.ascontiguousarray(data[:, 1])
+
+
+def parse_chronojump_text(text: str | bytes, path: str = "<chronojump>") -> Recording:
     """Chronojump raw signal: signed integers separated by commas and/or spaces, one per ms, in mm."""
-    if not text.strip():
-        raise RecordingError(f"{path}: the file is empty")
-    if not _CJ_TOKEN.match(text):
+    from vbt.textscan import positions  # compiled; loads numba
+
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+    position, bad, largest = positions(raw, 1000.0)  # mm to m, as float(sum) / 1000
+    if bad >= 0 or position.size == 0:
+        if not raw.strip():
+            raise RecordingError(f"{path}: the file is empty")
+        line = raw.count(b"\n", 0, bad) + 1
+        where = f" (line {line})" if position.size else ""
         raise RecordingError(
-            f"{path}: not a Chronojump raw signal (expected signed integers separated by commas or spaces)"
+            f"{path}: not a Chronojump raw signal{where}: expected signed integers separated by commas or spaces"
         )
-    counts = np.array([int(tok) for tok in re.split(r"[\s,]+", text.strip()) if tok], dtype=np.int64)
-    if np.any(np.abs(counts) > 80):
+    if position.size < 2:
+        raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+    if largest > _CJ_MAX_MM:
         raise RecordingError(
-            f"{path}: values above 80 mm per millisecond are not a linear encoder's raw signal"
+            f"{path}: values above {_CJ_MAX_MM} mm per millisecond are not a linear encoder's raw signal"
         )
-    position = np.cumsum(counts).astype(np.float64) / 1000.0
-    t = np.arange(counts.size, dtype=np.float64) * CHRONOJUMP_SAMPLE_S
-    _check_series(t, position, path)
+    t = np.arange(position.size, dtype=np.float64)
+    t *= CHRONOJUMP_SAMPLE_S  # strictly increasing and finite by construction
     return Recording(t, position, "chronojump")
 
 
@@ -112,8 +145,12 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
         raise RecordingError(f"{path}: permission denied") from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if fmt in ("auto", "chronojump") and raw.strip() and not raw.translate(None, _CJ_CHARS):
+        return parse_chronojump_text(raw, path)  # only digits and separators: no need to decode
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise RecordingError(f"{path}: not a text recording (binary data)") from None
     if not text.strip():
@@ -126,7 +163,7 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
             )
     if fmt == "csv":
         return parse_csv_text(text, path)
-    return parse_chronojump_text(text, path)
+    return parse_chronojump_text(raw, path)
 
 
 def write_csv(path: str | os.PathLike, t_s: np.ndarray, position_m: np.ndarray) -> None:

@@ -87,10 +87,6 @@ class Rep:
     def to_json(self) -> dict:
         return {k: _clean(getattr(self, k)) for k in REP_JSON_FIELDS}
 
-    @classmethod
-    def from_json(cls, d: dict) -> "Rep":
-        return cls(**{k: d.get(k) for k in REP_JSON_FIELDS})
-
 
 @dataclass(frozen=True)
 class SetResult:

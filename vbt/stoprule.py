@@ -24,7 +24,6 @@ class RepVerdict:
     best_rep: int
     stop: bool  # this rep is the stop rep (first crossing in the set)
     warning: bool  # within the warning margin of the limit, not yet over it
-    over_limit: bool  # this rep's loss is over the limit (first crossing or later)
 
 
 class StopRule:
@@ -46,11 +45,11 @@ class StopRule:
     def add(self, rep: Rep) -> RepVerdict:
         v = rep.velocity(self.config.metric)
         if v is None or not v == v:  # None or NaN: no verdict possible for this rep
-            return RepVerdict(None, self._best_index or rep.index, False, False, False)
+            return RepVerdict(None, self._best_index or rep.index, False, False)
         if rep.doubtful:
             best = self._best_velocity
             loss_pct = 100.0 * (1.0 - v / best) if best else None
-            return RepVerdict(loss_pct, self._best_index or rep.index, False, False, False)
+            return RepVerdict(loss_pct, self._best_index or rep.index, False, False)
         if self._best_velocity is None or v > self._best_velocity:
             self._best_velocity = v
             self._best_index = rep.index
@@ -61,7 +60,7 @@ class StopRule:
         if stop:
             self.stop_rep = rep.index
         warning = (not over) and loss_pct >= limit - self.config.warning_margin_pct and rep.index > 1
-        return RepVerdict(loss_pct, self._best_index, stop, warning, over)
+        return RepVerdict(loss_pct, self._best_index, stop, warning)
 
 
 def apply_stop_rule(reps, config: StopRuleConfig = StopRuleConfig(), duration_s: float = 0.0) -> SetResult:

@@ -179,19 +179,6 @@ class LiveTracker:
         """Seconds of stream seen, from the first sample."""
         return max(0, self._n_grid - 1) / self._fs
 
-    def recent_trace(self, seconds: float = 10.0):
-        """(t_s, position_m, velocity_m_s) of the last ``seconds`` on the grid, for display.
-
-        Velocity here is a short centred difference (display only; rep metrics use the filter)."""
-        n = min(self._buf_len, int(seconds * self._fs))
-        x = self._buf[self._buf_len - n:self._buf_len].copy()
-        t = (np.arange(self._buf_start + self._buf_len - n, self._buf_start + self._buf_len)) / self._fs
-        v = np.zeros_like(x)
-        w = max(1, int(0.02 * self._fs))
-        if n > 2 * w:
-            v[w:-w] = (x[2 * w:] - x[:-2 * w]) / (2 * w / self._fs)
-        return t, x, v
-
     # ---- internals -----------------------------------------------------------------------
 
     def _keep_raw(self, t: np.ndarray, x: np.ndarray) -> None:

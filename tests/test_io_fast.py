@@ -1,0 +1,60 @@
+"""The compiled Chronojump scanner reads exactly what the grammar allows, as the regex reference does."""
+
+import random
+import re
+
+import numpy as np
+import pytest
+
+from vbt.io import _CJ_TOKEN, RecordingError, parse_chronojump_text, read_recording, write_csv
+from vbt.textscan import positions
+
+
+def reference(text):
+    if not text.strip() or not _CJ_TOKEN.match(text):
+        return None
+    return [int(tok) for tok in re.split(r"[\s,]+", text.strip()) if tok]
+
+
+def test_scanner_agrees_with_the_grammar_on_random_texts():
+    rng = random.Random(12)
+    alphabet = ["1", "2", "-", "0", "79", ",", " ", "\n", ", ", "\t", "\r\n", "--", "a", "+", "."]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        pos, bad, largest = positions(text.encode(), 1.0)
+        values = np.diff(pos, prepend=0.0).astype(np.int64)
+        got = [int(v) for v in values] if bad < 0 and pos.size else None
+        if got is not None:
+            assert largest == max(abs(v) for v in got)
+        assert got == reference(text), repr(text)
+
+
+@pytest.mark.parametrize("text", ["1, 2, -3", "1 2 -3", "1,2,-3,", " \n1,\t2\r\n-3 ,", "1 ,2 ,-3"])
+def test_separators_as_chronojump_and_editors_write_them(text):
+    rec = parse_chronojump_text(text)
+    assert np.allclose(rec.position_m, [0.001, 0.003, 0.0]) and np.allclose(rec.t_s, [0.0, 0.001, 0.002])
+
+
+@pytest.mark.parametrize("text,needle", [("", "empty"), ("5", "fewer than two"), ("1, 2, 300", "80 mm"),
+                                         ("1, -, 2", "line 1"), ("1, 2\n3 4\n5; 6", "line 3")])
+def test_bad_signals_are_refused_with_one_line(text, needle):
+    with pytest.raises(RecordingError, match=needle):
+        parse_chronojump_text(text)
+
+
+def test_csv_fast_path_equals_the_careful_one_and_bad_rows_are_named(tmp_path):
+    t = np.arange(2000) * 0.001
+    x = 0.3 * np.sin(t * 3)
+    path = tmp_path / "rec.csv"
+    write_csv(path, t, x)
+    rec = read_recording(path)
+    assert np.array_equal(rec.t_s, np.round(t, 6)) and np.array_equal(rec.position_m, np.round(x, 6))
+    extra = tmp_path / "extra.csv"  # other columns, in another order
+    extra.write_text("position_m;note;t_s\n" + "".join(f"{b:.6f};x;{a:.6f}\n" for a, b in zip(t, x)))
+    other = read_recording(extra)
+    assert np.array_equal(other.t_s, rec.t_s) and np.array_equal(other.position_m, rec.position_m)
+    lines = path.read_text().splitlines()
+    lines[1500] = "1.499,oops"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(RecordingError, match="line 1501 is not two numbers"):
+        read_recording(path)

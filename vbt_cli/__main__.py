@@ -1,0 +1,5 @@
+import sys
+
+from vbt_cli.main import main
+
+sys.exit(main())

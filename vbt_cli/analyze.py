@@ -1,0 +1,323 @@
+"""`vbt analyze`: reps, velocities and the stop rule of recorded sets, one file or a folder of them.
+
+Several files are analysed in parallel by worker processes (one per core by default), forked once
+the kernels are loaded; results are printed in the order the files were given, as one table or one
+JSON line per file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+
+FORMATS = ("auto", "csv", "chronojump")
+METRICS = ("mean", "propulsive", "peak")
+DEFAULT_MIN_ROM_M = 0.15
+# Settings the analysis names by their field, as this command's options.
+OPTION_OF_FIELD = {"min_rom_m": "--min-rom", "velocity_loss_pct": "--velocity-loss", "load_kg": "--load-kg",
+                   "metric": "--metric"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "analyze",
+        help="analyse recorded sets (CSV t_s,position_m or Chronojump raw signal files)",
+        description="Segment recordings into reps and report MV, MPV, PV, ROM and the velocity-loss stop rep. "
+                    "Give one file, several, or folders (their files are analysed in name order). Each file "
+                    "is one set.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="recording files, or folders of them")
+    p.add_argument("--warm-up", action="store_true",
+                   help="compile the analysis now (a first run does it anyway, ~20 s, once) and exit")
+    p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
+    p.add_argument("--json", action="store_true",
+                   help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
+    p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
+    p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
+                   help="stop when a rep loses more than PCT %% of the best rep's velocity (default 10)")
+    p.add_argument("--metric", choices=METRICS, default="mean", help="velocity used by the stop rule (default mean)")
+    p.add_argument("--min-rom", type=float, default=None, metavar="M",
+                   help=f"smallest concentric range of motion counted as a rep, metres (0.02-2, default: "
+                        f"the exercise's, else {DEFAULT_MIN_ROM_M:g})")
+    p.add_argument("--exercise", default=None, metavar="NAME",
+                   help="the lift ('hip thrust', 'jump squat', 'clean pull'...): its minimum range of motion "
+                        "applies")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="processes for several files (default: one per core)")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar on stderr even when it is not a terminal")
+    p.set_defaults(func=run)
+
+
+def _fmt(v, spec):
+    return "—" if v is None else format(v, spec)
+
+
+def user_words(problem: str) -> str:
+    """A configuration problem named by this command's option instead of the internal field."""
+    from vbt.fields import as_options
+
+    return as_options([problem], OPTION_OF_FIELD)
+
+
+def _files(paths: list[str]) -> list[str]:
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+            files += [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+        else:
+            files.append(path)  # a missing file gets its clear line when it is read
+    return files
+
+
+def table(path, rec, result, config, args) -> str:
+    from vbt.config import METRIC_LABELS
+
+    lines = [f"{path}: {len(result.reps)} reps ({rec.source_format}, {rec.t_s[-1] - rec.t_s[0]:.1f} s)"]
+    if not result.reps:
+        lines.append("no rep found (is the transducer under the bar, and the range of motion above "
+                     f"{config.segmentation.min_rom_m * 100:.0f} cm?)")
+        return "\n".join(lines)
+    header = (f"{'rep':>3} {'start s':>8} {'MV m/s':>7} {'MPV m/s':>8} {'PV m/s':>7} {'ROM cm':>7} {'conc s':>7} "
+              f"{'ecc s':>6} {'loss %':>7}")
+    if args.load_kg:
+        header += f" {'P mean W':>9} {'P peak W':>9}"
+    lines.append(header)
+    for r in result.reps:
+        line = (f"{r.index:>3} {r.concentric_start_s:>8.2f} {r.mean_velocity_m_s:>7.3f} "
+                f"{r.mean_propulsive_velocity_m_s:>8.3f} {r.peak_velocity_m_s:>7.3f} {r.rom_m * 100:>7.1f} "
+                f"{r.concentric_duration_s:>7.2f} {_fmt(r.eccentric_duration_s, '6.2f'):>6} "
+                f"{_fmt(r.velocity_loss_pct, '7.1f'):>7}")
+        if args.load_kg:
+            line += f" {_fmt(r.mean_power_w, '9.0f'):>9} {_fmt(r.peak_power_w, '9.0f'):>9}"
+        if r.index == result.stop_rep:
+            line += "  <- STOP"
+        if r.doubtful:
+            line += f"  check rep {r.index}: {r.quality}"
+        lines.append(line)
+    stop = f"stop at rep {result.stop_rep}" if result.stop_rep else "no rep crossed the limit"
+    lines.append(f"best rep {result.best_rep}; {METRIC_LABELS[args.metric]} loss limit "
+                 f"{result.velocity_loss_threshold_pct:g} %: {stop}")
+    return "\n".join(lines)
+
+
+# State of a worker process (set before the pool forks, so the workers inherit it).
+_JOB: dict = {}
+
+
+def analyse_file(path: str) -> tuple[bool, str]:
+    """(ok, what to print): the file's table or JSON, or its one-line problem."""
+    from vbt.analysis import analyze
+    from vbt.io import RecordingError, read_recording
+
+    args, config, several = _JOB["args"], _JOB["config"], _JOB["several"]
+    try:
+        rec = read_recording(path, args.format)
+    except RecordingError as exc:
+        return False, str(exc)
+    result = analyze(rec.t_s, rec.position_m, config)
+    if args.json:
+        doc = result.to_json()
+        return True, json.dumps({"path": path, **doc} if several else doc)
+    return True, table(path, rec, result, config, args)
+
+
+class Progress:
+    """``analysed 37/100 files [#######.......] 4.2 s`` on one stderr line, redrawn in place."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.t0 = time.monotonic()
+        self.shown = False
+
+    def draw(self) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        full = width * self.done // max(self.total, 1)
+        sys.stderr.write(f"\ranalysed {self.done}/{self.total} files [{'#' * full}{'.' * (width - full)}] "
+                         f"{time.monotonic() - self.t0:.1f} s")
+        sys.stderr.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+def _announce_first_run(stderr_line) -> threading.Timer | None:
+    """Say so before a first run compiles the kernels (numba's cache cold); when the cache cannot
+    be read, say it only if the start takes longer than a second. Returns a timer to cancel."""
+    from vbt.compile_cache import FIRST_COMPILE_S, cold_kernels, probably_cold
+
+    message = f"Preparing the analysis (first run compiles, ~{FIRST_COMPILE_S} s)…"
+    said = probably_cold()
+    if said:
+        stderr_line(message)  # at once, before numba takes its second to load
+    cold = cold_kernels()
+    if cold:
+        if not said:
+            stderr_line(message)
+        _warm_up()  # every kernel, so the cache is whole whichever format comes next
+        return None
+    if cold is None:
+        timer = threading.Timer(1.0, stderr_line, args=("Preparing the analysis…",))
+        timer.daemon = True
+        timer.start()
+        return timer
+    return None
+
+
+def _warm_up() -> None:
+    """Load (or, on a first run, compile) every kernel on a tiny synthetic set."""
+    import numpy as np
+
+    from vbt.analysis import analyze
+    from vbt.io import parse_chronojump_text
+
+    t = np.arange(0.0, 4.0, 0.002)
+    x = 0.2 * np.clip(np.sin(np.pi * (t - 1.0)), 0.0, None)  # one 20 cm rep
+    analyze(t, x)
+    parse_chronojump_text(b"1, 0, -1")
+
+
+def _min_rom(args) -> float | None:
+    """--min-rom, else the exercise's minimum range, else the default; None (after one line on
+    stderr) for an exercise nobody knows."""
+    if args.exercise is None:
+        return DEFAULT_MIN_ROM_M if args.min_rom is None else args.min_rom
+    from vbt.exercises import BUILTIN_EXERCISES, find_exercise
+
+    exercise = find_exercise(args.exercise, BUILTIN_EXERCISES)
+    if exercise is None:
+        names = ", ".join(e.name for e in BUILTIN_EXERCISES if e.name != "unspecified")
+        print(f"vbt analyze: unknown exercise {args.exercise!r} (known: {names}); or give --min-rom",
+              file=sys.stderr)
+        return None
+    return exercise.min_rom_m if args.min_rom is None else args.min_rom
+
+
+def run(args) -> int:
+    from vbt.config import AnalysisConfig, SegmentationConfig, StopRuleConfig
+
+    min_rom = _min_rom(args)
+    if min_rom is None:
+        return 2
+    config = AnalysisConfig(
+        segmentation=SegmentationConfig(min_rom_m=min_rom),
+        stop_rule=StopRuleConfig(velocity_loss_pct=args.velocity_loss, metric=args.metric),
+        load_kg=args.load_kg,
+    )
+    problems = config.validate()
+    if problems:
+        for p in problems:
+            print(f"vbt analyze: {user_words(p)}", file=sys.stderr)
+        return 2
+    if args.jobs < 0:
+        print("vbt analyze: --jobs must be 1 or more (0: one per core)", file=sys.stderr)
+        return 2
+    if args.warm_up:
+        from vbt.compile_cache import without_scipy_blas
+
+        with without_scipy_blas():
+            timer = _announce_first_run(lambda line: print(line, file=sys.stderr, flush=True))
+            _warm_up()
+        if timer is not None:
+            timer.cancel()
+        print("the analysis is compiled and cached", file=sys.stderr)
+        if not args.paths:
+            return 0
+    if not args.paths:
+        print("vbt analyze: give a recording file or a folder (see vbt analyze --help)", file=sys.stderr)
+        return 2
+    files = _files(args.paths)
+    if not files:
+        print(f"vbt analyze: no files in {', '.join(args.paths)}", file=sys.stderr)
+        return 1
+    several = len(files) > 1 or any(os.path.isdir(p) for p in args.paths)
+    _JOB.update(args=args, config=config, several=several)
+    progress = Progress(len(files), several and (args.progress or sys.stderr.isatty()))
+
+    def stderr_line(text: str) -> None:
+        progress.clear()
+        print(text, file=sys.stderr, flush=True)
+
+    from vbt.compile_cache import without_scipy_blas
+
+    failed = 0
+
+    def emit(ok: bool, text: str) -> None:
+        nonlocal failed
+        progress.clear()
+        if ok:
+            print(text, flush=True)
+        else:
+            failed += 1
+            print(f"vbt analyze: {text}", file=sys.stderr, flush=True)
+        progress.done += 1
+        progress.draw()
+
+    timer = None
+    try:
+        with without_scipy_blas():
+            timer = _announce_first_run(stderr_line)
+            if len(files) == 1:
+                emit(*analyse_file(files[0]))
+            else:
+                progress.draw()
+                _warm_up()  # once here; the forked workers inherit the loaded kernels
+                if timer is not None:
+                    timer.cancel()
+                progress.draw()
+                _run_many(files, args.jobs, emit)
+    finally:
+        if timer is not None:
+            timer.cancel()
+        progress.clear()
+    return 1 if failed else 0
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _run_many(files: list[str], jobs: int, emit) -> None:
+    """Analyse ``files`` on ``jobs`` processes, emitting each file's output in order."""
+    jobs = min(jobs or _cores(), len(files))
+    if jobs <= 1:
+        for path in files:
+            emit(*analyse_file(path))
+        return
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    ctx = multiprocessing.get_context(method)
+    pending: dict[int, tuple[bool, str]] = {}
+    next_out = 0
+    with ctx.Pool(jobs, initializer=_worker_init, initargs=(_JOB,)) as pool:
+        for i, out in pool.imap_unordered(_indexed, enumerate(files)):
+            pending[i] = out
+            while next_out in pending:
+                emit(*pending.pop(next_out))
+                next_out += 1
+
+
+def _worker_init(job: dict) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends the pool
+    _JOB.update(job)
+
+
+def _indexed(item):
+    i, path = item
+    return i, analyse_file(path)
