@@ -1,8 +1,10 @@
-"""The analysis core's job written the straightforward way in vectorised NumPy/SciPy.
+"""The analysis core's previous job (before issue 9) written the straightforward way in vectorised
+NumPy/SciPy.
 
-The throughput benchmark times ``vbt.analysis.analyze`` against this. It computes what the core
-computes, by the same method, so the ratio measures the implementation and not a choice of a
-cheaper method: resample the stream (PCHIP) onto 1 kHz, low-pass it (10 Hz Butterworth,
+The throughput benchmarks time ``vbt.analysis.analyze`` against this. It computes what the core
+computed until issue 9, by the same method (the core now also chooses each turning point's
+exponents from the data, checks every end against the raw samples and falls back to other
+methods, so it does more per rep than this): resample the stream (PCHIP) onto 1 kHz, low-pass it (10 Hz Butterworth,
 zero phase), find the rises of 15 cm or more, and for each rise place the concentric start and
 end, and the preceding descent's start, at the turning points themselves with the same
 three-piece least-squares fit (power-law branches either side of a hold). Each fit is a grid
