@@ -86,12 +86,13 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
     return best
 
 
-def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0):
+def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the
     last bottom, and close a rise when the bar drops back or has risen no more than ``band``
     over the last ``n_still`` samples (``still_share`` of the rise's duration when longer; ``n_hold``
-    while the rise is still more than a fifth of the last rep's range below the last top)."""
+    while the rise is still more than a fifth of the last rep's range below the last top, or, for a
+    first rise, while it has risen slower than ``slow_per_sample`` per sample since its bottom)."""
     reps = []
     prev_top = None
     direction = None
@@ -101,9 +102,13 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     emitted = False
     for i, xi in enumerate(x):
         look_back = int(max(n_still, still_share * (i - up_i))) if direction == "up" else int(n_still)
-        if direction == "up" and (prev_top is None
-                                  or hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val))):
-            look_back = int(max(look_back, n_hold))
+        if direction == "up":
+            if prev_top is not None:
+                stalled = hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val))
+            else:  # a first rise: only a slow one (a grind) may hold mid-way
+                stalled = hi_val - bottom_val < slow_per_sample * (i - bottom_i)
+            if stalled:
+                look_back = int(max(look_back, n_hold))
         before = x[i - look_back] if i >= look_back else xi
         if direction is None:
             if xi < lo_val:

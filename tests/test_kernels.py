@@ -162,7 +162,8 @@ def _detect(x, **kw):
     n = 0
     for a in range(0, x.size, 777):  # in chunks: the ring carries the history across calls
         n += K.detect_stream(x[a:a + 777], a, state, ring, events[n:], kw["hysteresis"], kw["min_rom"],
-                             kw["band"], kw["n_still"], kw["still_share"], 3000.0, kw.get("n_hold", 0.0))
+                             kw["band"], kw["n_still"], kw["still_share"], 3000.0, kw.get("n_hold", 0.0),
+                             kw.get("slow_per_sample", 0.0))
     rows = events[:n]
     return [tuple(int(v) for v in r[1:4]) for r in rows if r[0] == K.EV_REP]
 
@@ -180,7 +181,8 @@ def test_detector_matches_plain_twin_on_random_walks(seed):
         pieces.append(np.full(int(rng.integers(0, 600)), level))
     x = np.concatenate(pieces)
     x = np.round(x + rng.normal(0, 0.001, x.size), 4)
-    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.002, n_still=130.0, still_share=0.04, n_hold=1000.0)
+    kw = dict(hysteresis=0.03, min_rom=0.15, band=0.002, n_still=130.0, still_share=0.04, n_hold=1000.0,
+              slow_per_sample=0.00035)
     got = _detect(x, **kw)
     want = naive.detect_turning_points(x, **kw)
     assert got == want

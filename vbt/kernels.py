@@ -158,7 +158,7 @@ def _enter_rise(state, bottom, bottom_i, xi, i):
 
 @njit(cache=True)
 def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band, n_still, still_share, n_set_end,
-                  n_hold):
+                  n_hold, slow_per_sample):
     """Run the turning-point state machine over grid samples ``x`` (global index of ``x[0]`` is
     ``first_index``). Writes event rows into ``events`` and returns their count.
 
@@ -169,7 +169,8 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     capped at its length. A rise that stalls well below the previous rep's top (more than a fifth
     of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
     lockout: it closes after ``n_hold`` still samples, or when it comes back down. So does a first
-    rise with no top before it (a pull from the floor).
+    rise with no top before it (a pull from the floor) that has risen slower than
+    ``slow_per_sample`` per sample on average since its bottom (a grind).
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -185,7 +186,8 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 margin = max(hysteresis, 0.2 * (state[DS_PREV_TOP_X] - state[DS_BOT]))
                 if state[DS_EXT] < state[DS_PREV_TOP_X] - margin:
                     lag = max(lag, n_hold)
-            else:  # the first rise from the floor: no top to compare with (rep 1 never stops a set)
+            elif state[DS_EXT] - state[DS_BOT] < slow_per_sample * (i - state[DS_BOT_I]):
+                # a slow first rise from the floor (a grind): no top to compare with
                 lag = max(lag, n_hold)
         lag_i = min(int(lag), n_ring - 1)
         x_before = ring[(gi - lag_i) % n_ring] if gi >= lag_i else xi

@@ -67,6 +67,9 @@ TOP_STILLNESS_SHARE = 0.04
 # ... but a rise that stalls well below the previous rep's top is a lifter stuck at a sticking
 # point (isometric holds of 0.3-0.5 s in real grinds): it closes after this long still.
 MID_RISE_HOLD_S = 1.0
+# ... and so does a first rise with no top before it (a pull from the floor) slower than this on
+# average: a grind may hold still mid-rise; a quick first pull keeps its quick decision.
+SLOW_RISE_M_S = 0.35
 
 
 class LiveTracker:
@@ -269,7 +272,7 @@ class LiveTracker:
             grid, first, self._det_state, self._ring, self._events_buf,
             seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
             seg.top_stillness_s * self._fs, TOP_STILLNESS_SHARE, seg.set_end_stillness_s * self._fs,
-            MID_RISE_HOLD_S * self._fs,
+            MID_RISE_HOLD_S * self._fs, SLOW_RISE_M_S / self._fs,
         )
         out = []
         for row in self._events_buf[:n_ev].copy():
