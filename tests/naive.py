@@ -91,7 +91,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     walk the samples, remember the lowest point since the last top and the highest since the
     last bottom, and close a rise when the bar drops back or has risen no more than ``band``
     over the last ``n_still`` samples (``still_share`` of the rise's duration when longer; ``n_hold``
-    while the rise is still more than a fifth of the last rep's range below the last top, or, for a
+    while the rise is still more than a tenth of the last rep's range below the last top, or, for a
     first rise, while it has risen slower than ``slow_per_sample`` per sample since its bottom)."""
     reps = []
     prev_top = None
@@ -104,7 +104,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
         look_back = int(max(n_still, still_share * (i - up_i))) if direction == "up" else int(n_still)
         if direction == "up":
             if prev_top is not None:
-                stalled = hi_val < prev_top - max(hysteresis, 0.2 * (prev_top - bottom_val))
+                stalled = hi_val < prev_top - max(hysteresis, 0.1 * (prev_top - bottom_val))
             else:  # a first rise: only a slow one (a grind) may hold mid-way
                 stalled = hi_val - bottom_val < slow_per_sample * (i - bottom_i)
             if stalled:

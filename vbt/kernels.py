@@ -132,6 +132,7 @@ DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_PREV_TOP_X, _DS_U
 DETECT_STATE_SIZE = 18
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
 EV_REP, EV_STILL = 1.0, 2.0
+STALL_SHARE = 0.1  # a rise this share of the last rep's range (at least the hysteresis) below its top is stalled
 # event row: [kind, bottom_i, top_i, confirm_i, prev_top_i]
 EVENT_WIDTH = 5
 
@@ -166,7 +167,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     coming back down ``hysteresis`` or by rising no more than ``band`` over the last ``n_still``
     samples, or ``still_share`` of the rise's duration when that is longer (a bar creeping into
     lockout is not still yet). ``ring`` keeps the last samples across calls; the look-back is
-    capped at its length. A rise that stalls well below the previous rep's top (more than a fifth
+    capped at its length. A rise that stalls well below the previous rep's top (more than STALL_SHARE
     of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
     lockout: it closes after ``n_hold`` still samples, or when it comes back down. So does a first
     rise with no top before it (a pull from the floor) that has risen slower than
@@ -183,7 +184,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
         if state[DS_MODE] == MODE_UP:
             lag = max(n_still, still_share * (i - state[DS_UP_I]))
             if state[DS_PREV_TOP_I] >= 0.0:
-                margin = max(hysteresis, 0.2 * (state[DS_PREV_TOP_X] - state[DS_BOT]))
+                margin = max(hysteresis, STALL_SHARE * (state[DS_PREV_TOP_X] - state[DS_BOT]))
                 if state[DS_EXT] < state[DS_PREV_TOP_X] - margin:
                     lag = max(lag, n_hold)
             elif state[DS_EXT] - state[DS_BOT] < slow_per_sample * (i - state[DS_BOT_I]):
