@@ -166,7 +166,7 @@ def bench_accuracy(n_sets):
     near = sum(1 for m in missed_margins if m <= 1.0)
     print(f"  of the {len(missed_margins)} sets whose stop rep we miss, {near} have a rep whose true velocity "
           f"loss is within 1 point of the 10 % threshold")
-    print(f"  NumPy/SciPy same-job reference on the same sets: rep count exact {fit_counts / n_sets:.1%}, "
+    print(f"  NumPy/SciPy previous method on the same sets: rep count exact {fit_counts / n_sets:.1%}, "
           f"MV |error| median {np.median(fit_err):.4f}  p95 {np.percentile(fit_err, 95):.4f}")
     print(f"  NumPy/SciPy crude reference on the same sets: rep count exact {ref_counts / n_sets:.1%}, "
           f"MV |error| median {np.median(ref_err):.4f}  p95 {np.percentile(ref_err, 95):.4f}")
