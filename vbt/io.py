@@ -2,9 +2,10 @@
 
 Every failure a user can cause raises ``RecordingError`` with one readable line.
 
-Whole files are parsed by compiled code, never token by token in Python: Chronojump's integers by
-a numba scanner (``vbt.textscan``), CSV by NumPy's C reader (``np.loadtxt``). When NumPy refuses a
-CSV, the careful line-by-line reader runs instead, only to name the line that is wrong.
+Whole files are parsed by compiled code, never token by token in Python: Chronojump's integers and
+our CSV's two columns by numba scanners (``vbt.textscan``), a CSV they hand back (quotes, numbers
+they cannot read to the exact double) by NumPy's C reader (``np.loadtxt``). When NumPy refuses it
+too, the careful line-by-line reader runs, only to name the line that is wrong.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 FORMATS = ("auto", "csv", "chronojump")
 CHRONOJUMP_SAMPLE_S = 0.001  # one value per millisecond in the saved raw signal
 _CJ_TOKEN = re.compile(r"^[\s,]*-?\d+([\s,]+-?\d+)*[\s,]*$")
-_CJ_CHARS = b"0123456789-, \t\r\n"
+_CJ_FIRST = b"0123456789-"  # how a raw signal starts, after separators
+_LEADING_SEPARATORS = re.compile(rb"[\s,]*")
 _CJ_MAX_MM = 80  # per millisecond: 80 m/s, beyond any barbell
 
 
@@ -46,13 +48,15 @@ def _check_series(t, x, path) -> None:
         raise RecordingError(f"{path}: time does not increase at data row {bad}")
 
 
-def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
+def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None) -> Recording:
+    """Our CSV (``raw``: the same text as bytes, when the caller has them)."""
     # Commas as written by us; spreadsheets in many locales save with semicolons or tabs.
-    first = text.lstrip().split("\n", 1)[0]
+    start = len(text) - len(text[:4096].lstrip()) if text[:1].isspace() else 0
+    end = text.find("\n", start)
+    first = text[start:] if end < 0 else text[start:end]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        header = next(reader)
+        header = next(csv.reader([first], delimiter=delimiter))
     except StopIteration:
         raise RecordingError(f"{path}: the file is empty") from None
     names = [h.strip().lower() for h in header]
@@ -62,13 +66,22 @@ def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
             f"found: {','.join(header)[:80]})"
         )
     it, ix = names.index("t_s"), names.index("position_m")
-    body = text.split("\n", 1)[1] if "\n" in text.lstrip() else ""
-    fast = _csv_columns_fast(body, delimiter, it, ix)
+    if end < 0:
+        raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+    fast = None
+    if start == 0:  # the header on the first line: rows are numbered as the scanner counts them
+        from vbt.textscan import csv_columns  # compiled; loads numba
+
+        data = raw if raw is not None else text.encode("utf-8")
+        fast = csv_columns(memoryview(data)[data.index(b"\n") + 1:], delimiter, it, ix)
+    if fast is None:
+        fast = _csv_columns_fast(text[end + 1:], delimiter, it, ix)
     if fast is not None:
         _check_series(fast[0], fast[1], path)
         return Recording(fast[0], fast[1], "csv")
+    reader = csv.reader(io.StringIO(text[end + 1:]), delimiter=delimiter)
     t, x = [], []
-    for row_no, row in enumerate(reader, start=2):
+    for row_no, row in enumerate(reader, start=text.count("\n", 0, end) + 2):
         if not row or all(not c.strip() for c in row):
             continue
         try:
@@ -147,8 +160,13 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
         raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if fmt in ("auto", "chronojump") and raw.strip() and not raw.translate(None, _CJ_CHARS):
-        return parse_chronojump_text(raw, path)  # only digits and separators: no need to decode
+    lead = _LEADING_SEPARATORS.match(raw).end()
+    if fmt in ("auto", "chronojump") and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
+        try:  # starts like a raw signal: the scanner validates it all, no need to decode
+            return parse_chronojump_text(raw, path)
+        except RecordingError:
+            if fmt == "chronojump":
+                raise  # else the text path below says what the file is
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -162,7 +180,7 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
                 f"{path}: format not recognised (expected a CSV with t_s,position_m or a Chronojump raw signal)"
             )
     if fmt == "csv":
-        return parse_csv_text(text, path)
+        return parse_csv_text(text, path, raw)
     return parse_chronojump_text(raw, path)
 
 
