@@ -174,12 +174,13 @@ def _warm_up() -> None:
     import numpy as np
 
     from vbt.analysis import analyze
-    from vbt.io import parse_chronojump_text
+    from vbt.io import parse_chronojump_text, parse_csv_text
 
     t = np.arange(0.0, 4.0, 0.002)
     x = 0.2 * np.clip(np.sin(np.pi * (t - 1.0)), 0.0, None)  # one 20 cm rep
     analyze(t, x)
     parse_chronojump_text(b"1, 0, -1")
+    parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n")
 
 
 def run(args) -> int:
