@@ -210,9 +210,10 @@ def format_event(event) -> str | None:
         r = event.rep
         loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
         power = f", mean power {r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
+        check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
         return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
                 f"MPV {_fmt(r.mean_propulsive_velocity_m_s, 'm/s')}, PV {_fmt(r.peak_velocity_m_s, 'm/s')}, "
-                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}")
+                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}{check}")
     if kind == "warning":
         return (f"[{event.t_s:8.2f} s] warning: rep {event.index} is {event.velocity_loss_pct:.1f} % slower than "
                 f"the best (limit {event.threshold_pct:g} %)")
@@ -225,6 +226,8 @@ def format_event(event) -> str | None:
                 f"stop rep {res.stop_rep if res.stop_rep is not None else 'none'}")
     if kind == "button":
         return f"[{event.t_s:8.2f} s] button {'pressed' if event.pressed else 'released'}"
+    if kind == "line_errors":
+        return f"[{event.t_s:8.2f} s] line errors: {event.count} refused ({event.total} since the start)"
     return None
 
 
@@ -235,6 +238,8 @@ def event_json(event) -> dict | None:
 
     if event.type in ("rep", "warning", "stop", "set_end"):
         return event_to_json(event)
+    if event.type == "line_errors":
+        return {"type": "line_errors", "t_s": event.t_s, "count": event.count, "total": event.total}
     return device_event_to_json(event)
 
 

@@ -30,7 +30,11 @@ REP_JSON_FIELDS = (
     "peak_force_n",
     "mean_power_w",
     "peak_power_w",
+    "quality",
 )
+
+#: ``Rep.quality`` of a rep measured on a clean signal; any other value says why the rep is doubtful.
+QUALITY_OK = "ok"
 
 
 def _clean(value):
@@ -48,6 +52,8 @@ class Rep:
 
     Times are seconds from the first sample of the stream. ``None`` where a value cannot be
     computed (no eccentric before a deadlift's first pull; force and power without a load).
+    ``quality`` is ``"ok"``, or the reason the rep is doubtful, for a person ("device lost during
+    the rep"): a doubtful rep is shown and stored but is never the set's best and never fires STOP.
     """
 
     index: int
@@ -67,6 +73,11 @@ class Rep:
     peak_force_n: float | None = None
     mean_power_w: float | None = None
     peak_power_w: float | None = None
+    quality: str = QUALITY_OK
+
+    @property
+    def doubtful(self) -> bool:
+        return self.quality != QUALITY_OK
 
     def velocity(self, metric: str) -> float:
         return getattr(self, METRIC_FIELDS[metric])

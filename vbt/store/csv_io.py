@@ -17,10 +17,10 @@ import numpy as np
 
 from vbt.exercises import Exercise, exercise_key
 from vbt.fields import check_set_fields
-from vbt.results import REP_JSON_FIELDS, Rep
+from vbt.results import QUALITY_OK, REP_JSON_FIELDS, Rep
 from vbt.store.errors import StoreError, UnknownExerciseError, _translated
 from vbt.store.records import iso_local
-from vbt.store.schema import REP_METRIC_COLUMNS
+from vbt.store.schema import REP_METRIC_COLUMNS, REP_TEXT_COLUMNS
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "exercises.csv": ("name", "mvt_m_s", "min_rom_m", "low_confidence", "mvt_source", "builtin"),
@@ -114,7 +114,7 @@ def _read_csv_rows(path: Path, required: bool = True, columns: Sequence[str] | N
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             expected = columns if columns is not None else EXPORT_COLUMNS[path.name]
-            missing = [c for c in expected if c not in (reader.fieldnames or [])]
+            missing = [c for c in expected if c not in (reader.fieldnames or []) and c not in REP_TEXT_COLUMNS]
             if missing:
                 raise StoreError(f"{path}: not a VBT export file (missing columns: {', '.join(missing[:5])})")
             return [_Row(path, n, row) for n, row in enumerate(reader, start=2)]
@@ -171,7 +171,10 @@ def read_export(directory: str | os.PathLike) -> ExportData:
             raise row.fail("set_uid", "no such set in sets.csv")
         values = {"index": row.integer("index", True)}
         for name in REP_METRIC_COLUMNS:
-            values[name] = row.number(name, name in ("concentric_start_s", "concentric_end_s"))
+            if name in REP_TEXT_COLUMNS:  # added in schema 3: older exports do not have it
+                values[name] = (row.row.get(name) or "").strip() or QUALITY_OK
+            else:
+                values[name] = row.number(name, name in ("concentric_start_s", "concentric_end_s"))
         reps.setdefault(set_uid, []).append((row.integer("recorded_index", True), bool(row.integer("deleted")),
                                              Rep(**values)))
     for set_uid, items in reps.items():

@@ -12,7 +12,7 @@ import numpy as np
 from vbt import exercises as catalogue
 from vbt.config import METRIC_FIELDS, METRICS
 from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
-from vbt.results import Rep, SetResult
+from vbt.results import QUALITY_OK, Rep, SetResult
 from vbt.store.db import DIALECT
 from vbt.store.errors import NotFoundError, StoreError, _translated
 from vbt.store.records import (
@@ -50,7 +50,7 @@ SELECT st.id, st.uid, st.session_id, a.name, e.name, st.load_kg, st.side, st.met
        (SELECT MAX(CASE st.metric WHEN 'propulsive' THEN r.mean_propulsive_velocity_m_s
                                   WHEN 'peak' THEN r.peak_velocity_m_s
                                   ELSE r.mean_velocity_m_s END)
-          FROM reps r WHERE r.set_id = st.id AND r.deleted = 0),
+          FROM reps r WHERE r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'),
        (SELECT r.velocity_loss_pct FROM reps r WHERE r.set_id = st.id AND r.deleted = 0
           ORDER BY r.seq DESC LIMIT 1)
 FROM sets st JOIN athletes a ON a.id = st.athlete_id JOIN exercises e ON e.id = st.exercise_id
@@ -73,6 +73,7 @@ def _set_from_row(row) -> SetRecord:
 
 def _rep_from_row(row) -> StoredRep:
     fields = dict(zip(REP_METRIC_COLUMNS, row[5:]))
+    fields["quality"] = fields.get("quality") or QUALITY_OK
     return StoredRep(id=row[0], set_id=row[1], recorded_index=row[2], deleted=bool(row[3]),
                      rep=Rep(index=row[4], **fields))
 
@@ -216,7 +217,7 @@ class Queries:
                      ("st.started_at >= ?", since_unix_s), ("st.started_at < ?", until_unix_s))
         sql = f"""
             SELECT st.session_id, st.started_at, st.load_kg, COUNT(*), MAX(r.{column})
-            FROM sets st JOIN reps r ON r.set_id = st.id AND r.deleted = 0
+            FROM sets st JOIN reps r ON r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'
             WHERE {' AND '.join(where)}
             GROUP BY st.id ORDER BY st.started_at, st.id"""
         points: dict[int, dict] = {}
@@ -277,7 +278,7 @@ class Queries:
                      ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
         rows = self.conn.execute(
             f"""SELECT MIN(st.load_kg), MAX(r.{column}) FROM sets st
-                JOIN reps r ON r.set_id = st.id AND r.deleted = 0
+                JOIN reps r ON r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'
                 WHERE {' AND '.join(where)} AND r.{column} IS NOT NULL
                 GROUP BY round(st.load_kg * 100) ORDER BY 1""",
             params,

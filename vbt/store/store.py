@@ -37,7 +37,7 @@ from vbt.store.errors import (
 from vbt.store.paths import database_path
 from vbt.store.queries import SESSION_GAP_S, Queries
 from vbt.store.records import Athlete, SetRecord, Trace, _new_uid, _now
-from vbt.store.schema import REP_METRIC_COLUMNS, SCHEMA_VERSION, build_schema
+from vbt.store.schema import REP_METRIC_COLUMNS, REP_TEXT_COLUMNS, SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
 
@@ -415,7 +415,8 @@ class Store(Queries, CsvExchange):
         return cur.lastrowid
 
     def _insert_rep(self, set_id: int, seq: int, rep: Rep, deleted: bool = False) -> int:
-        values = [_finite_or_none(getattr(rep, c)) for c in REP_METRIC_COLUMNS]
+        values = [str(getattr(rep, c)) if c in REP_TEXT_COLUMNS else _finite_or_none(getattr(rep, c))
+                  for c in REP_METRIC_COLUMNS]
         cur = self.conn.execute(
             f"INSERT INTO reps (set_id, seq, deleted, rep_index, {', '.join(REP_METRIC_COLUMNS)}) "
             f"VALUES (?, ?, ?, ?, {', '.join('?' * len(REP_METRIC_COLUMNS))})",
