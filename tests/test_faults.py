@@ -138,3 +138,167 @@ def test_line_errors_make_the_rep_around_them_doubtful():
     reps = [e.rep for e in events if e.type == "rep"]
     assert [r.quality for r in reps if r.doubtful] == ["4 line errors during the rep"]
     assert len(reps) == len(sim.truth)
+
+
+# ---- a full disk, freed later ---------------------------------------------------------------------
+
+
+def _cap_the_file(monkeypatch, extra_pages):
+    """Connections that cannot grow the file beyond its size now plus ``extra_pages``: SQLite's
+    own SQLITE_FULL ("database or disk is full"), as on a full disk."""
+    import vbt.store.db as store_db
+
+    original = store_db._connect_sqlite
+
+    def connect(path, timeout_s):
+        conn = original(path, timeout_s)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
+        return conn
+
+    monkeypatch.setattr(store_db, "_connect_sqlite", connect)
+
+
+def _free_the_disk(store):
+    store.conn.execute("PRAGMA max_page_count = 1073741823")
+
+
+@pytest.mark.parametrize("full_after_chunks", [0, 2, 5])
+def test_disk_full_at_any_moment_then_freed_keeps_every_rep_and_sample(tmp_path, monkeypatch, full_after_chunks):
+    from vbt.store import SetRecorder, Store, StoreError
+
+    with Store.open(tmp_path):
+        pass
+    _cap_the_file(monkeypatch, extra_pages=4 + 2 * full_after_chunks)
+    errors, recovered = [], []
+    rec = SetRecorder(tmp_path, trace_flush_interval_s=0.02, on_error=errors.append,
+                      on_recovered=recovered.append, retry_max_s=0.1, pre_roll_s=0.0)
+    rng = np.random.default_rng(full_after_chunks)
+    n_samples, reps, failed_futures = 0, [], 0
+    try:
+        opened = rec.start_set(exercise="squat", load_kg=100)
+        for k in range(16):
+            t = (n_samples + np.arange(1000)) / 1000.0
+            rec.add_trace(t, rng.normal(size=1000))  # incompressible: the file must grow
+            n_samples += 1000
+            if k % 3 == 2:
+                reps.append(_rep(len(reps) + 1, 0.8 - 0.01 * len(reps)))
+                try:
+                    rec.add_rep(reps[-1]).result(10)
+                except StoreError as exc:
+                    assert "disk is full" in str(exc)
+                    failed_futures += 1
+            rec.flush(10)
+        assert errors and rec.failing is not None  # the disk did fill up
+        rec.submit(_free_the_disk).result(10)
+        assert rec.flush(10)
+        set_id = opened.result(10) if opened.exception() is None else None
+        rec.end_set(None, "manual").result(10)
+    finally:
+        rec.stop()
+    assert len(errors) == 1 and len(recovered) == 1  # one message each, not one per attempt
+    with Store.open(tmp_path) as s:
+        (record,) = s.sets()
+        assert set_id in (None, record.id)
+        assert record.n_reps == len(reps) and record.stop_reason == "manual"
+        assert s.trace(record.id).n_samples == n_samples
+
+
+# ---- damaged and read-only history files -------------------------------------------------------------
+
+
+def _history_with_sets(home, n_sets=24):
+    from vbt.store import Store
+
+    rng = np.random.default_rng(5)
+    with Store.open(home) as s:
+        for k in range(n_sets):
+            t = np.arange(3000) / 1000.0
+            s.add_set([_rep(i, 0.8 - 0.02 * i) for i in range(1, 6)], exercise="squat", load_kg=60 + k,
+                      started_at_unix_s=1_700_000_000 + 600 * k, trace=(t, rng.normal(size=3000)))
+        return {r.id: [x.rep for x in s.reps(r.id)] for r in s.sets()}
+
+
+def _damage(path, seed=1):
+    """4 KB of random bytes over one page in the middle of the file."""
+    data = bytearray(path.read_bytes())
+    page = 4096
+    start = (len(data) // 2 // page) * page
+    data[start:start + page] = np.random.default_rng(seed).integers(0, 256, page, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_history_is_found_never_written_and_repaired(tmp_path, capsys):
+    import hashlib
+
+    from vbt import cli
+    from vbt.store import SetRecorder, Store, StoreError, database_path
+
+    home = tmp_path / "h"
+    before = _history_with_sets(home)
+    path = database_path(home)
+    _damage(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with Store.open(home) as s:
+        assert s.damaged is not None
+        with pytest.raises(StoreError, match="damaged.*vbt history repair"):
+            s.add_set([_rep(1, 0.5)], exercise="squat", load_kg=50)
+        with pytest.raises(StoreError, match="damaged"):
+            s.new_session("ana")
+    with pytest.raises(StoreError, match="damaged"):
+        SetRecorder(home)  # refused before any set starts
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # 0 writes into it
+    # export, the way to back up: a clear error or a complete export, never *.tmp files left
+    rc = cli.main(["export", "--csv", str(tmp_path / "exp"), "--traces", "--home", str(home)])
+    assert not list((tmp_path / "exp").rglob("*.tmp"))
+    capsys.readouterr()
+    assert cli.main(["history", "repair", "--home", str(home)]) == 0
+    out = capsys.readouterr().out
+    assert "damaged original is kept" in out and "sets:" in out
+    kept = [p for p in home.glob("history.sqlite3.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(kept) == 1 and hashlib.sha256(kept[0].read_bytes()).hexdigest() == digest
+    with Store.open(home) as s:
+        assert s.damaged is None and s.writable_problem() is None
+        after = {r.id: [x.rep for x in s.reps(r.id)] for r in s.sets()}
+        s.add_set([_rep(1, 0.5)], exercise="squat", load_kg=50)  # writable again
+    assert len(after) >= len(before) - 2  # one damaged page costs at most a set or two
+    for set_id, reps in after.items():
+        if len(reps) == len(before[set_id]):
+            assert reps == before[set_id]  # what was saved is exact
+    assert rc in (0, 1)
+
+
+def test_a_read_only_history_is_refused_before_the_set_starts(tmp_path):
+    """A history on a read-only filesystem (a tmpfs remounted read-only, where the tests run as root,
+    who may write any file), or a read-only file otherwise: one line, before any set starts."""
+    import os
+    import shutil
+    import subprocess
+
+    from vbt.store import SetRecorder, Store, StoreError
+
+    home = tmp_path / "h"
+    home.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        if shutil.which("mount") is None or subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(home)], capture_output=True).returncode:
+            pytest.skip("running as root without the right to mount a tmpfs")
+        mounted = True
+    try:
+        with Store.open(home):
+            pass
+        if mounted:
+            assert subprocess.run(["mount", "-o", "remount,ro", str(home)], capture_output=True).returncode == 0
+        else:
+            os.chmod(home / "history.sqlite3", 0o444)
+            os.chmod(home, 0o555)
+        with pytest.raises(StoreError) as info:
+            SetRecorder(home)
+        message = str(info.value)
+        assert "read-only" in message and "\n" not in message
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(home)], capture_output=True)
+        else:
+            os.chmod(home, 0o755)

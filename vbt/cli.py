@@ -89,7 +89,10 @@ def _home_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args) -> Store:
-    return Store.open(args.home)
+    store = Store.open(args.home)
+    if store.damaged is not None:
+        print(f"vbt: warning: {store.damage_message}", file=sys.stderr)
+    return store
 
 
 def _parse_date(text: str | None, option: str) -> float | None:
@@ -159,6 +162,8 @@ def _set_line(s: SetRecord) -> str:
 
 
 def _cmd_history(args) -> int:
+    if args.action == "repair":
+        return _cmd_repair(args)
     since, until = _parse_date(args.since, "--since"), _parse_date(args.until, "--until")
     if until is not None:
         until += 86400.0  # through the end of that day
@@ -195,6 +200,24 @@ def _cmd_history(args) -> int:
                             f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
                             f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
                             + ("  DELETED" if r.deleted else "") + "\n")
+    return 0
+
+
+def _cmd_repair(args) -> int:
+    from vbt.store import database_path
+    from vbt.store.repair import repair
+
+    path = database_path(args.home)
+    if path.exists():
+        try:
+            with Store(path, recover=False) as store:
+                damaged = store.damaged
+        except StoreError as exc:
+            damaged = str(exc)
+        if damaged is None:
+            print(f"{path}: quick check found no damage; nothing to repair")
+            return 0
+    print("\n".join(repair(path).lines()))
     return 0
 
 
@@ -406,8 +429,12 @@ def _cmd_set(args) -> int:
 def register(subparsers) -> None:
     """Add the history commands to an ``argparse`` subparsers object; ``args.func(args)`` runs one."""
     p = subparsers.add_parser("history", help="list sessions, sets and reps from the history",
-                              description="List the training history, oldest session first.")
+                              description="List the training history, oldest session first. "
+                                          "`vbt history repair` rescues a damaged history file: everything "
+                                          "readable is copied into a new file, the original is kept beside it.")
     _home_arg(p)
+    p.add_argument("action", nargs="?", choices=("list", "repair"), default="list",
+                   help="list (default) or repair")
     p.add_argument("--athlete", help="only this athlete")
     p.add_argument("--exercise", help="only sessions with this exercise, and only its sets")
     p.add_argument("--since", metavar="YYYY-MM-DD", help="sessions from this day on")

@@ -260,10 +260,12 @@ class CsvExchange:
                         _write_csv(tmp, ("t_s", "position_m"), zip(tr.t_s.tolist(), tr.position_m.tolist()))
             for tmp in written:
                 os.replace(tmp, tmp.with_name(tmp.name[: -len(".tmp")]))
-        except OSError as exc:
+        except BaseException as exc:  # every error: no *.tmp file is left behind
             for tmp in written:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
+            if not isinstance(exc, OSError):
+                raise
             if getattr(exc, "errno", None) == 28:
                 raise StoreError(f"{directory}: the disk is full; no export written") from None
             raise StoreError(f"{directory}: cannot write the export ({exc.strerror or exc})") from None

@@ -120,6 +120,7 @@ class Store(Queries, CsvExchange):
         self.path = Path(path)
         self._conn = None
         self._tx_depth = 0
+        self.damaged: str | None = None  # what quick_check found wrong; nothing is written then
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a history database")
         try:
@@ -131,12 +132,12 @@ class Store(Queries, CsvExchange):
         try:
             self._conn = db.connect(str(self.path), timeout)
         except db.DatabaseError as exc:
-            raise StoreError(_explain(exc, self.path)) from None
+            raise StoreError(self._explain_open(exc)) from None
         try:
             self._open(recover)
         except db.DatabaseError as exc:
             self.close()
-            raise StoreError(_explain(exc, self.path)) from None
+            raise StoreError(self._explain_open(exc)) from None
         except BaseException:
             self.close()
             raise
@@ -154,6 +155,13 @@ class Store(Queries, CsvExchange):
                 f"{self.path}: made by a newer version of the tracker (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}); update the tracker"
             )
+        if version:
+            self.damaged = db.damage(conn)
+        if self.damaged is not None:
+            if version < SCHEMA_VERSION:
+                raise StoreError(self.damage_message)
+            log.warning("%s", self.damage_message)
+            return  # no journal switch, seeding or recovery: nothing is written into a damaged file
         mode = db.enter_wal(conn, self._busy_timeout_s)
         if str(mode).lower() != "wal":
             log.warning("%s: journal mode is %s, not WAL", self.path, mode)
@@ -167,6 +175,33 @@ class Store(Queries, CsvExchange):
         self._seed_catalogue()
         if recover:
             self.recover_interrupted()
+
+    def _explain_open(self, exc) -> str:
+        """One line for a failed open; a read-only place is named as such."""
+        for place in (self.path.parent, self.path):
+            if place.exists() and not os.access(place, os.W_OK):
+                return f"{self.path}: the history database is read-only (cannot write {place}); nothing would be saved"
+        return _explain(exc, self.path)
+
+    @property
+    def damage_message(self) -> str:
+        return (f"{self.path}: the history file is damaged ({self.damaged}); nothing is written into it. "
+                f"`vbt history repair` copies what is readable into a new file")
+
+    def writable_problem(self) -> str | None:
+        """Why sets could not be saved into this file (damaged, read-only, no room to start), or None."""
+        if self.damaged is not None:
+            return self.damage_message
+        for place in (self.path, self.path.parent):
+            if not os.access(place, os.W_OK):
+                return f"{self.path}: the history database is read-only (cannot write {place}); nothing would be saved"
+        conn = self.conn
+        try:
+            conn.execute(db.DIALECT.begin_write)
+            conn.execute("ROLLBACK")
+        except db.DatabaseError as exc:
+            return _explain(exc, self.path)
+        return None
 
     def _backup_before_migration(self, version: int) -> None:
         backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
@@ -214,6 +249,8 @@ class Store(Queries, CsvExchange):
             finally:
                 self._tx_depth -= 1
             return
+        if self.damaged is not None:
+            raise StoreError(self.damage_message)
         conn = self.conn
         try:
             conn.execute(db.DIALECT.begin_write)
