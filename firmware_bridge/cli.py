@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import logging
 import os
 import queue
@@ -103,6 +104,8 @@ def _serve_emulator(emu, port, stop, args) -> None:
 def _cmd_devices(args) -> int:
     from firmware_bridge.discovery import discover
 
+    if not math.isfinite(args.timeout) or not 0.05 <= args.timeout <= 60.0:
+        return _fail("devices", f"--timeout must be from 0.05 to 60 seconds, not {args.timeout:g}")
     reports = discover(timeout_s=args.timeout)
     if args.json:
         _out(json.dumps([r.to_json() for r in reports], indent=2))
@@ -265,7 +268,11 @@ def make_history_hook(args):
     from vbt.exercises import UNSPECIFIED, canonical_key, exercise_key
 
     exercise = args.exercise or UNSPECIFIED
-    rec = SetRecorder()
+
+    def tell(message: str) -> None:  # once when writing fails, once when it works again
+        print(f"vbt live: history: {message}", file=sys.stderr, flush=True)
+
+    rec = SetRecorder(on_error=tell, on_recovered=tell)
     known = {e.key for e in rec.exercises}
     if exercise_key(exercise) not in known and canonical_key(exercise) not in known:
         rec.stop()

@@ -302,3 +302,111 @@ def test_a_read_only_history_is_refused_before_the_set_starts(tmp_path):
             subprocess.run(["umount", "-l", str(home)], capture_output=True)
         else:
             os.chmod(home, 0o755)
+
+
+# ---- bad input: one clear line, nothing changed ----------------------------------------------------
+
+
+def _vbt(capsys, *argv):
+    """Run a `vbt` subcommand in-process (its real parser), return (rc, out, err)."""
+    from vbt_cli.main import build_parser
+
+    argv = [str(a) for a in argv]
+    args = build_parser(argv).parse_args(argv)
+    rc = args.func(args)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _one_line(rc, err, match):
+    assert rc != 0 and err.strip().count("\n") == 0 and "Traceback" not in err, err
+    assert match in err, err
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["profile", "squat", "--days", "nan"], "--days"),
+    (["profile", "squat", "--days", "inf"], "--days"),
+    (["profile", "squat", "--days", "1e7"], "--days"),
+    (["rep", "delete", "99999999999999999999999"], "no rep 99999999999999999999999"),
+    (["rep", "delete", "x1"], "not a whole number"),
+    (["set", "99999999999999999999999", "--delete"], "no set"),
+    (["set", "99999999999999999999999", "--rpe", "8"], "no set"),
+    (["devices", "--timeout", "nan"], "--timeout"),
+    (["devices", "--timeout", "0"], "--timeout"),
+])
+def test_bad_numbers_are_one_line(tmp_path, capsys, argv, match):
+    from tests.conftest import db_dump
+    from vbt.store import Store, database_path
+
+    home = tmp_path / "h"
+    with Store.open(home) as s:
+        s.add_set([_rep(1, 0.8), _rep(2, 0.7)], exercise="squat", load_kg=100)
+    before = db_dump(database_path(home))
+    extra = ["--home", home] if argv[0] != "devices" else []
+    _one_line(*_vbt(capsys, *argv, *extra)[::2], match)
+    assert db_dump(database_path(home)) == before
+
+
+def _mm_csv(path):
+    sim = _set(2)
+    lines = ["t_s,position_m"] + [f"{t:.4f},{x * 1000:.1f}" for t, x in zip(sim.t_s[::5], sim.position_m[::5])]
+    path.write_text("\n".join(lines) + "\n")
+    return sim
+
+
+def test_a_recording_in_millimetres_is_refused_with_a_hint(tmp_path, capsys):
+    from vbt.store import Store
+
+    rec = tmp_path / "mm.csv"
+    sim = _mm_csv(rec)
+    _one_line(*_vbt(capsys, "analyze", rec)[::2], "--units mm")
+    rc, out, _ = _vbt(capsys, "analyze", rec, "--units", "mm", "--json")
+    import json
+
+    assert rc == 0 and len(json.loads(out)["reps"]) == len(sim.truth)
+    home = tmp_path / "h"
+    _one_line(*_vbt(capsys, "import", rec, "--exercise", "squat", "--home", home)[::2], "--units mm")
+    with Store.open(home) as s:
+        assert s.sets() == []
+    assert _vbt(capsys, "import", rec, "--exercise", "squat", "--units", "mm", "--home", home)[0] == 0
+    with Store.open(home) as s:
+        (record,) = s.sets()
+        assert record.n_reps == len(sim.truth) and record.best_velocity_m_s < 2.0
+
+
+def test_an_incomplete_export_imports_nothing_and_a_set_can_be_deleted_and_restored(tmp_path, capsys):
+    from tests.conftest import db_dump
+    from vbt.store import Store, database_path
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    with Store.open(src) as s:
+        for k in range(3):
+            s.add_set([_rep(1, 0.8), _rep(2, 0.7)], exercise="squat", load_kg=100 + k,
+                      started_at_unix_s=1_700_000_000 + 60 * k)
+    assert _vbt(capsys, "export", "--csv", tmp_path / "exp", "--home", src)[0] == 0
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in (tmp_path / "exp").iterdir():
+        text = f.read_text(encoding="utf-8-sig")
+        if f.name == "reps.csv":
+            text = text.splitlines()[0] + "\n"  # only its header
+        (broken / f.name).write_text(text, encoding="utf-8-sig")
+    with Store.open(dst):
+        pass
+    before = db_dump(database_path(dst))
+    _one_line(*_vbt(capsys, "import", broken, "--home", dst)[::2], "incomplete")
+    assert db_dump(database_path(dst)) == before
+    assert _vbt(capsys, "import", tmp_path / "exp", "--home", dst)[0] == 0
+    with Store.open(dst) as s:
+        ids = [r.id for r in s.sets()]
+        assert len(ids) == 3 and all(r.n_reps == 2 for r in s.sets())
+    rc, out, _ = _vbt(capsys, "set", ids[0], "--delete", "--home", dst)
+    assert rc == 0 and "deleted set" in out
+    with Store.open(dst) as s:
+        assert [r.id for r in s.sets()] == ids[1:]
+        assert s.profile_points("squat")[0].tolist() == [101.0, 102.0]  # out of profiles too
+    assert _vbt(capsys, "set", ids[0], "--restore", "--home", dst)[0] == 0
+    assert _vbt(capsys, "set", ids[0], "--delete", "--home", dst)[0] == 0
+    assert _vbt(capsys, "import", tmp_path / "exp", "--home", dst)[0] == 0  # the deleted set comes back, whole
+    with Store.open(dst) as s:
+        assert len(s.sets()) == 3 and all(r.n_reps == 2 for r in s.sets())

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
-from vbt.io import FORMATS, RecordingError, read_recording
+from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, in_units, read_recording
 from vbt.profile import ProfileError, describe
 from vbt.fields import as_options
 from vbt.store import (
@@ -35,6 +35,8 @@ from vbt.store import (
 
 # Where an MVT comes from, in a person's words (the store keeps the short tags).
 SOURCE_WORDS = {"science.md": "published study", "own estimate": "own estimate", "user": "set by you"}
+#: --days beyond a century is a typing mistake.
+MAX_PROFILE_DAYS = 36500
 
 _USER_ERRORS = (StoreError, ProfileError, RecordingError, ConfigError)
 
@@ -289,7 +291,8 @@ def _cmd_import(args) -> int:
             except ImportError as exc:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
-                rec = read_recording(path, args.format)
+                rec = in_units(read_recording(path, args.format), args.units)
+                check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 result = analyze(rec.t_s, rec.position_m, config)
                 duration = float(rec.t_s[-1] - rec.t_s[0])
@@ -326,8 +329,9 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_profile(args) -> int:
-    if args.days < 0:
-        raise StoreError("--days must be 0 (all history) or more")
+    if not math.isfinite(args.days) or not 0 <= args.days <= MAX_PROFILE_DAYS:
+        raise StoreError(f"--days must be a number of days from 0 (all history) to {MAX_PROFILE_DAYS}, "
+                         f"not {args.days:g}")
     with _open(args) as store:
         profile = store.load_velocity_profile(args.exercise, athlete=args.athlete, metric=args.metric,
                                               days=args.days, side=args.side)
@@ -383,7 +387,32 @@ def _cmd_exercises(args) -> int:
     return 0
 
 
+def _row_id(text: str, what: str) -> int:
+    """An id a person typed: a whole number the history could hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise StoreError(f"{what} {text!r} is not a whole number (see `vbt history --reps`)") from None
+    if not 1 <= value < 2 ** 63:
+        raise StoreError(f"no {what} {text} in the history")
+    return value
+
+
+def _cmd_set_deleted(args) -> int:
+    set_id = _row_id(args.set_id, "set")
+    if args.delete and args.restore:
+        raise StoreError("--delete or --restore, not both")
+    args.action = "delete" if args.delete else "restore"
+    with _open(args) as store:
+        record = store.delete_set(set_id) if args.action == "delete" else store.restore_set(set_id)
+    verb = "deleted" if args.action == "delete" else "restored"
+    print(f"{verb} set {set_id} ({record.exercise}, {record.n_reps} reps)"
+          + (f"; `vbt set {set_id} --restore` brings it back" if args.action == "delete" else ""))
+    return 0
+
+
 def _cmd_rep(args) -> int:
+    args.rep_id = _row_id(args.rep_id, "rep")
     with _open(args) as store:
         result = store.delete_rep(args.rep_id) if args.action == "delete" else store.restore_rep(args.rep_id)
     verb = "deleted" if args.action == "delete" else "restored"
@@ -394,6 +423,8 @@ def _cmd_rep(args) -> int:
 
 
 def _cmd_set(args) -> int:
+    if args.delete or args.restore:
+        return _cmd_set_deleted(args)
     fields = {}
     if args.exercise is not None:
         fields["exercise"] = args.exercise
@@ -418,6 +449,8 @@ def _cmd_set(args) -> int:
                 set_id = int(args.set_id)
             except ValueError:
                 raise StoreError(f"{args.set_id!r} is not a set id (a number from `vbt history`, or last)") from None
+            if not 1 <= set_id < 2 ** 63:
+                raise StoreError(f"no set {args.set_id} in the history")
         record = store.update_set(set_id, **fields)
     print("changed" + _set_line(record)[1:])
     return 0
@@ -475,6 +508,8 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort of the recorded sets")
     p.add_argument("--note", help="note kept with each recorded set")
     p.add_argument("--format", choices=FORMATS, default="auto", help="recording format (default: detect)")
+    p.add_argument("--units", choices=tuple(UNITS), default="m",
+                   help="position units of CSV recordings (default m; a Chronojump file is always mm)")
     p.add_argument("--new-session", action="store_true",
                    help="start a new session instead of joining sets within two hours")
     p.set_defaults(func=_guarded("import", _cmd_import))
@@ -518,6 +553,10 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort, or none")
     p.add_argument("--note", help="a note (empty to clear)")
     p.add_argument("--athlete", help="with last: the newest set of this athlete")
+    p.add_argument("--delete", action="store_true",
+                   help="delete the set (it stays in the file, out of lists, profiles and exports; "
+                        "importing it again replaces it)")
+    p.add_argument("--restore", action="store_true", help="undo --delete")
     p.set_defaults(func=_guarded("set", _cmd_set))
 
     p = subparsers.add_parser("rep", help="delete a miscounted rep, or restore it",
@@ -525,7 +564,7 @@ def register(subparsers) -> None:
                                           "velocity loss is recomputed. Deleted reps stay in the history.")
     _home_arg(p)
     p.add_argument("action", choices=("delete", "restore"))
-    p.add_argument("rep_id", type=int, metavar="REP_ID")
+    p.add_argument("rep_id", metavar="REP_ID")
     p.set_defaults(func=_guarded("rep", _cmd_rep))
 
 

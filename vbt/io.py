@@ -194,3 +194,41 @@ def write_csv(path: str | os.PathLike, t_s: np.ndarray, position_m: np.ndarray) 
 def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
     with open(path, "w") as fh:
         fh.write(", ".join(str(int(c)) for c in counts_mm))
+
+
+# ---- units and plausibility ---------------------------------------------------------------------
+
+#: Position units a CSV recording may be in (``--units``): metres per unit.
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+#: No barbell moves faster than this (the fastest lifts peak below 4 m/s); a recording that does is
+#: in the wrong units or broken.
+MAX_PLAUSIBLE_SPEED_M_S = 10.0
+
+
+def in_units(rec: Recording, units: str) -> Recording:
+    """The recording with its CSV positions read as ``units`` (a Chronojump file is always mm)."""
+    if units not in UNITS:
+        raise RecordingError(f"unknown units {units!r}: use one of {', '.join(UNITS)}")
+    if units == "m" or rec.source_format != "csv":
+        return rec
+    return Recording(rec.t_s, rec.position_m * UNITS[units], rec.source_format)
+
+
+def check_plausible(rec: Recording, path) -> None:
+    """Refuse a recording whose bar moves faster than any barbell can (over 50 ms steps, so encoder
+    quantisation at high sample rates does not count), with the likely cause."""
+    t, x = rec.t_s, rec.position_m
+    span = float(t[-1] - t[0])
+    if not np.isfinite(span) or span <= 0.0:
+        return
+    grid = np.arange(float(t[0]), float(t[-1]), 0.05)
+    if grid.size < 2:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        speed = np.abs(np.diff(np.interp(grid, t, x))) / 0.05
+        peak = float(np.max(speed))
+    if not np.isfinite(peak) or peak > MAX_PLAUSIBLE_SPEED_M_S:
+        shown = "an impossible speed" if not np.isfinite(peak) else f"{peak:.3g} m/s"
+        hint = "; is the file in millimetres? try --units mm" if rec.source_format == "csv" else ""
+        raise RecordingError(f"{path}: the bar would move at {shown}, more than any barbell "
+                             f"({MAX_PLAUSIBLE_SPEED_M_S:g} m/s){hint}")

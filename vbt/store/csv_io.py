@@ -154,7 +154,7 @@ def read_export(directory: str | os.PathLike) -> ExportData:
             "stop_reason": row.text("stop_reason", False), "rpe": row.number("rpe"), "note": row.text("note", False),
             "started_unix_s": row.number("started_unix_s", True), "ended_unix_s": row.number("ended_unix_s"),
             "duration_s": row.number("duration_s"), "recovered": row.integer("recovered") or 0,
-            "source": row.text("source", False),
+            "source": row.text("source", False), "n_reps": row.integer("n_reps"),
         }
         if s["session_uid"] not in session_uids:
             raise row.fail("session_uid", "no such session in sessions.csv")
@@ -181,6 +181,11 @@ def read_export(directory: str | os.PathLike) -> ExportData:
         seqs = [seq for seq, _, _ in items]
         if len(set(seqs)) != len(seqs):
             raise StoreError(f"{directory / 'reps.csv'}: set {set_uid} has two reps with the same recorded_index")
+    for s in sets:  # all or nothing per set: a set comes with every one of its reps
+        kept = sum(1 for _, deleted, _ in reps.get(s["uid"], ()) if not deleted)
+        if s["n_reps"] is not None and kept != s["n_reps"]:
+            raise StoreError(f"{directory / 'reps.csv'}: set {s['uid']} should have {s['n_reps']} reps but has "
+                             f"{kept}: the export is incomplete; nothing was imported")
     traces = {}
     trace_dir = directory / "traces"
     for s in sets:
@@ -303,7 +308,10 @@ class CsvExchange:
                 session_ids[sess["uid"]] = cur.lastrowid
                 counts["sessions"] += 1
             for s in data.sets:
-                if self.conn.execute("SELECT 1 FROM sets WHERE uid = ?", (s["uid"],)).fetchone():
+                existing = self.conn.execute("SELECT id, deleted FROM sets WHERE uid = ?", (s["uid"],)).fetchone()
+                if existing and existing[1]:
+                    self._purge_set(existing[0])  # a deleted set imported again is replaced
+                elif existing:
                     counts["skipped_sets"] += 1
                     continue
                 set_id = self._insert_set(

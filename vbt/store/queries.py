@@ -109,7 +109,8 @@ class Queries:
                      ("se.started_at < ?", until_unix_s))
         set_filter = ""
         if exercise_id is not None:
-            where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ?)")
+            where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ? "
+                         "AND x.deleted = 0)")
             params.append(exercise_id)
             set_filter = " AND st.exercise_id = ?"
         order = f"se.started_at {'DESC' if newest_first else 'ASC'}, se.id"
@@ -123,7 +124,7 @@ class Queries:
                    COALESCE(SUM((SELECT COUNT(*) FROM reps r WHERE r.set_id = st.id AND r.deleted = 0)), 0),
                    {DIALECT.distinct_list('st.exercise_id')}, se.note
             FROM page JOIN sessions se ON se.id = page.id JOIN athletes a ON a.id = se.athlete_id
-            LEFT JOIN sets st ON st.session_id = se.id{set_filter}
+            LEFT JOIN sets st ON st.session_id = se.id AND st.deleted = 0{set_filter}
             GROUP BY se.id
             ORDER BY {order}"""
         names = {row[0]: row[1] for row in self._exercise_rows()}
@@ -149,7 +150,7 @@ class Queries:
     ) -> list[SetRecord]:
         """Sets matching every filter given, in time order (oldest first unless ``newest_first``)."""
         athlete_id, exercise_id = self._athlete_filter(athlete), self._exercise_filter(exercise)
-        where, params = ["1 = 1"], []
+        where, params = ["st.deleted = 0"], []
         _add_filters(where, params, ("st.session_id = ?", session_id), ("st.athlete_id = ?", athlete_id),
                      ("st.exercise_id = ?", exercise_id), ("st.started_at >= ?", since_unix_s),
                      ("st.started_at < ?", until_unix_s))
@@ -212,7 +213,7 @@ class Queries:
             raise StoreError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
-        where, params = ["st.exercise_id = ?"], [exercise_id]
+        where, params = ["st.exercise_id = ?", "st.deleted = 0"], [exercise_id]
         _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
                      ("st.started_at >= ?", since_unix_s), ("st.started_at < ?", until_unix_s))
         sql = f"""
@@ -273,7 +274,7 @@ class Queries:
             raise StoreError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
-        where, params = ["st.exercise_id = ?", "st.load_kg > 0"], [exercise_id]
+        where, params = ["st.exercise_id = ?", "st.load_kg > 0", "st.deleted = 0"], [exercise_id]
         _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
                      ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
         rows = self.conn.execute(
@@ -309,7 +310,8 @@ class Queries:
                                "(vbt set SET_ID --exercise NAME; `vbt history` lists the sets)")
         if athlete is None:
             names = [r[0] for r in self.conn.execute(
-                "SELECT DISTINCT a.name FROM sets st JOIN athletes a ON a.id = st.athlete_id WHERE st.exercise_id = ?",
+                "SELECT DISTINCT a.name FROM sets st JOIN athletes a ON a.id = st.athlete_id "
+                "WHERE st.exercise_id = ? AND st.deleted = 0",
                 (exercise_id,))]
             if not names:
                 raise ProfileError(f"no {ex.name} sets in the history yet")
@@ -319,7 +321,7 @@ class Queries:
         athlete_id = self.athlete_id(athlete)
         if until_unix_s is None:
             until_unix_s = self.conn.execute(
-                "SELECT MAX(started_at) FROM sets WHERE athlete_id = ? AND exercise_id = ?",
+                "SELECT MAX(started_at) FROM sets WHERE athlete_id = ? AND exercise_id = ? AND deleted = 0",
                 (athlete_id, exercise_id)).fetchone()[0]
             if until_unix_s is None:
                 raise ProfileError(f"{athlete} has no {ex.name} sets in the history yet")

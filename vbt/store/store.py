@@ -676,6 +676,30 @@ class Store(Queries, CsvExchange):
         return self.get_set(set_id)
 
     @_translated
+    def delete_set(self, set_id: int) -> SetRecord:
+        """Flag a whole set deleted: it stays in the file, out of lists, trends, profiles and exports,
+        until :meth:`restore_set`; importing the same set again replaces it."""
+        return self._set_set_deleted(set_id, True)
+
+    @_translated
+    def restore_set(self, set_id: int) -> SetRecord:
+        """Undo :meth:`delete_set`."""
+        return self._set_set_deleted(set_id, False)
+
+    def _set_set_deleted(self, set_id: int, deleted: bool) -> SetRecord:
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM sets WHERE id = ?", (set_id,)).fetchone() is None:
+                raise NotFoundError(f"no set {set_id} in the history")
+            self.conn.execute("UPDATE sets SET deleted = ? WHERE id = ?", (int(deleted), set_id))
+        return self.get_set(set_id)
+
+    def _purge_set(self, set_id: int) -> None:
+        """Remove a (deleted) set and everything of it, inside the caller's transaction."""
+        for table in ("reps", "trace_chunks"):
+            self.conn.execute(f"DELETE FROM {table} WHERE set_id = ?", (set_id,))
+        self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,))
+
+    @_translated
     def delete_rep(self, rep_id: int) -> SetResult:
         """Flag a rep deleted (it stays stored) and re-apply the set's stop rule without it."""
         return self._set_rep_deleted(rep_id, True)
