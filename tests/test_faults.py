@@ -410,3 +410,67 @@ def test_an_incomplete_export_imports_nothing_and_a_set_can_be_deleted_and_resto
     assert _vbt(capsys, "import", tmp_path / "exp", "--home", dst)[0] == 0  # the deleted set comes back, whole
     with Store.open(dst) as s:
         assert len(s.sets()) == 3 and all(r.n_reps == 2 for r in s.sets())
+
+
+# ---- cable pulls over a pty, both protocols -----------------------------------------------------------
+
+
+@pytest.mark.slow  # about three minutes of real-time streaming
+def test_cable_pulls_over_a_pty(tmp_path):
+    """At least 50 seeded pulls of 0.2-5 s during reps, pauses and set ends: Chronojump in real time,
+    native 5x faster than real time (no reboot) and in real time with a reboot behind each pull."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    from bench_faults import run_pulls
+
+    plan = [("chronojump", 1.0, False, 10, 7000), ("native", 5.0, False, 36, 7100), ("native", 1.0, True, 4, 7200)]
+    pulls = 0
+    for protocol, speed, reboot, want, seed in plan:
+        done = 0
+        while done < want:
+            run = run_pulls(protocol, seed, want - done, speed, str(tmp_path), reboot=reboot)
+            seed += 1
+            assert not run.problems, run.problems
+            assert (run.false_stops, run.reps_lost, run.invented, run.early_ends) == (0, 0, 0, 0), \
+                (protocol, speed, reboot, run.outages, [(e.type, getattr(e, "rep", None)) for e in run.events])
+            assert run.pulls > 0
+            done += run.pulls
+        pulls += done
+    assert pulls >= 50
+
+
+# ---- fuzzed native frames with valid CRCs ------------------------------------------------------------
+
+
+def test_fuzzed_frames_with_valid_crcs_never_move_the_bar():
+    """A still bar's native stream with forged frames slipped in: every forged frame has a valid CRC but a
+    time far ahead or behind, a count jump, or a random sequence number. None may move the bar."""
+    from firmware_bridge import native as nat
+
+    rng = np.random.default_rng(11)
+    counts_per_m, period = 10000, 1000
+    hello = nat.Hello(0, nat.PROTOCOL_VERSION, (1, 0, 0), 77, counts_per_m, period, 5, True)
+    level = 12_000  # 1.2 m
+    frames = nat.samples_frames(1, 5_000_000, np.full(20_000, level), period, 20)
+    data, forged = [nat.encode_frame(hello)], 0
+    for k, frame in enumerate(frames):
+        data.append(nat.encode_frame(frame))
+        if k % 7 == 3:
+            kind = k % 3
+            t = frame.t_first_us + (int(rng.integers(5, 4000)) * 1_000_000 if kind == 0 else
+                                    -int(rng.integers(1, 60)) * 1_000_000 if kind == 1 else 2 * period)
+            jump = int(rng.integers(-20_000, 20_000)) if kind != 1 else int(rng.integers(-300, 300))
+            seq = (frame.seq + 1) & 0xFFFF if kind != 2 else int(rng.integers(0, 1 << 16))
+            fake = nat.Samples(seq, t % nat.U32, level + jump, period, tuple(int(d) for d in rng.integers(-3, 4, 19)))
+            data.append(nat.encode_frame(fake))
+            forged += 1
+    dec = nat.NativeDecoder()
+    batches = [i for i in dec.feed(b"".join(data), 100.0) if hasattr(i, "position_m")]
+    x = np.concatenate([b.position_m for b in batches])
+    t = np.concatenate([b.t_s for b in batches])
+    assert dec.stats.checksum_errors == 0 and forged > 100
+    assert np.ptp(x) <= 0.005  # the bar never moved more than the slack the decoder allows
+    assert np.all(np.diff(t) > 0) and t[-1] - t[0] < 21.0  # and time never leapt ahead
+    assert dec.stats.implausible > 0.5 * forged
