@@ -201,7 +201,8 @@ def _cmd_history(args) -> int:
                             f"      rep {rep.index:>2} (id {r.id}): MV {_fmt(rep.mean_velocity_m_s, '.3f')}  "
                             f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
                             f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
-                            + ("  DELETED" if r.deleted else "") + "\n")
+                            + ("  DELETED" if r.deleted else "")
+                            + (f"  check rep {rep.index}: {rep.quality}" if rep.doubtful else "") + "\n")
     return 0
 
 

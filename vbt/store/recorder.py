@@ -332,11 +332,13 @@ class SetRecorder:
     def _report(self, exc: BaseException) -> None:
         """One message per failure episode (not one per attempt)."""
         message = str(exc) if isinstance(exc, StoreError) else f"{self.path}: {exc}"
+        # Nothing accepted is dropped: it waits in memory and is retried.
+        message = message.replace("nothing was saved", "reps and trace are kept and written when it can")
         if self.failing is not None:
             log.debug("history write still failing: %s", message)
             return
         self.failing = message
-        log.error("history write failed: %s", message)
+        (log.info if self.on_error is not None else log.error)("history write failed: %s", message)
         self._call(self.on_error, message)
 
     def _recovered(self) -> None:
@@ -344,7 +346,7 @@ class SetRecorder:
             return
         self.failing = None
         message = f"{self.path}: the history is being written again; nothing accepted was lost"
-        log.warning("%s", message)
+        (log.info if self.on_recovered is not None else log.warning)("%s", message)
         self._call(self.on_recovered, message)
 
     @staticmethod
