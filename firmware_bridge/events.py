@@ -96,18 +96,25 @@ class AckEvent:
 @dataclass(frozen=True)
 class LineErrors:
     """``count`` bytes or frames refused since the last report (``total`` since the reader
-    started): checksum and framing errors, and readings a barbell cannot produce."""
+    started): checksum and framing errors, and readings a barbell cannot produce. ``implausible``
+    of them were readings refused as impossible motion: those are the ones that can bend a rep
+    (a frame lost to a bad checksum only costs samples, the next one carries the position)."""
 
     count: int
     total: int
     t_s: float
+    implausible: int = 0
     type: str = field(default="line_errors", init=False)
 
 
+def implausible_count(stats) -> int:
+    """Readings a decoder refused as impossible motion (``protocol.DecoderStats``)."""
+    return stats.implausible + int(stats.extra.get("noise_bytes", 0))
+
+
 def line_error_count(stats) -> int:
-    """The line errors in a decoder's counters (``protocol.DecoderStats``)."""
-    return (stats.checksum_errors + stats.bad_frames + stats.implausible
-            + int(stats.extra.get("noise_bytes", 0)))
+    """The line errors in a decoder's counters: checksum and framing errors, impossible motion."""
+    return stats.checksum_errors + stats.bad_frames + implausible_count(stats)
 
 
 @dataclass(frozen=True)

@@ -265,9 +265,12 @@ class LiveSession:
             self._end_set("device_lost")
 
     def _line_errors(self, event) -> None:
+        """Counted and shown; a rep is doubtful only around readings refused as impossible motion
+        (a frame lost to a bad checksum costs samples, not position)."""
         self.line_errors = event.total
-        with self._lock:
-            self.tracker.line_errors(event.t_s, event.count)
+        if event.implausible:
+            with self._lock:
+                self.tracker.line_errors(event.t_s, event.implausible)
 
     def _feed(self, event: SamplesReceived) -> None:
         if self._t0 is None:

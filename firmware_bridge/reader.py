@@ -44,6 +44,7 @@ from firmware_bridge.events import (
     LineErrors,
     ReaderHealth,
     SamplesReceived,
+    implausible_count,
     line_error_count,
 )
 from firmware_bridge.protocol import (
@@ -132,6 +133,7 @@ class _Connection:
     last_data_s: float = 0.0
     held: list | None = None  # items decoded before the device was confirmed
     line_errors: int = 0  # line errors of this connection already reported
+    implausible: int = 0  # of which readings refused as impossible motion
 
 
 class DeviceReader:
@@ -561,10 +563,12 @@ class DeviceReader:
         confirmed: start-up garbage is not line noise)."""
         n = line_error_count(conn.decoder.stats)
         if n > conn.line_errors:
+            bad = implausible_count(conn.decoder.stats)
             if conn.confirmed:
                 self._line_errors += n - conn.line_errors
-                self._emit(LineErrors(n - conn.line_errors, self._line_errors, self._stitcher.stream_time(now)))
-            conn.line_errors = n
+                self._emit(LineErrors(n - conn.line_errors, self._line_errors, self._stitcher.stream_time(now),
+                                      bad - conn.implausible))
+            conn.line_errors, conn.implausible = n, bad
 
     def _make_health(self, now: float) -> ReaderHealth:
         conn = self._conn
