@@ -6,7 +6,7 @@
    against a plain NumPy/SciPy analyser of the same file run the same way (reference_cli.py:
    NumPy's own parser, then the same-job reference, or the crude one), best of N, alternating;
    wall time and CPU time (the machine may be shared: CPU time is the steadier figure).
-2. Parsing speed of that text in MB/s (vbt.io.read_recording, in process).
+2. Parsing speed of that text in MB/s (vbt.io.read_recording, in process), and of our CSV.
 3. `vbt --help` start time.
 4. First-ever `vbt analyze` of a small file (numba's cache empty: NUMBA_CACHE_DIR in a temp dir):
    time to the first line on stderr, and to the result.
@@ -32,7 +32,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from vbt.io import read_recording, write_chronojump  # noqa: E402
+from vbt.io import read_recording, write_chronojump, write_csv  # noqa: E402
 from vbt.simulate import SensorSpec, simulate_session  # noqa: E402
 
 VBT = [sys.executable, "-m", "vbt_cli"]
@@ -94,6 +94,19 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
         parse.append(time.perf_counter() - t0)
     print(f"parsing that text (read_recording, in process): best {size_mb / min(parse):.0f} MB/s, "
           f"median {size_mb / np.median(parse):.0f} MB/s   (target >= 100 MB/s)")
+
+    rec = read_recording(path)
+    csv_path = os.path.join(d, "ten-minutes.csv")
+    write_csv(csv_path, rec.t_s[:600000], rec.position_m[:600000])
+    csv_mb = os.path.getsize(csv_path) / 1e6
+    read_recording(csv_path)
+    parse = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        read_recording(csv_path)
+        parse.append(time.perf_counter() - t0)
+    print(f"parsing our CSV (10 min, {csv_mb:.1f} MB): best {csv_mb / min(parse):.0f} MB/s, "
+          f"median {csv_mb / np.median(parse):.0f} MB/s")
 
 
 def bench_help(runs: int) -> None:

@@ -172,11 +172,13 @@ class ChronojumpDecoder:
         times: the time base of a saved Chronojump file. Also used when ``feed`` gets no time.
     max_counts_per_byte
         Larger magnitudes (other than the control bytes) are counted as implausible and taken
-        as no motion.
+        as no motion. Default 6 (6 m/s): faster than any barbell moves (science.md: peak
+        velocities of the fastest lifts stay below 4 m/s).
     max_count_jump, noise_window, noise_flags
         The line-noise guard. The protocol has no checksum, so noise within the plausible range
         would read as motion. A bar cannot change speed by ``max_count_jump`` m/s within one
-        millisecond, so a byte that differs that much from the previous one is implausible; when
+        millisecond (2 m/s in 1 ms is 2000 m/s²; the 1 mm count makes consecutive bytes of a
+        steady bar differ by 1), so a byte that differs that much from the previous one is implausible; when
         ``noise_flags`` of the last ``noise_window`` bytes were implausible the line is noisy and
         every byte counts as no motion until ``noise_window`` clean bytes in a row have passed.
     """
@@ -191,8 +193,8 @@ class ChronojumpDecoder:
         startup_discard_bytes: int = STARTUP_GARBAGE_BYTES,
         clock: ByteClock | None = None,
         fixed_period_s: float | None = None,
-        max_counts_per_byte: int = MAX_COUNTS_PER_BYTE,
-        max_count_jump: int = 6,
+        max_counts_per_byte: int = 6,
+        max_count_jump: int = 2,
         noise_window: int = 32,
         noise_flags: int = 3,
     ):

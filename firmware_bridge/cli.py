@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import logging
 import os
 import queue
@@ -103,6 +104,8 @@ def _serve_emulator(emu, port, stop, args) -> None:
 def _cmd_devices(args) -> int:
     from firmware_bridge.discovery import discover
 
+    if not math.isfinite(args.timeout) or not 0.05 <= args.timeout <= 60.0:
+        return _fail("devices", f"--timeout must be from 0.05 to 60 seconds, not {args.timeout:g}")
     reports = discover(timeout_s=args.timeout)
     if args.json:
         _out(json.dumps([r.to_json() for r in reports], indent=2))
@@ -210,9 +213,10 @@ def format_event(event) -> str | None:
         r = event.rep
         loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
         power = f", mean power {r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
+        check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
         return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
                 f"MPV {_fmt(r.mean_propulsive_velocity_m_s, 'm/s')}, PV {_fmt(r.peak_velocity_m_s, 'm/s')}, "
-                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}")
+                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}{check}")
     if kind == "warning":
         return (f"[{event.t_s:8.2f} s] warning: rep {event.index} is {event.velocity_loss_pct:.1f} % slower than "
                 f"the best (limit {event.threshold_pct:g} %)")
@@ -225,6 +229,8 @@ def format_event(event) -> str | None:
                 f"stop rep {res.stop_rep if res.stop_rep is not None else 'none'}")
     if kind == "button":
         return f"[{event.t_s:8.2f} s] button {'pressed' if event.pressed else 'released'}"
+    if kind == "line_errors":
+        return f"[{event.t_s:8.2f} s] line errors: {event.count} refused ({event.total} since the start)"
     return None
 
 
@@ -235,6 +241,8 @@ def event_json(event) -> dict | None:
 
     if event.type in ("rep", "warning", "stop", "set_end"):
         return event_to_json(event)
+    if event.type == "line_errors":
+        return {"type": "line_errors", "t_s": event.t_s, "count": event.count, "total": event.total}
     return device_event_to_json(event)
 
 
@@ -260,7 +268,11 @@ def make_history_hook(args):
     from vbt.exercises import UNSPECIFIED, canonical_key, exercise_key
 
     exercise = args.exercise or UNSPECIFIED
-    rec = SetRecorder()
+
+    def tell(message: str) -> None:  # once when writing fails, once when it works again
+        print(f"vbt live: history: {message}", file=sys.stderr, flush=True)
+
+    rec = SetRecorder(on_error=tell, on_recovered=tell)
     known = {e.key for e in rec.exercises}
     if exercise_key(exercise) not in known and canonical_key(exercise) not in known:
         rec.stop()

@@ -14,6 +14,7 @@ samples              position samples (numpy arrays), in stream time
 button               the device's push button was pressed or released
 heartbeat            the device is alive and not streaming (native)
 ack                  the device acknowledged a host command (native)
+line_errors          bytes or frames refused as line noise (checksum, framing, impossible motion)
 health               periodic health figures of the reader and the link
 ==================== =============================================================
 """
@@ -93,6 +94,30 @@ class AckEvent:
 
 
 @dataclass(frozen=True)
+class LineErrors:
+    """``count`` bytes or frames refused since the last report (``total`` since the reader
+    started): checksum and framing errors, and readings a barbell cannot produce. ``implausible``
+    of them were readings refused as impossible motion: those are the ones that can bend a rep
+    (a frame lost to a bad checksum only costs samples, the next one carries the position)."""
+
+    count: int
+    total: int
+    t_s: float
+    implausible: int = 0
+    type: str = field(default="line_errors", init=False)
+
+
+def implausible_count(stats) -> int:
+    """Readings a decoder refused as impossible motion (``protocol.DecoderStats``)."""
+    return stats.implausible + int(stats.extra.get("noise_bytes", 0))
+
+
+def line_error_count(stats) -> int:
+    """The line errors in a decoder's counters: checksum and framing errors, impossible motion."""
+    return stats.checksum_errors + stats.bad_frames + implausible_count(stats)
+
+
+@dataclass(frozen=True)
 class ReaderHealth:
     """Health of one reader: the link now and counters since the reader started.
 
@@ -120,6 +145,7 @@ class ReaderHealth:
     byte_period_s: float | None
     last_data_age_s: float | None
     reader_cpu_s: float
+    line_errors: int = 0
 
     def to_json(self) -> dict:
         return asdict(self)

@@ -75,11 +75,16 @@ class LiveSession:
         :class:`HistoryHook`, which adapts ``vbt.store.SetRecorder``).
     reader_options
         Extra keyword arguments for :class:`DeviceReader` (candidates, inverted, timeouts...).
+    outage_limit_s
+        A device lost for longer than this ends the set in progress (reason ``device_lost``);
+        a shorter outage is part of the set (the tracker re-anchors when the samples return, and a
+        rep overlapping the outage is marked doubtful).
     """
 
     def __init__(self, port: str, protocol: str = "auto", config=None, *, on_event=None,
                  forward_samples: bool = True, forward_health: bool = True, button_ends_set: bool = True,
-                 recorder=None, reader_options: dict | None = None, warm: bool = True):
+                 recorder=None, reader_options: dict | None = None, warm: bool = True,
+                 outage_limit_s: float = 60.0):
         from vbt.config import AnalysisConfig
         from vbt.tracker import LiveTracker
 
@@ -102,6 +107,9 @@ class LiveSession:
         self.samples_fed = 0
         self.dropped_samples = 0
         self._error: BaseException | None = None
+        self.outage_limit_s = float(outage_limit_s)
+        self._lost_since: float | None = None  # stream time the device went away (an open outage)
+        self.line_errors = 0
 
     # -- public -----------------------------------------------------------------------------
     def start(self) -> "LiveSession":
@@ -179,6 +187,7 @@ class LiveSession:
         try:
             while not self._stop.is_set():
                 self._serve_requests()
+                self._check_outage()
                 try:
                     event = self.reader.events.get(timeout=0.05)
                 except queue.Empty:
@@ -224,8 +233,12 @@ class LiveSession:
             return
         if kind == "device_connected":
             self.connected = True
+            self._lost_since = None
         elif kind == "device_lost":
             self.connected = False
+            self._device_lost(event.t_s)
+        elif kind == "line_errors":
+            self._line_errors(event)
         elif kind == "health" and not self.forward_health:
             return
         self._emit(event)
@@ -236,6 +249,28 @@ class LiveSession:
                 events = self.tracker.advance(event.t_s)
             for ev in events:
                 self._analysis_event(ev)
+
+    def _device_lost(self, t_s: float) -> None:
+        """The set stays open while the device is away (a lost device is not stillness)."""
+        if self._lost_since is None:
+            self._lost_since = t_s
+        with self._lock:
+            self.tracker.device_lost(t_s)
+
+    def _check_outage(self) -> None:
+        """An outage longer than the limit ends the set, once."""
+        lost = self._lost_since
+        if lost is not None and self.reader.stream_time() - lost > self.outage_limit_s:
+            self._lost_since = None
+            self._end_set("device_lost")
+
+    def _line_errors(self, event) -> None:
+        """Counted and shown; a rep is doubtful only around readings refused as impossible motion
+        (a frame lost to a bad checksum costs samples, not position)."""
+        self.line_errors = event.total
+        if event.implausible:
+            with self._lock:
+                self.tracker.line_errors(event.t_s, event.implausible)
 
     def _feed(self, event: SamplesReceived) -> None:
         if self._t0 is None:

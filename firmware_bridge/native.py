@@ -389,7 +389,10 @@ class NativeDecoder:
     (``bad_frames``), CRC-32 (``checksum_errors``), sequence numbers (``frames_lost``,
     ``sequence_gaps``, ``duplicates``), and physical plausibility (``implausible``): a
     sample frame must move forward in device time and its absolute count may not jump more
-    than ``max_speed_m_s`` allows since the last accepted reading. If ``reanchor_after``
+    than ``max_speed_m_s`` allows since the last accepted reading, nor its device time run ahead of
+    the last accepted one by more than the frames between them can span (``max_frame_span_s`` per
+    sequence number: a valid frame stamped far in the future is refused, not believed).
+    If ``reanchor_after``
     consecutive frames agree with each other but not with the reference, the decoder accepts
     them as the new reference and marks that batch ``rebased`` (the receiver then continues
     from its last position: no jump, no phantom rep).
@@ -409,8 +412,11 @@ class NativeDecoder:
         max_speed_m_s: float = 10.0,
         position_slack_m: float = 0.005,
         reanchor_after: int = 3,
+        max_frame_span_s: float = 1.0,
     ):
         self.inverted = inverted
+        self.max_frame_span_s = max_frame_span_s
+        self._seq_step = 1
         self.max_speed_m_s = max_speed_m_s
         self.position_slack_m = position_slack_m
         self.reanchor_after = reanchor_after
@@ -474,6 +480,7 @@ class NativeDecoder:
         if diff == 0:
             self.stats.duplicates += 1
             return False
+        self._seq_step = diff if diff <= 1024 else 1
         if diff <= 1024:
             if diff > 1:
                 self.stats.frames_lost += diff - 1
@@ -505,6 +512,15 @@ class NativeDecoder:
             return False
         allowed = (self.max_speed_m_s * dt_s + self.position_slack_m) * self.identity.effective_counts_per_m
         return abs(count - ref_count) <= allowed
+
+    def _time_plausible(self, us: int) -> bool:
+        """Device time may not run ahead of the last accepted reading by more than the frames sent
+        since (by sequence number) can span."""
+        refs = [r for r in (self._last_sample_us, self._us_last if self._raw_last is not None else None)
+                if r is not None]
+        if not refs:
+            return True
+        return (us - max(refs)) * 1e-6 <= self._seq_step * self.max_frame_span_s + 0.1
 
     def _handle(self, frame, t_host_s, out) -> None:
         ftype = frame.type
@@ -573,7 +589,7 @@ class NativeDecoder:
         us_first = self._unwrap(frame.t_first_us)
         us_end = us_first + frame.period_us * (frame.n - 1)
         counts = frame.counts()
-        ok_time = self._last_sample_us is None or us_first > self._last_sample_us
+        ok_time = (self._last_sample_us is None or us_first > self._last_sample_us) and self._time_plausible(us_first)
         ref_us = self._us_last if self._raw_last is not None else None
         if ok_time and self._plausible(us_first, frame.count_first, ref_us, self._ref_count):
             self._candidate = None

@@ -41,8 +41,11 @@ from firmware_bridge.events import (
     DeviceUnavailable,
     HealthEvent,
     HeartbeatEvent,
+    LineErrors,
     ReaderHealth,
     SamplesReceived,
+    implausible_count,
+    line_error_count,
 )
 from firmware_bridge.protocol import (
     ButtonChange,
@@ -129,6 +132,8 @@ class _Connection:
     next_probe_s: float = 0.0
     last_data_s: float = 0.0
     held: list | None = None  # items decoded before the device was confirmed
+    line_errors: int = 0  # line errors of this connection already reported
+    implausible: int = 0  # of which readings refused as impossible motion
 
 
 class DeviceReader:
@@ -206,6 +211,7 @@ class DeviceReader:
         self._losses = 0
         self._samples = 0
         self._bytes = 0
+        self._line_errors = 0
         self._rate_mark = (0.0, 0)
         self._last_rate = 0.0
         self._cpu_s = 0.0
@@ -437,6 +443,7 @@ class DeviceReader:
             conn.last_data_s = now
             self._bytes += len(data)
             self._handle(conn, conn.decoder.feed(data, now), now)
+            self._report_line_errors(conn, now)
         if self._conn is not conn:
             return
         if not conn.confirmed:
@@ -551,6 +558,18 @@ class DeviceReader:
         else:
             self._unavailable(conn.port, "error", f"{conn.port}: {reason}")
 
+    def _report_line_errors(self, conn: _Connection, now: float) -> None:
+        """One event per read that brought refused bytes or frames (none before the device is
+        confirmed: start-up garbage is not line noise)."""
+        n = line_error_count(conn.decoder.stats)
+        if n > conn.line_errors:
+            bad = implausible_count(conn.decoder.stats)
+            if conn.confirmed:
+                self._line_errors += n - conn.line_errors
+                self._emit(LineErrors(n - conn.line_errors, self._line_errors, self._stitcher.stream_time(now),
+                                      bad - conn.implausible))
+            conn.line_errors, conn.implausible = n, bad
+
     def _make_health(self, now: float) -> ReaderHealth:
         conn = self._conn
         cur = conn.decoder.stats if conn is not None else None
@@ -585,6 +604,7 @@ class DeviceReader:
             byte_period_s=period,
             last_data_age_s=(now - conn.last_data_s) if conn is not None else None,
             reader_cpu_s=self._cpu_s,
+            line_errors=self._line_errors,
         )
 
 

@@ -18,8 +18,8 @@ import numpy as np
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QMainWindow, QMessageBox, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from gui import theme
 from gui.history_view import HistoryView
@@ -118,6 +118,11 @@ class MainWindow(QMainWindow):
         self.banner = StatusBanner()
         self.banner.action_clicked.connect(self._banner_action)
         outer.addWidget(self.banner)
+        self.storage_banner = StatusBanner()  # shown only while the history cannot be written
+        self.storage_banner.hide()
+        outer.addWidget(self.storage_banner)
+        self.line_error_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.line_error_label)
         self.tabs = QTabWidget()
         live_page = QWidget()
         row = QHBoxLayout(live_page)
@@ -173,6 +178,9 @@ class MainWindow(QMainWindow):
         b.error.connect(lambda ev: self.show_message(str(ev.payload), 15000))
         b.demo_started.connect(self._on_demo_started)
         b.history_changed.connect(lambda _ev: self.history.mark_stale())
+        b.storage_failed.connect(self._on_storage_failed)
+        b.storage_recovered.connect(self._on_storage_recovered)
+        b.line_errors.connect(self._on_line_errors)
         c = self.controls
         c.settings_changed.connect(self._on_settings_changed)
         c.alerts_changed.connect(self._on_alerts_changed)
@@ -399,6 +407,9 @@ class MainWindow(QMainWindow):
             footer = f"rep {last.index} · best so far"
         else:
             footer = f"rep {last.index}"
+        rep = getattr(ev.payload, "rep", None)
+        if rep is not None and rep.doubtful:
+            footer = f"check rep {rep.index}: {rep.quality}"
         tile.set_value(f"{last.velocity_m_s:.2f}", theme.level_colour(last.level), footer=footer, token=ev)
         tile.set_background(theme.STOP_DARK if d.alert == STOP else None)
         tile.set_border(theme.WARNING if last.level == WARNING else (theme.STOP if d.alert == STOP else None))
@@ -655,6 +666,19 @@ class MainWindow(QMainWindow):
             k = int(np.searchsorted(t, t[-1] - TRACE_WINDOW_S))
             self.live.traces.show_window(t[k:], data[1, k:], data[2, k:])
         self.frame_meter.add(t0, time.perf_counter())
+
+    def _on_storage_failed(self, ev) -> None:
+        self.storage_banner.set_mode(StatusBanner.LOUD, "HISTORY NOT SAVING — reps are kept until it works again",
+                                     str(ev.payload))
+        self.storage_banner.show()
+        log.warning("%s", ev.payload)
+
+    def _on_storage_recovered(self, ev) -> None:
+        self.storage_banner.hide()
+        self.show_message(str(ev.payload), 15000)
+
+    def _on_line_errors(self, ev) -> None:
+        self.line_error_label.setText(f"line errors: {ev.payload.total}")
 
     def show_message(self, text: str, timeout_ms: int = 8000) -> None:
         log.info("%s", text)

@@ -24,7 +24,9 @@ DeviceUnavailable · ``health`` ReaderHealth · ``no_device`` str (why discovery
 ``choose_port`` list of PortReport (several transducers answered; ``open_port`` opens the chosen one) ·
 ``status`` str (what the worker is doing) · ``error`` str (a problem a person should see, e.g. the
 history cannot be written) · ``set_saved`` int (the set's id in the history) · ``demo_started`` str
-(the emulator's port) · ``history_changed`` int (example sets written for the demo).
+(the emulator's port) · ``history_changed`` int (example sets written for the demo) ·
+``storage_failed`` / ``storage_recovered`` str (the history stopped / started being written again: once
+each per episode) · ``line_errors`` LineErrors (bytes or frames refused as line noise).
 """
 
 from __future__ import annotations
@@ -263,6 +265,8 @@ class DashboardBackend:
             return
         if kind == "health":
             self._emit("health", event.health)
+        elif kind == "line_errors":
+            self._emit("line_errors", event)
         elif kind in ("device_connected", "device_lost", "device_unavailable"):
             self._emit(kind, event)
         elif kind == "rep":
@@ -353,7 +357,8 @@ class DashboardBackend:
                 from firmware_bridge.live import HistoryHook
                 from vbt.store import SetRecorder
 
-                self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit("error", f"history: {msg}"))
+                self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit("storage_failed", msg),
+                                            on_recovered=lambda msg: self._emit("storage_recovered", msg))
                 self._min_rom = {e.key: e.min_rom_m for e in self.recorder.exercises}
                 self._hook = HistoryHook(self.recorder, on_error=lambda msg: self._emit("error", msg),
                                          **set_fields(self.settings))

@@ -36,6 +36,9 @@ class SessionBridge(QObject):
     error = Signal(object)
     demo_started = Signal(object)
     history_changed = Signal(object)
+    storage_failed = Signal(object)
+    storage_recovered = Signal(object)
+    line_errors = Signal(object)
 
     _SIGNALS = {
         "rep": "rep_completed",
@@ -53,6 +56,9 @@ class SessionBridge(QObject):
         "error": "error",
         "demo_started": "demo_started",
         "history_changed": "history_changed",
+        "storage_failed": "storage_failed",
+        "storage_recovered": "storage_recovered",
+        "line_errors": "line_errors",
     }
 
     def __init__(self, parent=None):

@@ -207,3 +207,8 @@ def test_first_run_says_it_compiles_then_later_runs_do_not(tmp_path, squat_csv):
     again = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(path), "--json"], capture_output=True,
                            text=True, timeout=120, env=env)
     assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout
+    raw = tmp_path / "raw.txt"  # the other format: compiled on the first run too
+    _chronojump_set(raw, 7)
+    other = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(raw), "--json"], capture_output=True,
+                           text=True, timeout=120, env=env)
+    assert other.returncode == 0 and other.stderr == "", other.stderr

@@ -310,3 +310,36 @@ def test_several_transducers_get_a_picker_naming_each(qtbot, make_window, emulat
         qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=15000)
         assert win.session.live.reader.port == cj.port
         assert not win.port_picker.isVisible()
+
+
+def test_a_full_disk_shows_one_banner_until_the_history_is_written_again(qtbot, make_window, monkeypatch):
+    """The dashboard's recorder writes into a file SQLite may not grow (a real SQLITE_FULL): a banner
+    says so once; when room comes back it goes and every rep of the set is in the history."""
+    import vbt.store.db as store_db
+    from vbt.store import Store
+
+    original = store_db._connect_sqlite
+
+    def capped(path, timeout_s):
+        conn = original(path, timeout_s)
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 1}")
+        return conn
+
+    win = make_window()
+    with Store.open(win.home):
+        pass
+    monkeypatch.setattr(store_db, "_connect_sqlite", capped)
+    failed, recovered = [], []
+    win.bridge.storage_failed.connect(failed.append)
+    win.bridge.storage_recovered.connect(recovered.append)
+    start_demo(win, [[0.8, 0.78, 0.77]])
+    qtbot.waitUntil(lambda: bool(failed), timeout=30000)
+    assert win.storage_banner.isVisible() and "HISTORY NOT SAVING" in win.storage_banner.label.text()
+    qtbot.waitUntil(lambda: len(win.display.reps) >= 3, timeout=30000)
+    recorder = win.bridge.session.recorder
+    recorder.submit(lambda s: s.conn.execute("PRAGMA max_page_count = 1073741823")).result(10)
+    qtbot.waitUntil(lambda: bool(recovered), timeout=30000)
+    assert not win.storage_banner.isVisible() and len(failed) == 1
+    win.close()  # ends the set and drains the recorder
+    with Store.open(win.home) as s:
+        assert sum(r.n_reps for r in s.sets()) == 3

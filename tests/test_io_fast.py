@@ -58,3 +58,44 @@ def test_csv_fast_path_equals_the_careful_one_and_bad_rows_are_named(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(RecordingError, match="line 1501 is not two numbers"):
         read_recording(path)
+
+
+def test_csv_scanner_reads_each_number_to_the_same_double_as_python():
+    from vbt.textscan import csv_columns
+
+    rng = random.Random(5)
+    formats = ["%.6f", "%.3f", "%g", "%.17g", "%e", "%.10e", "%.0f", "%.1f", "%+.4f", " %.2f "]
+    odd = ["1e5", "-0", "+3.", ".5", "1e-25", "2.5E+3", "nan", "inf", "0x10", "", ".", "-.e1", "1e", "1_0", "١"]
+    accepted = 0
+    for _ in range(20000):
+        a = rng.choice(formats) % rng.uniform(-1e4, 1e4) if rng.random() < 0.85 else rng.choice(odd)
+        got = csv_columns(f"{a};0.5\n".encode(), ";", 0, 1)
+        if got is None:
+            continue  # the careful reader's job
+        accepted += 1
+        want = float(a)
+        assert got[0][0] == want and np.signbit(got[0][0]) == np.signbit(want), a
+    assert accepted > 15000
+
+
+def test_csv_shapes_spreadsheets_write(tmp_path):
+    t = np.arange(500) * 0.002
+    x = 0.25 * np.sin(t * 5)
+    path = tmp_path / "a.csv"
+    write_csv(path, t, x)
+    want = read_recording(path)
+    rows = [f"{a:.6f},{b:.6f}" for a, b in zip(t, x)]
+    variants = {
+        "crlf.csv": "t_s,position_m\r\n" + "\r\n".join(rows) + "\r\n",
+        "blank lines.csv": "t_s,position_m\n\n" + "\n\n".join(rows) + "\n\n",
+        "quoted.csv": "t_s,position_m,note\n" + "\n".join(f'{r},"a, b"' for r in rows) + "\n",
+        "no final newline.csv": "t_s,position_m\n" + "\n".join(rows),
+    }
+    for name, text in variants.items():
+        (tmp_path / name).write_text(text)
+        got = read_recording(tmp_path / name)
+        assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.position_m, want.position_m), name
+    comma = tmp_path / "decimal comma.csv"
+    comma.write_text("t_s;position_m\n" + "\n".join(r.replace(",", ";").replace(".", ",") for r in rows) + "\n")
+    with pytest.raises(RecordingError, match="line 2 is not two numbers"):
+        read_recording(comma)

@@ -166,9 +166,9 @@ def _fill_v1(conn):
     for set_id, reps in ((1, result.reps), (2, reps_from([0.5, 0.49]))):
         for rep in reps:
             conn.execute(
-                f"INSERT INTO reps (set_id, rep_index, {', '.join(vs.REP_METRIC_COLUMNS)}) "
-                f"VALUES (?, ?, {', '.join('?' * len(vs.REP_METRIC_COLUMNS))})",
-                (set_id, rep.index, *[getattr(rep, c) for c in vs.REP_METRIC_COLUMNS]))
+                f"INSERT INTO reps (set_id, rep_index, {', '.join(V1_REP_COLUMNS)}) "
+                f"VALUES (?, ?, {', '.join('?' * len(V1_REP_COLUMNS))})",
+                (set_id, rep.index, *[getattr(rep, c) for c in V1_REP_COLUMNS]))
     t = np.arange(3000) / 1000.0
     for set_id in (1, 2):
         for seq in range(2):
@@ -177,9 +177,26 @@ def _fill_v1(conn):
                          (set_id, seq, t[part].astype("<f8").tobytes(), np.sin(t[part]).astype("<f8").tobytes()))
 
 
+def _fill_v2(conn):
+    """Data as a schema-2 tracker wrote it: no rep quality, no deleted sets."""
+    conn.execute("INSERT INTO athletes (id, name) VALUES (1, 'ana')")
+    conn.execute("INSERT INTO exercises (id, name, mvt_m_s) VALUES (1, 'squat', 0.30)")
+    conn.execute("INSERT INTO sessions (id, uid, athlete_id, started_at) VALUES (1, 'se1', 1, ?)", (T0,))
+    conn.execute("INSERT INTO sets (id, uid, session_id, athlete_id, exercise_id, load_kg, started_at, ended_at) "
+                 "VALUES (1, 'st1', 1, 1, 1, 100, ?, ?)", (T0, T0 + 12))
+    for seq, rep in enumerate(reps_from([0.8, 0.7]), start=1):
+        conn.execute(
+            f"INSERT INTO reps (set_id, seq, rep_index, {', '.join(V1_REP_COLUMNS)}) "
+            f"VALUES (1, ?, ?, {', '.join('?' * len(V1_REP_COLUMNS))})",
+            (seq, rep.index, *[getattr(rep, c) for c in V1_REP_COLUMNS]))
+
+
+# The rep columns of schemas 1 and 2 (schema 3 added ``quality``).
+V1_REP_COLUMNS = tuple(c for c in vs.REP_METRIC_COLUMNS if c != "quality")
+
 # Every schema version before the current one, with data as that version wrote it. A new
 # SCHEMA_VERSION must add a filler for the version before it (checked below).
-FILLERS = {0: None, 1: _fill_v1}
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2}
 
 
 def test_every_earlier_version_has_a_migration_test():

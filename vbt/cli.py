@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
-from vbt.io import FORMATS, RecordingError, read_recording
+from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, in_units, read_recording
 from vbt.profile import ProfileError, describe
 from vbt.fields import as_options
 from vbt.store import (
@@ -35,6 +35,8 @@ from vbt.store import (
 
 # Where an MVT comes from, in a person's words (the store keeps the short tags).
 SOURCE_WORDS = {"science.md": "published study", "own estimate": "own estimate", "user": "set by you"}
+#: --days beyond a century is a typing mistake.
+MAX_PROFILE_DAYS = 36500
 
 _USER_ERRORS = (StoreError, ProfileError, RecordingError, ConfigError)
 
@@ -89,7 +91,10 @@ def _home_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _open(args) -> Store:
-    return Store.open(args.home)
+    store = Store.open(args.home)
+    if store.damaged is not None:
+        print(f"vbt: warning: {store.damage_message}", file=sys.stderr)
+    return store
 
 
 def _parse_date(text: str | None, option: str) -> float | None:
@@ -159,6 +164,8 @@ def _set_line(s: SetRecord) -> str:
 
 
 def _cmd_history(args) -> int:
+    if args.action == "repair":
+        return _cmd_repair(args)
     since, until = _parse_date(args.since, "--since"), _parse_date(args.until, "--until")
     if until is not None:
         until += 86400.0  # through the end of that day
@@ -194,7 +201,26 @@ def _cmd_history(args) -> int:
                             f"      rep {rep.index:>2} (id {r.id}): MV {_fmt(rep.mean_velocity_m_s, '.3f')}  "
                             f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
                             f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
-                            + ("  DELETED" if r.deleted else "") + "\n")
+                            + ("  DELETED" if r.deleted else "")
+                            + (f"  check rep {rep.index}: {rep.quality}" if rep.doubtful else "") + "\n")
+    return 0
+
+
+def _cmd_repair(args) -> int:
+    from vbt.store import database_path
+    from vbt.store.repair import repair
+
+    path = database_path(args.home)
+    if path.exists():
+        try:
+            with Store(path, recover=False) as store:
+                damaged = store.damaged
+        except StoreError as exc:
+            damaged = str(exc)
+        if damaged is None:
+            print(f"{path}: quick check found no damage; nothing to repair")
+            return 0
+    print("\n".join(repair(path).lines()))
     return 0
 
 
@@ -266,7 +292,8 @@ def _cmd_import(args) -> int:
             except ImportError as exc:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
-                rec = read_recording(path, args.format)
+                rec = in_units(read_recording(path, args.format), args.units)
+                check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 result = analyze(rec.t_s, rec.position_m, config)
                 duration = float(rec.t_s[-1] - rec.t_s[0])
@@ -303,8 +330,9 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_profile(args) -> int:
-    if args.days < 0:
-        raise StoreError("--days must be 0 (all history) or more")
+    if not math.isfinite(args.days) or not 0 <= args.days <= MAX_PROFILE_DAYS:
+        raise StoreError(f"--days must be a number of days from 0 (all history) to {MAX_PROFILE_DAYS}, "
+                         f"not {args.days:g}")
     with _open(args) as store:
         profile = store.load_velocity_profile(args.exercise, athlete=args.athlete, metric=args.metric,
                                               days=args.days, side=args.side)
@@ -360,7 +388,32 @@ def _cmd_exercises(args) -> int:
     return 0
 
 
+def _row_id(text: str, what: str) -> int:
+    """An id a person typed: a whole number the history could hold."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise StoreError(f"{what} {text!r} is not a whole number (see `vbt history --reps`)") from None
+    if not 1 <= value < 2 ** 63:
+        raise StoreError(f"no {what} {text} in the history")
+    return value
+
+
+def _cmd_set_deleted(args) -> int:
+    set_id = _row_id(args.set_id, "set")
+    if args.delete and args.restore:
+        raise StoreError("--delete or --restore, not both")
+    args.action = "delete" if args.delete else "restore"
+    with _open(args) as store:
+        record = store.delete_set(set_id) if args.action == "delete" else store.restore_set(set_id)
+    verb = "deleted" if args.action == "delete" else "restored"
+    print(f"{verb} set {set_id} ({record.exercise}, {record.n_reps} reps)"
+          + (f"; `vbt set {set_id} --restore` brings it back" if args.action == "delete" else ""))
+    return 0
+
+
 def _cmd_rep(args) -> int:
+    args.rep_id = _row_id(args.rep_id, "rep")
     with _open(args) as store:
         result = store.delete_rep(args.rep_id) if args.action == "delete" else store.restore_rep(args.rep_id)
     verb = "deleted" if args.action == "delete" else "restored"
@@ -371,6 +424,8 @@ def _cmd_rep(args) -> int:
 
 
 def _cmd_set(args) -> int:
+    if args.delete or args.restore:
+        return _cmd_set_deleted(args)
     fields = {}
     if args.exercise is not None:
         fields["exercise"] = args.exercise
@@ -395,6 +450,8 @@ def _cmd_set(args) -> int:
                 set_id = int(args.set_id)
             except ValueError:
                 raise StoreError(f"{args.set_id!r} is not a set id (a number from `vbt history`, or last)") from None
+            if not 1 <= set_id < 2 ** 63:
+                raise StoreError(f"no set {args.set_id} in the history")
         record = store.update_set(set_id, **fields)
     print("changed" + _set_line(record)[1:])
     return 0
@@ -406,8 +463,12 @@ def _cmd_set(args) -> int:
 def register(subparsers) -> None:
     """Add the history commands to an ``argparse`` subparsers object; ``args.func(args)`` runs one."""
     p = subparsers.add_parser("history", help="list sessions, sets and reps from the history",
-                              description="List the training history, oldest session first.")
+                              description="List the training history, oldest session first. "
+                                          "`vbt history repair` rescues a damaged history file: everything "
+                                          "readable is copied into a new file, the original is kept beside it.")
     _home_arg(p)
+    p.add_argument("action", nargs="?", choices=("list", "repair"), default="list",
+                   help="list (default) or repair")
     p.add_argument("--athlete", help="only this athlete")
     p.add_argument("--exercise", help="only sessions with this exercise, and only its sets")
     p.add_argument("--since", metavar="YYYY-MM-DD", help="sessions from this day on")
@@ -448,6 +509,8 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort of the recorded sets")
     p.add_argument("--note", help="note kept with each recorded set")
     p.add_argument("--format", choices=FORMATS, default="auto", help="recording format (default: detect)")
+    p.add_argument("--units", choices=tuple(UNITS), default="m",
+                   help="position units of CSV recordings (default m; a Chronojump file is always mm)")
     p.add_argument("--new-session", action="store_true",
                    help="start a new session instead of joining sets within two hours")
     p.set_defaults(func=_guarded("import", _cmd_import))
@@ -491,6 +554,10 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort, or none")
     p.add_argument("--note", help="a note (empty to clear)")
     p.add_argument("--athlete", help="with last: the newest set of this athlete")
+    p.add_argument("--delete", action="store_true",
+                   help="delete the set (it stays in the file, out of lists, profiles and exports; "
+                        "importing it again replaces it)")
+    p.add_argument("--restore", action="store_true", help="undo --delete")
     p.set_defaults(func=_guarded("set", _cmd_set))
 
     p = subparsers.add_parser("rep", help="delete a miscounted rep, or restore it",
@@ -498,7 +565,7 @@ def register(subparsers) -> None:
                                           "velocity loss is recomputed. Deleted reps stay in the history.")
     _home_arg(p)
     p.add_argument("action", choices=("delete", "restore"))
-    p.add_argument("rep_id", type=int, metavar="REP_ID")
+    p.add_argument("rep_id", metavar="REP_ID")
     p.set_defaults(func=_guarded("rep", _cmd_rep))
 
 

@@ -2,9 +2,10 @@
 
 Every failure a user can cause raises ``RecordingError`` with one readable line.
 
-Whole files are parsed by compiled code, never token by token in Python: Chronojump's integers by
-a numba scanner (``vbt.textscan``), CSV by NumPy's C reader (``np.loadtxt``). When NumPy refuses a
-CSV, the careful line-by-line reader runs instead, only to name the line that is wrong.
+Whole files are parsed by compiled code, never token by token in Python: Chronojump's integers and
+our CSV's two columns by numba scanners (``vbt.textscan``), a CSV they hand back (quotes, numbers
+they cannot read to the exact double) by NumPy's C reader (``np.loadtxt``). When NumPy refuses it
+too, the careful line-by-line reader runs, only to name the line that is wrong.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import numpy as np
 FORMATS = ("auto", "csv", "chronojump")
 CHRONOJUMP_SAMPLE_S = 0.001  # one value per millisecond in the saved raw signal
 _CJ_TOKEN = re.compile(r"^[\s,]*-?\d+([\s,]+-?\d+)*[\s,]*$")
-_CJ_CHARS = b"0123456789-, \t\r\n"
+_CJ_FIRST = b"0123456789-"  # how a raw signal starts, after separators
+_LEADING_SEPARATORS = re.compile(rb"[\s,]*")
 _CJ_MAX_MM = 80  # per millisecond: 80 m/s, beyond any barbell
 
 
@@ -46,13 +48,15 @@ def _check_series(t, x, path) -> None:
         raise RecordingError(f"{path}: time does not increase at data row {bad}")
 
 
-def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
+def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None) -> Recording:
+    """Our CSV (``raw``: the same text as bytes, when the caller has them)."""
     # Commas as written by us; spreadsheets in many locales save with semicolons or tabs.
-    first = text.lstrip().split("\n", 1)[0]
+    start = len(text) - len(text[:4096].lstrip()) if text[:1].isspace() else 0
+    end = text.find("\n", start)
+    first = text[start:] if end < 0 else text[start:end]
     delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        header = next(reader)
+        header = next(csv.reader([first], delimiter=delimiter))
     except StopIteration:
         raise RecordingError(f"{path}: the file is empty") from None
     names = [h.strip().lower() for h in header]
@@ -62,13 +66,22 @@ def parse_csv_text(text: str, path: str = "<csv>") -> Recording:
             f"found: {','.join(header)[:80]})"
         )
     it, ix = names.index("t_s"), names.index("position_m")
-    body = text.split("\n", 1)[1] if "\n" in text.lstrip() else ""
-    fast = _csv_columns_fast(body, delimiter, it, ix)
+    if end < 0:
+        raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+    fast = None
+    if start == 0:  # the header on the first line: rows are numbered as the scanner counts them
+        from vbt.textscan import csv_columns  # compiled; loads numba
+
+        data = raw if raw is not None else text.encode("utf-8")
+        fast = csv_columns(memoryview(data)[data.index(b"\n") + 1:], delimiter, it, ix)
+    if fast is None:
+        fast = _csv_columns_fast(text[end + 1:], delimiter, it, ix)
     if fast is not None:
         _check_series(fast[0], fast[1], path)
         return Recording(fast[0], fast[1], "csv")
+    reader = csv.reader(io.StringIO(text[end + 1:]), delimiter=delimiter)
     t, x = [], []
-    for row_no, row in enumerate(reader, start=2):
+    for row_no, row in enumerate(reader, start=text.count("\n", 0, end) + 2):
         if not row or all(not c.strip() for c in row):
             continue
         try:
@@ -147,8 +160,13 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
         raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if fmt in ("auto", "chronojump") and raw.strip() and not raw.translate(None, _CJ_CHARS):
-        return parse_chronojump_text(raw, path)  # only digits and separators: no need to decode
+    lead = _LEADING_SEPARATORS.match(raw).end()
+    if fmt in ("auto", "chronojump") and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
+        try:  # starts like a raw signal: the scanner validates it all, no need to decode
+            return parse_chronojump_text(raw, path)
+        except RecordingError:
+            if fmt == "chronojump":
+                raise  # else the text path below says what the file is
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -162,7 +180,7 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
                 f"{path}: format not recognised (expected a CSV with t_s,position_m or a Chronojump raw signal)"
             )
     if fmt == "csv":
-        return parse_csv_text(text, path)
+        return parse_csv_text(text, path, raw)
     return parse_chronojump_text(raw, path)
 
 
@@ -176,3 +194,41 @@ def write_csv(path: str | os.PathLike, t_s: np.ndarray, position_m: np.ndarray) 
 def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
     with open(path, "w") as fh:
         fh.write(", ".join(str(int(c)) for c in counts_mm))
+
+
+# ---- units and plausibility ---------------------------------------------------------------------
+
+#: Position units a CSV recording may be in (``--units``): metres per unit.
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+#: No barbell moves faster than this (the fastest lifts peak below 4 m/s); a recording that does is
+#: in the wrong units or broken.
+MAX_PLAUSIBLE_SPEED_M_S = 10.0
+
+
+def in_units(rec: Recording, units: str) -> Recording:
+    """The recording with its CSV positions read as ``units`` (a Chronojump file is always mm)."""
+    if units not in UNITS:
+        raise RecordingError(f"unknown units {units!r}: use one of {', '.join(UNITS)}")
+    if units == "m" or rec.source_format != "csv":
+        return rec
+    return Recording(rec.t_s, rec.position_m * UNITS[units], rec.source_format)
+
+
+def check_plausible(rec: Recording, path) -> None:
+    """Refuse a recording whose bar moves faster than any barbell can (over 50 ms steps, so encoder
+    quantisation at high sample rates does not count), with the likely cause."""
+    t, x = rec.t_s, rec.position_m
+    span = float(t[-1] - t[0])
+    if not np.isfinite(span) or span <= 0.0:
+        return
+    grid = np.arange(float(t[0]), float(t[-1]), 0.05)
+    if grid.size < 2:
+        return
+    with np.errstate(over="ignore", invalid="ignore"):
+        speed = np.abs(np.diff(np.interp(grid, t, x))) / 0.05
+        peak = float(np.max(speed))
+    if not np.isfinite(peak) or peak > MAX_PLAUSIBLE_SPEED_M_S:
+        shown = "an impossible speed" if not np.isfinite(peak) else f"{peak:.3g} m/s"
+        hint = "; is the file in millimetres? try --units mm" if rec.source_format == "csv" else ""
+        raise RecordingError(f"{path}: the bar would move at {shown}, more than any barbell "
+                             f"({MAX_PLAUSIBLE_SPEED_M_S:g} m/s){hint}")

@@ -33,6 +33,7 @@ REP_JSON_FIELDS = (
     "quality",
 )
 
+#: ``Rep.quality`` of a rep measured on a clean signal; any other value says why the rep is doubtful.
 QUALITY_OK = "ok"
 
 
@@ -51,6 +52,8 @@ class Rep:
 
     Times are seconds from the first sample of the stream. ``None`` where a value cannot be
     computed (no eccentric before a deadlift's first pull; force and power without a load).
+    ``quality`` is ``"ok"``, or the reason the rep is doubtful, for a person ("device lost during
+    the rep"): a doubtful rep is shown and stored but is never the set's best and never fires STOP.
     """
 
     index: int
@@ -70,8 +73,6 @@ class Rep:
     peak_force_n: float | None = None
     mean_power_w: float | None = None
     peak_power_w: float | None = None
-    # "ok", or why the rep's numbers are in doubt (then it is never the set's best and never
-    # fires the STOP on its own: the lifter is asked to check it).
     quality: str = QUALITY_OK
 
     @property

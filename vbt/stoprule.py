@@ -3,9 +3,9 @@
 ``VL_i = 1 - V_i / max(V_1..V_i)`` against the fastest rep so far in the current set, in one
 metric throughout (science.md: Sánchez-Medina & González-Badillo 2011; Pareja-Blanco et al. 2017).
 The first rep whose loss exceeds the limit is the stop rep; rep 1 never triggers.
-A doubtful rep (``Rep.quality`` other than "ok": its ends could not be placed with confidence,
-or the device failed during it) gets its loss shown but never becomes the best and never
-stops the set on its own.
+A doubtful rep (``Rep.quality`` not "ok": its ends could not be placed with confidence, or the
+device was lost or the line was noisy during it) gets its loss against the best so far, but is
+never the best and never warns or stops.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class RepVerdict:
     """What the rule says after one more rep."""
 
     velocity_loss_pct: float | None
-    best_rep: int
+    best_rep: int | None
     stop: bool  # this rep is the stop rep (first crossing in the set)
     warning: bool  # within the warning margin of the limit, not yet over it
 
@@ -47,9 +47,7 @@ class StopRule:
         if v is None or not v == v:  # None or NaN: no verdict possible for this rep
             return RepVerdict(None, self._best_index or rep.index, False, False)
         if rep.doubtful:
-            best = self._best_velocity
-            loss_pct = 100.0 * (1.0 - v / best) if best else None
-            return RepVerdict(loss_pct, self._best_index or rep.index, False, False)
+            return self._doubtful(v)
         if self._best_velocity is None or v > self._best_velocity:
             self._best_velocity = v
             self._best_index = rep.index
@@ -61,6 +59,12 @@ class StopRule:
             self.stop_rep = rep.index
         warning = (not over) and loss_pct >= limit - self.config.warning_margin_pct and rep.index > 1
         return RepVerdict(loss_pct, self._best_index, stop, warning)
+
+    def _doubtful(self, v: float) -> RepVerdict:
+        """A doubtful rep is measured against the best so far and changes nothing."""
+        best = self._best_velocity
+        loss_pct = 100.0 * (1.0 - v / best) if best else None
+        return RepVerdict(loss_pct, self._best_index, False, False)
 
 
 def apply_stop_rule(reps, config: StopRuleConfig = StopRuleConfig(), duration_s: float = 0.0) -> SetResult:

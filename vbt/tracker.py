@@ -19,6 +19,13 @@ Usage::
     events = tracker.end_set("manual")          # end the set by hand
     events = tracker.finish()                   # end of stream
     tracker.current_set()                       # SetResult of the set in progress
+    tracker.device_lost(t_s)                    # the link is gone: the set stays open
+    tracker.line_errors(t_s, n)                 # n samples refused as line noise at t_s
+
+Outages and line errors: a lost device is not stillness. The samples after a reconnection are
+re-anchored to the last position seen (the gap reads as a still bar that never ends the set), and a rep
+whose concentric phase overlaps an outage, or that contains refused samples, is marked doubtful
+(``Rep.quality``): counted and shown, never the best, never a STOP.
 """
 
 from __future__ import annotations
@@ -102,6 +109,7 @@ class LiveTracker:
         self._raw_t = np.empty(4096)  # raw samples of the last MAX_WINDOW_S (see _keep_raw)
         self._raw_x = np.empty(4096)
         self._raw_n = 0
+        self._init_faults()
         self._new_set()
 
     # ---- public API ----------------------------------------------------------------------
@@ -119,6 +127,9 @@ class LiveTracker:
             t, x = t[finite], x[finite]
             if t.size == 0:
                 return []
+        resumed = self._resume(t, x) if self._lost_at is not None else []
+        if self._dx:
+            x = x + self._dx
         if self._rs_state[K.RS_N] < 0:
             raise RuntimeError("the stream has been finished; start a new LiveTracker")
         prev_t = self._rs_state[K.RS_TB] if self._rs_state[K.RS_N] >= 2 else t[0]
@@ -127,7 +138,7 @@ class LiveTracker:
         n = K.resample_stream(t, x, self._rs_state, grid)
         self._cur_t, self._cur_x = t, x
         try:
-            return self._process_grid(grid[:n])
+            return resumed + self._process_grid(grid[:n])
         finally:
             self._cur_t = self._cur_x = None
             self._keep_raw(t, x)
@@ -181,6 +192,61 @@ class LiveTracker:
     def stream_time_s(self) -> float:
         """Seconds of stream seen, from the first sample."""
         return max(0, self._n_grid - 1) / self._fs
+
+    # ---- outages and line errors ---------------------------------------------------------
+
+    def device_lost(self, t_s: float) -> None:
+        """The device went away at ``t_s`` (the time base of :meth:`feed`). The set stays open;
+        the next samples are re-anchored to the last position, so the gap reads as a still bar."""
+        if self._rs_state[K.RS_N] < 1:
+            return
+        if self._lost_at is None:
+            self._lost_at = float(t_s) - self._rs_state[K.RS_ORIGIN]
+
+    def line_errors(self, t_s: float, count: int = 1) -> None:
+        """``count`` samples (or bytes) were refused as line noise around ``t_s``: a rep around
+        that time is doubtful."""
+        if count > 0 and self._rs_state[K.RS_N] >= 1:
+            self._line_errors.append((float(t_s) - self._rs_state[K.RS_ORIGIN], int(count)))
+            del self._line_errors[:-256]
+
+    def _init_faults(self) -> None:
+        self._lost_at: float | None = None  # tracker time the device went away (until samples return)
+        self._outages: list[tuple[float, float]] = []  # (lost, back) in tracker time
+        self._line_errors: list[tuple[float, int]] = []  # (tracker time, count)
+        self._dx = 0.0  # added to every position: the re-anchoring of each reconnection
+
+    def _resume(self, t: np.ndarray, x: np.ndarray) -> list:
+        """First samples after an outage. A rise that had topped out before the loss is closed
+        (doubtful if it ran into the loss); then the positions continue from the last one seen and
+        the turning-point search starts afresh, as at the start of a stream (what the bar did
+        during the gap is unknown: nothing is counted across it). The gap is not stillness: the
+        set-end clock restarts at the reconnection."""
+        events = self._close_pending()
+        st, det = self._rs_state, self._det_state
+        self._dx = st[K.RS_X] - x[0]
+        back = float(t[0]) - st[K.RS_ORIGIN]
+        still_sent = det[K.DS_STILL_SENT]
+        K.detect_init(det)
+        i_back = float(math.floor(back * self._fs))
+        det[K.DS_N] = 1.0
+        det[K.DS_IMIN] = det[K.DS_IMAX] = det[K.DS_MOVE_ANCH] = st[K.RS_X]
+        det[K.DS_IMIN_I] = det[K.DS_IMAX_I] = det[K.DS_MOVE_I] = i_back
+        det[K.DS_STILL_SENT] = still_sent if self._reps else 1.0
+        self._outages.append((self._lost_at, back))
+        del self._outages[:-64]
+        self._lost_at = None
+        return events
+
+    def _quality(self, start_s: float, end_s: float) -> str:
+        """Why a rep with this concentric phase (tracker time) is doubtful, or "ok"."""
+        for lost, back in self._outages + ([(self._lost_at, math.inf)] if self._lost_at is not None else []):
+            if start_s < back + 0.1 and end_s + 0.05 > lost:
+                return "device lost during the rep"
+        n = sum(c for t, c in self._line_errors if start_s - 0.1 <= t <= end_s + 0.05)
+        if n:
+            return f"{n} line error{'s' if n > 1 else ''} during the rep"
+        return QUALITY_OK
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -364,7 +430,9 @@ class LiveTracker:
             peak_force_n=opt(K.R_F_PEAK),
             mean_power_w=opt(K.R_P_MEAN),
             peak_power_w=opt(K.R_P_PEAK),
-            quality=quality,
+            # a device fault during the rep comes first; else what the analysis doubts
+            quality=_first_doubt(self._quality(offset_s + float(o[K.R_T0]), offset_s + float(o[K.R_T1])),
+                                 quality),
         )
         verdict = self._rule.add(rep)
         rep = rep.with_loss(verdict.velocity_loss_pct)
@@ -382,6 +450,11 @@ class LiveTracker:
         event = SetEnded(result, reason, self.stream_time_s if t_s is None else t_s)
         self._new_set()
         return event
+
+
+def _first_doubt(*qualities: str) -> str:
+    """The first quality that is not "ok", else "ok"."""
+    return next((q for q in qualities if q != QUALITY_OK), QUALITY_OK)
 
 
 def warm_up() -> None:

@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--warm-up", action="store_true",
                    help="compile the analysis now (a first run does it anyway, ~20 s, once) and exit")
     p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
+    p.add_argument("--units", choices=("m", "cm", "mm"), default="m",
+                   help="position units of CSV recordings (default m; a Chronojump file is always mm)")
     p.add_argument("--json", action="store_true",
                    help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
@@ -112,11 +114,12 @@ _JOB: dict = {}
 def analyse_file(path: str) -> tuple[bool, str]:
     """(ok, what to print): the file's table or JSON, or its one-line problem."""
     from vbt.analysis import analyze
-    from vbt.io import RecordingError, read_recording
+    from vbt.io import RecordingError, check_plausible, in_units, read_recording
 
     args, config, several = _JOB["args"], _JOB["config"], _JOB["several"]
     try:
-        rec = read_recording(path, args.format)
+        rec = in_units(read_recording(path, args.format), args.units)
+        check_plausible(rec, path)
     except RecordingError as exc:
         return False, str(exc)
     result = analyze(rec.t_s, rec.position_m, config)
@@ -179,12 +182,13 @@ def _warm_up() -> None:
     import numpy as np
 
     from vbt.analysis import analyze
-    from vbt.io import parse_chronojump_text
+    from vbt.io import parse_chronojump_text, parse_csv_text
 
     t = np.arange(0.0, 4.0, 0.002)
     x = 0.2 * np.clip(np.sin(np.pi * (t - 1.0)), 0.0, None)  # one 20 cm rep
     analyze(t, x)
     parse_chronojump_text(b"1, 0, -1")
+    parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n")
 
 
 def _min_rom(args) -> float | None:

@@ -95,9 +95,10 @@ def check_history(home) -> tuple[bool, str]:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        return False, f"{path} cannot be read ({exc}); keep a copy and see `vbt export`"
+        return False, f"{path} cannot be read ({exc}); `vbt history repair` copies what is readable into a new file"
     if verdict != "ok":
-        return False, f"{path} is damaged ({verdict}); keep a copy, then `vbt export --csv DIR` what can be read"
+        verdict = " ".join(str(verdict).split())[:120]
+        return False, f"{path} is damaged ({verdict}); `vbt history repair` copies what is readable into a new file"
     if not os.access(path, os.W_OK):
         return False, f"{path} is read-only: new sets cannot be recorded; fix its permissions"
     return True, f"{path}: {n_sets} sets, healthy"

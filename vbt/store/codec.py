@@ -30,7 +30,10 @@ def decode_f8(blob: bytes, codec: str) -> np.ndarray:
         return np.frombuffer(blob, dtype="<f8").astype(np.float64)
     if codec != TRACE_CODEC:
         raise StoreError(f"trace stored with unknown codec {codec!r} (made by a newer version?)")
-    raw = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+    try:
+        raw = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+    except zlib.error:
+        raise StoreError("a stored trace chunk is damaged") from None
     if raw.size % 8:
         raise StoreError("a stored trace chunk is damaged")
     d = raw.reshape(8, -1).T.copy().view("<u8").ravel()

@@ -17,10 +17,10 @@ import numpy as np
 
 from vbt.exercises import Exercise, exercise_key
 from vbt.fields import check_set_fields
-from vbt.results import REP_JSON_FIELDS, Rep
+from vbt.results import QUALITY_OK, REP_JSON_FIELDS, Rep
 from vbt.store.errors import StoreError, UnknownExerciseError, _translated
 from vbt.store.records import iso_local
-from vbt.store.schema import REP_METRIC_COLUMNS
+from vbt.store.schema import REP_METRIC_COLUMNS, REP_TEXT_COLUMNS
 
 EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "exercises.csv": ("name", "mvt_m_s", "min_rom_m", "low_confidence", "mvt_source", "builtin"),
@@ -114,7 +114,7 @@ def _read_csv_rows(path: Path, required: bool = True, columns: Sequence[str] | N
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             expected = columns if columns is not None else EXPORT_COLUMNS[path.name]
-            missing = [c for c in expected if c not in (reader.fieldnames or [])]
+            missing = [c for c in expected if c not in (reader.fieldnames or []) and c not in REP_TEXT_COLUMNS]
             if missing:
                 raise StoreError(f"{path}: not a VBT export file (missing columns: {', '.join(missing[:5])})")
             return [_Row(path, n, row) for n, row in enumerate(reader, start=2)]
@@ -154,7 +154,7 @@ def read_export(directory: str | os.PathLike) -> ExportData:
             "stop_reason": row.text("stop_reason", False), "rpe": row.number("rpe"), "note": row.text("note", False),
             "started_unix_s": row.number("started_unix_s", True), "ended_unix_s": row.number("ended_unix_s"),
             "duration_s": row.number("duration_s"), "recovered": row.integer("recovered") or 0,
-            "source": row.text("source", False),
+            "source": row.text("source", False), "n_reps": row.integer("n_reps"),
         }
         if s["session_uid"] not in session_uids:
             raise row.fail("session_uid", "no such session in sessions.csv")
@@ -171,13 +171,21 @@ def read_export(directory: str | os.PathLike) -> ExportData:
             raise row.fail("set_uid", "no such set in sets.csv")
         values = {"index": row.integer("index", True)}
         for name in REP_METRIC_COLUMNS:
-            values[name] = row.number(name, name in ("concentric_start_s", "concentric_end_s"))
+            if name in REP_TEXT_COLUMNS:  # added in schema 3: older exports do not have it
+                values[name] = (row.row.get(name) or "").strip() or QUALITY_OK
+            else:
+                values[name] = row.number(name, name in ("concentric_start_s", "concentric_end_s"))
         reps.setdefault(set_uid, []).append((row.integer("recorded_index", True), bool(row.integer("deleted")),
                                              Rep(**values)))
     for set_uid, items in reps.items():
         seqs = [seq for seq, _, _ in items]
         if len(set(seqs)) != len(seqs):
             raise StoreError(f"{directory / 'reps.csv'}: set {set_uid} has two reps with the same recorded_index")
+    for s in sets:  # all or nothing per set: a set comes with every one of its reps
+        kept = sum(1 for _, deleted, _ in reps.get(s["uid"], ()) if not deleted)
+        if s["n_reps"] is not None and kept != s["n_reps"]:
+            raise StoreError(f"{directory / 'reps.csv'}: set {s['uid']} should have {s['n_reps']} reps but has "
+                             f"{kept}: the export is incomplete; nothing was imported")
     traces = {}
     trace_dir = directory / "traces"
     for s in sets:
@@ -257,10 +265,12 @@ class CsvExchange:
                         _write_csv(tmp, ("t_s", "position_m"), zip(tr.t_s.tolist(), tr.position_m.tolist()))
             for tmp in written:
                 os.replace(tmp, tmp.with_name(tmp.name[: -len(".tmp")]))
-        except OSError as exc:
+        except BaseException as exc:  # every error: no *.tmp file is left behind
             for tmp in written:
                 with contextlib.suppress(OSError):
                     tmp.unlink()
+            if not isinstance(exc, OSError):
+                raise
             if getattr(exc, "errno", None) == 28:
                 raise StoreError(f"{directory}: the disk is full; no export written") from None
             raise StoreError(f"{directory}: cannot write the export ({exc.strerror or exc})") from None
@@ -298,7 +308,10 @@ class CsvExchange:
                 session_ids[sess["uid"]] = cur.lastrowid
                 counts["sessions"] += 1
             for s in data.sets:
-                if self.conn.execute("SELECT 1 FROM sets WHERE uid = ?", (s["uid"],)).fetchone():
+                existing = self.conn.execute("SELECT id, deleted FROM sets WHERE uid = ?", (s["uid"],)).fetchone()
+                if existing and existing[1]:
+                    self._purge_set(existing[0])  # a deleted set imported again is replaced
+                elif existing:
                     counts["skipped_sets"] += 1
                     continue
                 set_id = self._insert_set(

@@ -84,6 +84,17 @@ def enter_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> str:
         delay = min(2 * delay, 0.1)
 
 
+def damage(conn: sqlite3.Connection) -> str | None:
+    """What is wrong with the file's structure (``PRAGMA quick_check``), or None when it is sound."""
+    try:
+        rows = conn.execute("PRAGMA quick_check(3)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    lines = [line.strip() for r in rows if r[0] != "ok" for line in str(r[0]).splitlines()]
+    problems = [line for line in lines if line and not line.startswith("***")]
+    return "; ".join(problems)[:160] if problems else None
+
+
 def configure(conn: sqlite3.Connection) -> None:
     """Durable commits and enforced references."""
     conn.execute("PRAGMA synchronous = FULL")

@@ -12,7 +12,7 @@ import numpy as np
 from vbt import exercises as catalogue
 from vbt.config import METRIC_FIELDS, METRICS
 from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
-from vbt.results import Rep, SetResult
+from vbt.results import QUALITY_OK, Rep, SetResult
 from vbt.store.db import DIALECT
 from vbt.store.errors import NotFoundError, StoreError, _translated
 from vbt.store.records import (
@@ -50,7 +50,7 @@ SELECT st.id, st.uid, st.session_id, a.name, e.name, st.load_kg, st.side, st.met
        (SELECT MAX(CASE st.metric WHEN 'propulsive' THEN r.mean_propulsive_velocity_m_s
                                   WHEN 'peak' THEN r.peak_velocity_m_s
                                   ELSE r.mean_velocity_m_s END)
-          FROM reps r WHERE r.set_id = st.id AND r.deleted = 0),
+          FROM reps r WHERE r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'),
        (SELECT r.velocity_loss_pct FROM reps r WHERE r.set_id = st.id AND r.deleted = 0
           ORDER BY r.seq DESC LIMIT 1)
 FROM sets st JOIN athletes a ON a.id = st.athlete_id JOIN exercises e ON e.id = st.exercise_id
@@ -73,6 +73,7 @@ def _set_from_row(row) -> SetRecord:
 
 def _rep_from_row(row) -> StoredRep:
     fields = dict(zip(REP_METRIC_COLUMNS, row[5:]))
+    fields["quality"] = fields.get("quality") or QUALITY_OK
     return StoredRep(id=row[0], set_id=row[1], recorded_index=row[2], deleted=bool(row[3]),
                      rep=Rep(index=row[4], **fields))
 
@@ -108,7 +109,8 @@ class Queries:
                      ("se.started_at < ?", until_unix_s))
         set_filter = ""
         if exercise_id is not None:
-            where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ?)")
+            where.append("EXISTS (SELECT 1 FROM sets x WHERE x.session_id = se.id AND x.exercise_id = ? "
+                         "AND x.deleted = 0)")
             params.append(exercise_id)
             set_filter = " AND st.exercise_id = ?"
         order = f"se.started_at {'DESC' if newest_first else 'ASC'}, se.id"
@@ -122,7 +124,7 @@ class Queries:
                    COALESCE(SUM((SELECT COUNT(*) FROM reps r WHERE r.set_id = st.id AND r.deleted = 0)), 0),
                    {DIALECT.distinct_list('st.exercise_id')}, se.note
             FROM page JOIN sessions se ON se.id = page.id JOIN athletes a ON a.id = se.athlete_id
-            LEFT JOIN sets st ON st.session_id = se.id{set_filter}
+            LEFT JOIN sets st ON st.session_id = se.id AND st.deleted = 0{set_filter}
             GROUP BY se.id
             ORDER BY {order}"""
         names = {row[0]: row[1] for row in self._exercise_rows()}
@@ -148,7 +150,7 @@ class Queries:
     ) -> list[SetRecord]:
         """Sets matching every filter given, in time order (oldest first unless ``newest_first``)."""
         athlete_id, exercise_id = self._athlete_filter(athlete), self._exercise_filter(exercise)
-        where, params = ["1 = 1"], []
+        where, params = ["st.deleted = 0"], []
         _add_filters(where, params, ("st.session_id = ?", session_id), ("st.athlete_id = ?", athlete_id),
                      ("st.exercise_id = ?", exercise_id), ("st.started_at >= ?", since_unix_s),
                      ("st.started_at < ?", until_unix_s))
@@ -211,12 +213,12 @@ class Queries:
             raise StoreError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
-        where, params = ["st.exercise_id = ?"], [exercise_id]
+        where, params = ["st.exercise_id = ?", "st.deleted = 0"], [exercise_id]
         _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
                      ("st.started_at >= ?", since_unix_s), ("st.started_at < ?", until_unix_s))
         sql = f"""
             SELECT st.session_id, st.started_at, st.load_kg, COUNT(*), MAX(r.{column})
-            FROM sets st JOIN reps r ON r.set_id = st.id AND r.deleted = 0
+            FROM sets st JOIN reps r ON r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'
             WHERE {' AND '.join(where)}
             GROUP BY st.id ORDER BY st.started_at, st.id"""
         points: dict[int, dict] = {}
@@ -272,12 +274,12 @@ class Queries:
             raise StoreError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
-        where, params = ["st.exercise_id = ?", "st.load_kg > 0"], [exercise_id]
+        where, params = ["st.exercise_id = ?", "st.load_kg > 0", "st.deleted = 0"], [exercise_id]
         _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
                      ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
         rows = self.conn.execute(
             f"""SELECT MIN(st.load_kg), MAX(r.{column}) FROM sets st
-                JOIN reps r ON r.set_id = st.id AND r.deleted = 0
+                JOIN reps r ON r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'
                 WHERE {' AND '.join(where)} AND r.{column} IS NOT NULL
                 GROUP BY round(st.load_kg * 100) ORDER BY 1""",
             params,
@@ -308,7 +310,8 @@ class Queries:
                                "(vbt set SET_ID --exercise NAME; `vbt history` lists the sets)")
         if athlete is None:
             names = [r[0] for r in self.conn.execute(
-                "SELECT DISTINCT a.name FROM sets st JOIN athletes a ON a.id = st.athlete_id WHERE st.exercise_id = ?",
+                "SELECT DISTINCT a.name FROM sets st JOIN athletes a ON a.id = st.athlete_id "
+                "WHERE st.exercise_id = ? AND st.deleted = 0",
                 (exercise_id,))]
             if not names:
                 raise ProfileError(f"no {ex.name} sets in the history yet")
@@ -318,7 +321,7 @@ class Queries:
         athlete_id = self.athlete_id(athlete)
         if until_unix_s is None:
             until_unix_s = self.conn.execute(
-                "SELECT MAX(started_at) FROM sets WHERE athlete_id = ? AND exercise_id = ?",
+                "SELECT MAX(started_at) FROM sets WHERE athlete_id = ? AND exercise_id = ? AND deleted = 0",
                 (athlete_id, exercise_id)).fetchone()[0]
             if until_unix_s is None:
                 raise ProfileError(f"{athlete} has no {ex.name} sets in the history yet")

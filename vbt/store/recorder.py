@@ -107,10 +107,11 @@ class _LiveSet:
     reps: list[tuple[int, Rep, Future]] = field(default_factory=list)  # (recorded index, rep, future)
     next_seq: int = 1
     ending: EndSet | None = None
+    opened: Future | None = None  # the start_set future, until the set's row is written
 
     @property
     def pending(self) -> bool:
-        return bool(self.trace_t or self.reps or self.ending)
+        return bool(self.trace_t or self.reps or self.ending or self.set_id is None)
 
 
 class SetRecorder:
@@ -134,7 +135,11 @@ class SetRecorder:
 
     The writer drives the store through its public live-set API (:meth:`Store.open_set`,
     :meth:`Store.append_reps`, :meth:`Store.append_trace`, :meth:`Store.heartbeat`,
-    :meth:`Store.close_set`). Reps and trace wait in memory until their commit succeeds.
+    :meth:`Store.close_set`). Reps and trace wait in memory until their commit succeeds: when the
+    disk is full (or the file locked too long) the writer retries with back-off and writes them
+    all once it can. A failure episode gives one ``on_error`` message and its end one
+    ``on_recovered`` message, not one per attempt. A rep's future fails when its first attempt
+    does (it is not durable yet); the rep is still written when storage recovers.
 
     Parameters
     ----------
@@ -146,7 +151,13 @@ class SetRecorder:
     pre_roll_s
         Trace kept from before ``start_set``.
     on_error
-        Called on the writer thread with a one-line message whenever a write fails.
+        Called on the writer thread with a one-line message when writing starts failing.
+    on_recovered
+        Called on the writer thread with a one-line message when writing works again.
+    retry_max_s
+        Longest wait between two attempts while writing fails (back-off doubles up to it).
+    stop_grace_s
+        :meth:`stop` keeps retrying what is still unwritten for this long before giving up.
     """
 
     def __init__(
@@ -157,13 +168,20 @@ class SetRecorder:
         trace_flush_interval_s: float = 0.25,
         pre_roll_s: float = 10.0,
         on_error: Callable[[str], None] | None = None,
+        on_recovered: Callable[[str], None] | None = None,
         busy_timeout_s: float = 30.0,
         open_timeout_s: float = 60.0,
+        retry_max_s: float = 5.0,
+        stop_grace_s: float = 10.0,
     ):
         self.path = Path(path) if path is not None else database_path(home)
         self.trace_flush_interval_s = float(trace_flush_interval_s)
         self.pre_roll_s = float(pre_roll_s)
         self.on_error = on_error
+        self.on_recovered = on_recovered
+        self.retry_max_s = float(retry_max_s)
+        self.stop_grace_s = float(stop_grace_s)
+        self.failing: str | None = None  # the message of the failure episode under way
         self._busy_timeout_s = busy_timeout_s
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -280,14 +298,14 @@ class SetRecorder:
         return fut
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued so far (trace included) is committed; False on timeout."""
+        """Wait until everything queued so far (trace included) is committed; False on timeout or
+        while writing fails (what is unwritten is kept and retried)."""
         fut: Future = Future()
         self._put(Flush(fut))
         try:
-            fut.result(timeout)
+            return bool(fut.result(timeout))
         except concurrent.futures.TimeoutError:
             return False
-        return True
 
     def stop(self, timeout: float | None = 30.0) -> None:
         """Drain the queue, end an open set (reason "closed"), close the store, join the thread."""
@@ -312,19 +330,44 @@ class SetRecorder:
     # ---- writer thread -------------------------------------------------------------------------
 
     def _report(self, exc: BaseException) -> None:
+        """One message per failure episode (not one per attempt)."""
         message = str(exc) if isinstance(exc, StoreError) else f"{self.path}: {exc}"
-        log.error("history write failed: %s", message)
-        if self.on_error is not None:
+        # Nothing accepted is dropped: it waits in memory and is retried.
+        message = message.replace("nothing was saved", "reps and trace are kept and written when it can")
+        if self.failing is not None:
+            log.debug("history write still failing: %s", message)
+            return
+        self.failing = message
+        (log.info if self.on_error is not None else log.error)("history write failed: %s", message)
+        self._call(self.on_error, message)
+
+    def _recovered(self) -> None:
+        if self.failing is None:
+            return
+        self.failing = None
+        message = f"{self.path}: the history is being written again; nothing accepted was lost"
+        (log.info if self.on_recovered is not None else log.warning)("%s", message)
+        self._call(self.on_recovered, message)
+
+    @staticmethod
+    def _call(callback, message: str) -> None:
+        if callback is not None:
             try:
-                self.on_error(message)
+                callback(message)
             except Exception:  # noqa: BLE001 - a broken callback must not kill the writer
-                log.exception("on_error callback failed")
+                log.exception("history callback failed")
 
     def _run(self) -> None:
         try:
             store = Store(self.path, busy_timeout_s=self._busy_timeout_s)
         except BaseException as exc:  # noqa: BLE001 - handed to the constructor's thread
             self._open_error = exc if isinstance(exc, StoreError) else StoreError(f"{self.path}: {exc}")
+            self._ready.set()
+            return
+        problem = store.writable_problem()  # refused before any set starts, not rep by rep
+        if problem is not None:
+            store.close()
+            self._open_error = StoreError(problem)
             self._ready.set()
             return
         try:
@@ -349,19 +392,23 @@ class _Writer:
         self.pre_x: list[np.ndarray] = []
         self.last_flush = time.monotonic()
         self.last_beat = time.monotonic()
+        self.retry_at = 0.0  # while writing fails: no attempt before this (monotonic)
+        self.backoff_s = 0.0
+
+    def next_attempt(self) -> float:
+        return max(self.last_flush + self.rec.trace_flush_interval_s, self.retry_at)
 
     def run(self) -> None:
-        interval = self.rec.trace_flush_interval_s
         while True:
             timeout = None
             if self.sets:
-                timeout = max(0.0, self.last_flush + interval - time.monotonic())
+                timeout = max(0.0, self.next_attempt() - time.monotonic())
             try:
                 cmd = self.rec._queue.get(timeout=timeout)
             except queue.Empty:
                 cmd = None
             if isinstance(cmd, Stop):
-                self.flush_all(False)
+                self.drain()
                 return
             if cmd is not None:
                 try:
@@ -370,8 +417,27 @@ class _Writer:
                     log.exception("history writer: %s failed", type(cmd).__name__)
                     self.rec._report(exc)
             now = time.monotonic()
-            if now - self.last_flush >= interval:
+            if now >= self.next_attempt():
                 self.flush_all(now - self.last_beat >= HEARTBEAT_S)
+
+    def drain(self) -> None:
+        """At stop: keep retrying what is unwritten (with back-off) for up to ``stop_grace_s``."""
+        deadline = time.monotonic() + self.rec.stop_grace_s
+        self.retry_at = 0.0
+        while True:
+            self.flush_all(False)
+            if not any(live.pending for live in self.sets.values()):
+                return
+            wait = self.retry_at - time.monotonic()
+            if time.monotonic() + max(wait, 0.0) > deadline:
+                break
+            time.sleep(max(wait, 0.0))
+        n_reps = sum(len(live.reps) for live in self.sets.values())
+        n_samples = sum(int(sum(a.size for a in live.trace_t)) for live in self.sets.values())
+        log.error("history writer stopped with %d reps and %d trace samples unwritten: %s",
+                  n_reps, n_samples, self.rec.failing)
+        self.rec._call(self.rec.on_error, f"{self.rec.path}: gave up: {n_reps} reps and {n_samples} trace "
+                                          f"samples could not be written ({self.rec.failing})")
 
     def handle(self, cmd) -> None:
         if isinstance(cmd, AddTrace):
@@ -387,16 +453,17 @@ class _Writer:
             live = self.sets[cmd.token] = _LiveSet(cmd.params, trace_t=self.pre_t[:], trace_x=self.pre_x[:])
             self.pre_t.clear()
             self.pre_x.clear()
-            self.commit(live, cmd.future)
+            live.opened = cmd.future
+            self.attempt(live)
         elif isinstance(cmd, AddRep):
             live = self.sets[cmd.token]
             live.reps.append((live.next_seq, cmd.rep, cmd.future))
             live.next_seq += 1
-            self.commit(live)
+            self.attempt(live)
         elif isinstance(cmd, EndSet):
             live = self.sets[cmd.token]
             live.ending = cmd
-            self.commit(live)
+            self.attempt(live)
         elif isinstance(cmd, Call):
             try:
                 value = cmd.fn(self.store)
@@ -407,11 +474,23 @@ class _Writer:
                 cmd.future.set_result(value)
         elif isinstance(cmd, Flush):
             self.flush_all(False)
-            cmd.future.set_result(True)
+            cmd.future.set_result(not any(live.pending for live in self.sets.values()))
 
-    def commit(self, live: _LiveSet, opened: Future | None = None) -> bool:
+    def attempt(self, live: _LiveSet) -> None:
+        """Commit now, unless writing is failing: then the next retry takes it (the futures of
+        what arrives meanwhile fail at once, with the episode's message)."""
+        if self.rec.failing is None or time.monotonic() >= self.retry_at:
+            self.commit(live)
+            return
+        exc = StoreError(self.rec.failing)
+        for fut in (live.opened, *(f for _, _, f in live.reps), live.ending and live.ending.future):
+            if fut is not None and not fut.done():
+                fut.set_exception(exc)
+
+    def commit(self, live: _LiveSet) -> bool:
         """Write everything the set has waiting in one transaction; keep it all if that fails."""
         store = self.store
+        opened = live.opened
         token = next(k for k, v in self.sets.items() if v is live)
         try:
             if live.set_id is None:
@@ -440,10 +519,16 @@ class _Writer:
                     store.heartbeat(live.set_id)
         except StoreError as exc:
             self.rec._report(exc)
+            self.backoff_s = min(max(2 * self.backoff_s, self.rec.trace_flush_interval_s, 0.05),
+                                 self.rec.retry_max_s)
+            self.retry_at = time.monotonic() + self.backoff_s
             for fut in (opened, *(f for _, _, f in live.reps), live.ending and live.ending.future):
                 if fut is not None and not fut.done():
                     fut.set_exception(exc)
             return False
+        self.backoff_s = 0.0
+        self.retry_at = 0.0
+        self.rec._recovered()
         self.last_beat = time.monotonic()
         live.trace_t.clear()
         live.trace_x.clear()
@@ -451,8 +536,9 @@ class _Writer:
             if not fut.done():
                 fut.set_result(rep_id)
         live.reps.clear()
-        if opened is not None:
+        if opened is not None and not opened.done():
             opened.set_result(live.set_id)
+        live.opened = None
         if live.ending is not None:
             if not live.ending.future.done():
                 live.ending.future.set_result(live.set_id)
@@ -463,7 +549,8 @@ class _Writer:
         self.last_flush = time.monotonic()
         for live in list(self.sets.values()):
             if live.pending or beat:
-                self.commit(live)
+                if not self.commit(live):
+                    return  # the next retry takes the rest
 
 
 def _trim_pre_roll(ts: list[np.ndarray], xs: list[np.ndarray], keep_s: float) -> None:

@@ -13,10 +13,12 @@ from vbt import exercises as catalogue
 from vbt.results import REP_JSON_FIELDS
 from vbt.store.codec import RAW_CODEC
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
 REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
+#: Rep columns that hold text (the others are numbers).
+REP_TEXT_COLUMNS = ("quality",)
 _REP_COLUMN = {name: ("rep_index" if name == "index" else name) for name in REP_JSON_FIELDS}
 
 _REP_METRIC_DDL = """
@@ -147,8 +149,16 @@ def _migrate_to_v2(conn: sqlite3.Connection) -> None:
         )
 
 
+def _migrate_to_v3(conn: sqlite3.Connection) -> None:
+    """v3: a rep's quality ("ok" or why it is doubtful), sets deleted and restored like reps."""
+    conn.execute("ALTER TABLE reps ADD COLUMN quality TEXT NOT NULL DEFAULT 'ok'")
+    conn.execute("ALTER TABLE sets ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
+
+
 #: version -> the step that builds it from the version before.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_to_v1, 2: _migrate_to_v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3,
+}
 
 
 def build_schema(conn: sqlite3.Connection, version: int = SCHEMA_VERSION) -> None:

@@ -37,7 +37,7 @@ from vbt.store.errors import (
 from vbt.store.paths import database_path
 from vbt.store.queries import SESSION_GAP_S, Queries
 from vbt.store.records import Athlete, SetRecord, Trace, _new_uid, _now
-from vbt.store.schema import REP_METRIC_COLUMNS, SCHEMA_VERSION, build_schema
+from vbt.store.schema import REP_METRIC_COLUMNS, REP_TEXT_COLUMNS, SCHEMA_VERSION, build_schema
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class Store(Queries, CsvExchange):
         self.path = Path(path)
         self._conn = None
         self._tx_depth = 0
+        self.damaged: str | None = None  # what quick_check found wrong; nothing is written then
         if self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a history database")
         try:
@@ -131,12 +132,12 @@ class Store(Queries, CsvExchange):
         try:
             self._conn = db.connect(str(self.path), timeout)
         except db.DatabaseError as exc:
-            raise StoreError(_explain(exc, self.path)) from None
+            raise StoreError(self._explain_open(exc)) from None
         try:
             self._open(recover)
         except db.DatabaseError as exc:
             self.close()
-            raise StoreError(_explain(exc, self.path)) from None
+            raise StoreError(self._explain_open(exc)) from None
         except BaseException:
             self.close()
             raise
@@ -154,6 +155,13 @@ class Store(Queries, CsvExchange):
                 f"{self.path}: made by a newer version of the tracker (schema {version}, this one knows "
                 f"{SCHEMA_VERSION}); update the tracker"
             )
+        if version:
+            self.damaged = db.damage(conn)
+        if self.damaged is not None:
+            if version < SCHEMA_VERSION:
+                raise StoreError(self.damage_message)
+            log.warning("%s", self.damage_message)
+            return  # no journal switch, seeding or recovery: nothing is written into a damaged file
         mode = db.enter_wal(conn, self._busy_timeout_s)
         if str(mode).lower() != "wal":
             log.warning("%s: journal mode is %s, not WAL", self.path, mode)
@@ -167,6 +175,33 @@ class Store(Queries, CsvExchange):
         self._seed_catalogue()
         if recover:
             self.recover_interrupted()
+
+    def _explain_open(self, exc) -> str:
+        """One line for a failed open; a read-only place is named as such."""
+        for place in (self.path.parent, self.path):
+            if place.exists() and not os.access(place, os.W_OK):
+                return f"{self.path}: the history database is read-only (cannot write {place}); nothing would be saved"
+        return _explain(exc, self.path)
+
+    @property
+    def damage_message(self) -> str:
+        return (f"{self.path}: the history file is damaged ({self.damaged}); nothing is written into it. "
+                f"`vbt history repair` copies what is readable into a new file")
+
+    def writable_problem(self) -> str | None:
+        """Why sets could not be saved into this file (damaged, read-only, no room to start), or None."""
+        if self.damaged is not None:
+            return self.damage_message
+        for place in (self.path, self.path.parent):
+            if not os.access(place, os.W_OK):
+                return f"{self.path}: the history database is read-only (cannot write {place}); nothing would be saved"
+        conn = self.conn
+        try:
+            conn.execute(db.DIALECT.begin_write)
+            conn.execute("ROLLBACK")
+        except db.DatabaseError as exc:
+            return _explain(exc, self.path)
+        return None
 
     def _backup_before_migration(self, version: int) -> None:
         backup = self.path.with_name(f"{self.path.name}.v{version}.bak")
@@ -214,6 +249,8 @@ class Store(Queries, CsvExchange):
             finally:
                 self._tx_depth -= 1
             return
+        if self.damaged is not None:
+            raise StoreError(self.damage_message)
         conn = self.conn
         try:
             conn.execute(db.DIALECT.begin_write)
@@ -415,7 +452,8 @@ class Store(Queries, CsvExchange):
         return cur.lastrowid
 
     def _insert_rep(self, set_id: int, seq: int, rep: Rep, deleted: bool = False) -> int:
-        values = [_finite_or_none(getattr(rep, c)) for c in REP_METRIC_COLUMNS]
+        values = [str(getattr(rep, c)) if c in REP_TEXT_COLUMNS else _finite_or_none(getattr(rep, c))
+                  for c in REP_METRIC_COLUMNS]
         cur = self.conn.execute(
             f"INSERT INTO reps (set_id, seq, deleted, rep_index, {', '.join(REP_METRIC_COLUMNS)}) "
             f"VALUES (?, ?, ?, ?, {', '.join('?' * len(REP_METRIC_COLUMNS))})",
@@ -636,6 +674,30 @@ class Store(Queries, CsvExchange):
                 exercise_id, _ = self._resolve_exercise(fields["exercise"])
                 self.conn.execute("UPDATE sets SET exercise_id = ? WHERE id = ?", (exercise_id, set_id))
         return self.get_set(set_id)
+
+    @_translated
+    def delete_set(self, set_id: int) -> SetRecord:
+        """Flag a whole set deleted: it stays in the file, out of lists, trends, profiles and exports,
+        until :meth:`restore_set`; importing the same set again replaces it."""
+        return self._set_set_deleted(set_id, True)
+
+    @_translated
+    def restore_set(self, set_id: int) -> SetRecord:
+        """Undo :meth:`delete_set`."""
+        return self._set_set_deleted(set_id, False)
+
+    def _set_set_deleted(self, set_id: int, deleted: bool) -> SetRecord:
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM sets WHERE id = ?", (set_id,)).fetchone() is None:
+                raise NotFoundError(f"no set {set_id} in the history")
+            self.conn.execute("UPDATE sets SET deleted = ? WHERE id = ?", (int(deleted), set_id))
+        return self.get_set(set_id)
+
+    def _purge_set(self, set_id: int) -> None:
+        """Remove a (deleted) set and everything of it, inside the caller's transaction."""
+        for table in ("reps", "trace_chunks"):
+            self.conn.execute(f"DELETE FROM {table} WHERE set_id = ?", (set_id,))
+        self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,))
 
     @_translated
     def delete_rep(self, rep_id: int) -> SetResult:
