@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vbt.io import parse_chronojump_text
-from vbt.motions import FAMILIES, SENSOR_KINDS, chronojump_text, simulate_family
+from vbt.motions import FAMILIES, chronojump_text, simulate_family
 from vbt.simulate import G, SimulatedSet
 
 FINE_S = 2e-5

@@ -51,7 +51,7 @@ Public API
 
 from __future__ import annotations
 
-from math import ceil, exp, sqrt, tanh
+from math import ceil, sqrt
 
 import numpy as np
 from numba import njit
@@ -317,7 +317,8 @@ def _eccentric(tl, rng, depth_m, duration_s):
     """A descent from still to still with a random smooth shape."""
     t = _grid(duration_s)
     tau = t / duration_s
-    shape = _random_body(rng, tau, (1, 5), spread=0.2) * tau ** rng.uniform(1.2, 2.5) * (1 - tau) ** rng.uniform(1.0, 2.5)
+    shape = (_random_body(rng, tau, (1, 5), spread=0.2) * tau ** rng.uniform(1.2, 2.5)
+             * (1 - tau) ** rng.uniform(1.0, 2.5))
     i0, i1 = tl.move(t, -shape, "eccentric", -depth_m)
     return duration_s
 
@@ -603,7 +604,8 @@ def _build_plateau(tl, rng):
         t = _grid(dur)
         v = np.where(t < rise_s, 0.5 * (1 - np.cos(np.pi * np.minimum(t / rise_s, 1))), 1.0)
         v = np.where(t > rise_s + flat_s, 0.5 * (1 + np.cos(np.pi * np.clip((t - rise_s - flat_s) / brake_s, 0, 1))), v)
-        ripple = float(rng.uniform(0.0, 0.04)) * np.sin(2 * np.pi * float(rng.uniform(1.0, 4.0)) * t + rng.uniform(0, 6.3))
+        ripple = float(rng.uniform(0.0, 0.04)) * np.sin(2 * np.pi * float(rng.uniform(1.0, 4.0)) * t
+                                                        + rng.uniform(0, 6.3))
         drift = float(rng.uniform(-0.08, 0.08)) * (t / dur - 0.5)
         v = v * (1 + (ripple + drift) * np.sin(np.pi * t / dur) ** 2)
         i0, i1 = tl.move(t, v, "concentric", r)
