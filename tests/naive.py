@@ -92,7 +92,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     last bottom, and close a rise when the bar drops back or has risen no more than ``band``
     over the last ``n_still`` samples (``still_share`` of the rise's duration when longer; ``n_hold``
     while the rise is still more than a tenth of the last rep's range below the last top, or, for a
-    first rise, while it has risen slower than ``slow_per_sample`` per sample since its bottom)."""
+    first rise, while it has risen slower than ``slow_per_sample`` per sample since it became a rise)."""
     reps = []
     prev_top = None
     direction = None
@@ -106,7 +106,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
             if prev_top is not None:
                 stalled = hi_val < prev_top - max(hysteresis, 0.1 * (prev_top - bottom_val))
             else:  # a first rise: only a slow one (a grind) may hold mid-way
-                stalled = hi_val - bottom_val < slow_per_sample * (i - bottom_i)
+                stalled = hi_val - bottom_val - hysteresis < slow_per_sample * (i - up_i)
             if stalled:
                 look_back = int(max(look_back, n_hold))
         before = x[i - look_back] if i >= look_back else xi

@@ -49,7 +49,9 @@ def test_quality_is_in_the_rep_json():
 
 
 def _set(seed):
-    return simulate_set(seed, style="squat", sensor=SensorSpec(rate_hz=1000.0), n_reps=8, fatigue_per_rep=0.004,
+    # Little fatigue (true losses stay ~5 points under the 10 % limit): these tests are about outages,
+    # so no rep's true loss sits where the estimator's own error (issue 9) decides the stop.
+    return simulate_set(seed, style="squat", sensor=SensorSpec(rate_hz=1000.0), n_reps=8, fatigue_per_rep=0.002,
                         setup=False, rerack=False, partial_rep_after=None)
 
 

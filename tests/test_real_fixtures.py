@@ -70,7 +70,7 @@ def test_real_fixture_through_the_command_line():
     name = "chronojump_slow_rep_still_bottom"
     seg = CONFIGS[name].segmentation
     out = subprocess.run(
-        [sys.executable, "-m", "gui.cli", "analyze", str(REAL / f"{name}.txt"), "--json",
+        [sys.executable, "-m", "vbt_cli", "analyze", str(REAL / f"{name}.txt"), "--json",
          "--min-rom", str(seg.min_rom_m), "--velocity-loss", str(THRESHOLD_PCT)],
         check=False, capture_output=True, text=True, timeout=300,
     )

@@ -171,7 +171,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
     lockout: it closes after ``n_hold`` still samples, or when it comes back down. So does a first
     rise with no top before it (a pull from the floor) that has risen slower than
-    ``slow_per_sample`` per sample on average since its bottom (a grind).
+    ``slow_per_sample`` per sample on average since it became a rise (a grind).
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -187,7 +187,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 margin = max(hysteresis, STALL_SHARE * (state[DS_PREV_TOP_X] - state[DS_BOT]))
                 if state[DS_EXT] < state[DS_PREV_TOP_X] - margin:
                     lag = max(lag, n_hold)
-            elif state[DS_EXT] - state[DS_BOT] < slow_per_sample * (i - state[DS_BOT_I]):
+            elif state[DS_EXT] - state[DS_BOT] - hysteresis < slow_per_sample * (i - state[DS_UP_I]):
                 # a slow first rise from the floor (a grind): no top to compare with
                 lag = max(lag, n_hold)
         lag_i = min(int(lag), n_ring - 1)
