@@ -315,20 +315,13 @@ def test_several_transducers_get_a_picker_naming_each(qtbot, make_window, emulat
 def test_a_full_disk_shows_one_banner_until_the_history_is_written_again(qtbot, make_window, monkeypatch):
     """The dashboard's recorder writes into a file SQLite may not grow (a real SQLITE_FULL): a banner
     says so once; when room comes back it goes and every rep of the set is in the history."""
-    import vbt.store.db as store_db
+    from tests.conftest import full_disk
     from vbt.store import Store
-
-    original = store_db._connect_sqlite
-
-    def capped(path, timeout_s):
-        conn = original(path, timeout_s)
-        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0] + 1}")
-        return conn
 
     win = make_window()
     with Store.open(win.home):
         pass
-    monkeypatch.setattr(store_db, "_connect_sqlite", capped)
+    full_disk(monkeypatch, extra_pages=1)
     failed, recovered = [], []
     win.bridge.storage_failed.connect(failed.append)
     win.bridge.storage_recovered.connect(recovered.append)
