@@ -163,3 +163,127 @@ def test_tempo_by_hand_and_bad_input():
         with pytest.raises(TempoError) as err:
             parse_tempo(bad)
         assert "\n" not in str(err.value) and "tempo" in str(err.value)
+
+
+# ---- stored with the set -----------------------------------------------------------------------
+
+
+def test_verdicts_stored_with_the_set_and_listed(tmp_path):
+    import sqlite3
+
+    from vbt.store import Store
+    from vbt.store import schema as vs
+    from vbt.tempo import Tempo, summarise
+
+    path = tmp_path / "history.sqlite3"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    try:  # an older file, with a set in it: it migrates and the set reads as not judged
+        vs.build_schema(conn, vs.SCHEMA_VERSION - 1)
+        conn.execute("INSERT INTO athletes (id, name) VALUES (1, 'ana')")
+        conn.execute("INSERT INTO exercises (id, name, mvt_m_s) VALUES (1, 'squat', 0.30)")
+        conn.execute("INSERT INTO sessions (id, uid, athlete_id, started_at) VALUES (1, 'se1', 1, 1.7e9)")
+        conn.execute("INSERT INTO sets (id, uid, session_id, athlete_id, exercise_id, load_kg, started_at, ended_at) "
+                     "VALUES (1, 'st1', 1, 1, 1, 100, 1.7e9, 1.7e9 + 12)")
+    finally:
+        conn.close()
+    reps = [_rep(1, 0.66, 3.2, 1.0), _rep(2, 0.64, 2.0, 1.0)]
+    with Store(path) as store:
+        old = store.get_set(1)
+        assert (old.warmup, old.day_basis, old.tempo_kept, old.day_line()) == (False, None, None, None)
+        first = store.add_set(reps, exercise="squat", athlete="ana", load_kg=100.0)
+        second = store.add_set([_rep(1, 0.55, 3.0, 1.0)], exercise="squat", athlete="ana", load_kg=100.0)
+        rule = DayRule()
+        store.set_method(first, day=rule.add_set(reps, 100.0), tempo=summarise(reps, Tempo(3.0, 1.0)))
+        rec = store.set_method(second, day=rule.add_set([_rep(1, 0.55)], 100.0))
+        assert rec.day_done and rec.day_basis == "same_load" and rec.day_ratio_pct == pytest.approx(100 * 0.55 / 0.66)
+        assert rec.day_line() == "DONE FOR TODAY: 83 % of 0.66 m/s (same load)"
+        assert store.get_set(first).tempo_line() == "tempo 3:1 kept 1/2"
+        assert store.get_set(first).to_json()["day"]["basis"] == "first"
+        assert store.day_sets("ana", "squat", "mean", 1.7e9 + 100) == [(0.66, 100.0, False), (0.55, 100.0, False)]
+
+
+# ---- `vbt live` and `vbt history` ------------------------------------------------------------------
+
+
+def _two_sets(first, second, ecc_first_s, ecc_second_s, rom_m=0.45, rest_s=6.0):
+    """Two squat sets with these mean velocities and eccentric durations, a rest between."""
+    import numpy as np
+
+    from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
+    from vbt.simulate import Timeline, concentric_truth
+
+    tl = Timeline(x0_m=1.2)
+    tl.hold(1.0)
+    reps = []
+    for set_index, (velocities, ecc) in enumerate(((first, ecc_first_s), (second, ecc_second_s)), start=1):
+        for k, v in enumerate(velocities, start=1):
+            tl.move(-rom_m, ecc, 2.2, 2.0, role="eccentric")
+            tl.hold(0.05)
+            seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
+            tr = concentric_truth(seg, k)
+            reps.append(ScriptRep(set_index, k, tr.concentric_start_s, tr.concentric_end_s, tr.mean_velocity_m_s,
+                                  tr.mean_propulsive_velocity_m_s, tr.peak_velocity_m_s, tr.rom_m))
+            tl.hold(0.8)
+        tl.hold(rest_s)
+    t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
+    return MotionScript(t, tl.position(t), reps, sets=2)
+
+
+def test_vbt_live_jsonl_day_done_and_tempo_then_history(tmp_path):
+    import json
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    from firmware_bridge.emulator import Emulator
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    env = dict(os.environ, VBT_HOME=str(tmp_path / "home"), VBT_EMULATOR_DIR=str(tmp_path / "emu"),
+               PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    script = _two_sets([0.70, 0.69, 0.68], [0.58, 0.57], ecc_first_s=2.0, ecc_second_s=0.8)
+    with Emulator("native", script=script, speed=3.0, link_dir=str(tmp_path / "emu")) as emu:
+        live = subprocess.run([sys.executable, "-m", "vbt_cli", "live", "--jsonl", "--port", emu.port, "--protocol",
+                               "native", "--exercise", "squat", "--athlete", "ana", "--load-kg", "100", "--tempo",
+                               "1.5:0", "--tempo-margin", "0.3", "--max-sets", "2"],
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert live.returncode == 0, live.stderr
+    lines = [json.loads(line) for line in live.stdout.splitlines()]
+    kinds = [d["type"] for d in lines if d["type"] != "device"]
+    ends = [d for d in lines if d["type"] == "set_end"]
+    assert len(ends) == 2
+    assert ends[0]["day"]["basis"] == "first" and ends[0]["tempo"]["kept"] == ends[0]["tempo"]["judged"] == 3
+    assert ends[1]["day"]["basis"] == "same_load" and ends[1]["day"]["done"]
+    assert ends[1]["tempo"]["kept"] == 0 and ends[1]["tempo"]["missed"] == [1, 2]
+    misses = [d["index"] for d in lines if d["type"] == "tempo_miss"]
+    assert misses == [1, 2]
+    (done,) = [d for d in lines if d["type"] == "day_done"]
+    assert kinds.index("day_done") == kinds.index("set_end", kinds.index("set_end") + 1) + 1  # right after set 2
+    assert done["exercise"] == "squat" and done["athlete"] == "ana" and done["basis"] == "same_load"
+    assert done["ratio_pct"] == pytest.approx(100 * 0.58 / 0.70, abs=1.5)
+    assert done["day_best_m_s"] == pytest.approx(0.70, abs=0.01)
+
+    hist = subprocess.run([sys.executable, "-m", "vbt_cli", "history", "--athlete", "ana"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert hist.returncode == 0, hist.stderr
+    assert "tempo 1.5:0 kept 3/3" in hist.stdout and "sets the day's best" in hist.stdout
+    assert "tempo 1.5:0 kept 0/2" in hist.stdout and "DONE FOR TODAY: 83 % of 0.70 m/s (same load)" in hist.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--tempo", "0"], "--tempo: an eccentric of 0.0 s is outside 0.5–10 s"),
+    (["--tempo", "60"], "--tempo: an eccentric of 60.0 s is outside 0.5–10 s"),
+    (["--tempo", "3:1", "--tempo-margin", "9"], "--tempo-margin: 9.0 s is outside 0–5 s"),
+    (["--day-floor", "100"], "--day-floor: 100.0 is outside 50–99.9 % of the day's best"),
+])
+def test_vbt_live_bad_method_options_are_one_line(tmp_path, args, message):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, VBT_HOME=str(tmp_path / "home"))
+    res = subprocess.run([sys.executable, "-m", "vbt_cli", "live", "--demo", *args], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert res.returncode == 1 and res.stderr.strip().count("\n") == 0
+    assert f"vbt live: {message}" in res.stderr
+    assert not (tmp_path / "home").exists()  # nothing was opened or written

@@ -196,7 +196,13 @@ V1_REP_COLUMNS = tuple(c for c in vs.REP_METRIC_COLUMNS if c != "quality")
 
 # Every schema version before the current one, with data as that version wrote it. A new
 # SCHEMA_VERSION must add a filler for the version before it (checked below).
-FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2}
+def _fill_v3(conn):
+    """Data as a schema-3 tracker wrote it: rep quality and deleted sets, no training-method columns."""
+    _fill_v2(conn)
+    conn.execute("UPDATE reps SET quality = 'device lost during the rep' WHERE seq = 2")
+
+
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3}
 
 
 def test_every_earlier_version_has_a_migration_test():

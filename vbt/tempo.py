@@ -40,7 +40,7 @@ class Tempo:
         if not (isinstance(p, (int, float)) and math.isfinite(p) and 0.0 <= p <= MAX_PAUSE_S):
             problems.append(f"tempo: a pause of {p!r} s is outside 0–{MAX_PAUSE_S:g} s")
         if not (isinstance(m, (int, float)) and math.isfinite(m) and 0.0 <= m <= MAX_MARGIN_S):
-            problems.append(f"tempo margin: {m!r} s is outside 0–{MAX_MARGIN_S:g} s")
+            problems.append(f"tempo-margin: {m!r} s is outside 0–{MAX_MARGIN_S:g} s")
         return problems
 
     def label(self) -> str:
