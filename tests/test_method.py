@@ -206,7 +206,8 @@ def test_verdicts_stored_with_the_set_and_listed(tmp_path):
 
 
 def _two_sets(first, second, ecc_first_s, ecc_second_s, rom_m=0.45, rest_s=6.0):
-    """Two squat sets with these mean velocities and eccentric durations, a rest between."""
+    """Two squat sets with these mean velocities and eccentric durations (one for the set, or one per
+    rep), a rest between."""
     import numpy as np
 
     from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
@@ -217,7 +218,7 @@ def _two_sets(first, second, ecc_first_s, ecc_second_s, rom_m=0.45, rest_s=6.0):
     reps = []
     for set_index, (velocities, ecc) in enumerate(((first, ecc_first_s), (second, ecc_second_s)), start=1):
         for k, v in enumerate(velocities, start=1):
-            tl.move(-rom_m, ecc, 2.2, 2.0, role="eccentric")
+            tl.move(-rom_m, ecc[k - 1] if isinstance(ecc, (list, tuple)) else ecc, 2.2, 2.0, role="eccentric")
             tl.hold(0.05)
             seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
             tr = concentric_truth(seg, k)
