@@ -147,7 +147,8 @@ def test_tempo_kept_count_is_exact_on_simulated_eccentrics():
                 continue
             summary = summarise(measured, tempo)
             assert summary.judged == len(measured)
-            assert summary.kept == true_kept, (seed, tempo, [(r.eccentric_duration_s, r.bottom_pause_s) for r in sim.truth])
+            truth = [(r.eccentric_duration_s, r.bottom_pause_s) for r in sim.truth]
+            assert summary.kept == true_kept, (seed, tempo, truth)
             checked += 1
     assert checked >= 10  # 14 of the 24 (seed, tempo) pairs are clear of the edges today
 
