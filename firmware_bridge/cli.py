@@ -225,8 +225,21 @@ def format_event(event) -> str | None:
                 f"(limit {event.threshold_pct:g} %): end the set")
     if kind == "set_end":
         res = event.result
-        return (f"[{event.t_s:8.2f} s] set ended ({event.reason}): {len(res.reps)} reps, best rep {res.best_rep}, "
+        line = (f"[{event.t_s:8.2f} s] set ended ({event.reason}): {len(res.reps)} reps, best rep {res.best_rep}, "
                 f"stop rep {res.stop_rep if res.stop_rep is not None else 'none'}")
+        if getattr(event, "tempo", None) is not None:
+            line += f"; {event.tempo.line()}"
+        if getattr(event, "day", None) is not None:
+            line += f"; day: {event.day.reason}"
+        return line
+    if kind == "day_done":
+        v = event.verdict
+        how = "same load" if v.basis == "same_load" else "load-velocity profile"
+        return (f"[{event.t_s:8.2f} s] DONE FOR TODAY with {event.exercise}: best {v.set_best_m_s:.3f} m/s is "
+                f"{v.ratio_pct:.1f} % of {v.reference_m_s:.3f} m/s ({how}; day's best {v.day_best_m_s:.3f} m/s, "
+                f"floor {v.floor_pct:g} %)")
+    if kind == "tempo_miss":
+        return f"[{event.t_s:8.2f} s] tempo: rep {event.index} too fast: {event.reason}"
     if kind == "button":
         return f"[{event.t_s:8.2f} s] button {'pressed' if event.pressed else 'released'}"
     if kind == "line_errors":
@@ -239,7 +252,7 @@ def event_json(event) -> dict | None:
     from firmware_bridge.events import device_event_to_json
     from vbt.results import event_to_json
 
-    if event.type in ("rep", "warning", "stop", "set_end"):
+    if event.type in ("rep", "warning", "stop", "set_end", "day_done", "tempo_miss"):
         return event_to_json(event)
     if event.type == "line_errors":
         return {"type": "line_errors", "t_s": event.t_s, "count": event.count, "total": event.total}
@@ -286,8 +299,31 @@ def make_history_hook(args):
                   "afterwards: vbt set last --exercise NAME; --no-record: do not record)")
 
 
+def _method_options(args):
+    """(DayRuleConfig, Tempo or None, problems) from `vbt live`'s method options."""
+    from vbt.dayrule import DayRuleConfig
+    from vbt.fields import as_options
+    from vbt.tempo import TempoError, parse_tempo
+
+    problems = []
+    day = DayRuleConfig(floor_pct=args.day_floor, warmup_below_kg=args.warmup_below, metric=args.metric)
+    bad = day.validate()
+    if bad:
+        problems.append(as_options(bad, {"day_floor_pct": "--day-floor", "warmup_below_kg": "--warmup-below"}))
+    tempo = None
+    if args.tempo is not None:
+        try:
+            tempo = parse_tempo(args.tempo, args.tempo_margin)
+        except TempoError as exc:
+            problems.append("--" + str(exc))
+    return day, tempo, problems
+
+
 def _cmd_live(args) -> int:
     config, problems = _analysis_config(args)
+    day_config, tempo, method_problems = _method_options(args)
+    if method_problems:
+        return _fail("live", "; ".join(method_problems))
     if problems:
         from vbt.fields import as_options
 
@@ -327,9 +363,17 @@ def _start_live(args, config, hook) -> int:
         except DiscoveryError as exc:
             return _fail("live", str(exc))
         port, protocol = report.port.device, report.protocol
+    from firmware_bridge.live import MethodContext, history_day_book
+
+    day_config, tempo, _ = _method_options(args)
+    if hook is not None:
+        hook.warmup = bool(args.warmup)
+    context = MethodContext(athlete=args.athlete or "default", exercise=args.exercise or "unspecified",
+                            load_kg=args.load_kg, warmup=bool(args.warmup), tempo=tempo)
     try:
         session = LiveSession(port, protocol, config, forward_samples=False, forward_health=False, recorder=hook,
-                              reader_options={"inverted": args.inverted})
+                              reader_options={"inverted": args.inverted}, context=context,
+                              day_book=history_day_book(hook.recorder if hook is not None else None, day_config))
         return _run_live(session, args)
     finally:
         if emulator is not None:
@@ -466,6 +510,15 @@ def register(subparsers) -> None:
                    help="the exercise the sets are recorded as (default: 'unspecified', to name later with `vbt set`)")
     p.add_argument("--athlete", default=None, help="whose sets these are")
     p.add_argument("--no-record", action="store_true", help="do not record the sets into the history")
+    p.add_argument("--tempo", default=None, metavar="ECC:PAUSE",
+                   help="tempo target in seconds, e.g. 3:1 (eccentric 3 s, pause 1 s, concentric fast)")
+    p.add_argument("--tempo-margin", type=float, default=0.5, metavar="S",
+                   help="a rep may come down this much faster than the tempo before it misses (default 0.5 s)")
+    p.add_argument("--day-floor", type=float, default=90.0, metavar="PCT",
+                   help="done for the day when a set's best rep is under this share of the day's best (default 90)")
+    p.add_argument("--warmup", action="store_true", help="these sets are warm-ups: never the day's best")
+    p.add_argument("--warmup-below", type=float, default=None, metavar="KG",
+                   help="sets lighter than this are warm-ups")
     p.add_argument("--max-sets", type=int, default=0, help="exit after this many sets have ended")
     p.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     p.set_defaults(func=_cmd_live)

@@ -22,12 +22,24 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from firmware_bridge.events import SamplesReceived
 from firmware_bridge.reader import DeviceReader
 
 _log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MethodContext:
+    """Who lifts what in the next set, for the training method's rules (the day rule and tempo):
+    athlete, exercise, load, whether it is a warm-up, and the tempo target (``vbt.tempo.Tempo``)."""
+
+    athlete: str = "default"
+    exercise: str = "unspecified"
+    load_kg: float | None = None
+    warmup: bool = False
+    tempo: object = None
 
 
 def _shift_rep(rep, dt: float):
@@ -50,6 +62,31 @@ def shift_event(event, dt: float):
     if kind == "set_end":
         return type(event)(_shift_result(event.result, dt), event.reason, event.t_s + dt)
     return event
+
+
+def history_day_book(recorder, config=None):
+    """A ``vbt.dayrule.DayBook`` that reads the history through ``recorder`` (a
+    ``vbt.store.SetRecorder``): the athlete's load-velocity profile from the days before today, and
+    today's sets already recorded (a restarted program keeps the day's best). Without a recorder,
+    a book with neither."""
+    import datetime
+
+    from vbt.dayrule import DayBook, DayRuleConfig
+
+    config = config or DayRuleConfig()
+    if recorder is None:
+        return DayBook(config)
+    midnight = datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
+
+    def profile_for(athlete, exercise, metric):
+        fut = recorder.submit(lambda store: store.load_velocity_profile(
+            exercise, athlete=athlete, metric=metric, until_unix_s=midnight))
+        return fut.result(timeout=10.0)
+
+    def earlier_sets(athlete, exercise):
+        return recorder.submit(lambda store: store.day_sets(athlete, exercise, config.metric, midnight)).result(10.0)
+
+    return DayBook(config, profile_for=profile_for, earlier_sets=earlier_sets)
 
 
 class LiveSession:
@@ -84,7 +121,7 @@ class LiveSession:
     def __init__(self, port: str, protocol: str = "auto", config=None, *, on_event=None,
                  forward_samples: bool = True, forward_health: bool = True, button_ends_set: bool = True,
                  recorder=None, reader_options: dict | None = None, warm: bool = True,
-                 outage_limit_s: float = 60.0):
+                 outage_limit_s: float = 60.0, day_book=None, context: MethodContext | None = None):
         from vbt.config import AnalysisConfig
         from vbt.tracker import LiveTracker
 
@@ -97,6 +134,8 @@ class LiveSession:
         self.button_ends_set = button_ends_set
         self.recorder = recorder
         self.warm = warm
+        self.day_book = day_book  # vbt.dayrule.DayBook: judge each finished set against the day's best
+        self.context = context or MethodContext()
         self.reader = DeviceReader(port, protocol, **(reader_options or {}))
         self._lock = threading.Lock()  # guards the tracker
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
@@ -155,6 +194,11 @@ class LiveSession:
         config.checked()
         self._requests.put(("config", config))
 
+    def set_context(self, context: MethodContext) -> None:
+        """Athlete, exercise, load, warm-up flag and tempo for the method's rules (thread-safe;
+        the day rule reads it when a set ends, tempo for each rep)."""
+        self._requests.put(("context", context))
+
     def current_set(self):
         """SetResult of the set in progress, in stream time (thread-safe)."""
         with self._lock:
@@ -176,12 +220,45 @@ class LiveSession:
 
     def _analysis_event(self, event) -> None:
         event = shift_event(event, self._t0 or 0.0)
+        event, extra = self._method(event)
         if self.recorder is not None:
             try:
                 self.recorder.record(event)
             except Exception:
                 _log.exception("recording %s into the history store failed", event.type)
         self._emit(event)
+        for ev in extra:
+            self._emit(ev)
+
+    def _method(self, event):
+        """The training method's rules on an analysis event: tempo per rep, the day rule at a set's
+        end. Returns the event (a SetEnded carries the verdicts) and the events to emit after it."""
+        ctx = self.context
+        try:
+            if event.type == "rep" and ctx.tempo is not None:
+                from vbt.results import TempoMiss
+                from vbt.tempo import check_rep
+
+                rt = check_rep(event.rep, ctx.tempo)
+                if rt.kept is False:
+                    t = ctx.tempo
+                    return event, [TempoMiss(rt.index, rt.eccentric_s, rt.pause_s, t.eccentric_s, t.pause_s,
+                                             t.margin_s, rt.reason(t), event.t_s)]
+            elif event.type == "set_end" and event.result.reps:
+                from vbt.results import DayDone
+                from vbt.tempo import summarise
+
+                day = None
+                if self.day_book is not None:
+                    day = self.day_book.add_set(ctx.athlete, ctx.exercise, event.result.reps, ctx.load_kg,
+                                                ctx.warmup)
+                tempo = summarise(event.result.reps, ctx.tempo) if ctx.tempo is not None else None
+                event = replace(event, day=day, tempo=tempo)
+                if day is not None and day.done:
+                    return event, [DayDone(day, ctx.athlete, ctx.exercise, event.t_s)]
+        except Exception:
+            _log.exception("the training method's rules failed on %s", event.type)
+        return event, []
 
     def _run(self) -> None:
         try:
@@ -217,6 +294,8 @@ class LiveSession:
             elif what == "config":
                 with self._lock:
                     self.tracker.set_config(arg)
+            elif what == "context":
+                self.context = arg
 
     def _end_set(self, reason: str) -> None:
         with self._lock:
@@ -307,6 +386,7 @@ class HistoryHook:
         self.recorder = recorder
         self.set_fields = {k: v for k, v in set_fields.items() if k == "load_kg" or v not in (None, "")}
         self.on_error = on_error
+        self.warmup = False  # the next set is a warm-up (stored with it; the day rule ignores it)
         self.open = False
         self.set_id = None  # Future of the open (or last) set's id
         self.ended = None  # Future of the last end_set
@@ -323,7 +403,11 @@ class HistoryHook:
                 self.recorder.add_rep(event.rep)
             elif event.type == "set_end" and self.open:
                 self.open = False
-                self.ended = self.recorder.end_set(event.result, event.reason)
+                self.ended = ended = self.recorder.end_set(event.result, event.reason)
+                method = {"warmup": self.warmup, "day": getattr(event, "day", None),
+                          "tempo": getattr(event, "tempo", None)}
+                if any(method.values()):
+                    self.recorder.submit(lambda store: store.set_method(ended.result(), **method))
         except Exception as exc:
             self.open = False
             if self.on_error is None:

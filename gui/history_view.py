@@ -125,7 +125,8 @@ def _set_text(s) -> str:
     rpe = f" · RPE {s.rpe:g}" if s.rpe is not None else ""
     best = f" · best {s.best_velocity_m_s:.2f}" if s.best_velocity_m_s is not None else ""
     when = datetime.fromtimestamp(s.started_at_unix_s).strftime("%H:%M")
-    return f"{when}  {s.exercise} {load}{side} · {s.n_reps} reps{best}{stop}{rpe}"
+    method = "".join(f" · {x}" for x in (("warm-up" if s.warmup else None), s.tempo_line(), s.day_line()) if x)
+    return f"{when}  {s.exercise} {load}{side} · {s.n_reps} reps{best}{stop}{method}{rpe}"
 
 
 class HistoryView(QWidget):

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from gui import theme
 from gui.session import LiveSettings
-from gui.widgets import RepBars, TracePlots, ValueTile
+from gui.widgets import DayDoneBanner, RepBars, TracePlots, ValueTile
 from vbt.config import METRIC_LABELS, METRICS
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.fields import SIDES
@@ -36,7 +36,13 @@ class LiveView(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        grid = QGridLayout(self)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.day_banner = DayDoneBanner()
+        outer.addWidget(self.day_banner, 0)
+        grid = QGridLayout()
+        outer.addLayout(grid, 1)
         grid.setContentsMargins(8, 8, 8, 8)
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(8)
@@ -234,12 +240,44 @@ class ControlsPanel(QScrollArea):
         form.addRow(self.pending_hint)
         outer.addWidget(box)
 
+        box = QGroupBox("Method")
+        form = QFormLayout(box)
+        form.setLabelAlignment(Qt.AlignRight)
+        self.tempo = QLineEdit()
+        self.tempo.setPlaceholderText("ecc:pause s, e.g. 3:1")
+        self.tempo.setToolTip("Tempo target: eccentric and bottom pause in seconds; the concentric as fast as "
+                              "possible. Empty: no target.")
+        self.tempo_margin = QDoubleSpinBox()
+        self.tempo_margin.setRange(0.0, 5.0)
+        self.tempo_margin.setDecimals(1)
+        self.tempo_margin.setSingleStep(0.1)
+        self.tempo_margin.setSuffix(" s")
+        self.warmup = QCheckBox("Warm-up set (never the day's best)")
+        self.warmup_below = QDoubleSpinBox()
+        self.warmup_below.setRange(0.0, 1000.0)
+        self.warmup_below.setDecimals(1)
+        self.warmup_below.setSingleStep(2.5)
+        self.warmup_below.setSuffix(" kg")
+        self.warmup_below.setSpecialValueText("off")
+        self.day_floor = QDoubleSpinBox()
+        self.day_floor.setRange(50.0, 99.0)
+        self.day_floor.setDecimals(0)
+        self.day_floor.setSuffix(" %")
+        form.addRow("Tempo", self.tempo)
+        form.addRow("Tempo margin", self.tempo_margin)
+        form.addRow(self.warmup)
+        form.addRow("Warm-up below", self.warmup_below)
+        form.addRow("Done under", self.day_floor)
+        outer.addWidget(box)
+
         box = QGroupBox("Alerts")
         v = QVBoxLayout(box)
         self.stop_alert = QCheckBox("Flash and alarm at the stop")
         self.warning_cue = QCheckBox("Soft cue when close to the limit")
+        self.day_alert = QCheckBox("Banner and chime when done for the day")
+        self.tempo_cue = QCheckBox("Soft cue when a rep misses its tempo")
         self.sound = QCheckBox("Sound")
-        for c in (self.stop_alert, self.warning_cue, self.sound):
+        for c in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.sound):
             v.addWidget(c)
         self.sound_method = QLabel("")
         self.sound_method.setProperty("role", "caption")
@@ -254,12 +292,13 @@ class ControlsPanel(QScrollArea):
         for w in (self.exercise, self.side, self.metric_box):
             w.currentIndexChanged.connect(self._changed)
         self.athlete.currentTextChanged.connect(self._changed)
-        for w in (self.load, self.threshold, self.stillness):
+        for w in (self.load, self.threshold, self.stillness, self.tempo_margin, self.warmup_below, self.day_floor):
             w.valueChanged.connect(self._changed)
-        for w in (self.auto_end, self.grace):
+        for w in (self.auto_end, self.grace, self.warmup):
             w.toggled.connect(self._changed)
+        self.tempo.editingFinished.connect(self._changed)
         self.auto_end.toggled.connect(self.grace.setEnabled)
-        for w in (self.stop_alert, self.warning_cue, self.sound):
+        for w in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.sound):
             w.toggled.connect(self.alerts_changed)
         self._silent = False
 
@@ -299,6 +338,11 @@ class ControlsPanel(QScrollArea):
         self.auto_end.setChecked(s.auto_end)
         self.grace.setChecked(s.grace_rep)
         self.grace.setEnabled(s.auto_end)
+        self.tempo.setText(s.tempo)
+        self.tempo_margin.setValue(s.tempo_margin_s)
+        self.warmup.setChecked(s.warmup)
+        self.warmup_below.setValue(s.warmup_below_kg or 0.0)
+        self.day_floor.setValue(s.day_floor_pct)
         self._warning_margin = s.warning_margin_pct
         self._silent = False
 
@@ -314,6 +358,11 @@ class ControlsPanel(QScrollArea):
             set_end_stillness_s=float(self.stillness.value()),
             auto_end=self.auto_end.isChecked(),
             grace_rep=self.grace.isChecked(),
+            tempo=self.tempo.text().strip(),
+            tempo_margin_s=float(self.tempo_margin.value()),
+            warmup=self.warmup.isChecked(),
+            warmup_below_kg=self.warmup_below.value() or None,
+            day_floor_pct=float(self.day_floor.value()),
         )
 
     def _changed(self, *_) -> None:

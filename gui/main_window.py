@@ -109,6 +109,9 @@ class MainWindow(QMainWindow):
         self.redraw_every_frame = False  # True: redraw the traces on every tick, even sub-pixel moves
         self._pending_latency: tuple[object, float] | None = None
         self.stop_alerts: list[int] = []  # rep indices at which the stop alert fired (tests, log)
+        self.day_alerts: list = []  # DayVerdicts of the day_done alerts shown (tests, log)
+        self.tempo_misses: list[int] = []  # reps of the current set that missed their tempo
+        self._applied = None  # the LiveSettings last accepted (restored when an edit is refused)
         self.warning_cues: list[int] = []
 
         central = QWidget()
@@ -167,6 +170,8 @@ class MainWindow(QMainWindow):
         b.warning.connect(self._on_warning)
         b.stop.connect(self._on_stop)
         b.set_ended.connect(self._on_set_ended)
+        b.day_done.connect(self._on_day_done)
+        b.tempo_miss.connect(self._on_tempo_miss)
         b.set_saved.connect(self._on_set_saved)
         b.device_connected.connect(self._on_device_connected)
         b.device_lost.connect(self._on_device_lost)
@@ -281,12 +286,19 @@ class MainWindow(QMainWindow):
             set_end_stillness_s=num("rule/set_end_stillness_s", d.set_end_stillness_s),
             auto_end=_bool(q.value("rule/auto_end"), d.auto_end),
             grace_rep=_bool(q.value("rule/grace_rep"), d.grace_rep),
+            tempo=str(q.value("method/tempo", d.tempo) or ""),
+            tempo_margin_s=num("method/tempo_margin_s", d.tempo_margin_s),
+            warmup_below_kg=num("method/warmup_below_kg", 0.0) or None,
+            day_floor_pct=num("method/day_floor_pct", d.day_floor_pct),
         )
         if s.validate():
             log.warning("stored settings ignored: %s", "; ".join(s.validate()))
             s = d
         self.controls.set_settings(s)
+        self._applied = s
         self.controls.stop_alert.setChecked(_bool(q.value("alerts/stop"), True))
+        self.controls.day_alert.setChecked(_bool(q.value("alerts/day"), True))
+        self.controls.tempo_cue.setChecked(_bool(q.value("alerts/tempo"), True))
         self.controls.warning_cue.setChecked(_bool(q.value("alerts/warning"), True))
         self.controls.sound.setChecked(_bool(q.value("alerts/sound"), True))
         self.controls.sound_method.setText(f"sound via {self.cues.method}")
@@ -316,6 +328,12 @@ class MainWindow(QMainWindow):
         q.setValue("rule/set_end_stillness_s", s.set_end_stillness_s)
         q.setValue("rule/auto_end", s.auto_end)
         q.setValue("rule/grace_rep", s.grace_rep)
+        q.setValue("method/tempo", s.tempo)
+        q.setValue("method/tempo_margin_s", s.tempo_margin_s)
+        q.setValue("method/warmup_below_kg", s.warmup_below_kg or 0.0)
+        q.setValue("method/day_floor_pct", s.day_floor_pct)
+        q.setValue("alerts/day", self.controls.day_alert.isChecked())
+        q.setValue("alerts/tempo", self.controls.tempo_cue.isChecked())
         q.setValue("alerts/stop", self.controls.stop_alert.isChecked())
         q.setValue("alerts/warning", self.controls.warning_cue.isChecked())
         q.setValue("alerts/sound", self.controls.sound.isChecked())
@@ -327,7 +345,10 @@ class MainWindow(QMainWindow):
         problems = s.validate()
         if problems:
             self.show_message("; ".join(problems))
+            if self._applied is not None:  # the field shows what is in force, nothing changed
+                self.controls.set_settings(self._applied)
             return
+        self._applied = s
         self.display.configure(threshold_pct=s.threshold_pct, warning_margin_pct=s.warning_margin_pct, metric=s.metric)
         if self.session is not None:
             self.session.configure(s)
@@ -358,6 +379,8 @@ class MainWindow(QMainWindow):
             self.session.end_set("manual")
         self.display.new_set()
         self.overlay.dismiss()
+        self.live.day_banner.hide()
+        self.tempo_misses = []
         self.live.end_panel.hide()
         self._shown_seq = None
         self.controls.pending_hint.setText("")
@@ -386,12 +409,15 @@ class MainWindow(QMainWindow):
         v.stop_at.set_caption("stop line")
         v.stop_at.set_value(f"{thr:.2f}" if thr is not None else "–", theme.STOP if thr is not None else theme.TEXT,
                             footer=f"−{d.threshold_pct:g} % of best")
-        v.bars.show_reps([r.velocity_m_s for r in d.reps], [r.level for r in d.reps], best, thr, d.threshold_pct)
+        v.bars.show_reps([r.velocity_m_s for r in d.reps], [r.level for r in d.reps], best, thr, d.threshold_pct,
+                         tempo_marks=self.tempo_misses)
 
     def _on_rep(self, ev) -> None:
         action = self.display.apply(ev.payload)
         if action == "new_set":  # the first rep of a set after the last one ended
             self.overlay.dismiss()
+            self.live.day_banner.hide()
+            self.tempo_misses = []
             self.live.end_panel.hide()
             self._shown_seq = None
             self.controls.pending_hint.setText("")
@@ -443,6 +469,27 @@ class MainWindow(QMainWindow):
             self.cues.play("stop")
             QApplication.alert(self, 3000)  # the task bar entry flashes too, if the window is behind others
 
+    def _on_tempo_miss(self, ev) -> None:
+        p = ev.payload  # a rep of the set on screen: its rep event came just before
+        self.tempo_misses.append(p.index)
+        log.info("tempo: rep %d too fast: %s", p.index, p.reason)
+        self._refresh_tiles()
+        tile = self.live.velocity
+        tile.set_value(tile.value(), None, footer=f"rep {p.index} · TEMPO: {p.reason}", token=tile.token)
+        if self.controls.tempo_cue.isChecked():
+            self.cues.play("tempo")
+
+    def _on_day_done(self, ev) -> None:
+        p = ev.payload
+        v = p.verdict
+        self.day_alerts.append(v)
+        log.info("done for the day with %s: %s", p.exercise, v.reason)
+        if not self.controls.day_alert.isChecked():
+            return
+        self.live.day_banner.show_verdict(p.exercise, v)
+        self.cues.play("day_done")
+        QApplication.alert(self, 3000)
+
     def _on_set_ended(self, ev) -> None:
         action = self.display.apply(ev.payload)
         if action != "set_ended":
@@ -454,6 +501,16 @@ class MainWindow(QMainWindow):
                                               warning_margin_pct=s.warning_margin_pct)
         self._shown_seq = ev.set_seq
         r = ev.payload.result
+        method = []
+        tempo, day = getattr(ev.payload, "tempo", None), getattr(ev.payload, "day", None)
+        if tempo is not None:
+            method.append(f"tempo {tempo.tempo.label()}: {tempo.kept} of {tempo.judged} reps kept")
+        if day is not None and day.basis == "warmup":
+            method.append("warm-up")
+        elif day is not None and day.ratio_pct is not None:
+            method.append(f"{day.ratio_pct:.0f} % of the day's best" + (" · DONE FOR TODAY" if day.done else ""))
+        self._set_infos[ev.set_seq] = replace(self._set_infos[ev.set_seq], method=" · ".join(method),
+                                               tempo_marks=tuple(self.tempo_misses))
         best = d.best_velocity_m_s
         stop = f"stopped at rep {r.stop_rep}" if r.stop_rep else "limit not reached"
         reason = {"stillness": "bar still", "manual": "ended by hand", "velocity_loss": "ended at the stop",
@@ -461,7 +518,7 @@ class MainWindow(QMainWindow):
         loss = d.max_loss_pct
         self.live.end_panel.show_set(
             f"Set {d.set_number} done ({reason}): {len(r.reps)} reps · best {best:.2f} · "
-            f"max loss {0.0 if loss is None else loss:.1f} % · {stop}")
+            f"max loss {0.0 if loss is None else loss:.1f} % · {stop}" + "".join(f" · {m}" for m in method))
         self.live.velocity.set_value(self.live.velocity.value(), None,
                                      footer=f"set {d.set_number} done · {len(r.reps)} reps · Space for the next")
         self.controls.pending_hint.setText("")

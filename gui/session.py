@@ -69,6 +69,29 @@ class LiveSettings:
     set_end_stillness_s: float = 3.0
     auto_end: bool = False
     grace_rep: bool = False
+    # the training method: tempo target ("3:1", "" for none), warm-up, the day rule's floor
+    tempo: str = ""
+    tempo_margin_s: float = 0.5
+    warmup: bool = False
+    warmup_below_kg: float | None = None
+    day_floor_pct: float = 90.0
+
+    def tempo_target(self):
+        """The tempo as a ``vbt.tempo.Tempo`` (None: no target); raises TempoError for bad text."""
+        from vbt.tempo import parse_tempo
+
+        return parse_tempo(self.tempo, self.tempo_margin_s) if self.tempo.strip() else None
+
+    def day_config(self):
+        from vbt.dayrule import DayRuleConfig
+
+        return DayRuleConfig(floor_pct=self.day_floor_pct, warmup_below_kg=self.warmup_below_kg, metric=self.metric)
+
+    def context(self):
+        from firmware_bridge.live import MethodContext
+
+        return MethodContext(athlete=self.athlete, exercise=self.exercise, load_kg=self.load_kg, warmup=self.warmup,
+                             tempo=self.tempo_target())
 
     def validate(self) -> list[str]:
         problems = []
@@ -79,6 +102,13 @@ class LiveSettings:
         problems += [p for p in (load_problem(self.load_kg), side_problem(self.side)) if p]
         problems += StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct).validate()
         problems += SegmentationConfig(set_end_stillness_s=self.set_end_stillness_s).validate()
+        from vbt.tempo import TempoError
+
+        try:
+            self.tempo_target()
+        except TempoError as exc:
+            problems.append(str(exc))
+        problems += self.day_config().validate()
         return problems
 
     def analysis_config(self, min_rom_m: float = DEFAULT_MIN_ROM_M) -> AnalysisConfig:
@@ -275,6 +305,8 @@ class DashboardBackend:
             self._emit("warning", event)
         elif kind == "stop":
             self._emit("stop", event)
+        elif kind in ("day_done", "tempo_miss"):
+            self._emit(kind, event)
         elif kind == "set_end":
             if not event.result.reps:
                 return
@@ -418,12 +450,16 @@ class DashboardBackend:
 
     def _open_device(self, port: str, protocol: str) -> None:
         from firmware_bridge.live import LiveSession as DeviceSession
+        from firmware_bridge.live import history_day_book
 
         self._emit("status", f"opening {port}")
+        if self._hook is not None:
+            self._hook.warmup = self.settings.warmup
         self.live = DeviceSession(
             port, protocol, self.settings.analysis_config(self._min_rom_for(self.settings.exercise)),
             on_event=self._on_live_event, forward_samples=True, forward_health=True, button_ends_set=True,
-            recorder=self._hook, reader_options=self.reader_options, warm=False)
+            recorder=self._hook, reader_options=self.reader_options, warm=False,
+            day_book=history_day_book(self.recorder, self.settings.day_config()), context=self.settings.context())
         self.live.start()
 
     def _do_start_demo(self, options: DemoOptions) -> None:
@@ -457,6 +493,12 @@ class DashboardBackend:
         self._auto.enabled, self._auto.grace_rep = settings.auto_end, settings.grace_rep
         if self.live is not None:
             self.live.set_config(settings.analysis_config(self._min_rom_for(settings.exercise)))
+            self.live.set_context(settings.context())
+            book = self.live.day_book
+            if book is not None and book.config != settings.day_config():
+                book.config = settings.day_config()
+                for rule in book.rules.values():
+                    rule.config = book.config
         hook = self._hook
         if hook is None:
             return
@@ -468,6 +510,7 @@ class DashboardBackend:
                 fut = hook.set_id
                 self.recorder.submit(lambda store: store.update_set(fut.result(), **changes))
         hook.set_fields = set_fields(settings)
+        hook.warmup = settings.warmup
 
     def _do_annotate(self, set_seq: int, rpe, note) -> None:
         fut = self._set_ids.get(set_seq)

@@ -52,6 +52,10 @@ CUES = {
     "stop": ([(1320, 0.14), (990, 0.14)] * 3, 0.9),
     # warning: one soft, low, short tone
     "warning": ([(660, 0.12)], 0.35),
+    # done for the day: a slow falling three-note chime, nothing like the stop alarm's high-low pairs
+    "day_done": ([(784, 0.28), (0, 0.06), (659, 0.28), (0, 0.06), (523, 0.6)], 0.75),
+    # a rep that missed its tempo: a soft double tick
+    "tempo": ([(1760, 0.04), (0, 0.06), (1760, 0.04)], 0.3),
 }
 
 

@@ -41,6 +41,8 @@ class SetInfo:
     note: str = ""
     when: datetime | None = None
     warning_margin_pct: float = 3.0
+    method: str = ""  # tempo kept and the day rule's verdict, one line
+    tempo_marks: tuple = ()  # reps that missed their tempo
 
 
 def _fmt(v, spec=".2f", unit=""):
@@ -54,6 +56,7 @@ class SetSummaryCard(QWidget):
 
     def __init__(self, result: SetResult, info: SetInfo, parent=None):
         super().__init__(parent)
+        self.info = info
         self.setAttribute(Qt.WA_DontShowOnScreen, True)
         self.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.TEXT};")
         lay = QVBoxLayout(self)
@@ -77,7 +80,8 @@ class SetSummaryCard(QWidget):
         levels = [loss_level(r.velocity_loss_pct, result.velocity_loss_threshold_pct, info.warning_margin_pct)
                   if r.index > 1 else "good" for r in result.reps]
         self.bars = RepBars()
-        self.bars.show_reps(velocities, levels, best, threshold, result.velocity_loss_threshold_pct)
+        self.bars.show_reps(velocities, levels, best, threshold, result.velocity_loss_threshold_pct,
+                            tempo_marks=info.tempo_marks)
         self.bars.getPlotItem().setLabel("left", f"{m_label} m/s", color=theme.MUTED, size="13pt")
         lay.addWidget(self.bars, 3)
 
@@ -87,6 +91,8 @@ class SetSummaryCard(QWidget):
         head = (f"<b>{len(result.reps)} reps</b> · best {_fmt(best)} m/s {m_label} (rep {result.best_rep}) · "
                 f"loss at the end {_fmt(last_loss, '.1f', ' %')} · {stop}")
         extra = []
+        if info.method:
+            extra.append(html.escape(info.method))
         if info.rpe is not None:
             extra.append(f"RPE {info.rpe}")
         if info.end_reason:

@@ -18,6 +18,9 @@ ACCENT = "#4aa3ff"
 POSITION = "#4aa3ff"
 VELOCITY = "#ffd166"
 BEST = "#eef1f4"
+DAY = "#8e6cff"  # done for the day: its own colour, not the set's STOP red
+DAY_DARK = "#241a55"
+TEMPO = "#ff4fd8"  # a rep that missed its tempo
 
 LEVEL_COLOURS = {"good": GOOD, "warning": WARNING, "stop": STOP}
 

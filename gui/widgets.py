@@ -257,6 +257,52 @@ class AlertOverlay(QWidget):
             self.setGeometry(self.parentWidget().rect())
 
 
+class DayDoneBanner(QWidget):
+    """Done for the day: a violet band over the live view with the verdict and the day's best.
+
+    Distinct from the set's STOP (red, flashing, over everything): it stays until the next set
+    starts, so the lifter reads it at the rack between sets.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from PySide6.QtWidgets import QVBoxLayout
+
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.setStyleSheet(f"DayDoneBanner {{ background: {theme.DAY_DARK}; border: 6px solid {theme.DAY}; }}"
+                           f"DayDoneBanner QLabel {{ background: transparent; color: #ffffff; }}")
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(22, 10, 22, 12)
+        lay.setSpacing(4)
+        self.title = QLabel("")
+        self.title.setStyleSheet("font-size: 54px; font-weight: 800;")
+        self.detail = QLabel("")
+        self.detail.setStyleSheet("font-size: 26px; font-weight: 600;")
+        self.trend = QLabel("")
+        self.trend.setStyleSheet(f"font-size: 21px; color: {theme.TEXT};")
+        for label in (self.title, self.detail, self.trend):
+            label.setTextFormat(Qt.PlainText)
+            label.setWordWrap(True)
+            lay.addWidget(label)
+        self.hide()
+
+    def show_verdict(self, exercise: str, verdict) -> None:
+        v = verdict
+        how = ("same load" if v.basis == "same_load" else "from the load-velocity profile")
+        at = f" at {v.load_kg:g} kg" if v.load_kg else ""
+        best_at = f" at {v.day_best_load_kg:g} kg" if v.day_best_load_kg else ""
+        self.title.setText(f"DONE FOR TODAY · {exercise}")
+        self.detail.setText(f"best rep {v.set_best_m_s:.2f} m/s{at} = {v.ratio_pct:.0f} % of {v.reference_m_s:.2f} "
+                            f"m/s ({how}; under {v.floor_pct:g} %)")
+        trend = " → ".join(f"{x:.2f}" for x in v.trend_m_s)
+        self.trend.setText(f"day's best {v.day_best_m_s:.2f} m/s{best_at} · today's sets: {trend}")
+        self.show()
+
+    @property
+    def text(self) -> str:
+        return " — ".join(x.text() for x in (self.title, self.detail, self.trend))
+
+
 class StatusBanner(QWidget):
     """Device status: a slim strip while all is well, a big red banner when the device is lost.
 
@@ -405,6 +451,17 @@ class RepBars(TimedPlotWidget):
             t.hide()
             plot.addItem(t)
             self._labels.append(t)
+        self._tempo_labels: list[pg.TextItem] = []
+        tempo_font = QFont(font)
+        tempo_font.setPixelSize(24)
+        for _ in range(self.MAX_LABELS):  # "FAST" at the foot of a bar whose rep missed its tempo
+            t = pg.TextItem("FAST", color=theme.TEMPO, anchor=(0.5, 1.0), fill=pg.mkBrush(theme.BACKGROUND))
+            t.setFont(tempo_font)
+            t.setZValue(25)
+            t.hide()
+            plot.addItem(t)
+            self._tempo_labels.append(t)
+        self.tempo_marks: tuple[int, ...] = ()
         self.metric_label = "MV"
         self.heights = np.zeros(0)
         self.levels: list[str] = []
@@ -420,12 +477,22 @@ class RepBars(TimedPlotWidget):
         plot.getAxis("bottom").setTicks([ticks])
 
     def show_reps(self, velocities, levels, best: float | None, threshold: float | None,
-                  threshold_pct: float | None = None) -> None:
+                  threshold_pct: float | None = None, tempo_marks=()) -> None:
         v = np.asarray(velocities, dtype=float)
         n = v.size
         x = np.arange(1, n + 1, dtype=float)
         brushes = [pg.mkBrush(theme.level_colour(lv)) for lv in levels]
-        self.bars.setOpts(x=x, height=np.nan_to_num(v), width=0.72, brushes=brushes)
+        marks = {int(i) for i in tempo_marks}
+        pens = [pg.mkPen(theme.TEMPO, width=6) if i in marks else pg.mkPen(None) for i in range(1, n + 1)]
+        self.bars.setOpts(x=x, height=np.nan_to_num(v), width=0.72, brushes=brushes, pens=pens or None)
+        self.tempo_marks = tuple(sorted(i for i in marks if 1 <= i <= n))
+        top_y = float(np.nanmax(v)) if n else 0.4
+        for i, label in enumerate(self._tempo_labels, start=1):
+            if i in marks and i <= n:
+                label.setPos(i, 0.03 * max(top_y, 0.4))  # at the foot of the bar, clear of the value above
+                label.show()
+            else:
+                label.hide()
         self.heights, self.levels = v, list(levels)
         for i, label in enumerate(self._labels):
             if i < n and i < self.MAX_LABELS:

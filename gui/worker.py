@@ -39,6 +39,8 @@ class SessionBridge(QObject):
     storage_failed = Signal(object)
     storage_recovered = Signal(object)
     line_errors = Signal(object)
+    day_done = Signal(object)
+    tempo_miss = Signal(object)
 
     _SIGNALS = {
         "rep": "rep_completed",
@@ -59,6 +61,8 @@ class SessionBridge(QObject):
         "storage_failed": "storage_failed",
         "storage_recovered": "storage_recovered",
         "line_errors": "line_errors",
+        "day_done": "day_done",
+        "tempo_miss": "tempo_miss",
     }
 
     def __init__(self, parent=None):

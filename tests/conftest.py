@@ -22,3 +22,19 @@ def emulator_dir(tmp_path, monkeypatch):
     path = tmp_path / "emu"
     monkeypatch.setenv("VBT_EMULATOR_DIR", str(path))
     return path
+
+
+def full_disk(monkeypatch, extra_pages: int = 0) -> None:
+    """History connections that cannot grow the file beyond its size at opening plus ``extra_pages``
+    (``PRAGMA max_page_count``): SQLite's own SQLITE_FULL, "database or disk is full", without root."""
+    import vbt.store.db as store_db
+
+    original = store_db._connect_sqlite
+
+    def connect(path, timeout_s):
+        conn = original(path, timeout_s)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
+        return conn
+
+    monkeypatch.setattr(store_db, "_connect_sqlite", connect)

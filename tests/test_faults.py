@@ -145,33 +145,18 @@ def test_line_errors_make_the_rep_around_them_doubtful():
 # ---- a full disk, freed later ---------------------------------------------------------------------
 
 
-def _cap_the_file(monkeypatch, extra_pages):
-    """Connections that cannot grow the file beyond its size now plus ``extra_pages``: SQLite's
-    own SQLITE_FULL ("database or disk is full"), as on a full disk."""
-    import vbt.store.db as store_db
-
-    original = store_db._connect_sqlite
-
-    def connect(path, timeout_s):
-        conn = original(path, timeout_s)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
-        return conn
-
-    monkeypatch.setattr(store_db, "_connect_sqlite", connect)
-
-
 def _free_the_disk(store):
     store.conn.execute("PRAGMA max_page_count = 1073741823")
 
 
 @pytest.mark.parametrize("full_after_chunks", [0, 2, 5])
 def test_disk_full_at_any_moment_then_freed_keeps_every_rep_and_sample(tmp_path, monkeypatch, full_after_chunks):
+    from tests.conftest import full_disk
     from vbt.store import SetRecorder, Store, StoreError
 
     with Store.open(tmp_path):
         pass
-    _cap_the_file(monkeypatch, extra_pages=4 + 2 * full_after_chunks)
+    full_disk(monkeypatch, extra_pages=4 + 2 * full_after_chunks)
     errors, recovered = [], []
     rec = SetRecorder(tmp_path, trace_flush_interval_s=0.02, on_error=errors.append,
                       on_recovered=recovered.append, retry_max_s=0.1, pre_roll_s=0.0)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import vbt.store as vs
 import vbt.store.db as store_db
-from tests.conftest import db_dump
+from tests.conftest import db_dump, full_disk
 from vbt.config import StopRuleConfig
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.results import REP_JSON_FIELDS, Rep
@@ -196,7 +196,13 @@ V1_REP_COLUMNS = tuple(c for c in vs.REP_METRIC_COLUMNS if c != "quality")
 
 # Every schema version before the current one, with data as that version wrote it. A new
 # SCHEMA_VERSION must add a filler for the version before it (checked below).
-FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2}
+def _fill_v3(conn):
+    """Data as a schema-3 tracker wrote it: rep quality and deleted sets, no training-method columns."""
+    _fill_v2(conn)
+    conn.execute("UPDATE reps SET quality = 'device lost during the rep' WHERE seq = 2")
+
+
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3}
 
 
 def test_every_earlier_version_has_a_migration_test():
@@ -321,17 +327,7 @@ def test_locked_database_fails_cleanly_and_changes_nothing(tmp_path, monkeypatch
         other.close()
 
 
-def _full_disk(monkeypatch, extra_pages=0):
-    """Connections that cannot grow the file: sqlite's own "database or disk is full"."""
-    original = store_db._connect_sqlite
-
-    def connect(path, timeout_s):
-        conn = original(path, timeout_s)
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {max(pages, 1) + extra_pages}")
-        return conn
-
-    monkeypatch.setattr(store_db, "_connect_sqlite", connect)
+_full_disk = full_disk
 
 
 def test_full_disk_is_one_clear_error_and_changes_nothing(tmp_path, monkeypatch):

@@ -149,6 +149,12 @@ def _set_line(s: SetRecord) -> str:
         f"loss {_fmt(s.last_velocity_loss_pct, '.1f', ' %')} (limit {s.velocity_loss_threshold_pct:g} %"
         + (f", stop at rep {s.stop_rep})" if s.stop_rep else ")"),
     ]
+    if s.warmup:
+        parts.append("warm-up")
+    if s.tempo_line():
+        parts.append(s.tempo_line())
+    if s.day_line():
+        parts.append(s.day_line())
     if s.rpe is not None:
         parts.append(f"RPE {s.rpe:g}")
     if s.n_deleted_reps:

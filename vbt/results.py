@@ -153,6 +153,34 @@ class SetEnded:
     reason: str  # "stillness" | "end_of_stream" | "manual"
     t_s: float
     type: str = field(default="set_end", init=False)
+    day: object = None  # vbt.dayrule.DayVerdict when a live session judges the day
+    tempo: object = None  # vbt.tempo.TempoSummary when the set carried a tempo target
+
+
+@dataclass(frozen=True)
+class DayDone:
+    """The set just ended fell under the day's floor: done with this exercise for today."""
+
+    verdict: object  # vbt.dayrule.DayVerdict
+    athlete: str
+    exercise: str
+    t_s: float
+    type: str = field(default="day_done", init=False)
+
+
+@dataclass(frozen=True)
+class TempoMiss:
+    """Rep ``index`` came down (or left the bottom) faster than the set's tempo target allows."""
+
+    index: int
+    eccentric_s: float | None
+    pause_s: float | None
+    target_eccentric_s: float
+    target_pause_s: float
+    margin_s: float
+    reason: str
+    t_s: float
+    type: str = field(default="tempo_miss", init=False)
 
 
 def event_to_json(event) -> dict:
@@ -168,5 +196,18 @@ def event_to_json(event) -> dict:
             "t_s": event.t_s,
         }
     if isinstance(event, SetEnded):
-        return {"type": "set_end", "reason": event.reason, "t_s": event.t_s, **event.result.to_json()}
+        out = {"type": "set_end", "reason": event.reason, "t_s": event.t_s, **event.result.to_json()}
+        if event.day is not None:
+            out["day"] = event.day.to_json()
+        if event.tempo is not None:
+            out["tempo"] = event.tempo.to_json()
+        return out
+    if isinstance(event, DayDone):
+        return {"type": "day_done", "t_s": event.t_s, "athlete": event.athlete, "exercise": event.exercise,
+                **{k: _clean(v) if not isinstance(v, list) else v for k, v in event.verdict.to_json().items()}}
+    if isinstance(event, TempoMiss):
+        return {"type": "tempo_miss", "t_s": event.t_s, "index": event.index,
+                "eccentric_s": _clean(event.eccentric_s), "pause_s": _clean(event.pause_s),
+                "target_eccentric_s": event.target_eccentric_s, "target_pause_s": event.target_pause_s,
+                "margin_s": event.margin_s, "reason": event.reason}
     raise TypeError(f"not an analysis event: {event!r}")

@@ -52,7 +52,9 @@ SELECT st.id, st.uid, st.session_id, a.name, e.name, st.load_kg, st.side, st.met
                                   ELSE r.mean_velocity_m_s END)
           FROM reps r WHERE r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'),
        (SELECT r.velocity_loss_pct FROM reps r WHERE r.set_id = st.id AND r.deleted = 0
-          ORDER BY r.seq DESC LIMIT 1)
+          ORDER BY r.seq DESC LIMIT 1),
+       st.warmup, st.day_done, st.day_basis, st.day_ratio_pct, st.day_reference_m_s, st.day_best_m_s,
+       st.day_floor_pct, st.tempo_eccentric_s, st.tempo_pause_s, st.tempo_margin_s, st.tempo_kept, st.tempo_judged
 FROM sets st JOIN athletes a ON a.id = st.athlete_id JOIN exercises e ON e.id = st.exercise_id
 """
 
@@ -67,7 +69,10 @@ def _set_from_row(row) -> SetRecord:
         side=row[6], metric=row[7], velocity_loss_threshold_pct=row[8], best_rep=row[9], stop_rep=row[10],
         stop_reason=row[11], rpe=row[12], note=row[13], started_at_unix_s=row[14], ended_at_unix_s=row[15],
         duration_s=row[16], recovered=bool(row[17]), source=row[18], n_reps=row[19], n_deleted_reps=row[20],
-        best_velocity_m_s=row[21], last_velocity_loss_pct=row[22],
+        best_velocity_m_s=row[21], last_velocity_loss_pct=row[22], warmup=bool(row[23]),
+        day_done=None if row[24] is None else bool(row[24]), day_basis=row[25], day_ratio_pct=row[26],
+        day_reference_m_s=row[27], day_best_m_s=row[28], day_floor_pct=row[29], tempo_eccentric_s=row[30],
+        tempo_pause_s=row[31], tempo_margin_s=row[32], tempo_kept=row[33], tempo_judged=row[34],
     )
 
 

@@ -64,10 +64,41 @@ class SetRecord:
     n_deleted_reps: int
     best_velocity_m_s: float | None
     last_velocity_loss_pct: float | None
+    # the training method (vbt.dayrule, vbt.tempo): None where the set was not judged
+    warmup: bool = False
+    day_done: bool | None = None
+    day_basis: str | None = None
+    day_ratio_pct: float | None = None
+    day_reference_m_s: float | None = None
+    day_best_m_s: float | None = None
+    day_floor_pct: float | None = None
+    tempo_eccentric_s: float | None = None
+    tempo_pause_s: float | None = None
+    tempo_margin_s: float | None = None
+    tempo_kept: int | None = None
+    tempo_judged: int | None = None
 
     @property
     def in_progress(self) -> bool:
         return self.ended_at_unix_s is None
+
+    def day_line(self) -> str | None:
+        """The day rule's verdict in a few words (None: not judged)."""
+        if self.day_basis is None or self.day_basis == "warmup":
+            return None
+        if self.day_basis == "first":
+            return "sets the day's best"
+        if self.day_basis == "none" or self.day_ratio_pct is None:
+            return "day rule: no like-for-like comparison"
+        how = "same load" if self.day_basis == "same_load" else "profile"
+        head = "DONE FOR TODAY" if self.day_done else "day"
+        return f"{head}: {self.day_ratio_pct:.0f} % of {self.day_reference_m_s:.2f} m/s ({how})"
+
+    def tempo_line(self) -> str | None:
+        if self.tempo_eccentric_s is None:
+            return None
+        return (f"tempo {self.tempo_eccentric_s:g}:{self.tempo_pause_s or 0:g} kept "
+                f"{self.tempo_kept}/{self.tempo_judged}")
 
     def to_json(self) -> dict:
         return {
@@ -94,6 +125,14 @@ class SetRecord:
             "source": self.source,
             "n_reps": self.n_reps,
             "n_deleted_reps": self.n_deleted_reps,
+            "warmup": self.warmup,
+            "day": None if self.day_basis is None else {
+                "done": self.day_done, "basis": self.day_basis, "ratio_pct": self.day_ratio_pct,
+                "reference_m_s": self.day_reference_m_s, "day_best_m_s": self.day_best_m_s,
+                "floor_pct": self.day_floor_pct},
+            "tempo": None if self.tempo_eccentric_s is None else {
+                "eccentric_s": self.tempo_eccentric_s, "pause_s": self.tempo_pause_s,
+                "margin_s": self.tempo_margin_s, "kept": self.tempo_kept, "judged": self.tempo_judged},
         }
 
 

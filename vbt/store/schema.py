@@ -13,7 +13,7 @@ from vbt import exercises as catalogue
 from vbt.results import REP_JSON_FIELDS
 from vbt.store.codec import RAW_CODEC
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
 REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
@@ -155,9 +155,30 @@ def _migrate_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sets ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0")
 
 
+def _migrate_to_v4(conn: sqlite3.Connection) -> None:
+    """v4: the training method on sets: the warm-up flag, the day rule's verdict (done for the day,
+    which comparison, the ratio and velocities) and the tempo target with the reps that kept it."""
+    statements = [
+        "ALTER TABLE sets ADD COLUMN warmup INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sets ADD COLUMN day_done INTEGER",
+        "ALTER TABLE sets ADD COLUMN day_basis TEXT",
+        "ALTER TABLE sets ADD COLUMN day_ratio_pct REAL",
+        "ALTER TABLE sets ADD COLUMN day_reference_m_s REAL",
+        "ALTER TABLE sets ADD COLUMN day_best_m_s REAL",
+        "ALTER TABLE sets ADD COLUMN day_floor_pct REAL",
+        "ALTER TABLE sets ADD COLUMN tempo_eccentric_s REAL",
+        "ALTER TABLE sets ADD COLUMN tempo_pause_s REAL",
+        "ALTER TABLE sets ADD COLUMN tempo_margin_s REAL",
+        "ALTER TABLE sets ADD COLUMN tempo_kept INTEGER",
+        "ALTER TABLE sets ADD COLUMN tempo_judged INTEGER",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: version -> the step that builds it from the version before.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3,
+    1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3, 4: _migrate_to_v4,
 }
 
 

@@ -700,6 +700,36 @@ class Store(Queries, CsvExchange):
         self.conn.execute("DELETE FROM sets WHERE id = ?", (set_id,))
 
     @_translated
+    def set_method(self, set_id: int, *, warmup: bool = False, day=None, tempo=None) -> SetRecord:
+        """Store the training method's verdicts with a set: the warm-up flag, the day rule's verdict
+        (``vbt.dayrule.DayVerdict``) and the tempo summary (``vbt.tempo.TempoSummary``)."""
+        self.get_set(set_id)  # NotFoundError for a wrong id
+        values = {"warmup": 1 if warmup or (day is not None and day.basis == "warmup") else 0}
+        if day is not None:
+            values.update(day_done=int(bool(day.done)), day_basis=day.basis,
+                          day_ratio_pct=_finite_or_none(day.ratio_pct),
+                          day_reference_m_s=_finite_or_none(day.reference_m_s),
+                          day_best_m_s=_finite_or_none(day.day_best_m_s), day_floor_pct=float(day.floor_pct))
+        if tempo is not None:
+            values.update(tempo_eccentric_s=float(tempo.tempo.eccentric_s), tempo_pause_s=float(tempo.tempo.pause_s),
+                          tempo_margin_s=float(tempo.tempo.margin_s), tempo_kept=int(tempo.kept),
+                          tempo_judged=int(tempo.judged))
+        with self.transaction():
+            self.conn.execute(f"UPDATE sets SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                              (*values.values(), set_id))
+        return self.get_set(set_id)
+
+    def day_sets(self, athlete: str, exercise: str, metric: str, since_unix_s: float) -> list[tuple]:
+        """Finished sets of one athlete and exercise since a time, in the day rule's terms:
+        ``(best_m_s in metric, load_kg, warmup)``, oldest first. Unknown names: no sets."""
+        try:
+            records = self.sets(athlete=athlete, exercise=exercise, since_unix_s=since_unix_s)
+        except StoreError:
+            return []
+        return [(r.best_velocity_m_s, r.load_kg, r.warmup) for r in records
+                if r.metric == metric and not r.in_progress and r.best_velocity_m_s is not None]
+
+    @_translated
     def delete_rep(self, rep_id: int) -> SetResult:
         """Flag a rep deleted (it stays stored) and re-apply the set's stop rule without it."""
         return self._set_rep_deleted(rep_id, True)
