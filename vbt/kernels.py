@@ -1185,6 +1185,22 @@ def _window_below(x, ib, lo_limit, hi_limit, h):
 
 
 @njit(cache=True)
+def _fit_end(t, x, lo, hi, first_right, shape_passes, two_term, coef, times, exps):
+    """One end of a rep: the three-piece fit of samples lo..hi-1, with exponents chosen by the data
+    (and, if ``two_term``, the onset's or arrival's second term) when ``shape_passes`` > 0, else
+    both exponents 2. ``exps`` receives the exponents used."""
+    if shape_passes > 0:
+        fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps)
+        if two_term:
+            refit_two_term(t, x, lo, hi, exps[0], exps[1], first_right, coef, times,
+                           AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
+    else:
+        exps[0] = 2.0
+        exps[1] = 2.0
+        fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
+
+
+@njit(cache=True)
 def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_min_m, fit_side_s,
                 load_kg, shape_passes, tol_floor_m, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``.
@@ -1290,15 +1306,9 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
     exps = np.full(2, 2.0)
-    if shape_passes > 0:
-        fit_turning_point_auto(t, x, left, right + 1, True, coef, times, exps)
-        if TWO_TERM:
-            refit_two_term(t, x, left, right + 1, exps[0], exps[1], True, coef, times,
-                           AUTO_RADIUS_SHARE * (t[right] - t[left]))
-    else:
-        fit_turning_point(t, x, left, right + 1, 2.0, 2.0, coef, times)
+    _fit_end(t, x, left, right + 1, True, shape_passes, TWO_TERM, coef, times, exps)
     c_on = abs(coef[2])
-    p_on = exps[1] if shape_passes > 0 else 2.0
+    p_on = exps[1]
     t0 = times[1]
     t_ecc_end = times[0]
     x0 = coef[0]
@@ -1319,20 +1329,13 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     stop2 = min(n - 1, it + side)
     while right2 < stop2 and x[it] - x[right2 + 1] <= h:
         right2 += 1
-    if shape_passes > 0:
-        fit_turning_point_auto(t, x, left2, right2 + 1, False, coef, times, exps)
-        if TWO_TERM:
-            refit_two_term(t, x, left2, right2 + 1, exps[0], exps[1], False, coef, times,
-                           AUTO_RADIUS_SHARE * (t[right2] - t[left2]))
-    else:
-        fit_turning_point(t, x, left2, right2 + 1, 2.0, 2.0, coef, times)
+    _fit_end(t, x, left2, right2 + 1, False, shape_passes, TWO_TERM, coef, times, exps)
     c_arr = abs(coef[1])
-    p_arr = exps[0] if shape_passes > 0 else 2.0
+    p_arr = exps[0]
     t1 = times[0]
     t_desc = times[1]
     x1 = coef[0]
-    # What the recording shows beyond the fits: the encoder step (floor) and the noise, a robust
-    # spread of the samples about the 10 Hz filter over the rise.
+    # What the recording shows beyond the fits: the encoder step (floor) and the noise.
     tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise)
     t_stop = (n - 1) * dt
     method = 0
@@ -1390,10 +1393,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                 ib2 = j
         l3, r3 = _window_below(x, ib2, js, it, h)
         if r3 - l3 >= 4:
-            if shape_passes > 0:
-                fit_turning_point_auto(t, x, l3, r3 + 1, True, coef, times, exps)
-            else:
-                fit_turning_point(t, x, l3, r3 + 1, 2.0, 2.0, coef, times)
+            _fit_end(t, x, l3, r3 + 1, True, shape_passes, False, coef, times, exps)
             t0 = times[1]
             x0 = coef[0]
         if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
