@@ -66,7 +66,8 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
     size_mb = os.path.getsize(path) / 1e6
     cmds = {
         "vbt analyze --json": [*VBT, "analyze", path, "--json"],
-        "NumPy/SciPy, same job": [sys.executable, os.path.join(HERE, "reference_cli.py"), path, "--method", "fitted"],
+        "NumPy/SciPy, previous method": [sys.executable, os.path.join(HERE, "reference_cli.py"), path,
+                                         "--method", "fitted"],
         "NumPy/SciPy, crude": [sys.executable, os.path.join(HERE, "reference_cli.py"), path, "--method", "crude"],
     }
     for cmd in cmds.values():  # warm: caches, page cache
@@ -82,7 +83,7 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
         print(f"  {name:24s} wall {wall:6.2f} s   CPU {cpu:6.2f} s   all walls: "
               + ", ".join(f"{w:.2f}" for w, _ in results[name]))
     ours = best["vbt analyze --json"]
-    for name, target in (("NumPy/SciPy, same job", 3.0), ("NumPy/SciPy, crude", 1.5)):
+    for name, target in (("NumPy/SciPy, previous method", 3.0), ("NumPy/SciPy, crude", 1.5)):
         print(f"  ratio against {name:22s} wall {best[name][0] / ours[0]:5.2f} x   CPU {best[name][1] / ours[1]:5.2f} x"
               f"   (target >= {target:g}x)")
 

@@ -3,8 +3,8 @@
     python benchmarks/reference_cli.py FILE [--method fitted|crude]
 
 reads a Chronojump raw signal with NumPy's own parser (``np.fromstring``), analyses it with the
-same-job reference (reference_fitted.py) or the crude one (reference_crude.py), and prints one JSON
-line with each rep's MV. Imports nothing from this project.
+reference of the core's previous method (reference_fitted.py) or the crude one (reference_crude.py),
+and prints one JSON line with each rep's MV. Imports nothing from this project.
 """
 
 from __future__ import annotations
