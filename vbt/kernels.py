@@ -13,7 +13,12 @@ detect_stream    turning points with distance hysteresis; rep candidates and sti
 butter_lowpass   2nd-order Butterworth coefficients (bilinear transform, pre-warped)
 filtfilt         zero-phase biquad: forward then backward, constant-extension padding
 fit_turning_point  a turning point as two power-law branches either side of a hold
-fit_phase_lm     a whole concentric phase as one Beta-shaped velocity profile (Levenberg-Marquardt)
+fit_turning_point_auto  the same with each branch's exponent chosen by the data
+refit_two_term   an onset's or arrival's second power-law term, when it earns its keep (AIC)
+fit_phase_lm     a whole concentric phase as one Beta-shaped velocity profile (Levenberg-Marquardt),
+                 used only as a guarded refinement
+ends_consistent  does a candidate phase agree with the recorded samples (issue 9's checks)?
+final_rise_start the last stretch before a top without a descent
 analyze_rep      boundaries, velocities, ROM, durations, force and power of one rep
 """
 
