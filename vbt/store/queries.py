@@ -250,16 +250,21 @@ class Queries:
             for sid, p in sorted(points.items(), key=lambda kv: (kv[1]["started"], kv[0]))
         ]
 
+    def _profile_filter(self, exercise_id, athlete, since_unix_s, until_unix_s, side):
+        """WHERE clause (sets as ``st``) and parameters of the sets a load-velocity profile draws from."""
+        where, params = ["st.exercise_id = ?", "st.load_kg > 0", "st.deleted = 0"], [exercise_id]
+        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
+                     ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
+        return " AND ".join(where), params
+
     def _profile_span(self, exercise_id, athlete, metric, since_unix_s, until_unix_s, side):
         """(first start, last start, count) of the sets ``profile_points`` draws from."""
         column = METRIC_FIELDS[metric]
-        where, params = ["st.exercise_id = ?", "st.load_kg > 0"], [exercise_id]
-        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
-                     ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
+        where, params = self._profile_filter(exercise_id, athlete, since_unix_s, until_unix_s, side)
         return self.conn.execute(
             f"""SELECT MIN(st.started_at), MAX(st.started_at), COUNT(*) FROM sets st
-                WHERE {' AND '.join(where)} AND EXISTS (SELECT 1 FROM reps r WHERE r.set_id = st.id
-                                                       AND r.deleted = 0 AND r.{column} IS NOT NULL)""",
+                WHERE {where} AND EXISTS (SELECT 1 FROM reps r WHERE r.set_id = st.id AND r.deleted = 0
+                                          AND r.quality = 'ok' AND r.{column} IS NOT NULL)""",
             params,
         ).fetchone()
 
@@ -279,13 +284,11 @@ class Queries:
             raise StoreError(f"metric {metric!r} is not one of {', '.join(METRICS)}")
         column = METRIC_FIELDS[metric]
         exercise_id = self._resolve_exercise(exercise)[0]
-        where, params = ["st.exercise_id = ?", "st.load_kg > 0", "st.deleted = 0"], [exercise_id]
-        _add_filters(where, params, ("st.athlete_id = ?", self._athlete_filter(athlete)),
-                     ("st.started_at >= ?", since_unix_s), ("st.started_at <= ?", until_unix_s), ("st.side = ?", side))
+        where, params = self._profile_filter(exercise_id, athlete, since_unix_s, until_unix_s, side)
         rows = self.conn.execute(
             f"""SELECT MIN(st.load_kg), MAX(r.{column}) FROM sets st
                 JOIN reps r ON r.set_id = st.id AND r.deleted = 0 AND r.quality = 'ok'
-                WHERE {' AND '.join(where)} AND r.{column} IS NOT NULL
+                WHERE {where} AND r.{column} IS NOT NULL
                 GROUP BY round(st.load_kg * 100) ORDER BY 1""",
             params,
         ).fetchall()
