@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import pytest
 
@@ -38,3 +39,18 @@ def full_disk(monkeypatch, extra_pages: int = 0) -> None:
         return conn
 
     monkeypatch.setattr(store_db, "_connect_sqlite", connect)
+
+
+def read_until(ser, dec, predicate, timeout_s: float = 3.0) -> list:
+    """Read a serial port through decoder ``dec`` until ``predicate(items)`` holds; fail after
+    ``timeout_s`` with what arrived."""
+    items = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        data = ser.read(max(1, ser.in_waiting))
+        if data:
+            items.extend(dec.feed(data, time.monotonic()))
+            if predicate(items):
+                return items
+    raise AssertionError(f"condition not met within {timeout_s} s; got "
+                         f"{[type(i).__name__ for i in items][-20:]}")

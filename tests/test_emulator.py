@@ -12,6 +12,7 @@ from firmware_bridge import native as nat
 from firmware_bridge.emulator import ChronojumpSource, Emulator, NativeSource
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.protocol import CommandAck, DeviceIdentity, ProbeEcho, SampleBatch
+from tests.conftest import read_until
 
 pytestmark = pytest.mark.usefixtures("emulator_dir")
 
@@ -19,18 +20,6 @@ pytestmark = pytest.mark.usefixtures("emulator_dir")
 def ramp_script(seconds=30.0, speed_m_s=0.2):
     t = np.arange(0, seconds, 0.001)
     return MotionScript.from_arrays(t, 1.0 + speed_m_s * np.minimum(t, 5.0))
-
-
-def read_until(ser, dec, predicate, timeout=3.0):
-    items = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data = ser.read(max(1, ser.in_waiting))
-        if data:
-            items.extend(dec.feed(data, time.monotonic()))
-            if predicate(items):
-                return items
-    raise AssertionError(f"condition not met within {timeout} s; got {len(items)} items")
 
 
 def n_samples(items):
@@ -146,7 +135,7 @@ def test_replay_of_a_chronojump_file_sends_its_counts(tmp_path):
         ser = serial.serial_for_url(emu.port, baudrate=115200, timeout=0.05)
         try:
             dec = cj.ChronojumpDecoder(startup_discard_bytes=0, fixed_period_s=0.001)
-            items = read_until(ser, dec, lambda it: n_samples(it) >= counts.size + 100, timeout=5)
+            items = read_until(ser, dec, lambda it: n_samples(it) >= counts.size + 100, timeout_s=5)
         finally:
             ser.close()
         assert emu.source.byte_period_s == pytest.approx(0.001)

@@ -31,6 +31,7 @@ from firmware_bridge.protocol import CommandAck, DeviceIdentity, Heartbeat, Samp
 from firmware_bridge.reader import DeviceReader
 from tests.firmware import fil
 from vbt.simulate import Timeline, simulate_set
+from tests.conftest import read_until as _read_until
 
 CPM = 10000  # the default build: 0.1 mm per count
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -194,15 +195,8 @@ def test_hello_counts_per_m_is_what_the_host_uses(built, tmp_path):
 
 
 def read_until(ser, dec, predicate, timeout_s=20.0):
-    items = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        data = ser.read(max(1, ser.in_waiting))
-        if data:
-            items.extend(dec.feed(data, time.monotonic()))
-            if predicate(items):
-                return items
-    raise AssertionError(f"condition not met; got {[type(i).__name__ for i in items][-20:]}")
+    """The shared reader with a simulator's patience (the firmware boots in simulated time)."""
+    return _read_until(ser, dec, predicate, timeout_s)
 
 
 def acks(items):
@@ -252,7 +246,7 @@ def test_every_host_command(built, tmp_path):
             stop_at = items.index(acks(items)[0])
             assert acks(items)[0].command == nat.CMD_STOP and acks(items)[0].ok
             assert not any(isinstance(i, SampleBatch) for i in items[stop_at:])
-            items = read_until(ser, dec, lambda it: sum(isinstance(i, Heartbeat) for i in it) >= 2, timeout_s=20)
+            items = read_until(ser, dec, lambda it: sum(isinstance(i, Heartbeat) for i in it) >= 2, timeout_s=20.0)
             assert not any(isinstance(i, SampleBatch) for i in items)
             assert not any(i.streaming for i in items if isinstance(i, Heartbeat))
             assert dec.stats.frames_lost == 0 and dec.stats.checksum_errors == 0
