@@ -54,3 +54,26 @@ def read_until(ser, dec, predicate, timeout_s: float = 3.0) -> list:
                 return items
     raise AssertionError(f"condition not met within {timeout_s} s; got "
                          f"{[type(i).__name__ for i in items][-20:]}")
+
+
+def one_set(velocities, rom_m=0.45, lead_in_s=1.0, lockout_s=0.8, tail_s=5.0):
+    """A scripted squat set (for the emulator) with exactly these mean concentric velocities."""
+    import numpy as np
+
+    from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
+    from vbt.simulate import Timeline, concentric_truth
+
+    tl = Timeline(x0_m=1.2)
+    tl.hold(lead_in_s)
+    reps = []
+    for k, v in enumerate(velocities, start=1):
+        tl.move(-rom_m, 0.7, 2.2, 2.0, role="eccentric")
+        tl.hold(0.05)
+        seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
+        tr = concentric_truth(seg, k)
+        reps.append(ScriptRep(1, k, tr.concentric_start_s, tr.concentric_end_s, tr.mean_velocity_m_s,
+                              tr.mean_propulsive_velocity_m_s, tr.peak_velocity_m_s, tr.rom_m))
+        tl.hold(lockout_s)
+    tl.hold(tail_s)
+    t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
+    return MotionScript(t, tl.position(t), reps)

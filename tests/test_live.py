@@ -15,10 +15,10 @@ from firmware_bridge import chronojump as cj
 from firmware_bridge import native as nat
 from firmware_bridge.emulator import Emulator, NativeSource
 from firmware_bridge.live import LiveSession
-from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
+from firmware_bridge.motion import MotionScript
 from firmware_bridge.recorded import decode, render
 from vbt.config import AnalysisConfig
-from vbt.simulate import Timeline, concentric_truth
+from tests.conftest import one_set
 from vbt.tracker import LiveTracker
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -35,24 +35,6 @@ def cli_env(tmp_path):
     env["VBT_HOME"] = str(tmp_path / "home")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
-
-
-def one_set(velocities, rom_m=0.45, lead_in_s=1.0, lockout_s=0.8, tail_s=5.0):
-    """A squat set with exactly these mean concentric velocities."""
-    tl = Timeline(x0_m=1.2)
-    tl.hold(lead_in_s)
-    reps = []
-    for k, v in enumerate(velocities, start=1):
-        tl.move(-rom_m, 0.7, 2.2, 2.0, role="eccentric")
-        tl.hold(0.05)
-        seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
-        tr = concentric_truth(seg, k)
-        reps.append(ScriptRep(1, k, tr.concentric_start_s, tr.concentric_end_s, tr.mean_velocity_m_s,
-                              tr.mean_propulsive_velocity_m_s, tr.peak_velocity_m_s, tr.rom_m))
-        tl.hold(lockout_s)
-    tl.hold(tail_s)
-    t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
-    return MotionScript(t, tl.position(t), reps)
 
 
 class Events:

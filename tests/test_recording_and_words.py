@@ -8,12 +8,10 @@ import subprocess
 import sys
 from datetime import datetime
 
-import numpy as np
 
 from firmware_bridge.emulator import Emulator
-from firmware_bridge.motion import GRID_HZ, MotionScript, ScriptRep
 from tests.test_history_cli import T0, assert_one_line_error, rep, run
-from vbt.simulate import Timeline, concentric_truth
+from tests.conftest import one_set
 from vbt.store import Store, database_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -27,20 +25,7 @@ def vbt(tmp_path, *args, timeout=120):
 
 
 def short_set(velocities=(0.8, 0.7), rom_m=0.45):
-    tl = Timeline(x0_m=1.2)
-    tl.hold(1.0)
-    reps = []
-    for k, v in enumerate(velocities, start=1):
-        tl.move(-rom_m, 0.7, 2.2, 2.0, role="eccentric")
-        tl.hold(0.05)
-        seg = tl.move(rom_m, rom_m / v, 2.0, 2.4, role="concentric")
-        tr = concentric_truth(seg, k)
-        reps.append(ScriptRep(1, k, tr.concentric_start_s, tr.concentric_end_s, tr.mean_velocity_m_s,
-                              tr.mean_propulsive_velocity_m_s, tr.peak_velocity_m_s, tr.rom_m))
-        tl.hold(0.8)
-    tl.hold(5.0)
-    t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
-    return MotionScript(t, tl.position(t), reps)
+    return one_set(velocities, rom_m)
 
 
 def test_live_records_by_default_as_unspecified_and_says_so_first(tmp_path):
