@@ -16,7 +16,8 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui import theme
-from gui.main_window import APPLICATION, ORGANIZATION, MainWindow, default_settings
+from gui.main_window import MainWindow
+from gui.window_settings import APPLICATION, ORGANIZATION, default_settings
 from gui.session import DemoOptions
 
 log = logging.getLogger(__name__)
