@@ -31,6 +31,12 @@ from numba import njit
 
 G = 9.81
 
+# Flags and small counts passed between kernels are typed values, never bare literals: numba
+# compiles a kernel once per literal argument it is called with (`True` and `False` are two
+# compilations of everything below the call), which tripled the first run's compile time.
+YES = np.bool_(True)
+NO = np.bool_(False)
+
 # ---- resampler ------------------------------------------------------------------------------
 # Monotone cubic Hermite interpolation (slopes as in PCHIP: harmonic mean of the neighbouring
 # secants, zero at a local extreme), so a 50 Hz stream keeps its curvature without overshoot
@@ -322,8 +328,8 @@ def filtfilt(x, c, n_pad, out):
         buf[n_pad + n + j] = x[n - 1]
     for j in range(n):
         buf[n_pad + j] = x[j]
-    _biquad_pass(buf, c, False)
-    _biquad_pass(buf, c, True)
+    _biquad_pass(buf, c, NO)
+    _biquad_pass(buf, c, YES)
     for j in range(n):
         out[j] = buf[n_pad + j]
 
@@ -411,7 +417,7 @@ def _sums(t, x, pre, tb, p, left, out3):
     """:func:`_branch_sums` over all samples; for p == 2 in O(log n) from the prefix moments
     (u = (tb - t)^2 expands into powers of t)."""
     if p != 2.0:
-        _branch_sums(t, x, 0, t.shape[0], tb, p, left, out3)
+        _branch_sums(t, x, np.int64(0), t.shape[0], tb, p, left, out3)
         return
     n = t.shape[0]
     if left:
@@ -438,8 +444,8 @@ def _sums(t, x, pre, tb, p, left, out3):
 def _pair_sse(t, x, pre, te, t0, p_left, p_right, s1, sx, sxx, coef):
     bl = np.empty(3)
     br = np.empty(3)
-    _sums(t, x, pre, te, p_left, True, bl)
-    _sums(t, x, pre, t0, p_right, False, br)
+    _sums(t, x, pre, te, p_left, YES, bl)
+    _sums(t, x, pre, t0, p_right, NO, br)
     return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], coef)
 
 
@@ -449,9 +455,9 @@ def _one_side_sse(t, x, pre, tb, which, p_left, p_right, fixed, s1, sx, sxx, tmp
     which == 0 moves t0 (the right branch), 1 moves te (the left branch)."""
     other = np.empty(3)
     if which == 0:
-        _sums(t, x, pre, tb, p_right, False, other)
+        _sums(t, x, pre, tb, p_right, NO, other)
         return _solve3(s1, sx, sxx, fixed[0], fixed[1], fixed[2], other[0], other[1], other[2], tmp)
-    _sums(t, x, pre, tb, p_left, True, other)
+    _sums(t, x, pre, tb, p_left, YES, other)
     return _solve3(s1, sx, sxx, other[0], other[1], other[2], fixed[0], fixed[1], fixed[2], tmp)
 
 
@@ -465,7 +471,8 @@ def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
     sample times for both (at most ~80 per side), then golden-section refinement of each within
     one candidate spacing. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
     tb, xb, nb = _binned(t, x, lo, hi)
-    return _fit_pieces(tb, xb, 0, nb, p_left, p_right, coef, times, 0, nb, 0, nb, 80)
+    return _fit_pieces(tb, xb, np.int64(0), nb, p_left, p_right, coef, times, np.int64(0), nb, np.int64(0), nb,
+                       np.int64(80))
 
 
 @njit(cache=True)
@@ -497,13 +504,13 @@ def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess,
     of a first estimate (a refit with other exponents moves them by a few ms, not more), with
     fewer candidates."""
     t, x, hi = _binned(t, x, lo, hi)
-    lo = 0
+    lo = np.int64(0)
     e_lo = np.searchsorted(t[:hi], te_guess - radius_s)
     e_hi = np.searchsorted(t[:hi], te_guess + radius_s, side="right")
     o_lo = np.searchsorted(t[:hi], t0_guess - radius_s)
     o_hi = np.searchsorted(t[:hi], t0_guess + radius_s, side="right")
     return _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
-                       o_lo, max(o_hi, o_lo + 1), 24)
+                       o_lo, max(o_hi, o_lo + 1), np.int64(24))
 
 
 @njit(cache=True)
@@ -540,8 +547,8 @@ def _sse_at(t, x, lo, hi, te, t0, pl, pr):
         sxx += x[j] * x[j]
     bl = np.empty(3)
     br = np.empty(3)
-    _branch_sums(t, x, lo, hi, te, pl, True, bl)
-    _branch_sums(t, x, lo, hi, t0, pr, False, br)
+    _branch_sums(t, x, lo, hi, te, pl, YES, bl)
+    _branch_sums(t, x, lo, hi, t0, pr, NO, br)
     c = np.empty(3)
     return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], c)
 
@@ -571,7 +578,7 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
         t0_g = times[1]
         for q in range(ne):
             p = AUTO_EXPONENTS[q]
-            score[q] = _sse_at(tb, xb, 0, nb, te_g, t0_g, pl if right else p, p if right else pr)
+            score[q] = _sse_at(tb, xb, np.int64(0), nb, te_g, t0_g, pl if right else p, p if right else pr)
         order = np.argsort(score)
         for r in range(AUTO_REFITS):
             p = AUTO_EXPONENTS[order[r]]
@@ -750,12 +757,12 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
     right_sums = np.empty((no, 3))
     tmp = np.empty(3)
     for c in range(ne):
-        _sums(tt, xx, pre, tt[e_lo + c * stride], p_left, True, tmp)
+        _sums(tt, xx, pre, tt[e_lo + c * stride], p_left, YES, tmp)
         left_sums[c, 0] = tmp[0]
         left_sums[c, 1] = tmp[1]
         left_sums[c, 2] = tmp[2]
     for c in range(no):
-        _sums(tt, xx, pre, tt[o_lo + c * stride], p_right, False, tmp)
+        _sums(tt, xx, pre, tt[o_lo + c * stride], p_right, NO, tmp)
         right_sums[c, 0] = tmp[0]
         right_sums[c, 1] = tmp[1]
         right_sums[c, 2] = tmp[2]
@@ -788,10 +795,10 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
         b = tt[min(k + stride, m - 1)]
         if which == 0:
             a = max(a, te)
-            _sums(tt, xx, pre, te, p_left, True, fixed)
+            _sums(tt, xx, pre, te, p_left, YES, fixed)
         else:
             b = min(b, t0)
-            _sums(tt, xx, pre, t0, p_right, False, fixed)
+            _sums(tt, xx, pre, t0, p_right, NO, fixed)
         c1 = b - gr * (b - a)
         c2 = a + gr * (b - a)
         f1 = _one_side_sse(tt, xx, pre, c1, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
@@ -1311,7 +1318,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
     exps = np.full(2, 2.0)
-    _fit_end(t, x, left, right + 1, True, shape_passes, TWO_TERM, coef, times, exps)
+    _fit_end(t, x, left, right + 1, YES, shape_passes, np.bool_(TWO_TERM), coef, times, exps)
     c_on = abs(coef[2])
     p_on = exps[1]
     t0 = times[1]
@@ -1334,7 +1341,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     stop2 = min(n - 1, it + side)
     while right2 < stop2 and x[it] - x[right2 + 1] <= h:
         right2 += 1
-    _fit_end(t, x, left2, right2 + 1, False, shape_passes, TWO_TERM, coef, times, exps)
+    _fit_end(t, x, left2, right2 + 1, NO, shape_passes, np.bool_(TWO_TERM), coef, times, exps)
     c_arr = abs(coef[1])
     p_arr = exps[0]
     t1 = times[0]
@@ -1398,7 +1405,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                 ib2 = j
         l3, r3 = _window_below(x, ib2, js, it, h)
         if r3 - l3 >= 4:
-            _fit_end(t, x, l3, r3 + 1, True, shape_passes, False, coef, times, exps)
+            _fit_end(t, x, l3, r3 + 1, YES, shape_passes, NO, coef, times, exps)
             t0 = times[1]
             x0 = coef[0]
         if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
