@@ -61,8 +61,8 @@ def run(harness, fw, peak, work):
     seqs = np.array([f.seq for f, _ in frames if f is not None])
     gaps = int(np.count_nonzero((np.diff(seqs) & 0xFFFF) != 1))
     bad = sum(f is None for f, _ in frames)
-    dropped = sum(f.dropped_samples for f, _ in frames if isinstance(f, nat.HeartbeatFrame))
-    all_counts = np.concatenate([f.counts() for f, _ in samples])
+    dropped = sum(f.dropped_samples for f, _ in frames if isinstance(f, nat.Heartbeat))
+    all_counts = np.concatenate([np.asarray(f.counts) for f, _ in samples])
     lost = res.watches["qe_errors"]
     exact = all_counts.max() == counts.max() and res.watches["enc_count"] == 0 and all_counts[-1] == 0
     ok = lost == 0 and exact and gaps == 0 and bad == 0 and dropped == 0
@@ -71,7 +71,7 @@ def run(harness, fw, peak, work):
     top = int(np.argmax(counts))
     rise_t, rise_c = times[: top + 1], counts[: top + 1]
     first_up = np.flatnonzero(np.diff(np.concatenate([[0], rise_c])) > 0)
-    frame_max = np.maximum.accumulate(np.array([f.counts()[-1] for f, _ in samples]))
+    frame_max = np.maximum.accumulate(np.array([np.asarray(f.counts)[-1] for f, _ in samples]))
     frame_end = np.array([c for _, c in samples])
     k = np.searchsorted(frame_max, rise_c[first_up], side="left")
     valid = k < len(samples)

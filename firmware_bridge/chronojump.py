@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from firmware_bridge.protocol import ButtonChange, DecoderStats, ProbeEcho, ProtocolError, SampleBatch
+from firmware_bridge.protocol import Button, DecoderStats, ProbeEcho, ProtocolError, Samples
 
 BAUDRATE = 115200
 COUNTS_PER_M = 1000
@@ -267,7 +267,7 @@ class ChronojumpDecoder:
             cum = self._count_mm + np.cumsum(counts)
             self._count_mm = int(cum[-1])
             self._last_t = float(t[-1])
-            out.append(SampleBatch(t_s=t, position_m=cum.astype(np.float64) / COUNTS_PER_M))
+            out.append(Samples(t_s=t, position_m=cum.astype(np.float64) / COUNTS_PER_M))
             self.stats.samples += m
         if np.any(control):
             # Control bytes are reported at the time of the last sample before them.
@@ -287,7 +287,7 @@ class ChronojumpDecoder:
                     out.append(ProbeEcho(t_s=t_evt))
                 else:
                     self.stats.extra["buttons"] += 1
-                    out.append(ButtonChange(pressed=code == BUTTON_PRESSED_BYTE, t_s=t_evt))
+                    out.append(Button(pressed=code == BUTTON_PRESSED_BYTE, t_s=t_evt))
         return out
 
 

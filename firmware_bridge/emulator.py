@@ -203,7 +203,7 @@ class NativeSource:
         self._pending += nat.encode_frame(frame)
 
     def _hello(self):
-        return nat.Hello(self._next_seq(), nat.PROTOCOL_VERSION, self.firmware_version, self.device_id,
+        return nat.hello_frame(self._next_seq(), nat.PROTOCOL_VERSION, self.firmware_version, self.device_id,
                          self.counts_per_m, self.period_us, self.boot_id, self.streaming)
 
     def _start(self, dev_now: int) -> None:
@@ -222,8 +222,7 @@ class NativeSource:
         while len(self._pend_t) >= per or (force and self._pend_t):
             n = min(per, len(self._pend_t))
             t0, counts = self._pend_t[0], self._pend_c[:n]
-            deltas = tuple(int(d) for d in np.diff(np.asarray(counts, dtype=np.int64)))
-            self._send(nat.Samples(self._next_seq(), t0 % nat.U32, int(counts[0]), self.period_us, deltas))
+            self._send(nat.samples_frame(self._next_seq(), t0 % nat.U32, counts, self.period_us))
             del self._pend_t[:n]
             del self._pend_c[:n]
 
@@ -253,7 +252,7 @@ class NativeSource:
                     if self.streaming:
                         self._next_sample_us = dev_now + self.period_us
                 value = self.period_us
-            self._send(nat.Ack(self._next_seq(), cmd.command, cmd.seq, status, value))
+            self._send(nat.Ack(cmd.command, cmd.seq, status, value, seq=self._next_seq()))
             if cmd.command == nat.CMD_IDENTIFY:
                 self._send(self._hello())
             answered += 1
@@ -261,7 +260,7 @@ class NativeSource:
 
     def button(self, pressed: bool) -> None:
         if self._booted:
-            self._send(nat.Button(self._next_seq(), self._last_dev_us % nat.U32, pressed))
+            self._send(nat.Button(pressed, seq=self._next_seq(), t_us=self._last_dev_us % nat.U32))
 
     def generate(self, s_now: float) -> bytes:
         dev_now = self._dev_us(s_now)
@@ -279,7 +278,8 @@ class NativeSource:
             if self.streaming and self._pend_t:
                 self._flush_samples(force=True)
             hb_t = dev_now if not self.streaming else self._next_sample_us - self.period_us
-            self._send(nat.HeartbeatFrame(self._next_seq(), hb_t % nat.U32, int(self._count(hb_t)), self.streaming, 0))
+            self._send(nat.Heartbeat(self.streaming, seq=self._next_seq(), t_us=hb_t % nat.U32,
+                                     count=int(self._count(hb_t))))
             self._next_hb_us = dev_now + self.heartbeat_us
         out = bytes(self._pending)
         self._pending.clear()

@@ -4,6 +4,10 @@ Every event has a ``type`` string and a ``t_s`` in *stream time*: seconds on the
 monotonic clock since ``DeviceReader.start()``. Sample times use the same base, continuous
 across reconnections, so the analysis sees one stream.
 
+The device's own messages (``samples``, ``button``, ``heartbeat``, ``ack``) are the classes the
+decoders emit (``protocol.Samples``, ``Button``, ``Heartbeat``, ``Ack``), re-timed onto stream
+time by the reader's ``StreamStitcher``; this module holds the reader's own events.
+
 ==================== =============================================================
 type                 meaning
 ==================== =============================================================
@@ -22,8 +26,6 @@ health               periodic health figures of the reader and the link
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -53,44 +55,6 @@ class DeviceUnavailable:
     reason: str
     t_s: float
     type: str = field(default="device_unavailable", init=False)
-
-
-@dataclass(frozen=True)
-class SamplesReceived:
-    """Samples in stream time. ``received_s``: stream time at which the read carrying them returned."""
-
-    t_s: np.ndarray
-    position_m: np.ndarray
-    received_s: float
-    type: str = field(default="samples", init=False)
-
-    def __len__(self) -> int:
-        return int(self.t_s.size)
-
-
-@dataclass(frozen=True)
-class ButtonEvent:
-    pressed: bool
-    t_s: float
-    type: str = field(default="button", init=False)
-
-
-@dataclass(frozen=True)
-class HeartbeatEvent:
-    streaming: bool
-    t_s: float
-    type: str = field(default="heartbeat", init=False)
-
-
-@dataclass(frozen=True)
-class AckEvent:
-    command: str
-    command_seq: int
-    ok: bool
-    status: int
-    value: int
-    t_s: float
-    type: str = field(default="ack", init=False)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import queue
 import threading
 from dataclasses import dataclass, replace
 
-from firmware_bridge.events import SamplesReceived
+from firmware_bridge.protocol import Samples
 from firmware_bridge.reader import DeviceReader
 
 _log = logging.getLogger(__name__)
@@ -351,7 +351,7 @@ class LiveSession:
             with self._lock:
                 self.tracker.line_errors(event.t_s, event.implausible)
 
-    def _feed(self, event: SamplesReceived) -> None:
+    def _feed(self, event: Samples) -> None:
         if self._t0 is None:
             self._t0 = float(event.t_s[0])
         with self._lock:

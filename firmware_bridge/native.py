@@ -16,17 +16,18 @@ import logging
 import struct
 import zlib
 from dataclasses import dataclass, replace
+from itertools import accumulate
 
 import numpy as np
 
 from firmware_bridge.protocol import (
-    ButtonChange,
-    CommandAck,
+    Ack,
+    Button,
     DecoderStats,
     DeviceIdentity,
     Heartbeat,
     ProtocolError,
-    SampleBatch,
+    Samples,
 )
 
 _log = logging.getLogger(__name__)
@@ -132,68 +133,29 @@ def cobs_decode(data: bytes) -> bytes:
 # ---- frames -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Hello:
-    seq: int
-    protocol_version: int
-    firmware_version: tuple[int, int, int]
-    device_id: int
-    counts_per_m: int
-    sample_period_us: int
-    boot_id: int
-    streaming: bool
-    type: int = HELLO
+# Device frames are the device messages themselves (``protocol.DeviceIdentity`` for HELLO,
+# ``Samples``, ``Heartbeat``, ``Button``, ``Ack``): decoded with their wire fields (``seq``,
+# device clock, counts) and no host time; ``NativeDecoder`` gives them their host time.
+_FRAME_TYPES = {DeviceIdentity: HELLO, Samples: SAMPLES, Heartbeat: HEARTBEAT, Button: BUTTON, Ack: ACK}
 
 
-@dataclass(frozen=True)
-class Samples:
-    """``len(deltas) + 1`` samples: ``count_first`` at ``t_first_us``, then one per ``period_us``."""
-
-    seq: int
-    t_first_us: int
-    count_first: int
-    period_us: int
-    deltas: tuple[int, ...]
-    type: int = SAMPLES
-
-    @property
-    def n(self) -> int:
-        return len(self.deltas) + 1
-
-    def counts(self) -> np.ndarray:
-        c = np.empty(self.n, dtype=np.int64)
-        c[0] = self.count_first
-        if self.deltas:
-            c[1:] = self.count_first + np.cumsum(np.asarray(self.deltas, dtype=np.int64))
-        return c
+def frame_type(frame) -> int:
+    """The wire type code of a frame object (a command's code for a host command)."""
+    return frame.command if isinstance(frame, Command) else _FRAME_TYPES[type(frame)]
 
 
-@dataclass(frozen=True)
-class HeartbeatFrame:
-    seq: int
-    t_us: int
-    count: int
-    streaming: bool
-    dropped_samples: int
-    type: int = HEARTBEAT
+def samples_frame(seq: int, t_first_us: int, counts, period_us: int) -> Samples:
+    """A SAMPLES frame: ``counts`` (absolute) from device time ``t_first_us``, one per ``period_us``."""
+    return Samples(seq=seq, clock_us=t_first_us, period_us=period_us, counts=tuple(int(c) for c in counts))
 
 
-@dataclass(frozen=True)
-class Button:
-    seq: int
-    t_us: int
-    pressed: bool
-    type: int = BUTTON
-
-
-@dataclass(frozen=True)
-class Ack:
-    seq: int
-    command: int
-    command_seq: int
-    status: int
-    value: int
-    type: int = ACK
+def hello_frame(seq: int, protocol_version: int, firmware_version, device_id: int, counts_per_m: int,
+                sample_period_us: int, boot_id: int, streaming: bool) -> DeviceIdentity:
+    """A HELLO frame; ``firmware_version`` as "1.2.3" or (1, 2, 3)."""
+    if not isinstance(firmware_version, str):
+        firmware_version = "%d.%d.%d" % tuple(firmware_version)
+    return DeviceIdentity(protocol_version, firmware_version, device_id, counts_per_m, sample_period_us, boot_id,
+                          streaming, supported=protocol_version == PROTOCOL_VERSION and counts_per_m > 0, seq=seq)
 
 
 @dataclass(frozen=True)
@@ -204,29 +166,29 @@ class Command:
     command: int
     arg: int | None = None
 
-    @property
-    def type(self) -> int:
-        return self.command
-
 
 def _check(cond: bool, message: str) -> None:
     if not cond:
         raise ProtocolError(message)
 
 
-def _body(frame) -> bytes:
-    t = frame.type
+def _body(frame, t: int) -> bytes:
     if t == HELLO:
-        major, minor, patch = frame.firmware_version
+        try:
+            major, minor, patch = (int(v) for v in frame.firmware_version.split("."))
+        except ValueError:
+            raise ProtocolError(f"firmware version {frame.firmware_version!r} is not major.minor.patch") from None
         return _HELLO.pack(
             frame.protocol_version, major, minor, patch, frame.device_id, frame.counts_per_m,
             frame.sample_period_us, frame.boot_id, 1 if frame.streaming else 0,
         )
     if t == SAMPLES:
-        _check(1 <= frame.n <= MAX_SAMPLES_PER_FRAME, f"a SAMPLES frame carries 1–{MAX_SAMPLES_PER_FRAME} samples")
+        c = frame.counts
+        n = len(c)
+        _check(1 <= n <= MAX_SAMPLES_PER_FRAME, f"a SAMPLES frame carries 1–{MAX_SAMPLES_PER_FRAME} samples")
         _check(MIN_PERIOD_US <= frame.period_us <= MAX_PERIOD_US, "sample period out of range")
-        head = _SAMPLES.pack(frame.t_first_us % U32, frame.count_first, frame.period_us, frame.n)
-        return head + struct.pack(f"<{frame.n - 1}h", *frame.deltas)
+        head = _SAMPLES.pack(frame.clock_us % U32, c[0], frame.period_us, n)
+        return head + struct.pack(f"<{n - 1}h", *(b - a for a, b in zip(c, c[1:])))
     if t == HEARTBEAT:
         return _HEARTBEAT.pack(frame.t_us % U32, frame.count, 1 if frame.streaming else 0,
                                min(frame.dropped_samples, 0xFFFF))
@@ -244,8 +206,9 @@ def _body(frame) -> bytes:
 
 def encode_payload(frame) -> bytes:
     """The decoded form of a frame: header, body and CRC."""
+    t = frame_type(frame)
     try:
-        raw = _HEADER.pack(frame.type, frame.seq & 0xFFFF) + _body(frame)
+        raw = _HEADER.pack(t, frame.seq & 0xFFFF) + _body(frame, t)
     except struct.error as exc:
         raise ProtocolError(f"field out of range: {exc}") from None
     return raw + _CRC.pack(zlib.crc32(raw))
@@ -287,7 +250,7 @@ def decode_payload(raw: bytes):
         if period < MIN_PERIOD_US:
             raise FrameError("layout", "SAMPLES frame with an impossible sample period")
         deltas = struct.unpack_from(f"<{n - 1}h", body, _SAMPLES.size)
-        return Samples(seq, t_us, count, period, deltas)
+        return Samples(seq=seq, clock_us=t_us, period_us=period, counts=tuple(accumulate(deltas, initial=count)))
     size = _BODY_SIZES.get(ftype)
     if size is None:
         raise FrameError("layout", f"unknown frame type 0x{ftype:02x}")
@@ -295,16 +258,16 @@ def decode_payload(raw: bytes):
         raise FrameError("layout", f"frame type 0x{ftype:02x} has a body of {len(body)} bytes, expected {size}")
     if ftype == HELLO:
         pv, ma, mi, pa, dev, cpm, per, boot, flags = _HELLO.unpack(body)
-        return Hello(seq, pv, (ma, mi, pa), dev, cpm, per, boot, bool(flags & 1))
+        return hello_frame(seq, pv, (ma, mi, pa), dev, cpm, per, boot, bool(flags & 1))
     if ftype == HEARTBEAT:
         t_us, count, flags, dropped = _HEARTBEAT.unpack(body)
-        return HeartbeatFrame(seq, t_us, count, bool(flags & 1), dropped)
+        return Heartbeat(bool(flags & 1), dropped_samples=dropped, seq=seq, t_us=t_us, count=count)
     if ftype == BUTTON:
         t_us, pressed = _BUTTON.unpack(body)
-        return Button(seq, t_us, bool(pressed))
+        return Button(bool(pressed), seq=seq, t_us=t_us)
     if ftype == ACK:
         cmd, cseq, status, value = _ACK.unpack(body)
-        return Ack(seq, cmd, cseq, status, value)
+        return Ack(cmd, cseq, status, value, seq=seq)
     arg = _U32.unpack(body)[0] if size == 4 else None
     return Command(seq, ftype, arg)
 
@@ -523,80 +486,71 @@ class NativeDecoder:
         return (us - max(refs)) * 1e-6 <= self._seq_step * self.max_frame_span_s + 0.1
 
     def _handle(self, frame, t_host_s, out) -> None:
-        ftype = frame.type
-        if ftype >= 0x80:
+        if isinstance(frame, Command):
             self.stats.unknown_frames += 1  # a host command echoed back: not ours to act on
             return
-        if ftype == HELLO:
+        if isinstance(frame, DeviceIdentity):
             self._on_hello(frame, out)
             return
         if not self._sequence_ok(frame.seq):
             return
-        if ftype == ACK:
+        if isinstance(frame, Ack):
             self.stats.extra["acks"] += 1
             t = self._host_time(self._us_last, t_host_s) if self._raw_last is not None else (t_host_s or 0.0)
-            out.append(CommandAck(frame.command, frame.command_seq, frame.status, frame.value, t))
+            out.append(replace(frame, t_s=t))
             return
-        if ftype == SAMPLES:
+        if isinstance(frame, Samples):
             self._on_samples(frame, t_host_s, out)
             return
-        if ftype == HEARTBEAT:
+        if isinstance(frame, Heartbeat):
             self.stats.extra["heartbeats"] += 1
             us = self._unwrap(frame.t_us)
             if self._plausible(us, frame.count, self._us_last if self._raw_last is not None else None, self._ref_count):
                 if self._raw_last is None or us >= self._us_last:
                     self._raw_last, self._us_last = frame.t_us, us
                 self._ref_count = frame.count
-                out.append(Heartbeat(self._host_time(us, t_host_s), frame.streaming, frame.dropped_samples))
+                out.append(replace(frame, t_s=self._host_time(us, t_host_s)))
             else:
                 self.stats.implausible += 1
             return
-        if ftype == BUTTON:
+        if isinstance(frame, Button):
             us = self._unwrap(frame.t_us)
-            out.append(ButtonChange(frame.pressed, self._host_time(us, t_host_s)))
+            out.append(replace(frame, t_s=self._host_time(us, t_host_s)))
             return
 
-    def _on_hello(self, frame: Hello, out) -> None:
-        ident = DeviceIdentity(
-            protocol_version=frame.protocol_version,
-            firmware_version="%d.%d.%d" % frame.firmware_version,
-            device_id=frame.device_id,
-            counts_per_m=frame.counts_per_m,
-            sample_period_us=frame.sample_period_us,
-            boot_id=frame.boot_id,
-            streaming=frame.streaming,
-            supported=frame.protocol_version == PROTOCOL_VERSION and frame.counts_per_m > 0,
-        )
-        calibrated = self.counts_per_m_for(frame.device_id) if self.counts_per_m_for is not None else None
+    def _on_hello(self, ident: DeviceIdentity, out) -> None:
+        calibrated = self.counts_per_m_for(ident.device_id) if self.counts_per_m_for is not None else None
         if calibrated:
             ident = replace(ident, calibrated_counts_per_m=float(calibrated))
         known = self.identity
         if known is None or (ident.device_id, ident.boot_id) != (known.device_id, known.boot_id):
             self._reset_session()  # a new device or a reboot: sequence, clock and count restart
-        self._last_seq = frame.seq
+        self._last_seq = ident.seq
         self.identity = ident
         out.append(ident)
 
     def _on_samples(self, frame: Samples, t_host_s, out) -> None:
+        n = len(frame.counts)
         if self.identity is None or not self.identity.supported:
-            self.stats.extra["samples_before_hello"] += frame.n
+            self.stats.extra["samples_before_hello"] += n
             return
         cpm = self.identity.effective_counts_per_m
         per_sample = self.max_speed_m_s * frame.period_us * 1e-6 * cpm + 2
-        if frame.deltas and max(abs(d) for d in frame.deltas) > per_sample:
+        counts = np.asarray(frame.counts, dtype=np.int64)
+        if n > 1 and np.abs(np.diff(counts)).max() > per_sample:
             self.stats.implausible += 1
             return
-        us_first = self._unwrap(frame.t_first_us)
-        us_end = us_first + frame.period_us * (frame.n - 1)
-        counts = frame.counts()
+        count_first = frame.counts[0]
+        us_first = self._unwrap(frame.clock_us)
+        us_end = us_first + frame.period_us * (n - 1)
         ok_time = (self._last_sample_us is None or us_first > self._last_sample_us) and self._time_plausible(us_first)
         ref_us = self._us_last if self._raw_last is not None else None
-        if ok_time and self._plausible(us_first, frame.count_first, ref_us, self._ref_count):
+        if ok_time and self._plausible(us_first, count_first, ref_us, self._ref_count):
             self._candidate = None
             self._emit(frame, us_first, us_end, counts, t_host_s, out, rebased=False)
             return
         cand = self._candidate
-        if cand is not None and us_first > cand[0] and self._plausible(us_first, frame.count_first, cand[0], cand[1]):
+        if cand is not None and us_first > cand[0] and self._plausible(us_first, count_first, cand[0], cand[1]):
             chain = cand[2] + 1
         else:
             chain = 1
@@ -608,8 +562,9 @@ class NativeDecoder:
         self.stats.implausible += 1
         self._candidate = (us_end, int(counts[-1]), chain)
 
-    def _emit(self, frame, us_first, us_end, counts, t_host_s, out, rebased) -> None:
-        us = us_first + frame.period_us * np.arange(frame.n, dtype=np.int64)
+    def _emit(self, frame: Samples, us_first, us_end, counts, t_host_s, out, rebased) -> None:
+        n = counts.size
+        us = us_first + frame.period_us * np.arange(n, dtype=np.int64)
         if rebased:
             # The device clock may have restarted: map it afresh, never backwards.
             self._offset_s = None
@@ -621,22 +576,15 @@ class NativeDecoder:
         pos = counts.astype(np.float64) / self.identity.effective_counts_per_m
         if self.inverted:
             pos = -pos
-        self._raw_last = (frame.t_first_us + frame.period_us * (frame.n - 1)) % U32
+        self._raw_last = (frame.clock_us + frame.period_us * (n - 1)) % U32
         self._us_last = us_end
         self._last_sample_us = us_end
         self._ref_count = int(counts[-1])
         self._last_t = float(t[-1])
-        self.stats.samples += frame.n
-        out.append(
-            SampleBatch(
-                t_s=t,
-                position_m=pos,
-                absolute=True,
-                session=(self.identity.device_id, self.identity.boot_id),
-                rebased=rebased,
-                clock_us=frame.t_first_us % U32,
-            )
-        )
+        self.stats.samples += n
+        out.append(replace(frame, t_s=t, position_m=pos, absolute=True,
+                           session=(self.identity.device_id, self.identity.boot_id), rebased=rebased,
+                           clock_us=frame.clock_us % U32))
 
 
 class CommandDecoder:
@@ -664,7 +612,6 @@ def samples_frames(seq0: int, t_first_us: int, counts, period_us: int, per_frame
     seq = seq0
     for start in range(0, counts.size, per_frame):
         c = counts[start : start + per_frame]
-        deltas = tuple(int(d) for d in np.diff(c))
-        frames.append(Samples(seq & 0xFFFF, (t_first_us + start * period_us) % U32, int(c[0]), period_us, deltas))
+        frames.append(samples_frame(seq & 0xFFFF, (t_first_us + start * period_us) % U32, c, period_us))
         seq += 1
     return frames

@@ -25,7 +25,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import serial
@@ -34,27 +34,23 @@ from firmware_bridge import chronojump as cj
 from firmware_bridge import discovery
 from firmware_bridge import native as nat
 from firmware_bridge.events import (
-    AckEvent,
-    ButtonEvent,
     DeviceConnected,
     DeviceLost,
     DeviceUnavailable,
     HealthEvent,
-    HeartbeatEvent,
     LineErrors,
     ReaderHealth,
-    SamplesReceived,
     implausible_count,
     line_error_count,
 )
 from firmware_bridge.protocol import (
-    ButtonChange,
-    CommandAck,
+    Ack,
+    Button,
     DecoderStats,
     DeviceIdentity,
     Heartbeat,
     ProbeEcho,
-    SampleBatch,
+    Samples,
 )
 
 _log = logging.getLogger(__name__)
@@ -83,7 +79,19 @@ class StreamStitcher:
     def stream_time(self, t_host_s: float) -> float:
         return t_host_s - self.origin_s + self._shift_t
 
-    def place(self, batch: SampleBatch) -> tuple[np.ndarray, np.ndarray] | None:
+    def retime(self, item, received_s: float):
+        """A decoded device message on stream time (None: nothing to report). ``received_s``: stream
+        time of the read that carried it. Samples are placed (continuous time and position); a
+        button or heartbeat keeps its device time; an acknowledgement is dated by its read."""
+        if isinstance(item, Samples):
+            return self.place(item, received_s)
+        if isinstance(item, Ack):
+            return replace(item, t_s=received_s)
+        if isinstance(item, (Button, Heartbeat)):
+            return replace(item, t_s=self.stream_time(item.t_s))
+        return None
+
+    def place(self, batch: Samples, received_s: float | None = None) -> Samples | None:
         t = batch.t_s - self.origin_s
         if self._fresh:
             self._shift_t = 0.0
@@ -116,7 +124,7 @@ class StreamStitcher:
             self._last_clock_us = (batch.clock_us + span_us) % (1 << 32)
         else:
             self._last_clock_us = None
-        return t, x
+        return replace(batch, t_s=t, position_m=x, received_s=received_s)
 
 
 @dataclass
@@ -491,21 +499,16 @@ class DeviceReader:
             conn.held = None
         received = self._stitcher.stream_time(now)
         for item in items:
-            if isinstance(item, SampleBatch):
-                placed = self._stitcher.place(item)
-                if placed is not None:
-                    self._samples += placed[0].size
-                    self._emit(SamplesReceived(placed[0], placed[1], received))
-            elif isinstance(item, ButtonChange):
-                self._emit(ButtonEvent(item.pressed, self._stitcher.stream_time(item.t_s)))
-            elif isinstance(item, Heartbeat):
-                if not item.streaming:
-                    self._emit(HeartbeatEvent(False, self._stitcher.stream_time(item.t_s)))
-            elif isinstance(item, CommandAck):
-                self._emit(AckEvent(nat.COMMAND_NAMES.get(item.command, hex(item.command)), item.command_seq,
-                                    item.ok, item.status, item.value, received))
-            elif isinstance(item, DeviceIdentity):
+            if isinstance(item, DeviceIdentity):
                 conn.identity = item
+                continue
+            if isinstance(item, Heartbeat) and item.streaming:
+                continue  # samples already say the device is alive
+            event = self._stitcher.retime(item, received)
+            if event is not None:
+                if isinstance(event, Samples):
+                    self._samples += len(event)
+                self._emit(event)
 
     def _next_rate(self) -> None:
         """After an unanswered connection: the next link rate, if several are allowed."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from firmware_bridge import chronojump as cj
 from firmware_bridge import native as nat
-from firmware_bridge.protocol import SampleBatch
+from firmware_bridge.protocol import Samples
 from firmware_bridge.reader import StreamStitcher
 
 
@@ -51,11 +51,11 @@ def decode(data: bytes, protocol: str, *, byte_period_s: float, chunk_bytes: int
         end = min(len(data), start + chunk_bytes)
         t_arrival = end * byte_period_s + latency_s
         for item in dec.feed(data[start:end], t_arrival):
-            if isinstance(item, SampleBatch):
+            if isinstance(item, Samples):
                 placed = stitcher.place(item)
                 if placed is not None:
-                    ts.append(placed[0])
-                    xs.append(placed[1])
+                    ts.append(placed.t_s)
+                    xs.append(placed.position_m)
     if not ts:
         return np.empty(0), np.empty(0), dec
     return np.concatenate(ts), np.concatenate(xs), dec

@@ -11,7 +11,7 @@ from firmware_bridge import chronojump as cj
 from firmware_bridge import native as nat
 from firmware_bridge.emulator import ChronojumpSource, Emulator, NativeSource
 from firmware_bridge.motion import MotionScript
-from firmware_bridge.protocol import CommandAck, DeviceIdentity, ProbeEcho, SampleBatch
+from firmware_bridge.protocol import Ack, DeviceIdentity, ProbeEcho, Samples
 from tests.conftest import read_until
 
 pytestmark = pytest.mark.usefixtures("emulator_dir")
@@ -23,7 +23,7 @@ def ramp_script(seconds=30.0, speed_m_s=0.2):
 
 
 def n_samples(items):
-    return sum(len(i) for i in items if isinstance(i, SampleBatch))
+    return sum(len(i) for i in items if isinstance(i, Samples))
 
 
 def test_chronojump_source_bytes_integrate_to_the_script():
@@ -32,7 +32,7 @@ def test_chronojump_source_bytes_integrate_to_the_script():
     src.power_up(0.0)
     data = b"".join(src.generate(s) for s in np.arange(0.004, 20.0, 0.004))
     dec = cj.ChronojumpDecoder(startup_discard_bytes=0, fixed_period_s=cj.FIRMWARE_BYTE_PERIOD_S)
-    batch = [i for i in dec.feed(data) if isinstance(i, SampleBatch)]
+    batch = [i for i in dec.feed(data) if isinstance(i, Samples)]
     x = np.concatenate([b.position_m for b in batch])
     k = np.arange(1, x.size + 1)
     truth = script.position(k * cj.FIRMWARE_BYTE_PERIOD_S) - script.position(0.0)
@@ -46,7 +46,7 @@ def test_native_source_frames_carry_the_script_exactly():
     data = b"".join(src.generate(s) for s in np.arange(0.004, 10.0, 0.004))
     dec = nat.NativeDecoder()
     items = dec.feed(data, 0.0)
-    batch = [i for i in items if isinstance(i, SampleBatch)]
+    batch = [i for i in items if isinstance(i, Samples)]
     t = np.concatenate([b.t_s for b in batch])
     x = np.concatenate([b.position_m for b in batch])
     truth = script.position(t - t[0] + 0.001) - script.position(0.0)
@@ -79,22 +79,22 @@ def test_native_on_a_pty_answers_identify_ping_start_stop_and_set_rate():
         try:
             dec = nat.NativeDecoder()
             ser.write(b"\x00" + dec.command("identify") + dec.command("ping", 0xCAFE))
-            items = read_until(ser, dec, lambda it: sum(isinstance(i, CommandAck) for i in it) >= 2
+            items = read_until(ser, dec, lambda it: sum(isinstance(i, Ack) for i in it) >= 2
                                and any(isinstance(i, DeviceIdentity) for i in it))
             ident = next(i for i in items if isinstance(i, DeviceIdentity))
             assert ident.device_id == 0x1234 and not ident.streaming
-            ping = next(i for i in items if isinstance(i, CommandAck) and i.command == nat.CMD_PING)
+            ping = next(i for i in items if isinstance(i, Ack) and i.command == nat.CMD_PING)
             assert ping.ok and ping.value == 0xCAFE
             assert n_samples(items) == 0  # a device streams only after START
             ser.write(dec.command("set_rate", 2000) + dec.command("start"))
             items = read_until(ser, dec, lambda it: n_samples(it) >= 200)
-            batch = [i for i in items if isinstance(i, SampleBatch)]
+            batch = [i for i in items if isinstance(i, Samples)]
             assert np.allclose(np.diff(batch[-1].t_s), 0.002)
             # Out of range: the host encoder refuses it, so craft the frame; the device refuses too.
             ser.write(nat.encode_frame(nat.Command(900, nat.CMD_SET_RATE, 5)))
             ser.write(dec.command("stop"))
-            items = read_until(ser, dec, lambda it: sum(isinstance(i, CommandAck) for i in it) >= 2)
-            acks = [i for i in items if isinstance(i, CommandAck)]
+            items = read_until(ser, dec, lambda it: sum(isinstance(i, Ack) for i in it) >= 2)
+            acks = [i for i in items if isinstance(i, Ack)]
             assert acks[0].status == nat.ACK_BAD_ARGUMENT and acks[1].ok
         finally:
             ser.close()
@@ -139,7 +139,7 @@ def test_replay_of_a_chronojump_file_sends_its_counts(tmp_path):
         finally:
             ser.close()
         assert emu.source.byte_period_s == pytest.approx(0.001)
-    x = np.concatenate([b.position_m for b in items if isinstance(b, SampleBatch)])
+    x = np.concatenate([b.position_m for b in items if isinstance(b, Samples)])
     got = np.round(np.diff(x, prepend=0.0) * 1000).astype(int)
     # The bytes are the file's counts (from its second sample: the first is the reference).
     assert got[: counts.size - 1].tolist() == counts[1:].tolist()

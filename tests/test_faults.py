@@ -438,7 +438,7 @@ def test_fuzzed_frames_with_valid_crcs_never_move_the_bar():
 
     rng = np.random.default_rng(11)
     counts_per_m, period = 10000, 1000
-    hello = nat.Hello(0, nat.PROTOCOL_VERSION, (1, 0, 0), 77, counts_per_m, period, 5, True)
+    hello = nat.hello_frame(0, nat.PROTOCOL_VERSION, (1, 0, 0), 77, counts_per_m, period, 5, True)
     level = 12_000  # 1.2 m
     frames = nat.samples_frames(1, 5_000_000, np.full(20_000, level), period, 20)
     data, forged = [nat.encode_frame(hello)], 0
@@ -450,7 +450,7 @@ def test_fuzzed_frames_with_valid_crcs_never_move_the_bar():
                                     -int(rng.integers(1, 60)) * 1_000_000 if kind == 1 else 2 * period)
             jump = int(rng.integers(-20_000, 20_000)) if kind != 1 else int(rng.integers(-300, 300))
             seq = (frame.seq + 1) & 0xFFFF if kind != 2 else int(rng.integers(0, 1 << 16))
-            fake = nat.Samples(seq, t % nat.U32, level + jump, period, tuple(int(d) for d in rng.integers(-3, 4, 19)))
+            fake = nat.samples_frame(seq, t % nat.U32, np.cumsum((level + jump, *rng.integers(-3, 4, 19))), period)
             data.append(nat.encode_frame(fake))
             forged += 1
     dec = nat.NativeDecoder()

@@ -27,7 +27,7 @@ import serial
 
 from firmware_bridge import native as nat
 from firmware_bridge.live import LiveSession
-from firmware_bridge.protocol import CommandAck, DeviceIdentity, Heartbeat, SampleBatch
+from firmware_bridge.protocol import Ack, DeviceIdentity, Heartbeat, Samples
 from firmware_bridge.reader import DeviceReader
 from tests.firmware import fil
 from vbt.simulate import Timeline, simulate_set
@@ -200,7 +200,7 @@ def read_until(ser, dec, predicate, timeout_s=20.0):
 
 
 def acks(items):
-    return [i for i in items if isinstance(i, CommandAck)]
+    return [i for i in items if isinstance(i, Ack)]
 
 
 def test_every_host_command(built, tmp_path):
@@ -223,13 +223,13 @@ def test_every_host_command(built, tmp_path):
             a = acks(items)
             assert [(x.command, x.status) for x in a] == [(nat.CMD_IDENTIFY, 0), (nat.CMD_PING, 0)]
             assert a[1].value == 0xC0FFEE and a[1].command_seq == dec.last_command_seq
-            assert not any(isinstance(i, SampleBatch) for i in items)  # boots stopped
+            assert not any(isinstance(i, Samples) for i in items)  # boots stopped
 
             ser.write(dec.command("set_rate", 2000) + dec.command("start"))
-            items = read_until(ser, dec, lambda it: sum(len(i) for i in it if isinstance(i, SampleBatch)) >= 300)
+            items = read_until(ser, dec, lambda it: sum(len(i) for i in it if isinstance(i, Samples)) >= 300)
             assert [(x.command, x.status, x.value) for x in acks(items)] == [
                 (nat.CMD_SET_RATE, 0, 2000), (nat.CMD_START, 0, 0)]
-            batches = [i for i in items if isinstance(i, SampleBatch)]
+            batches = [i for i in items if isinstance(i, Samples)]
             t = np.concatenate([b.t_s for b in batches[2:]])
             np.testing.assert_allclose(np.diff(t), 0.002, atol=1e-9)  # the device's clock, to the µs
 
@@ -245,9 +245,9 @@ def test_every_host_command(built, tmp_path):
             items = read_until(ser, dec, lambda it: len(acks(it)) >= 1)
             stop_at = items.index(acks(items)[0])
             assert acks(items)[0].command == nat.CMD_STOP and acks(items)[0].ok
-            assert not any(isinstance(i, SampleBatch) for i in items[stop_at:])
+            assert not any(isinstance(i, Samples) for i in items[stop_at:])
             items = read_until(ser, dec, lambda it: sum(isinstance(i, Heartbeat) for i in it) >= 2, timeout_s=20.0)
-            assert not any(isinstance(i, SampleBatch) for i in items)
+            assert not any(isinstance(i, Samples) for i in items)
             assert not any(i.streaming for i in items if isinstance(i, Heartbeat))
             assert dec.stats.frames_lost == 0 and dec.stats.checksum_errors == 0
         finally:

@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge import chronojump as cj
-from firmware_bridge.protocol import ButtonChange, ProbeEcho, ProtocolError, SampleBatch
+from firmware_bridge.protocol import Button, ProbeEcho, ProtocolError, Samples
 
 
 def _samples(items):
-    batches = [i for i in items if isinstance(i, SampleBatch)]
+    batches = [i for i in items if isinstance(i, Samples)]
     if not batches:
         return np.empty(0), np.empty(0)
     return np.concatenate([b.t_s for b in batches]), np.concatenate([b.position_m for b in batches])
@@ -36,7 +36,7 @@ def test_control_bytes_are_events_not_samples():
     items = dec.feed(data)
     t, x = _samples(items)
     np.testing.assert_allclose(x, [0.003, 0.006, 0.008])
-    buttons = [i for i in items if isinstance(i, ButtonChange)]
+    buttons = [i for i in items if isinstance(i, Button)]
     assert [b.pressed for b in buttons] == [True, False]
     assert buttons[0].t_s == pytest.approx(t[1])  # reported at the last sample before it
     assert sum(isinstance(i, ProbeEcho) for i in items) == 1
@@ -137,7 +137,7 @@ def test_random_bytes_never_raise_and_never_jump(chunks, inverted):
     for c in chunks:
         t_host += 0.004
         for item in dec.feed(c, t_host):
-            if isinstance(item, SampleBatch):
+            if isinstance(item, Samples):
                 xs.append(item.position_m)
                 ts.append(item.t_s)
     if xs:

@@ -1,18 +1,20 @@
 """Native protocol v1: framing, CRC, sequence, clock unwrap, plausibility, fuzzing."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_bridge import native as nat
-from firmware_bridge.protocol import CommandAck, DeviceIdentity, Heartbeat, ProtocolError, SampleBatch
+from firmware_bridge.protocol import Ack, DeviceIdentity, Heartbeat, ProtocolError, Samples
 
 CPM = 10000
 
 
 def hello(seq=0, boot=77, version=nat.PROTOCOL_VERSION):
-    return nat.Hello(seq, version, (1, 2, 3), 0xABCDEF01, CPM, 1000, boot, True)
+    return nat.hello_frame(seq, version, (1, 2, 3), 0xABCDEF01, CPM, 1000, boot, True)
 
 
 def stream(counts, t0_us=1_000_000, seq0=1, per_frame=8, boot=77):
@@ -30,7 +32,7 @@ def decode_all(data, chunk=37, t_host=100.0, dec=None):
 
 
 def samples_of(items):
-    b = [i for i in items if isinstance(i, SampleBatch)]
+    b = [i for i in items if isinstance(i, Samples)]
     if not b:
         return np.empty(0), np.empty(0)
     return np.concatenate([x.t_s for x in b]), np.concatenate([x.position_m for x in b])
@@ -49,11 +51,11 @@ def test_cobs_round_trip_and_no_zero(data):
 
 @pytest.mark.parametrize("frame", [
     hello(),
-    nat.Samples(5, 123, -7, 1000, (1, -2, 300, 0)),
-    nat.Samples(6, nat.U32 - 1, 2**31 - 1, 100, ()),
-    nat.HeartbeatFrame(7, 42, -3, True, 12),
-    nat.Button(8, 99, True),
-    nat.Ack(9, nat.CMD_SET_RATE, 4, nat.ACK_OK, 500),
+    nat.samples_frame(5, 123, (-7, -6, -8, 292, 292), 1000),
+    nat.samples_frame(6, nat.U32 - 1, (2**31 - 1,), 100),
+    nat.Heartbeat(True, dropped_samples=12, seq=7, t_us=42, count=-3),
+    nat.Button(True, seq=8, t_us=99),
+    nat.Ack(nat.CMD_SET_RATE, 4, nat.ACK_OK, 500, seq=9),
     nat.Command(10, nat.CMD_PING, 0xDEADBEEF),
     nat.Command(11, nat.CMD_START),
     nat.Command(12, nat.CMD_SET_RATE, 250),
@@ -65,7 +67,7 @@ def test_every_frame_type_round_trips(frame):
 
 
 def test_crc_catches_every_single_bit_flip():
-    payload = nat.encode_payload(nat.Samples(1, 5000, 1234, 1000, tuple(range(7))))
+    payload = nat.encode_payload(nat.samples_frame(1, 5000, np.cumsum((1234, *range(7))), 1000))
     for bit in range(len(payload) * 8):
         bad = bytearray(payload)
         bad[bit // 8] ^= 1 << (bit % 8)
@@ -82,7 +84,7 @@ def test_decode_errors_are_protocol_errors():
     with pytest.raises(ProtocolError):
         nat.command_frame("set_rate", 1, 5)
     with pytest.raises(ProtocolError):
-        nat.encode_frame(nat.Samples(1, 0, 0, 1000, tuple([0] * 70)))
+        nat.encode_frame(nat.samples_frame(1, 0, [0] * 71, 1000))
 
 
 # ---- decoder ------------------------------------------------------------------------------------
@@ -142,10 +144,10 @@ def test_implausible_jump_is_rejected_then_reanchored_without_a_jump():
     counts = np.full(80, 5000)
     frames, _ = stream(counts)
     # Frames 5.. come from a count 2 m away (as after an unseen reboot): implausible at first.
-    moved = [f if i < 5 else nat.Samples(f.seq, f.t_first_us, f.count_first + 20000, f.period_us, f.deltas)
+    moved = [f if i < 5 else replace(f, counts=tuple(c + 20000 for c in f.counts))
              for i, f in enumerate(frames)]
     dec, items = decode_all(b"".join(nat.encode_frame(f) for f in moved))
-    batches = [i for i in items if isinstance(i, SampleBatch)]
+    batches = [i for i in items if isinstance(i, Samples)]
     assert dec.stats.implausible == 2 and dec.stats.resyncs == 1
     assert sum(b.rebased for b in batches) == 1
     assert batches[4].rebased  # four good frames, then the re-anchored one
@@ -164,10 +166,10 @@ def test_ack_heartbeat_and_commands():
     hs = dec.handshake()
     cmds = nat.CommandDecoder().feed(hs)
     assert [c.command for c in cmds] == [nat.CMD_IDENTIFY, nat.CMD_START]
-    data = nat.encode_frame(hello(0)) + nat.encode_frame(nat.Ack(1, nat.CMD_START, cmds[1].seq, 0, 0)) + \
-        nat.encode_frame(nat.HeartbeatFrame(2, 500, 0, False, 0))
+    data = nat.encode_frame(hello(0)) + nat.encode_frame(nat.Ack(nat.CMD_START, cmds[1].seq, 0, 0, seq=1)) + \
+        nat.encode_frame(nat.Heartbeat(False, seq=2, t_us=500))
     items = dec.feed(data, 3.0)
-    acks = [i for i in items if isinstance(i, CommandAck)]
+    acks = [i for i in items if isinstance(i, Ack)]
     assert acks[0].ok and acks[0].command_seq == cmds[1].seq
     assert any(isinstance(i, Heartbeat) and not i.streaming for i in items)
 
@@ -188,7 +190,7 @@ def test_overlong_garbage_does_not_grow_the_buffer():
 def _max_step_ok(items, dec):
     """Consecutive emitted samples never move faster than the plausibility bound."""
     prev = None
-    for b in (i for i in items if isinstance(i, SampleBatch)):
+    for b in (i for i in items if isinstance(i, Samples)):
         if prev is not None and not b.rebased:
             dt = b.t_s[0] - prev[0]
             assert abs(b.position_m[0] - prev[1]) <= dec.max_speed_m_s * dt + dec.position_slack_m + 1e-9
@@ -253,7 +255,7 @@ def test_the_specification_example_is_what_the_code_sends():
     spec = (pathlib.Path(nat.__file__).parent / "PROTOCOL.md").read_text()
     wire_line = next(line for line in spec.splitlines() if line.startswith("wire:"))
     documented = bytes.fromhex(wire_line.split(":", 1)[1])
-    frame = nat.Hello(0, 1, (1, 0, 0), 0x56425401, 10000, 1000, 0x12345678, False)
+    frame = nat.hello_frame(0, 1, (1, 0, 0), 0x56425401, 10000, 1000, 0x12345678, False)
     assert nat.encode_frame(frame) == documented
     assert nat.decode_frame(documented) == frame
     assert "version 1" in spec.splitlines()[0]
