@@ -446,7 +446,7 @@ def test_fuzzed_frames_with_valid_crcs_never_move_the_bar():
         data.append(nat.encode_frame(frame))
         if k % 7 == 3:
             kind = k % 3
-            t = frame.t_first_us + (int(rng.integers(5, 4000)) * 1_000_000 if kind == 0 else
+            t = frame.clock_us + (int(rng.integers(5, 4000)) * 1_000_000 if kind == 0 else
                                     -int(rng.integers(1, 60)) * 1_000_000 if kind == 1 else 2 * period)
             jump = int(rng.integers(-20_000, 20_000)) if kind != 1 else int(rng.integers(-300, 300))
             seq = (frame.seq + 1) & 0xFFFF if kind != 2 else int(rng.integers(0, 1 << 16))
