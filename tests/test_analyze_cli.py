@@ -212,3 +212,42 @@ def test_first_run_says_it_compiles_then_later_runs_do_not(tmp_path, squat_csv):
     other = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(raw), "--json"], capture_output=True,
                            text=True, timeout=120, env=env)
     assert other.returncode == 0 and other.stderr == "", other.stderr
+
+
+@pytest.mark.slow
+def test_first_compile_in_two_halves_leaves_nothing_to_compile(tmp_path):
+    """The two halves a first run compiles at once (vbt.compile_cache) call every kernel with the
+    argument types the analysis uses: after the helper's half, this process's half compiles only
+    the end fits and the rep analysis (nothing the helper did), and then analysing both formats
+    compiles nothing more."""
+    import os
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    helper = subprocess.run([sys.executable, "-c", "from vbt.compile_cache import compile_rest; compile_rest()"],
+                            capture_output=True, text=True, timeout=900, env=env)
+    assert helper.returncode == 0, helper.stderr
+    code = (
+        "from numba.core import event as ev\n"
+        "names = []\n"
+        "class L(ev.Listener):\n"
+        "    def on_start(self, e): pass\n"
+        "    def on_end(self, e):\n"
+        "        d = e.data['dispatcher']\n"
+        "        if d.py_func.__module__.startswith('vbt'): names.append(d.py_func.__name__)\n"
+        "ev.register('numba:compile', L())\n"
+        "from vbt.compile_cache import compile_fits\n"
+        "compile_fits()\n"
+        "print(sorted(set(names)))\n"
+        "names.clear()\n"
+        "from vbt_cli.analyze import _warm_up\n"
+        "_warm_up()\n"
+        "print(sorted(set(names)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env)
+    assert run.returncode == 0, run.stderr
+    mine, after = (eval(line) for line in run.stdout.strip().splitlines())
+    assert "_fit_end" in mine and "analyze_rep" in mine
+    helpers_half = {"filtfilt", "median_of", "_window_below", "beta_from_shape", "fit_phase_lm", "ends_consistent",
+                    "final_rise_start", "_descent", "_fit_then_refit", "resample_stream", "detect_stream"}
+    assert not helpers_half & set(mine), mine
+    assert after == [], after

@@ -37,6 +37,99 @@ G = 9.81
 YES = np.bool_(True)
 NO = np.bool_(False)
 
+
+# ---- small helpers, written out: numba's generic numpy implementations (argsort's quicksort,
+# median's selection, searchsorted's keyword variants, slice assignment's broadcast checks with
+# their error strings) cost seconds each of a first run's compile; these loops cost a fraction.
+
+@njit(cache=True)
+def search_left(a, v, n):
+    """The first index i < n with a[i] >= v (n when none): ``np.searchsorted(a[:n], v)``."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def search_right(a, v, n):
+    """The first index i < n with a[i] > v (n when none): ``np.searchsorted(a[:n], v, 'right')``."""
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if a[mid] <= v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _kth_smallest(w, k):
+    """The k-th smallest value of w (0-based), reordering w (Hoare's selection)."""
+    lo = 0
+    hi = w.shape[0] - 1
+    while lo < hi:
+        pivot = w[(lo + hi) >> 1]
+        i = lo
+        j = hi
+        while i <= j:
+            while w[i] < pivot:
+                i += 1
+            while w[j] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = w[i]
+                w[i] = w[j]
+                w[j] = tmp
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return w[k]
+    return w[k]
+
+
+@njit(cache=True)
+def median_of(a):
+    """``np.median`` of a 1-D array (a copy is reordered, not a)."""
+    n = a.shape[0]
+    if n == 0:
+        return np.nan
+    w = a.copy()
+    hi = _kth_smallest(w, n // 2)
+    if n % 2 == 1:
+        return hi
+    lo = w[0]
+    for i in range(1, n // 2):  # after the selection, everything left of n // 2 is <= it
+        lo = max(lo, w[i])
+    return 0.5 * (lo + hi) if n > 1 else hi
+
+
+@njit(cache=True)
+def rank_order(score, out):
+    """``out[:] = np.argsort(score)`` for a short array (ties keep their order)."""
+    n = score.shape[0]
+    for i in range(n):
+        out[i] = i
+    for i in range(1, n):
+        j = i
+        while j > 0 and score[out[j - 1]] > score[out[j]]:
+            tmp = out[j - 1]
+            out[j - 1] = out[j]
+            out[j] = tmp
+            j -= 1
+
+
 # ---- resampler ------------------------------------------------------------------------------
 # Monotone cubic Hermite interpolation (slopes as in PCHIP: harmonic mean of the neighbouring
 # secants, zero at a local extreme), so a 50 Hz stream keeps its curvature without overshoot
@@ -421,11 +514,11 @@ def _sums(t, x, pre, tb, p, left, out3):
         return
     n = t.shape[0]
     if left:
-        k = np.searchsorted(t, tb)
+        k = search_left(t, tb, n)
         c0, c1, c2, c3, c4 = pre[k, 0], pre[k, 1], pre[k, 2], pre[k, 3], pre[k, 4]
         q0, q1, q2 = pre[k, 5], pre[k, 6], pre[k, 7]
     else:
-        k = np.searchsorted(t, tb, side="right")
+        k = search_right(t, tb, n)
         c0, c1, c2, c3, c4 = (pre[n, 0] - pre[k, 0], pre[n, 1] - pre[k, 1], pre[n, 2] - pre[k, 2],
                               pre[n, 3] - pre[k, 3], pre[n, 4] - pre[k, 4])
         q0, q1, q2 = pre[n, 5] - pre[k, 5], pre[n, 6] - pre[k, 6], pre[n, 7] - pre[k, 7]
@@ -505,10 +598,10 @@ def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess,
     fewer candidates."""
     t, x, hi = _binned(t, x, lo, hi)
     lo = np.int64(0)
-    e_lo = np.searchsorted(t[:hi], te_guess - radius_s)
-    e_hi = np.searchsorted(t[:hi], te_guess + radius_s, side="right")
-    o_lo = np.searchsorted(t[:hi], t0_guess - radius_s)
-    o_hi = np.searchsorted(t[:hi], t0_guess + radius_s, side="right")
+    e_lo = search_left(t, te_guess - radius_s, hi)
+    e_hi = search_right(t, te_guess + radius_s, hi)
+    o_lo = search_left(t, t0_guess - radius_s, hi)
+    o_hi = search_right(t, t0_guess + radius_s, hi)
     return _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
                        o_lo, max(o_hi, o_lo + 1), np.int64(24))
 
@@ -571,6 +664,7 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
     tb, xb, nb = _binned(t, x, lo, hi)
     ne = len(AUTO_EXPONENTS)
     score = np.empty(ne)
+    order = np.empty(ne, np.int64)
     for k in range(2):
         right = first_right if k == 0 else not first_right
         cur = pr if right else pl
@@ -579,7 +673,7 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
         for q in range(ne):
             p = AUTO_EXPONENTS[q]
             score[q] = _sse_at(tb, xb, np.int64(0), nb, te_g, t0_g, pl if right else p, p if right else pr)
-        order = np.argsort(score)
+        rank_order(score, order)
         for r in range(AUTO_REFITS):
             p = AUTO_EXPONENTS[order[r]]
             if p == cur:
@@ -1057,8 +1151,9 @@ def fit_phase_lm(t, x, lo, hi, init, out):
                 sse = s_new
                 for k in range(6):
                     prm[k] = trial[k]
-                u[:] = ut
-                du[:] = dut
+                for j in range(nb):
+                    u[j] = ut[j]
+                    du[j] = dut[j]
                 lam = max(lam / 3.0, 1e-9)
                 improved = True
                 break
@@ -1270,7 +1365,7 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
     dev = np.empty(nr)
     for j in range(nr):
         dev[j] = abs(x[bottom + j] - xf[bottom + j])
-    sd_noise = 1.4826 * np.median(dev)
+    sd_noise = 1.4826 * median_of(dev)
     near = max(tol_floor_m, EXTREME_NOISE_SD * sd_noise)
     # the bottom: the last sample within `near` of the lowest (noise picks the lowest at random
     # along a still bottom); the top: the first within `near` of the highest (a lockout wobble or

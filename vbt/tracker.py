@@ -459,7 +459,10 @@ def _first_doubt(*qualities: str) -> str:
 
 def warm_up() -> None:
     """Compile (or load from the on-disk cache) every kernel before the first live sample."""
+    from vbt.compile_cache import prepare
     from vbt.simulate import SensorSpec, simulate_set
+
+    prepare()  # a first run: two halves compiled at once
 
     sim = simulate_set(0, style="squat", sensor=SensorSpec(rate_hz=500.0), n_reps=2, setup=False, rerack=False)
     tr = LiveTracker(AnalysisConfig(load_kg=60.0))

@@ -157,7 +157,7 @@ class Progress:
 def _announce_first_run(stderr_line) -> threading.Timer | None:
     """Say so before a first run compiles the kernels (numba's cache cold); when the cache cannot
     be read, say it only if the start takes longer than a second. Returns a timer to cancel."""
-    from vbt.compile_cache import FIRST_COMPILE_S, cold_kernels, probably_cold
+    from vbt.compile_cache import FIRST_COMPILE_S, cold_kernels, compile_in_parallel, probably_cold
 
     message = f"Preparing the analysis (first run compiles, ~{FIRST_COMPILE_S} s)…"
     said = probably_cold()
@@ -167,6 +167,7 @@ def _announce_first_run(stderr_line) -> threading.Timer | None:
     if cold:
         if not said:
             stderr_line(message)
+        compile_in_parallel()  # two halves at once where there are two cores
         _warm_up()  # every kernel, so the cache is whole whichever format comes next
         return None
     if cold is None:
