@@ -202,7 +202,16 @@ def _fill_v3(conn):
     conn.execute("UPDATE reps SET quality = 'device lost during the rep' WHERE seq = 2")
 
 
-FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3}
+def _fill_v4(conn):
+    """Data as a schema-4 tracker wrote it: the training method's columns, no test flag, no
+    unilateral exercises (the single-leg RDL was already in the catalogue)."""
+    _fill_v3(conn)
+    conn.execute("INSERT INTO exercises (id, name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
+                 "VALUES (2, 'single-leg Romanian deadlift', 0.20, 0.10, 1, 'own estimate', 1)")
+    conn.execute("UPDATE sets SET day_basis = 'first', warmup = 0 WHERE id = 1")
+
+
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3, 4: _fill_v4}
 
 
 def test_every_earlier_version_has_a_migration_test():
@@ -239,6 +248,11 @@ def test_migrates_from_every_earlier_version(tmp_path, version):
         assert s.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     if version == 1:
         assert (tmp_path / f"{vs.DB_FILENAME}.v1.bak").exists()
+    if version == 4:
+        with Store(path) as s:
+            assert s.exercise("single-leg RDL").unilateral and not s.exercise("squat").unilateral
+            old = s.get_set(1)
+            assert not old.is_test and old.day_basis == "first"
 
 
 def test_v1_data_survives_migration(tmp_path):

@@ -365,8 +365,10 @@ def _cmd_exercises(args) -> int:
             if new.validate():  # named as the options typed
                 raise StoreError(as_options(new.validate(), {"mvt_m_s": "--mvt", "min_rom_m": "--min-rom",
                                                              "name": "--add"}))
-            ex = store.add_exercise(args.add, mvt, new.min_rom_m, low_confidence=args.low_confidence)
-            print(f"added {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m")
+            ex = store.add_exercise(args.add, mvt, new.min_rom_m, low_confidence=args.low_confidence,
+                                    unilateral=args.unilateral)
+            print(f"added {ex.name}: MVT {ex.mvt_m_s:g} m/s, minimum ROM {ex.min_rom_m:g} m"
+                  + (", one side at a time" if ex.unilateral else ""))
             return 0
         if args.change:
             if mvt is None and min_rom is None:
@@ -383,14 +385,16 @@ def _cmd_exercises(args) -> int:
         exercises = store.exercises()
     if args.json:
         _print_json([{"name": e.name, "mvt_m_s": e.mvt_m_s, "min_rom_m": e.min_rom_m,
-                      "low_confidence": e.low_confidence, "mvt_source": e.mvt_source, "builtin": e.builtin}
+                      "low_confidence": e.low_confidence, "mvt_source": e.mvt_source, "builtin": e.builtin,
+                      "unilateral": e.unilateral}
                      for e in exercises])
         return 0
     width = max(len(e.name) for e in exercises)
     for e in exercises:
         print(f"{e.name:<{width}}  MVT {e.mvt_m_s:.2f} m/s ({SOURCE_WORDS.get(e.mvt_source, e.mvt_source)})  "
               f"min ROM {e.min_rom_m:.2f} m"
-              + ("  low-confidence 1RM" if e.low_confidence else ""))
+              + ("  low-confidence 1RM" if e.low_confidence else "")
+              + ("  unilateral (left/right sets)" if e.unilateral else ""))
     return 0
 
 
@@ -545,6 +549,8 @@ def register(subparsers) -> None:
     p.add_argument("--mvt", metavar="M_S", help="minimal velocity threshold: mean velocity of a 1RM, m/s")
     p.add_argument("--min-rom", metavar="M", help="smallest concentric range of motion counted as a rep, m")
     p.add_argument("--low-confidence", action="store_true", help="flag 1RM estimates of the new exercise as weak")
+    p.add_argument("--unilateral", action="store_true",
+                   help="the new exercise is done one side at a time (its sets carry --side left/right)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guarded("exercises", _cmd_exercises))
 

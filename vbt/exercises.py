@@ -42,6 +42,9 @@ class Exercise:
         Where the MVT comes from: ``"science.md"``, ``"own estimate"`` or ``"user"``.
     builtin
         Shipped with the tracker (its values may still have been changed by the user).
+    unilateral
+        Done one side at a time (single-leg Romanian deadlift): its sets carry a side, left or
+        right, and the side-to-side report (:mod:`vbt.sides`) compares them.
     """
 
     name: str
@@ -50,6 +53,7 @@ class Exercise:
     low_confidence: bool = False
     mvt_source: str = "user"
     builtin: bool = False
+    unilateral: bool = False
 
     @property
     def key(self) -> str:
@@ -84,18 +88,20 @@ class Exercise:
 # 15-25 cm, hence their 8 cm minimum. Touch-and-go bench is the bench press (the analysis places a
 # bounce's turning point without assuming a still bottom).
 BUILTIN_EXERCISES: tuple[Exercise, ...] = (
+    # the back squat: MVT 0.30 "full squat" (science.md, MVT defaults; Conceição 2016 MPV at 100 % 1RM 0.33)
     Exercise("squat", 0.30, 0.20, True, _SOURCE_SCIENCE, True),
     Exercise("front squat", 0.30, 0.20, True, _SOURCE_OWN, True),
     Exercise("half squat", 0.33, 0.12, True, _SOURCE_SCIENCE, True),
-    Exercise("bench press", 0.17, 0.15, False, _SOURCE_SCIENCE, True),
+    Exercise("bench press", 0.17, 0.15, False, _SOURCE_SCIENCE, True),  # MVT 0.17 (science.md, MVT defaults)
     Exercise("overhead press", 0.19, 0.20, False, _SOURCE_OWN, True),
-    Exercise("deadlift", 0.15, 0.20, True, _SOURCE_SCIENCE, True),
+    Exercise("deadlift", 0.15, 0.20, True, _SOURCE_SCIENCE, True),  # MVT 0.15 (science.md); 1RM low: Lake 2017
     Exercise("hex-bar deadlift", 0.25, 0.20, True, _SOURCE_SCIENCE, True),
     Exercise("Romanian deadlift", 0.15, 0.15, True, _SOURCE_OWN, True),
-    Exercise("single-leg Romanian deadlift", 0.20, 0.10, True, _SOURCE_OWN, True),
+    # no published MVT (science.md has none): own estimate; one side at a time (left/right sets)
+    Exercise("single-leg Romanian deadlift", 0.20, 0.10, True, _SOURCE_OWN, True, unilateral=True),
     Exercise("leg press", 0.21, 0.12, False, _SOURCE_SCIENCE, True),
-    Exercise("hip thrust", 0.25, 0.08, False, _SOURCE_OWN, True),
-    Exercise("jump squat", 0.50, 0.20, True, _SOURCE_OWN, True),
+    Exercise("hip thrust", 0.25, 0.08, False, _SOURCE_OWN, True),  # barbell hip thrust; no published MVT: own
+    Exercise("jump squat", 0.50, 0.20, True, _SOURCE_OWN, True),  # loaded jump squat: no 1RM, placeholder MVT
     Exercise("clean pull", 0.30, 0.25, True, _SOURCE_OWN, True),
     Exercise("snatch pull", 0.35, 0.25, True, _SOURCE_OWN, True),
     # Live sets recorded before anyone said which lift they were; no profile is fitted to them.
@@ -121,7 +127,15 @@ ALIASES: dict[str, str] = {
     "sl rdl": "single-leg Romanian deadlift",
     "single leg rdl": "single-leg Romanian deadlift",
     "conventional deadlift": "deadlift",
+    "barbell deadlift": "deadlift",
+    "barbell back squat": "squat",
+    "barbell squat": "squat",
+    "barbell bench press": "bench press",
     "barbell hip thrust": "hip thrust",
+    "hip thrusts": "hip thrust",
+    "single leg romanian deadlift": "single-leg Romanian deadlift",
+    "single leg deadlift": "single-leg Romanian deadlift",
+    "barbell jump squat": "jump squat",
     "loaded jump squat": "jump squat",
     "loaded jump": "jump squat",
     "squat jump": "jump squat",

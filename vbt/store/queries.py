@@ -54,7 +54,8 @@ SELECT st.id, st.uid, st.session_id, a.name, e.name, st.load_kg, st.side, st.met
        (SELECT r.velocity_loss_pct FROM reps r WHERE r.set_id = st.id AND r.deleted = 0
           ORDER BY r.seq DESC LIMIT 1),
        st.warmup, st.day_done, st.day_basis, st.day_ratio_pct, st.day_reference_m_s, st.day_best_m_s,
-       st.day_floor_pct, st.tempo_eccentric_s, st.tempo_pause_s, st.tempo_margin_s, st.tempo_kept, st.tempo_judged
+       st.day_floor_pct, st.tempo_eccentric_s, st.tempo_pause_s, st.tempo_margin_s, st.tempo_kept, st.tempo_judged,
+       st.is_test
 FROM sets st JOIN athletes a ON a.id = st.athlete_id JOIN exercises e ON e.id = st.exercise_id
 """
 
@@ -73,6 +74,7 @@ def _set_from_row(row) -> SetRecord:
         day_done=None if row[24] is None else bool(row[24]), day_basis=row[25], day_ratio_pct=row[26],
         day_reference_m_s=row[27], day_best_m_s=row[28], day_floor_pct=row[29], tempo_eccentric_s=row[30],
         tempo_pause_s=row[31], tempo_margin_s=row[32], tempo_kept=row[33], tempo_judged=row[34],
+        is_test=bool(row[35]),
     )
 
 

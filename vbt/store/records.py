@@ -77,6 +77,7 @@ class SetRecord:
     tempo_margin_s: float | None = None
     tempo_kept: int | None = None
     tempo_judged: int | None = None
+    is_test: bool = False  # a test a retest is compared with (vbt.retest)
 
     @property
     def in_progress(self) -> bool:
@@ -126,6 +127,7 @@ class SetRecord:
             "n_reps": self.n_reps,
             "n_deleted_reps": self.n_deleted_reps,
             "warmup": self.warmup,
+            "test": self.is_test,
             "day": None if self.day_basis is None else {
                 "done": self.day_done, "basis": self.day_basis, "ratio_pct": self.day_ratio_pct,
                 "reference_m_s": self.day_reference_m_s, "day_best_m_s": self.day_best_m_s,

@@ -13,7 +13,7 @@ from vbt import exercises as catalogue
 from vbt.results import REP_JSON_FIELDS
 from vbt.store.codec import RAW_CODEC
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
 REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
@@ -176,9 +176,20 @@ def _migrate_to_v4(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+def _migrate_to_v5(conn: sqlite3.Connection) -> None:
+    """v5: sides and retests: a set (or a whole session's sets) marked as a test that a retest is
+    compared with, and unilateral exercises (one side at a time: a side-to-side report)."""
+    conn.execute("ALTER TABLE sets ADD COLUMN is_test INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE exercises ADD COLUMN unilateral INTEGER NOT NULL DEFAULT 0")
+    conn.execute("CREATE INDEX sets_tests ON sets(athlete_id, exercise_id, started_at) WHERE is_test = 1")
+    for ex in catalogue.BUILTIN_EXERCISES:
+        if ex.unilateral:
+            conn.execute("UPDATE exercises SET unilateral = 1 WHERE name = ? COLLATE NOCASE", (ex.name,))
+
+
 #: version -> the step that builds it from the version before.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3, 4: _migrate_to_v4,
+    1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3, 4: _migrate_to_v4, 5: _migrate_to_v5,
 }
 
 

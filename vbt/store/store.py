@@ -308,20 +308,20 @@ class Store(Queries, CsvExchange):
         with self.transaction():
             for ex in missing():
                 self.conn.execute(
-                    "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
-                    "VALUES (?, ?, ?, ?, ?, 1)",
-                    (ex.name, ex.mvt_m_s, ex.min_rom_m, int(ex.low_confidence), ex.mvt_source),
+                    "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin, "
+                    "unilateral) VALUES (?, ?, ?, ?, ?, 1, ?)",
+                    (ex.name, ex.mvt_m_s, ex.min_rom_m, int(ex.low_confidence), ex.mvt_source, int(ex.unilateral)),
                 )
 
     def _exercise_rows(self):
         return self.conn.execute(
-            "SELECT id, name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin FROM exercises ORDER BY name"
-        ).fetchall()
+            "SELECT id, name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin, unilateral FROM exercises "
+            "ORDER BY name").fetchall()
 
     @staticmethod
     def _exercise_from_row(row) -> Exercise:
         return Exercise(name=row[1], mvt_m_s=row[2], min_rom_m=row[3], low_confidence=bool(row[4]),
-                        mvt_source=row[5], builtin=bool(row[6]))
+                        mvt_source=row[5], builtin=bool(row[6]), unilateral=bool(row[7]))
 
     @_translated
     def exercises(self) -> list[Exercise]:
@@ -354,9 +354,9 @@ class Store(Queries, CsvExchange):
 
     @_translated
     def add_exercise(self, name: str, mvt_m_s: float, min_rom_m: float = catalogue.DEFAULT_MIN_ROM_M,
-                     *, low_confidence: bool = False) -> Exercise:
+                     *, low_confidence: bool = False, unilateral: bool = False) -> Exercise:
         """Add a user exercise; its name must not clash with an existing one (or a known alias)."""
-        ex = Exercise(str(name).strip(), mvt_m_s, min_rom_m, bool(low_confidence), "user", False)
+        ex = Exercise(str(name).strip(), mvt_m_s, min_rom_m, bool(low_confidence), "user", False, bool(unilateral))
         problems = ex.validate()
         if problems:
             raise StoreError("; ".join(problems))
@@ -369,9 +369,9 @@ class Store(Queries, CsvExchange):
                              f"(to change its values: vbt exercises --change {_quoted(existing.name)} --mvt M_S)")
         with self.transaction():
             self.conn.execute(
-                "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
-                "VALUES (?, ?, ?, ?, 'user', 0)",
-                (ex.name, float(ex.mvt_m_s), float(ex.min_rom_m), int(ex.low_confidence)),
+                "INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin, unilateral) "
+                "VALUES (?, ?, ?, ?, 'user', 0, ?)",
+                (ex.name, float(ex.mvt_m_s), float(ex.min_rom_m), int(ex.low_confidence), int(ex.unilateral)),
             )
         return ex
 
@@ -718,6 +718,27 @@ class Store(Queries, CsvExchange):
             self.conn.execute(f"UPDATE sets SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
                               (*values.values(), set_id))
         return self.get_set(set_id)
+
+    @_translated
+    def mark_test(self, *, set_id: int | None = None, session_id: int | None = None, test: bool = True,
+                  exercise: str | None = None) -> list[SetRecord]:
+        """Mark a set, or every set of a session (of ``exercise`` only, if given), as a test that a
+        retest is compared with (``test=False`` unmarks). Returns the sets changed."""
+        if (set_id is None) == (session_id is None):
+            raise StoreError("mark a set or a session as a test, one of them")
+        if set_id is not None:
+            records = [self.get_set(set_id)]  # NotFoundError for a wrong id
+        else:
+            if self.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+                raise NotFoundError(f"no session {session_id} in the history")
+            records = self.sets(session_id=session_id, exercise=exercise)
+            if not records:
+                what = f" of {self.exercise(exercise).name}" if exercise else ""
+                raise StoreError(f"session {session_id} has no sets{what} to mark")
+        with self.transaction():
+            for r in records:
+                self.conn.execute("UPDATE sets SET is_test = ? WHERE id = ?", (int(bool(test)), r.id))
+        return [self.get_set(r.id) for r in records]
 
     def day_sets(self, athlete: str, exercise: str, metric: str, since_unix_s: float) -> list[tuple]:
         """Finished sets of one athlete and exercise since a time, in the day rule's terms:
