@@ -96,7 +96,9 @@ def _tiles(pen: _Pen, s: ShareSet) -> None:
         p.drawText(QRectF(x, pen.y + 12, w, 40), Qt.AlignHCenter | Qt.AlignTop, caption)
         colour = theme.TEXT
         if caption == "velocity loss" and s.max_loss_pct is not None:
-            colour = theme.STOP if s.max_loss_pct >= s.threshold_pct else theme.GOOD
+            worst = s.max_loss_pct
+            colour = theme.level_colour("stop" if worst >= s.threshold_pct else "warning"
+                                        if worst >= s.threshold_pct - s.warning_margin_pct else "good")
         big, small = _font(76, True), _font(34)
         vw = QFontMetricsF(big).horizontalAdvance(value)
         uw = QFontMetricsF(small).horizontalAdvance(" " + unit) if unit and value != "–" else 0.0
