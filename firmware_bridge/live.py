@@ -40,6 +40,7 @@ class MethodContext:
     load_kg: float | None = None
     warmup: bool = False
     tempo: object = None
+    side: str = "both"  # a unilateral set ("left", "right") is held to its own side's day
 
 
 def _shift_rep(rep, dt: float):
@@ -78,13 +79,14 @@ def history_day_book(recorder, config=None):
         return DayBook(config)
     midnight = datetime.datetime.combine(datetime.date.today(), datetime.time()).timestamp()
 
-    def profile_for(athlete, exercise, metric):
+    def profile_for(athlete, exercise, metric, side=None):
         fut = recorder.submit(lambda store: store.load_velocity_profile(
-            exercise, athlete=athlete, metric=metric, until_unix_s=midnight))
+            exercise, athlete=athlete, metric=metric, until_unix_s=midnight, side=side))
         return fut.result(timeout=10.0)
 
-    def earlier_sets(athlete, exercise):
-        return recorder.submit(lambda store: store.day_sets(athlete, exercise, config.metric, midnight)).result(10.0)
+    def earlier_sets(athlete, exercise, side=None):
+        return recorder.submit(lambda store: store.day_sets(athlete, exercise, config.metric, midnight,
+                                                            side)).result(10.0)
 
     return DayBook(config, profile_for=profile_for, earlier_sets=earlier_sets)
 
@@ -251,7 +253,7 @@ class LiveSession:
                 day = None
                 if self.day_book is not None:
                     day = self.day_book.add_set(ctx.athlete, ctx.exercise, event.result.reps, ctx.load_kg,
-                                                ctx.warmup)
+                                                ctx.warmup, side=ctx.side)
                 tempo = summarise(event.result.reps, ctx.tempo) if ctx.tempo is not None else None
                 event = replace(event, day=day, tempo=tempo)
                 if day is not None and day.done:

@@ -28,6 +28,7 @@ from gui import theme
 from gui.device_status import DeviceStatusMixin
 from gui.history_view import HistoryView
 from gui.live_view import ControlsPanel, LiveView
+from gui.method_cards import MethodCards
 from gui.session import DemoOptions
 from gui.set_flow import SetFlowMixin
 from gui.sound import CuePlayer
@@ -135,8 +136,10 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         self._connect()
         self._shortcuts()
         self._show_waiting()
+        self.method_cards = MethodCards(self)  # side gap, retest reminder, Share (gui/method_cards.py)
         if self.record:
             self.history.load_lists()  # athletes and exercises (user-added ones too) for the set controls
+            self.method_cards.check_retests(self.controls.settings().athlete)
 
         self.frame_timer = QTimer(self)
         self.frame_timer.setTimerType(Qt.PreciseTimer)

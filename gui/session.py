@@ -91,7 +91,7 @@ class LiveSettings:
         from firmware_bridge.live import MethodContext
 
         return MethodContext(athlete=self.athlete, exercise=self.exercise, load_kg=self.load_kg, warmup=self.warmup,
-                             tempo=self.tempo_target())
+                             tempo=self.tempo_target(), side=self.side)
 
     def validate(self) -> list[str]:
         problems = []

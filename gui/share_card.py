@@ -18,6 +18,7 @@ from gui import theme
 from vbt.share import ShareSet
 
 WIDTH = 1080
+SIDE = "#1fb5a8"  # the side-to-side gap, as on the dashboard's banner
 MARGIN = 56
 VERDICT_COLOURS = {"stop": (theme.STOP, theme.STOP_DARK), "day": (theme.DAY, theme.DAY_DARK),
                    "done": (theme.GOOD, "#0f3320")}
@@ -196,6 +197,8 @@ def _method_lines(s: ShareSet) -> list[tuple[str, str]]:
     if s.tempo_line:
         missed = f" · rep {', '.join(map(str, s.tempo_marks))} too fast" if s.tempo_marks else ""
         out.append((s.tempo_line + missed, theme.TEMPO if s.tempo_marks else theme.TEXT))
+    if s.side_line:
+        out.append((s.side_line, SIDE))
     if s.zone:
         out.append((f"zone: {s.zone}", theme.ACCENT))
     out.append((f"stop rule: {s.threshold_pct:g} % velocity loss ({s.metric_label})", theme.MUTED))
@@ -203,7 +206,7 @@ def _method_lines(s: ShareSet) -> list[tuple[str, str]]:
 
 
 def _paint_set(pen: _Pen, s: ShareSet) -> None:
-    pen.text(s.exercise, 68, bold=True, gap=2)
+    pen.text(s.exercise, 68 if len(s.exercise) <= 22 else 56, bold=True, wrap=True, gap=2)
     pen.text(s.load_words(), 50, colour=theme.ACCENT, bold=True, gap=6)
     pen.text(f"{s.athlete} · {_when(s.when_unix_s)}", 34, colour=theme.MUTED, gap=26)
     _pills(pen, s.verdicts())
@@ -219,7 +222,7 @@ def _paint_set(pen: _Pen, s: ShareSet) -> None:
 
 
 def _paint_session_row(pen: _Pen, s: ShareSet, k: int) -> None:
-    pen.text(f"{k}. {s.exercise} · {s.load_words()}", 42, bold=True, gap=2)
+    pen.text(f"{k}. {s.exercise} · {s.load_words()}", 42, bold=True, wrap=True, gap=2)
     facts = [f"{s.n_reps} reps", f"best {_fmt(s.best_m_s)} m/s", f"loss {_fmt(s.max_loss_pct, '.1f')} %"]
     if s.rpe is not None:
         facts.append(f"RPE {s.rpe:g}")

@@ -220,7 +220,8 @@ def test_retest_known_answers_and_due(retest_home, tmp_path):
             [("ana", "squat", test_session, 30)]
         assert due_retests(store, now_unix_s=T0 + 20 * DAY) == []
         r = retest(store, "ana", "squat")
-    assert (r.test.session_id, r.now.session_id) == (test_session, now_session) and r.days_apart == pytest.approx(29, abs=0.1)
+    assert (r.test.session_id, r.now.session_id) == (test_session, now_session)
+    assert r.days_apart == pytest.approx(29, abs=0.1)
     assert [c.load_kg for c in r.loads] == list(RETEST_LOADS)
     for c in r.loads:
         true_change = truth[(29, c.load_kg)] - truth[(0, c.load_kg)]
@@ -288,3 +289,22 @@ def test_seed_exercises_in_the_catalogue(tmp_path):
     assert add.returncode == 0 and "one side at a time" in add.stdout
     with Store.open(tmp_path) as store:
         assert store.exercise("bulgarian split squat").unilateral
+
+
+def test_day_rule_holds_each_side_to_its_own_day():
+    """The weaker side is never 'done for today' for being slower than the stronger side."""
+    from vbt.dayrule import DayBook
+
+    from tests.test_method import _rep
+
+    asked = []
+    book = DayBook(profile_for=lambda a, e, m, side=None: asked.append(side),
+                   earlier_sets=lambda a, e, side=None: [(0.72, 60.0, False)] if side == "left" else [])
+    left = book.add_set("ana", "single-leg RDL", [_rep(1, 0.70)], 60.0, side="left")
+    assert left.basis == "same_load" and not left.done  # 97 % of this morning's left side
+    right = book.add_set("ana", "single-leg RDL", [_rep(1, 0.62)], 60.0, side="right")
+    assert right.basis == "first" and not right.done  # 86 % of the left side: not the right side's day
+    assert book.add_set("ana", "single-leg RDL", [_rep(1, 0.55)], 60.0, side="right").done  # 89 % of its own
+    assert asked == ["left", "right"]
+    both = book.add_set("ana", "single-leg RDL", [_rep(1, 0.50)], 60.0)
+    assert both.basis == "first"  # a two-sided set of the same lift: its own rule, as before

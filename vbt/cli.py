@@ -151,6 +151,8 @@ def _set_line(s: SetRecord) -> str:
     ]
     if s.warmup:
         parts.append("warm-up")
+    if s.is_test:
+        parts.append("TEST")
     if s.tempo_line():
         parts.append(s.tempo_line())
     if s.day_line():

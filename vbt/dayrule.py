@@ -207,10 +207,14 @@ class DayRule:
 class DayBook:
     """Day rules by athlete and exercise (names compared without case), for one day.
 
+    A unilateral set (side ``"left"`` or ``"right"``) has a rule of its own per side: the weaker side
+    is never held to the stronger side's best (``vbt.sides`` compares the two).
+
     ``profile_for(athlete, exercise, metric)`` returns a profile or None; it is asked once per
     athlete and exercise, the first time one of their sets ends. ``earlier_sets(athlete, exercise)``
     returns today's sets already finished before this book existed as ``(best_m_s, load_kg,
-    warmup)`` tuples (a restarted program keeps the day's best).
+    warmup)`` tuples (a restarted program keeps the day's best). For a side's rule both are also
+    given ``side=``.
     """
 
     def __init__(self, config: DayRuleConfig = DayRuleConfig(), profile_for=None, earlier_sets=None):
@@ -219,20 +223,22 @@ class DayBook:
         self.earlier_sets = earlier_sets
         self.rules: dict[tuple[str, str], DayRule] = {}
 
-    def rule(self, athlete: str, exercise: str) -> DayRule:
-        key = ((athlete or "").strip().casefold(), (exercise or "").strip().casefold())
+    def rule(self, athlete: str, exercise: str, side: str = "both") -> DayRule:
+        one_side = side in ("left", "right")
+        key = ((athlete or "").strip().casefold(), (exercise or "").strip().casefold()) + ((side,) if one_side else ())
+        by_side = {"side": side} if one_side else {}
         rule = self.rules.get(key)
         if rule is None:
             profile = None
             if self.profile_for is not None:
                 try:
-                    profile = self.profile_for(athlete, exercise, self.config.metric)
+                    profile = self.profile_for(athlete, exercise, self.config.metric, **by_side)
                 except Exception:  # noqa: BLE001 - no profile: the rule says "none" where it needs one
                     profile = None
             rule = DayRule(self.config, profile)
             if self.earlier_sets is not None:
                 try:
-                    earlier = list(self.earlier_sets(athlete, exercise))
+                    earlier = list(self.earlier_sets(athlete, exercise, **by_side))
                 except Exception:  # noqa: BLE001 - no history: the day starts now
                     earlier = []
                 for best, load, warm in earlier:
@@ -240,5 +246,6 @@ class DayBook:
             self.rules[key] = rule
         return rule
 
-    def add_set(self, athlete: str, exercise: str, reps, load_kg: float | None, warmup: bool = False) -> DayVerdict:
-        return self.rule(athlete, exercise).add_set(reps, load_kg, warmup)
+    def add_set(self, athlete: str, exercise: str, reps, load_kg: float | None, warmup: bool = False,
+                side: str = "both") -> DayVerdict:
+        return self.rule(athlete, exercise, side).add_set(reps, load_kg, warmup)

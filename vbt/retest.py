@@ -246,7 +246,8 @@ class RetestDue:
         from vbt.store.records import local_date
 
         return (f"retest due: {self.exercise} ({self.athlete}), test on {local_date(self.test_unix_s)} "
-                f"(session {self.test_session}), {self.days_since_test} days ago; due since {local_date(self.due_unix_s)}")
+                f"(session {self.test_session}), {self.days_since_test} days ago; "
+                f"due since {local_date(self.due_unix_s)}")
 
     def to_json(self) -> dict:
         from vbt.store.records import local_date

@@ -35,6 +35,7 @@ class ShareSet:
     day_line: str | None = None
     warmup: bool = False
     zone: str | None = None
+    side_line: str | None = None  # left against right, when this set was the second side's
     rpe: float | None = None
     note: str | None = None
     set_id: int | None = None

@@ -38,7 +38,7 @@ def _cmd_share(args) -> int:
     from PySide6.QtGui import QGuiApplication
 
 
-    app = QGuiApplication.instance() or QGuiApplication(["vbt-share"])
+    app = QGuiApplication.instance() or QGuiApplication(["vbt-share"])  # noqa: F841 - painting needs one
     image = render_share([s for s in sets if s.n_reps])
     if not image.save(str(out), "PNG"):
         raise StoreError(f"could not write {out}")

@@ -740,15 +740,17 @@ class Store(Queries, CsvExchange):
                 self.conn.execute("UPDATE sets SET is_test = ? WHERE id = ?", (int(bool(test)), r.id))
         return [self.get_set(r.id) for r in records]
 
-    def day_sets(self, athlete: str, exercise: str, metric: str, since_unix_s: float) -> list[tuple]:
-        """Finished sets of one athlete and exercise since a time, in the day rule's terms:
-        ``(best_m_s in metric, load_kg, warmup)``, oldest first. Unknown names: no sets."""
+    def day_sets(self, athlete: str, exercise: str, metric: str, since_unix_s: float,
+                 side: str | None = None) -> list[tuple]:
+        """Finished sets of one athlete and exercise (and ``side``, if given) since a time, in the day
+        rule's terms: ``(best_m_s in metric, load_kg, warmup)``, oldest first. Unknown names: no sets."""
         try:
             records = self.sets(athlete=athlete, exercise=exercise, since_unix_s=since_unix_s)
         except StoreError:
             return []
         return [(r.best_velocity_m_s, r.load_kg, r.warmup) for r in records
-                if r.metric == metric and not r.in_progress and r.best_velocity_m_s is not None]
+                if r.metric == metric and not r.in_progress and r.best_velocity_m_s is not None
+                and (side is None or r.side == side)]
 
     @_translated
     def delete_rep(self, rep_id: int) -> SetResult:
