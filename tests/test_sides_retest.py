@@ -213,6 +213,9 @@ def test_retest_known_answers_and_due(retest_home, tmp_path):
     test_session, now_session = truth[0], truth[29]
     mark = _vbt(home, "retest", "--mark", f"session:{test_session}")
     assert mark.returncode == 0 and "3 sets (squat) marked as a test" in mark.stdout, mark.stderr
+    listed = _vbt(home, "history").stdout.splitlines()
+    assert sum(", TEST" in line for line in listed) == 3
+    assert len([x for x in listed if x.lstrip().startswith("set ")]) == 6
     with Store.open(home) as store:
         # 30 days after the test (a later test would be the retest): due
         due = due_retests(store, now_unix_s=T0 + 30 * DAY)
