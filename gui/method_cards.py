@@ -3,8 +3,9 @@ the retest reminder, and the Share button of the set on screen.
 
 :class:`MethodCards` attaches itself to a :class:`gui.main_window.MainWindow` (one line there): it
 adds its widgets to the live view and the set's end panel and listens to the window's bridge. All on
-the GUI thread; the one history read (which retests are due) runs on a short-lived thread and
-comes back through a queued signal, so nothing here waits on the disk.
+the GUI thread; the history reads (which retests are due; each side's profile when the two sides
+lifted different loads) run on short-lived threads and come back through queued signals, so nothing
+here waits on the disk.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class MethodCards(QObject):
 
     retests_found = Signal(object, object)  # athlete, list of vbt.retest.RetestDue (from the reading thread)
     marked = Signal(str)  # what marking a test did, one line (from the writing thread)
+    profiles_found = Signal(object)  # (set_seq, exercise, the two SideSets, left profile, right profile)
 
     def __init__(self, window):
         super().__init__(window)
@@ -164,6 +166,7 @@ class MethodCards(QObject):
         window.controls.settings_changed.connect(lambda s: self.check_retests(s.athlete))
         self.retests_found.connect(self._on_retests, Qt.QueuedConnection)
         self.marked.connect(window.show_message, Qt.QueuedConnection)
+        self.profiles_found.connect(self._on_profiles, Qt.QueuedConnection)
         self.tests_marked: list[tuple[int, bool]] = []  # (set id, test) written (tests, log)
 
     # ---- sides ---------------------------------------------------------------------------------
@@ -187,11 +190,52 @@ class MethodCards(QObject):
         self.sets.append((key, this, datetime.now()))
         if not other:
             return  # the first side: the gap comes when the other side's set ends
-        gap = compare_sides([other[-1], this])
+        pair = [other[-1], this]
+        gap = compare_sides(pair)
+        if gap.basis == "none" and gap.left_load_kg is not None and gap.right_load_kg is not None:
+            # different loads: each side's own profile is read from the history on a short-lived thread
+            self._show_gap(ev.set_seq, info.exercise, gap)
+            self._profiles_for(ev.set_seq, info.athlete, info.exercise, result.metric, pair)
+            return
+        self._show_gap(ev.set_seq, info.exercise, gap)
+
+    def _show_gap(self, seq: int, exercise: str, gap) -> None:
         self.gaps.append(gap)
-        self._gap_of[ev.set_seq] = gap
-        log.info("sides, %s: %s", info.exercise, gap.line())
-        self.side_banner.show_gap(info.exercise, gap)
+        self._gap_of[seq] = gap
+        log.info("sides, %s: %s", exercise, gap.line())
+        self.side_banner.show_gap(exercise, gap)
+
+    def _profiles_for(self, seq: int, athlete: str, exercise: str, metric: str, pair) -> None:
+        home = self.window.home
+
+        def work():
+            from vbt.profile import ProfileError
+            from vbt.store import Store, StoreError
+
+            profiles = {}
+            try:
+                with Store.open(home, recover=False) as store:
+                    for side in ("left", "right"):
+                        try:
+                            profiles[side] = store.load_velocity_profile(exercise, athlete=athlete, metric=metric,
+                                                                         side=side)
+                        except (ProfileError, StoreError):
+                            profiles[side] = None
+            except StoreError:
+                pass
+            except Exception:  # noqa: BLE001 - a banner must never break the dashboard
+                log.exception("side profiles failed")
+            self.profiles_found.emit((seq, exercise, pair, profiles.get("left"), profiles.get("right")))
+
+        threading.Thread(target=work, name="vbt-side-profiles", daemon=True).start()
+
+    def _on_profiles(self, found) -> None:
+        seq, exercise, pair, left, right = found
+        if self._gap_of.get(seq) is not (self.gaps[-1] if self.gaps else None):
+            return  # another gap has been shown since
+        gap = compare_sides(pair, left, right)
+        if gap.basis == "profile":
+            self._show_gap(seq, exercise, gap)
 
     def _on_rep(self, _ev) -> None:
         if self.window.display.n_reps == 1:  # a new set has begun: the gap was read

@@ -96,6 +96,41 @@ def test_side_gap_banner_after_the_second_side_and_share(qtbot, tmp_path):
     assert [r.side for r in records] == ["left", "right"] and [r.is_test for r in records] == [False, True]
 
 
+def test_side_gap_at_different_loads_along_each_sides_profile(qtbot, tmp_path):
+    """Left at 60 kg, right at 65 kg: the banner first says why it cannot compare at once, then each
+    side's profile (read from last week's sets on a thread) carries both to 62.5 kg."""
+    import time
+
+    week_ago = time.time() - 7 * 86400.0
+    with Store.open(tmp_path / "home") as store:  # last week: left v = 1.30 - 0.010 load, right 10 % slower
+        for k, (side, load) in enumerate([("left", 50.0), ("left", 70.0), ("right", 50.0), ("right", 70.0)]):
+            v = (1.30 - 0.010 * load) * (0.9 if side == "right" else 1.0)
+            store.add_set([_rep(1, v)], exercise="single-leg RDL", athlete="ana", load_kg=load, side=side,
+                          started_at_unix_s=week_ago + 300 * k)
+    win = _window(qtbot, tmp_path, LiveSettings(athlete="ana", exercise="single-leg Romanian deadlift", load_kg=60.0,
+                                                side="left", set_end_stillness_s=2.5))
+    ended = []
+    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    # left 60 kg at 0.70 (its line), right 65 kg at 0.585 (its line: 0.9 x 0.65)
+    script = _two_sets([0.70, 0.69], [0.585, 0.58], ecc_first_s=1.5, ecc_second_s=1.5, rest_s=7.0)
+    win.start_session(demo=DemoOptions(protocol="native", seed=12, script=script, emulator_kwargs={"speed": 2.0}))
+    cards = win.method_cards
+    qtbot.waitUntil(lambda: len(ended) == 1, timeout=30000)
+    win.controls.side.setCurrentText("right")
+    win.controls.load.setValue(65.0)
+    qtbot.waitUntil(lambda: win.session.settings.load_kg == 65.0 and win.session.settings.side == "right",
+                    timeout=3000)
+    qtbot.waitUntil(lambda: len(cards.gaps) == 2, timeout=40000)
+    first, gap = cards.gaps
+    assert first.basis == "none" and "load-velocity profile: lift the same load" in first.reason
+    assert gap.basis == "profile" and gap.load_kg == 62.5 and (gap.left_load_kg, gap.right_load_kg) == (60.0, 65.0)
+    assert gap.left_m_s == pytest.approx(1.30 - 0.625, abs=0.015)
+    assert gap.right_m_s == pytest.approx(0.9 * (1.30 - 0.625), abs=0.015)
+    assert gap.slower_side == "right" and gap.gap_pct == pytest.approx(10.0, abs=2.0)
+    assert "each side carried along its own profile" in cards.side_banner.text
+    win.close()
+
+
 def _rep(i, v):
     return Rep(index=i, concentric_start_s=4.0 * i, concentric_end_s=4.0 * i + 0.5, mean_velocity_m_s=v,
                mean_propulsive_velocity_m_s=v, peak_velocity_m_s=v * 1.5, rom_m=0.45, time_to_peak_velocity_s=0.2,

@@ -135,20 +135,20 @@ def compare_sides(sets, left_profile=None, right_profile=None,
     # Different loads: each side's best set (the heaviest one, fastest there) carried to the mean load.
     lo = max(left, key=lambda s: ((s.load_kg or 0.0), s.best_m_s))
     ro = max(right, key=lambda s: ((s.load_kg or 0.0), s.best_m_s))
-    loads = f"left {lo.load_kg if lo.load_kg is not None else 'no load'} kg, right " \
-            f"{ro.load_kg if ro.load_kg is not None else 'no load'} kg"
+    loads = ", ".join(f"{s.side} " + ("no load" if s.load_kg is None else f"{s.load_kg:g} kg") for s in (lo, ro))
     if lo.load_kg is None or ro.load_kg is None:
         return SideGap("none", None, None, None, lo.load_kg, ro.load_kg,
-                       f"the loads differ ({loads}) and one has no load: not compared")
+                       f"the loads differ ({loads}): not compared")
     common = 0.5 * (lo.load_kg + ro.load_kg)
     shifts = []
     for s, profile in ((lo, left_profile), (ro, right_profile)):
         a, b = _line(profile, common), _line(profile, s.load_kg)
         shifts.append(None if a is None or b is None else a - b)
     if None in shifts:
-        which = " and ".join(side for side, sh in (("left", shifts[0]), ("right", shifts[1])) if sh is None)
+        which = ("neither side has a" if shifts == [None, None]
+                 else f"the {'left' if shifts[0] is None else 'right'} side has no")
         return SideGap("none", None, None, None, lo.load_kg, ro.load_kg,
-                       f"the loads differ ({loads}) and the {which} side has no load-velocity profile: "
+                       f"the loads differ ({loads}) and {which} load-velocity profile: "
                        f"lift the same load on both sides to compare")
     return SideGap("profile", common, lo.best_m_s + shifts[0], ro.best_m_s + shifts[1], lo.load_kg, ro.load_kg,
                    f"loads differ ({loads}): each side carried to {common:g} kg along its own profile")
