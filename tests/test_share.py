@@ -134,3 +134,21 @@ def test_share_bad_out_is_one_line(home, tmp_path):
         res = _share(home, "2", "--out", str(out))
         assert res.returncode == 1 and res.stderr.count("\n") == 1 and words in res.stderr, res.stderr
         assert not out.exists()
+
+
+def test_shared_second_side_carries_the_gap(tmp_path):
+    """From the history: the right side's set after the left one says how far apart they were."""
+    from vbt.share import share_sets
+
+    with Store.open(tmp_path) as store:
+        left = store.add_set([_rep(1, 0.70, None)], exercise="single-leg RDL", athlete="ana", load_kg=60.0,
+                             side="left", started_at_unix_s=T0)
+        right = store.add_set([_rep(1, 0.63, None)], exercise="single-leg RDL", athlete="ana", load_kg=60.0,
+                              side="right", started_at_unix_s=T0 + 200)
+        (first,) = share_sets(store, "set", left)
+        (second,) = share_sets(store, "set", right)
+        session = share_sets(store, "session", store.get_set(left).session_id)
+    assert first.side_line is None and first.set_number == 1
+    assert second.set_number == 2
+    assert second.side_line == "left 0.70 · right 0.63 m/s at 60 kg: right 10.0 % slower (same load)"
+    assert [s.side_line for s in session] == [None, second.side_line]

@@ -100,14 +100,35 @@ def share_sets(store, kind: str, number: int) -> list[ShareSet]:
     from vbt.store import NotFoundError
 
     if kind == "set":
-        records = [store.get_set(number)]
-    else:
-        records = store.sets(session_id=number)
-        if not records:
-            if store.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (number,)).fetchone() is None:
-                raise NotFoundError(f"no session {number} in the history")
-            raise NotFoundError(f"session {number} has no sets to share")
-    return [_from_record(store, r, k) for k, r in enumerate(records, start=1)]
+        record = store.get_set(number)  # NotFoundError for a wrong id; a deleted set is shared alone
+        session = [r for r in store.sets(session_id=record.session_id)
+                   if r.started_at_unix_s <= record.started_at_unix_s and r.id != number]
+        shared = _with_side_lines([_from_record(store, r, k) for k, r in enumerate([*session, record], start=1)])
+        return shared[-1:]
+    records = store.sets(session_id=number)
+    if not records:
+        if store.conn.execute("SELECT 1 FROM sessions WHERE id = ?", (number,)).fetchone() is None:
+            raise NotFoundError(f"no session {number} in the history")
+        raise NotFoundError(f"session {number} has no sets to share")
+    return _with_side_lines([_from_record(store, r, k) for k, r in enumerate(records, start=1)])
+
+
+def _with_side_lines(sets: list[ShareSet]) -> list[ShareSet]:
+    """Each second side's set carries the gap to the other side's set before it (same exercise)."""
+    from dataclasses import replace
+
+    from vbt.sides import SideSet, compare_sides
+
+    out = []
+    for k, s in enumerate(sets):
+        before = [p for p in sets[:k] if p.exercise == s.exercise and p.side in ("left", "right")
+                  and s.side in ("left", "right") and p.side != s.side and p.best_m_s is not None and not p.warmup]
+        if before and s.best_m_s is not None and not s.warmup:
+            p = before[-1]
+            gap = compare_sides([SideSet(p.side, p.load_kg, p.best_m_s), SideSet(s.side, s.load_kg, s.best_m_s)])
+            s = replace(s, side_line=gap.line())
+        out.append(s)
+    return out
 
 
 def _from_record(store, record, number: int) -> ShareSet:
