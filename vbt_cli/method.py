@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from vbt.cli import _USER_ERRORS, _fail, _guarded, _home_arg, _open, _print_json, _row_id
+from vbt.cli import _guarded, _home_arg, _open, _print_json, _row_id
 from vbt.config import METRICS
 from vbt.store import StoreError
 
@@ -115,5 +115,3 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=_guarded("retest", _cmd_retest))
 
-
-__all__ = ["register", "_USER_ERRORS", "_fail"]
