@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import sqlite3
 import time
 
@@ -77,3 +79,70 @@ def one_set(velocities, rom_m=0.45, lead_in_s=1.0, lockout_s=0.8, tail_s=5.0):
     tl.hold(tail_s)
     t = np.arange(0.0, tl.t_s, 1.0 / GRID_HZ)
     return MotionScript(t, tl.position(t), reps)
+
+
+@pytest.fixture(scope="session")
+def firmware_toolchain():
+    """The AVR toolchain and simavr: the firmware tests skip without them locally, fail in CI."""
+    from tests.firmware import fil
+
+    missing = fil.missing_tools()
+    if missing:
+        msg = ("firmware toolchain missing: " + ", ".join(missing)
+               + " (apt-get install gcc-avr avr-libc simavr libsimavr-dev libelf-dev pkg-config)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture(scope="session")
+def firmware_built(firmware_toolchain, tmp_path_factory):
+    """(firmware, harness, build dir): the default firmware build and the simavr harness, built once."""
+    from tests.firmware import fil
+
+    d = tmp_path_factory.mktemp("fw")
+    return fil.build_firmware(d / "default"), fil.build_harness(d / "harness"), d
+
+
+class EventLog:
+    """Drains an events queue (a reader's or a live session's); keeps every event; waits on
+    conditions with a timeout and says what it saw when they fail."""
+
+    def __init__(self, events: queue.Queue):
+        self.queue = events
+        self.all: list = []
+
+    def _take(self, timeout_s: float) -> None:
+        try:
+            self.all.append(self.queue.get(timeout=timeout_s))
+        except queue.Empty:
+            pass
+
+    def wait(self, predicate, timeout_s: float, after: int = 0):
+        """The first event from index ``after`` on for which ``predicate`` holds."""
+        deadline = time.monotonic() + timeout_s
+        seen = after
+        while True:
+            for e in self.all[seen:]:
+                if predicate(e):
+                    return e
+            seen = max(seen, len(self.all))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                kinds = [e.type for e in self.all[after:] if e.type != "samples"]
+                raise AssertionError(f"no matching event within {timeout_s} s; saw {kinds[-30:]}")
+            self._take(min(left, 0.1))
+
+    def wait_samples(self, n: int, timeout_s: float, after: int = 0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (got := sum(len(e) for e in self.all[after:] if e.type == "samples")) < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"only {got} samples within {timeout_s} s")
+            self._take(0.1)
+
+    def samples(self):
+        """(batches, t, x): the sample events in arrival order and their concatenated arrays."""
+        import numpy as np
+
+        batches = [e for e in self.all if e.type == "samples"]
+        return batches, np.concatenate([b.t_s for b in batches]), np.concatenate([b.position_m for b in batches])

@@ -37,23 +37,9 @@ CPM = 10000  # the default build: 0.1 mm per count
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def toolchain():
-    missing = fil.missing_tools()
-    if missing:
-        msg = ("firmware toolchain missing: " + ", ".join(missing)
-               + " (apt-get install gcc-avr avr-libc simavr libsimavr-dev libelf-dev pkg-config)")
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-
-
-@pytest.fixture(scope="module")
-def built(toolchain, tmp_path_factory):
-    d = tmp_path_factory.mktemp("fw")
-    fw = fil.build_firmware(d / "default")
-    harness = fil.build_harness(d / "harness")
-    return fw, harness, d
+@pytest.fixture
+def built(firmware_built):
+    return firmware_built
 
 
 def edges_file(path, position, t_end_s, cpm=CPM):

@@ -161,9 +161,12 @@ class PtyRun:
     """The harness with its UART on a pty, as a context manager: ``.port`` is the pty to open."""
 
     def __init__(self, harness, firmware: Firmware, edges_path, *, lead_ms: float = 300.0, run_ms=None,
-                 garbage_ms=(), garbage_bytes: int = 24, seed: int = 0, watch=("qe_errors", "enc_count")):
+                 garbage_ms=(), garbage_bytes: int = 24, seed: int = 0, watch=("qe_errors", "enc_count"),
+                 link=None):
         self.cmd = [str(harness), "--elf", str(firmware.elf), "--edges", str(edges_path), "--pty",
                     "--lead-ms", str(lead_ms), "--seed", str(seed), "--garbage-bytes", str(garbage_bytes)]
+        if link is not None:  # the pty under a fixed name: a new run is the same device plugged back in
+            self.cmd += ["--link", str(link)]
         self.cmd += firmware.watch(*watch)
         if run_ms is not None:
             self.cmd += ["--run-ms", str(run_ms)]
