@@ -125,16 +125,21 @@ class StopRuleConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """Everything the analysis needs: segmentation, stop rule, and the moving mass (optional)."""
+    """Everything the analysis needs: segmentation, stop rule, the moving mass (optional) and the
+    bands and chains on the bar (``vbt.resistance.Accommodation``, optional: force and power then use
+    the load at each height)."""
 
     segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     stop_rule: StopRuleConfig = field(default_factory=StopRuleConfig)
     load_kg: float | None = None
+    accommodation: object = None
 
     def validate(self) -> list[str]:
         problems = self.segmentation.validate() + self.stop_rule.validate()
         if load_problem(self.load_kg):
             problems.append(load_problem(self.load_kg))
+        if self.accommodation is not None:
+            problems += self.accommodation.validate()
         return problems
 
     def checked(self) -> "AnalysisConfig":

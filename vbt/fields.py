@@ -12,6 +12,8 @@ import math
 __all__ = [
     "DEFAULT_MIN_ROM_M", "MAX_LOAD_KG", "METRICS", "SIDES", "check_set_fields", "load_problem", "metric_problem",
     "min_rom_problem", "note_problem", "rpe_problem", "side_problem", "threshold_problem", "as_options",
+    "ACCOMMODATION_FIELDS", "band_top_n_problem", "band_bottom_n_problem", "band_n_per_m_problem",
+    "chain_top_kg_problem", "chain_kg_per_m_problem", "accommodation_problems",
 ]
 
 SIDES = ("both", "left", "right")
@@ -69,6 +71,75 @@ def min_rom_problem(min_rom_m, lowest_m: float = 0.02) -> str | None:
     if not _is_number(min_rom_m) or not lowest_m <= min_rom_m <= 2.0:
         return f"min_rom_m: {min_rom_m} m is outside {lowest_m:g}–2 m"
     return None
+
+
+#: Bands and chains on a set (accommodating resistance, vbt.resistance): field -> how a person names it.
+ACCOMMODATION_FIELDS = {
+    "band_top_n": "band tension at the top",
+    "band_bottom_n": "band tension at the bottom",
+    "band_n_per_m": "band stiffness",
+    "chain_top_kg": "chain mass at the top",
+    "chain_kg_per_m": "chain mass per metre",
+}
+MAX_BAND_N = 5000.0  # ~500 kg of pull: beyond any band a gym has
+MAX_CHAIN_KG = 500.0
+MAX_BAND_N_PER_M = 20000.0
+
+
+def _non_negative(field: str, value, unit: str, most: float) -> str | None:
+    if value is None:
+        return None
+    if not _is_number(value):
+        return f"{field}: {value!r} is not a number"
+    if value < 0:
+        return f"{field}: the {ACCOMMODATION_FIELDS[field]} cannot be negative ({value:g} {unit})"
+    if value > most:
+        return f"{field}: the {ACCOMMODATION_FIELDS[field]} of {value:g} {unit} is beyond {most:g} {unit}"
+    return None
+
+
+def band_top_n_problem(value) -> str | None:
+    """A band's tension at the top of the rep (N), optional."""
+    return _non_negative("band_top_n", value, "N", MAX_BAND_N)
+
+
+def band_bottom_n_problem(value) -> str | None:
+    """A band's tension at the bottom of the rep (N), optional."""
+    return _non_negative("band_bottom_n", value, "N", MAX_BAND_N)
+
+
+def band_n_per_m_problem(value) -> str | None:
+    """A band's stiffness (N per metre of stretch), optional: with the top tension it gives the bottom."""
+    return _non_negative("band_n_per_m", value, "N/m", MAX_BAND_N_PER_M)
+
+
+def chain_top_kg_problem(value) -> str | None:
+    """Chain mass off the floor at the top of the rep beyond the bottom (kg), optional."""
+    return _non_negative("chain_top_kg", value, "kg", MAX_CHAIN_KG)
+
+
+def chain_kg_per_m_problem(value) -> str | None:
+    """Chain mass lifted off the floor per metre the bar rises (kg/m), optional."""
+    return _non_negative("chain_kg_per_m", value, "kg/m", MAX_CHAIN_KG)
+
+
+def accommodation_problems(*, band_top_n=None, band_bottom_n=None, band_n_per_m=None, chain_top_kg=None,
+                           chain_kg_per_m=None) -> list[str]:
+    """Problems with a set's bands and chains, one line each (each field's own validator, then how
+    they combine)."""
+    found = [p for p in (band_top_n_problem(band_top_n), band_bottom_n_problem(band_bottom_n),
+                         band_n_per_m_problem(band_n_per_m), chain_top_kg_problem(chain_top_kg),
+                         chain_kg_per_m_problem(chain_kg_per_m)) if p]
+    if found:
+        return found
+    if band_bottom_n is not None and band_n_per_m is not None:
+        found.append("band_n_per_m: give the band's bottom tension or its stiffness, not both")
+    elif band_top_n is not None and band_bottom_n is not None and band_bottom_n > band_top_n:
+        found.append(f"band_bottom_n: a band pulls harder at the top than at the bottom "
+                     f"({band_bottom_n:g} N at the bottom, {band_top_n:g} N at the top)")
+    if chain_top_kg is not None and chain_kg_per_m is not None:
+        found.append("chain_kg_per_m: give the chain mass at the top or per metre, not both")
+    return found
 
 
 def check_set_fields(*, load_kg=None, side="both", metric="mean", threshold_pct=10.0, rpe=None,

@@ -405,7 +405,22 @@ class LiveTracker:
             quality = "too few samples for this rep's speed"
         elif math.isfinite(step) and step * COARSE_MIN_STEPS > o[K.R_ROM]:
             quality = "encoder steps too coarse for this rep's range"
+        acc = self.config.accommodation
+        if acc is not None and not acc.empty and load > 0.0:
+            self._accommodate(o, window, acc, load)
         return self._add_rep(o, w0 / fs, confirm / fs, quality)
+
+    def _accommodate(self, o: np.ndarray, window: np.ndarray, acc, load: float) -> None:
+        """Bands and chains: force and power from the load at each height (vbt.resistance); the
+        velocities are left as the kernel measured them."""
+        from vbt.resistance import rep_forces
+
+        xf = np.empty(window.size)
+        K.filtfilt(np.ascontiguousarray(window), self._coeffs, int(FILTER_PAD_S * self._fs), xf)
+        forces = rep_forces(xf, self._fs, float(o[K.R_T0]), float(o[K.R_T1]), float(o[K.R_MV]),
+                            float(o[K.R_ROM]), load, acc)
+        if forces is not None:
+            o[K.R_F_MEAN], o[K.R_F_PEAK], o[K.R_P_MEAN], o[K.R_P_PEAK] = forces
 
     def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
         def opt(k):
