@@ -213,10 +213,11 @@ def format_event(event) -> str | None:
         r = event.rep
         loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
         power = f", mean power {r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
+        zone = f"; zone: {event.zone.line()}" if getattr(event, "zone", None) is not None else ""
         check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
         return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
                 f"MPV {_fmt(r.mean_propulsive_velocity_m_s, 'm/s')}, PV {_fmt(r.peak_velocity_m_s, 'm/s')}, "
-                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}{check}")
+                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}{check}{zone}")
     if kind == "warning":
         return (f"[{event.t_s:8.2f} s] warning: rep {event.index} is {event.velocity_loss_pct:.1f} % slower than "
                 f"the best (limit {event.threshold_pct:g} %)")
@@ -259,12 +260,68 @@ def event_json(event) -> dict | None:
     return device_event_to_json(event)
 
 
+#: `vbt live`'s band and chain options -> the set field each fills (vbt.fields).
+ACCOMMODATION_OPTIONS = {"band_top_n": "--band-top", "band_bottom_n": "--band-bottom",
+                         "band_n_per_m": "--band-stiffness", "chain_top_kg": "--chain-top",
+                         "chain_kg_per_m": "--chain-per-m"}
+
+
+def _accommodation(args):
+    """(vbt.resistance.Accommodation or None, problems) from the band and chain options."""
+    from vbt.resistance import Accommodation
+
+    acc = Accommodation(**{f: getattr(args, f, None) for f in ACCOMMODATION_OPTIONS})
+    return (None if acc.empty else acc), acc.validate()
+
+
 def _analysis_config(args):
     from vbt.config import AnalysisConfig, StopRuleConfig
 
-    config = AnalysisConfig(stop_rule=StopRuleConfig(velocity_loss_pct=args.velocity_loss, metric=args.metric),
-                            load_kg=args.load_kg)
+    limit = args.velocity_loss if args.velocity_loss is not None else 10.0
+    acc, _ = _accommodation(args)
+    config = AnalysisConfig(stop_rule=StopRuleConfig(velocity_loss_pct=limit, metric=args.metric),
+                            load_kg=args.load_kg, accommodation=acc)
     return config, config.validate()
+
+
+def plan_for_live(athlete: str, exercise: str | None, velocity_loss_pct: float | None, metric: str = "mean"):
+    """What the athlete's plan says for a live session today: ``(limit, words, zone)``.
+
+    ``limit`` is the velocity-loss limit to use: ``velocity_loss_pct`` when the person gave one,
+    else the active block's, else the default 10 %. ``words`` (or None) say where the limit and the
+    zone come from, for the first line. ``zone`` is the exercise's ``vbt.plan.ZoneTarget`` or None.
+    Reads the history only if its file exists (a live run never creates it for this)."""
+    import datetime
+
+    from vbt.store import Store, database_path
+
+    limit = velocity_loss_pct if velocity_loss_pct is not None else 10.0
+    week = zone = None
+    try:
+        if database_path().exists():
+            with Store.open() as store:
+                week = store.plan_week(athlete, datetime.date.today())
+                if exercise and week is not None and week.block is not None:
+                    zone = store.zone_target(athlete, exercise, datetime.date.today())
+    except Exception as exc:  # noqa: BLE001 - no plan then; say why
+        return limit, f"plan not read ({exc})", None
+    if week is None:
+        return limit, None, None
+    if week.block is None:
+        return limit, f"{athlete}'s plan: {week.why_none}", None
+    block = week.block
+    if velocity_loss_pct is None:
+        limit = block.velocity_loss_pct
+        words = (f"velocity-loss limit {limit:g} % from {athlete}'s plan ({week.line()}; "
+                 f"--velocity-loss overrides)")
+    else:
+        words = (f"velocity-loss limit {velocity_loss_pct:g} % from --velocity-loss (the plan's {block.name} "
+                 f"block says {block.velocity_loss_pct:g} %)")
+    if zone is not None:
+        words += f"; zone {zone.low_m_s:.2f}–{zone.high_m_s:.2f} m/s MV from the {zone.source_text}"
+        if metric != "mean":
+            words += " (zones are in mean velocity)"
+    return limit, words, zone
 
 
 def make_history_hook(args):
@@ -320,6 +377,18 @@ def _method_options(args):
 
 
 def _cmd_live(args) -> int:
+    from vbt.fields import as_options
+
+    _, acc_problems = _accommodation(args)
+    if acc_problems:
+        return _fail("live", as_options(acc_problems, ACCOMMODATION_OPTIONS))
+    if args.no_plan:
+        plan_words, zone = None, None
+        args.velocity_loss = 10.0 if args.velocity_loss is None else args.velocity_loss
+    else:
+        args.velocity_loss, plan_words, zone = plan_for_live(args.athlete or "default", args.exercise,
+                                                             args.velocity_loss, args.metric)
+    args.zone = zone
     config, problems = _analysis_config(args)
     day_config, tempo, method_problems = _method_options(args)
     if method_problems:
@@ -333,6 +402,10 @@ def _cmd_live(args) -> int:
         hook, note = make_history_hook(args)
     except Exception as exc:
         return _fail("live", str(exc))
+    if plan_words:
+        note += f"; {plan_words}"
+    if config.accommodation is not None:
+        note += f"; {config.accommodation.describe()}"
     print(note, file=sys.stderr, flush=True)
     try:
         return _start_live(args, config, hook)
@@ -369,7 +442,8 @@ def _start_live(args, config, hook) -> int:
     if hook is not None:
         hook.warmup = bool(args.warmup)
     context = MethodContext(athlete=args.athlete or "default", exercise=args.exercise or "unspecified",
-                            load_kg=args.load_kg, warmup=bool(args.warmup), tempo=tempo)
+                            load_kg=args.load_kg, warmup=bool(args.warmup), tempo=tempo,
+                            zone=getattr(args, "zone", None), accommodation=config.accommodation)
     try:
         session = LiveSession(port, protocol, config, forward_samples=False, forward_health=False, recorder=hook,
                               reader_options={"inverted": args.inverted}, context=context,
@@ -499,8 +573,18 @@ def register(subparsers) -> None:
                    help="device name, pty path, pyserial URL, or 'auto' (the only transducer)")
     p.add_argument("--protocol", choices=("auto", "chronojump", "native"), default="auto")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
-    p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
-                   help="stop the set at this velocity loss in %% (default 10)")
+    p.add_argument("--velocity-loss", type=float, default=None, metavar="PCT",
+                   help="stop the set at this velocity loss in %% (default: the active block of the athlete's "
+                        "plan, else 10)")
+    p.add_argument("--no-plan", action="store_true", help="ignore the athlete's plan (its limit and zones)")
+    for field, option in ACCOMMODATION_OPTIONS.items():
+        words = {"band_top_n": "band tension at the top of the rep, N",
+                 "band_bottom_n": "band tension at the bottom of the rep, N",
+                 "band_n_per_m": "band stiffness, N per metre (with --band-top instead of --band-bottom)",
+                 "chain_top_kg": "chain mass off the floor at the top beyond the bottom, kg",
+                 "chain_kg_per_m": "chain mass lifted per metre the bar rises, kg/m"}[field]
+        p.add_argument(option, dest=field, type=float, default=None, metavar="X",
+                       help=f"{words}: force and power use the load at each height")
     p.add_argument("--metric", choices=("mean", "propulsive", "peak"), default="mean")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per line, with a 'type' field")
     p.add_argument("--demo", action="store_true", help="read an emulated transducer started in this process")

@@ -41,6 +41,8 @@ class MethodContext:
     warmup: bool = False
     tempo: object = None
     side: str = "both"  # a unilateral set ("left", "right") is held to its own side's day
+    zone: object = None  # vbt.plan.ZoneTarget: each rep is called below, in or above it
+    accommodation: object = None  # vbt.resistance.Accommodation: stored with each set
 
 
 def _shift_rep(rep, dt: float):
@@ -237,6 +239,12 @@ class LiveSession:
         end. Returns the event (a SetEnded carries the verdicts) and the events to emit after it."""
         ctx = self.context
         try:
+            if event.type == "rep" and ctx.zone is not None:
+                from vbt.plan import call_rep
+
+                event = replace(event, zone=call_rep(ctx.zone, event.rep))
+            if event.type == "set_end" and ctx.accommodation is not None:
+                event = replace(event, accommodation=ctx.accommodation)
             if event.type == "rep" and ctx.tempo is not None:
                 from vbt.results import TempoMiss
                 from vbt.tempo import check_rep
@@ -410,6 +418,9 @@ class HistoryHook:
                           "tempo": getattr(event, "tempo", None)}
                 if any(method.values()):
                     self.recorder.submit(lambda store: store.set_method(ended.result(), **method))
+                acc = getattr(event, "accommodation", None)
+                if acc is not None:
+                    self.recorder.submit(lambda store: store.set_accommodation(ended.result(), acc))
         except Exception as exc:
             self.open = False
             if self.on_error is None:

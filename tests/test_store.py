@@ -211,7 +211,13 @@ def _fill_v4(conn):
     conn.execute("UPDATE sets SET day_basis = 'first', warmup = 0 WHERE id = 1")
 
 
-FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3, 4: _fill_v4}
+def _fill_v5(conn):
+    """Data as a schema-5 tracker wrote it: sides and tests, no plans, no bands or chains."""
+    _fill_v4(conn)
+    conn.execute("UPDATE sets SET is_test = 1, day_done = 1, tempo_kept = 2, tempo_judged = 2 WHERE id = 1")
+
+
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3, 4: _fill_v4, 5: _fill_v5}
 
 
 def test_every_earlier_version_has_a_migration_test():

@@ -171,6 +171,14 @@ def _set_line(s: SetRecord) -> str:
     return line
 
 
+def _plan_week(store, athlete: str, unix_s: float, plans: dict):
+    """Where a session falls in its athlete's plan (None: no plan); ``plans`` caches the plans."""
+    if athlete not in plans:
+        plans[athlete] = store.plan(athlete)
+    plan = plans[athlete]
+    return None if plan is None else plan.week(datetime.fromtimestamp(unix_s).date())
+
+
 def _cmd_history(args) -> int:
     if args.action == "repair":
         return _cmd_repair(args)
@@ -181,9 +189,21 @@ def _cmd_history(args) -> int:
         raise StoreError("--limit must be 0 or more")
     limit = args.limit or None
     with _open(args) as store:
+        plans: dict = {}
         if args.json:
-            _print_json(store.history(athlete=args.athlete, exercise=args.exercise, since_unix_s=since,
-                                      until_unix_s=until, limit=limit))
+            doc = store.history(athlete=args.athlete, exercise=args.exercise, since_unix_s=since,
+                                until_unix_s=until, limit=limit)
+            for session in doc["sessions"]:
+                week = _plan_week(store, session["athlete"], session["started_unix_s"], plans)
+                session["plan_week"] = None if week is None else {
+                    "week": week.week, "block": week.block.name if week.block else None,
+                    "week_in_block": week.week_in_block, "block_weeks": week.block.weeks if week.block else None,
+                    "line": week.line()}
+                for st in session["sets"]:
+                    acc = store.accommodation(st["id"])
+                    if acc is not None:
+                        st["accommodation"] = acc.to_json()
+            _print_json(doc)
             return 0
         sessions = store.sessions(athlete=args.athlete, exercise=args.exercise, since_unix_s=since,
                                   until_unix_s=until, limit=limit)[::-1]
@@ -198,10 +218,16 @@ def _cmd_history(args) -> int:
         out = sys.stdout
         for s in sessions:
             when = datetime.fromtimestamp(s.started_at_unix_s)
+            week = _plan_week(store, s.athlete, s.started_at_unix_s, plans)
+            in_plan = f", plan week {week.week}: {week.line()}" if week is not None and week.block else ""
             out.write(f"{when:%Y-%m-%d %a %H:%M}  session {s.id}, {s.athlete}: {s.n_sets} set"
-                      f"{'s' if s.n_sets != 1 else ''}, {s.n_reps} reps" + (f"  ({s.note})" if s.note else "") + "\n")
+                      f"{'s' if s.n_sets != 1 else ''}, {s.n_reps} reps{in_plan}"
+                      + (f"  ({s.note})" if s.note else "") + "\n")
             for record in sets_by_session.get(s.id, ()):
                 out.write(_set_line(record) + "\n")
+                acc = store.accommodation(record.id)
+                if acc is not None:
+                    out.write(f"      {acc.describe()}\n")
                 if args.reps:
                     for r in store.reps(record.id):
                         rep = r.rep

@@ -121,6 +121,7 @@ class RepCompleted:
     best_rep: int
     t_s: float
     type: str = field(default="rep", init=False)
+    zone: object = None  # vbt.plan.ZoneCall when the athlete's plan gives a zone for the exercise
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ class SetEnded:
     type: str = field(default="set_end", init=False)
     day: object = None  # vbt.dayrule.DayVerdict when a live session judges the day
     tempo: object = None  # vbt.tempo.TempoSummary when the set carried a tempo target
+    accommodation: object = None  # vbt.resistance.Accommodation when the set carried bands or chains
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,10 @@ class TempoMiss:
 def event_to_json(event) -> dict:
     """One JSON object per event, as `vbt live --jsonl` prints them."""
     if isinstance(event, RepCompleted):
-        return {"type": "rep", "t_s": event.t_s, "best_rep": event.best_rep, **event.rep.to_json()}
+        out = {"type": "rep", "t_s": event.t_s, "best_rep": event.best_rep, **event.rep.to_json()}
+        if event.zone is not None:
+            out["zone"] = event.zone.to_json()
+        return out
     if isinstance(event, (VelocityWarning, StopSet)):
         return {
             "type": event.type,
@@ -201,6 +206,8 @@ def event_to_json(event) -> dict:
             out["day"] = event.day.to_json()
         if event.tempo is not None:
             out["tempo"] = event.tempo.to_json()
+        if event.accommodation is not None:
+            out["accommodation"] = event.accommodation.to_json()
         return out
     if isinstance(event, DayDone):
         return {"type": "day_done", "t_s": event.t_s, "athlete": event.athlete, "exercise": event.exercise,

@@ -18,6 +18,7 @@ COMMANDS = {
     "analyze": ("vbt_cli.analyze", "analyse recorded sets (CSV t_s,position_m or Chronojump raw signal files)"),
     "history": ("vbt.cli", "list sessions, sets and reps from the history"),
     "profile": ("vbt.cli", "load-velocity profile and estimated 1RM"),
+    "plan": ("vbt_cli.plan", "create, show or edit a training plan: blocks, velocity-loss limits, zones"),
     "exercises": ("vbt.cli", "list, add or change exercises (MVT, minimum ROM)"),
     "set": ("vbt.cli", "change a recorded set: its exercise, load, side, RPE or note"),
     "rep": ("vbt.cli", "delete a miscounted rep, or restore it"),

@@ -13,7 +13,7 @@ from vbt import exercises as catalogue
 from vbt.results import REP_JSON_FIELDS
 from vbt.store.codec import RAW_CODEC
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
 REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
@@ -187,9 +187,54 @@ def _migrate_to_v5(conn: sqlite3.Connection) -> None:
             conn.execute("UPDATE exercises SET unilateral = 1 WHERE name = ? COLLATE NOCASE", (ex.name,))
 
 
+def _migrate_to_v6(conn: sqlite3.Connection) -> None:
+    """v6: training plans (one per athlete: start date, blocks of weeks with a velocity-loss limit,
+    a %1RM band and a general zone; zones set by hand per block and exercise) and bands and chains
+    on sets (accommodating resistance, vbt.resistance)."""
+    statements = [
+        """CREATE TABLE plans (
+            id INTEGER PRIMARY KEY,
+            athlete_id INTEGER NOT NULL UNIQUE REFERENCES athletes(id),
+            start_date TEXT NOT NULL,
+            repeat INTEGER NOT NULL DEFAULT 1,
+            updated_at REAL NOT NULL
+        )""",
+        """CREATE TABLE plan_blocks (
+            id INTEGER PRIMARY KEY,
+            plan_id INTEGER NOT NULL REFERENCES plans(id),
+            name TEXT NOT NULL,
+            first_week INTEGER NOT NULL,
+            last_week INTEGER NOT NULL,
+            velocity_loss_pct REAL NOT NULL,
+            pct_low REAL NOT NULL,
+            pct_high REAL NOT NULL,
+            general_zone TEXT NOT NULL
+        )""",
+        "CREATE INDEX plan_blocks_by_plan ON plan_blocks(plan_id)",
+        """CREATE TABLE plan_zones (
+            id INTEGER PRIMARY KEY,
+            block_id INTEGER NOT NULL REFERENCES plan_blocks(id),
+            exercise_id INTEGER NOT NULL REFERENCES exercises(id),
+            pct_low REAL,
+            pct_high REAL,
+            low_m_s REAL,
+            high_m_s REAL
+        )""",
+        "CREATE INDEX plan_zones_by_block ON plan_zones(block_id)",
+        "ALTER TABLE sets ADD COLUMN band_top_n REAL",
+        "ALTER TABLE sets ADD COLUMN band_bottom_n REAL",
+        "ALTER TABLE sets ADD COLUMN band_n_per_m REAL",
+        "ALTER TABLE sets ADD COLUMN chain_top_kg REAL",
+        "ALTER TABLE sets ADD COLUMN chain_kg_per_m REAL",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: version -> the step that builds it from the version before.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3, 4: _migrate_to_v4, 5: _migrate_to_v5,
+    6: _migrate_to_v6,
 }
 
 

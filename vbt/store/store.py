@@ -35,6 +35,7 @@ from vbt.store.errors import (
     _translated,
 )
 from vbt.store.paths import database_path
+from vbt.store.plans import PlanStore
 from vbt.store.queries import SESSION_GAP_S, Queries
 from vbt.store.records import Athlete, SetRecord, Trace, _new_uid, _now
 from vbt.store.schema import REP_METRIC_COLUMNS, REP_TEXT_COLUMNS, SCHEMA_VERSION, build_schema
@@ -100,7 +101,7 @@ def _trace_arrays(trace) -> tuple[np.ndarray, np.ndarray]:
     return t, x
 
 
-class Store(Queries, CsvExchange):
+class Store(Queries, CsvExchange, PlanStore):
     """The history file, opened (created and migrated if needed) on one thread.
 
     Reads are cheap and may run while another process records (WAL). Every write is one
