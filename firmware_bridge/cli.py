@@ -291,18 +291,11 @@ def plan_for_live(athlete: str, exercise: str | None, velocity_loss_pct: float |
     else the active block's, else the default 10 %. ``words`` (or None) say where the limit and the
     zone come from, for the first line. ``zone`` is the exercise's ``vbt.plan.ZoneTarget`` or None.
     Reads the history only if its file exists (a live run never creates it for this)."""
-    import datetime
-
-    from vbt.store import Store, database_path
+    from vbt.store.plans import plan_today
 
     limit = velocity_loss_pct if velocity_loss_pct is not None else 10.0
-    week = zone = None
     try:
-        if database_path().exists():
-            with Store.open() as store:
-                week = store.plan_week(athlete, datetime.date.today())
-                if exercise and week is not None and week.block is not None:
-                    zone = store.zone_target(athlete, exercise, datetime.date.today())
+        week, zone = plan_today(None, athlete, exercise)
     except Exception as exc:  # noqa: BLE001 - no plan then; say why
         return limit, f"plan not read ({exc})", None
     if week is None:

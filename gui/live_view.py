@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from gui import theme
 from gui.session import LiveSettings
 from gui.widgets import DayDoneBanner, RepBars, TracePlots, ValueTile
+from gui.zone_view import ZoneLegend
 from vbt.config import METRIC_LABELS, METRICS
 from vbt.exercises import BUILTIN_EXERCISES
 from vbt.fields import SIDES
@@ -59,7 +60,12 @@ class LiveView(QWidget):
         small.addWidget(self.stop_at, 1, 1)
         self.bars = RepBars()
         self.traces = TracePlots()
-        grid.addWidget(self.velocity, 0, 0)
+        self.zone_legend = ZoneLegend()  # under the big number, when the athlete's plan gives a zone
+        big = QVBoxLayout()
+        big.setSpacing(4)
+        big.addWidget(self.velocity, 1)
+        big.addWidget(self.zone_legend, 0)
+        grid.addLayout(big, 0, 0)
         grid.addLayout(small, 0, 1)
         grid.addWidget(self.bars, 1, 0)
         grid.addWidget(self.traces, 1, 1)
@@ -276,8 +282,9 @@ class ControlsPanel(QScrollArea):
         self.warning_cue = QCheckBox("Soft cue when close to the limit")
         self.day_alert = QCheckBox("Banner and chime when done for the day")
         self.tempo_cue = QCheckBox("Soft cue when a rep misses its tempo")
+        self.zone_cue = QCheckBox("Zone cue: a tone for below / in / above")
         self.sound = QCheckBox("Sound")
-        for c in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.sound):
+        for c in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.zone_cue, self.sound):
             v.addWidget(c)
         self.sound_method = QLabel("")
         self.sound_method.setProperty("role", "caption")
@@ -298,7 +305,7 @@ class ControlsPanel(QScrollArea):
             w.toggled.connect(self._changed)
         self.tempo.editingFinished.connect(self._changed)
         self.auto_end.toggled.connect(self.grace.setEnabled)
-        for w in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.sound):
+        for w in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.zone_cue, self.sound):
             w.toggled.connect(self.alerts_changed)
         self._silent = False
 

@@ -459,7 +459,7 @@ class DashboardBackend:
             port, protocol, self.settings.analysis_config(self._min_rom_for(self.settings.exercise)),
             on_event=self._on_live_event, forward_samples=True, forward_health=True, button_ends_set=True,
             recorder=self._hook, reader_options=self.reader_options, warm=False,
-            day_book=history_day_book(self.recorder, self.settings.day_config()), context=self.settings.context())
+            day_book=history_day_book(self.recorder, self.settings.day_config()), context=self._context(self.settings))
         self.live.start()
 
     def _do_start_demo(self, options: DemoOptions) -> None:
@@ -484,6 +484,21 @@ class DashboardBackend:
         if self.live is not None:
             self.live.end_set(reason)
 
+    def _context(self, settings: LiveSettings):
+        """The method's context for the next set, with the zone the athlete's plan gives the exercise
+        today (read here, on the backend thread: the GUI never waits on the disk)."""
+        from dataclasses import replace
+
+        from vbt.store.plans import plan_today
+
+        context = settings.context()
+        try:
+            _, zone = plan_today(self.home, settings.athlete, settings.exercise)
+        except Exception:  # noqa: BLE001 - no zone then; the dashboard shows the loss colours
+            log.exception("reading the training plan failed")
+            zone = None
+        return replace(context, zone=zone)
+
     def _do_configure(self, settings: LiveSettings) -> None:
         problems = settings.validate()
         if problems:
@@ -493,7 +508,7 @@ class DashboardBackend:
         self._auto.enabled, self._auto.grace_rep = settings.auto_end, settings.grace_rep
         if self.live is not None:
             self.live.set_config(settings.analysis_config(self._min_rom_for(settings.exercise)))
-            self.live.set_context(settings.context())
+            self.live.set_context(self._context(settings))
             book = self.live.day_book
             if book is not None and book.config != settings.day_config():
                 book.config = settings.day_config()

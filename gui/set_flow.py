@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from gui import theme
 from gui.state import ENDED, GOOD, RUNNING, STOP, WARNING
 from gui.summary import SetInfo
+from gui.zone_view import ZONE_CUES, zone_colour, zone_footer
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,12 @@ class SetFlowMixin:
         rep = getattr(ev.payload, "rep", None)
         if rep is not None and rep.doubtful:
             footer = f"check rep {rep.index}: {rep.quality}"
-        tile.set_value(f"{last.velocity_m_s:.2f}", theme.level_colour(last.level), footer=footer, token=ev)
+        call = getattr(ev.payload, "zone", None)  # the rep against the plan's zone (gui/zone_view.py)
+        tile.set_value(f"{last.velocity_m_s:.2f}", zone_colour(call) or theme.level_colour(last.level),
+                       footer=zone_footer(footer, call), token=ev)
+        self.live.zone_legend.show_call(call, d.metric)
+        if call is not None and self.controls.zone_cue.isChecked():
+            self.cues.play(ZONE_CUES[call.where])
         tile.set_background(theme.STOP_DARK if d.alert == STOP else None)
         tile.set_border(theme.WARNING if last.level == WARNING else (theme.STOP if d.alert == STOP else None))
         if self.isVisible():

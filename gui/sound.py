@@ -56,6 +56,10 @@ CUES = {
     "day_done": ([(784, 0.28), (0, 0.06), (659, 0.28), (0, 0.06), (523, 0.6)], 0.75),
     # a rep that missed its tempo: a soft double tick
     "tempo": ([(1760, 0.04), (0, 0.06), (1760, 0.04)], 0.3),
+    # the optional zone cue after each rep: low below the zone, a soft mid pair in it, high above it
+    "zone_below": ([(392, 0.12)], 0.4),
+    "zone_in": ([(880, 0.05), (0, 0.04), (880, 0.05)], 0.3),
+    "zone_above": ([(1568, 0.12)], 0.4),
 }
 
 

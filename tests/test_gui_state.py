@@ -160,7 +160,8 @@ def test_cues_play_through_a_player_process_without_waiting(tmp_path):
     player.play("warning")
     player.close()  # waits for them: no process left behind
     assert player.played == ["stop", "warning"] and player.method == "true"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["day_done.wav", "stop.wav", "tempo.wav", "warning.wav"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "day_done.wav", "stop.wav", "tempo.wav", "warning.wav", "zone_above.wav", "zone_below.wav", "zone_in.wav"]
 
 
 def test_scripted_sets_have_the_velocities_asked_for():

@@ -139,7 +139,7 @@ def test_store_round_trip_and_zone_for(tmp_path):
         zone, source = planning.zone_for("ana", "squat", 80.0, 0.70, on, store=s)
         # 0.685-0.85 m/s (known answer above), printed to two decimals
         assert zone in ("in activation zone 0.68–0.85 m/s (50–65 %1RM)", "in activation zone 0.69–0.85 m/s (50–65 %1RM)")
-        assert source.startswith("own load-velocity")
+        assert source.startswith("athlete's own load-velocity")
         zone, source = planning.zone_for("ana", "bench press", 50.0, 0.5, START + dt.timedelta(weeks=13), store=s)
         assert zone.startswith("below power zone 0.90–1.20") and source == planning.PLAN_SOURCE
         zone, source = planning.zone_for("ana", "deadlift", 100.0, None, on, store=s)
@@ -179,7 +179,8 @@ def test_plan_command_create_show_edit(tmp_path):
     lines = p.stdout.splitlines()
     assert any("hypertrophy" in ln and "<- now" in ln and "limit 25 %" in ln for ln in lines)
     # squat from ana's profile: 65-80 % of 137.5 kg -> 0.52-0.685 m/s; bench from the general zones
-    assert re.search(r"  squat zone: 0\.52–0\.6[89] m/s mean velocity, from the own load-velocity profile", p.stdout)
+    assert re.search(r"  squat zone: 0\.52–0\.6[89] m/s mean velocity, from the athlete's own load-velocity profile",
+                     p.stdout)
     assert "  bench press zone: 0.50–0.75 m/s mean velocity, from the general zones (science.md: Mann)" in p.stdout
     p = vbt(tmp_path, "plan", "edit", "--athlete", "ana", "--limit", "hypertrophy=30", "--zone",
             "hypertrophy/bench=0.55-0.7", "--block", "peak:17-18@5")

@@ -48,7 +48,7 @@ GENERAL_ZONES = {
     "starting strength": (1.3, 2.0),
 }
 GENERAL_SOURCE = "general zones (science.md: Mann)"
-PROFILE_SOURCE = "own load-velocity profile"
+PROFILE_SOURCE = "athlete's own load-velocity profile"
 PLAN_SOURCE = "zone set by hand in the plan"
 #: The metric zones are written in (science.md: the zones are mean velocity).
 ZONE_METRIC = "mean"
@@ -412,7 +412,7 @@ def zone_target(plan: Plan, exercise: str, on: _dt.date, profile=None, mvt_m_s: 
 def zone_for(athlete: str, exercise: str, load_kg: float | None, velocity_m_s: float | None,
              date: _dt.date | None = None, *, store=None) -> tuple[str, str] | None:
     """The zone of a rep (or a set's best), for anything that shows it: ``(zone, source)``, e.g.
-    ``("in hypertrophy zone 0.55–0.72 m/s (65–80 %1RM)", "own load-velocity profile (1RM 140 kg from 3
+    ``("in hypertrophy zone 0.55–0.72 m/s (65–80 %1RM)", "athlete's own load-velocity profile (1RM 140 kg from 3
     loads)")``, or None when the athlete has no plan or ``date`` is in no block.
 
     ``velocity_m_s`` is the mean velocity (zones are written in it); None gives the zone without a

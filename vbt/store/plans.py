@@ -142,3 +142,20 @@ class PlanStore:
         if row is None or all(v is None for v in row):
             return None
         return Accommodation(*row)
+
+
+def plan_today(home, athlete: str, exercise: str | None, on: _dt.date | None = None):
+    """``(PlanWeek or None, ZoneTarget or None)`` of an athlete today from the history in ``home``
+    (None: the default place). Reads the file only if it exists: asking never creates a history."""
+    from vbt.store.paths import database_path
+    from vbt.store.store import Store
+
+    on = on or _dt.date.today()
+    if not database_path(home).exists():
+        return None, None
+    with Store.open(home) as store:
+        week = store.plan_week(athlete, on)
+        zone = None
+        if exercise and week is not None and week.block is not None:
+            zone = store.zone_target(athlete, exercise, on)
+    return week, zone

@@ -1,0 +1,99 @@
+"""The plan's zone on the dashboard: the big number coloured below / in / above, the legend naming the
+zone and its source, the optional zone cue. A scripted emulator on a real pty, the real reader and
+tracker, the real window on Qt's offscreen platform, a real SQLite history holding the athlete's plan
+and the sets her load-velocity profile comes from."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import datetime as dt  # noqa: E402
+import pathlib  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from gui import theme  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
+from gui.session import DemoOptions, LiveSettings  # noqa: E402
+from gui.sound import CuePlayer  # noqa: E402
+from gui.zone_view import ABOVE_COLOUR, BELOW_COLOUR, IN_COLOUR  # noqa: E402
+from tests.test_method import _two_sets  # noqa: E402
+from tests.test_plan import _profile_history  # noqa: E402
+from vbt import plan as planning  # noqa: E402
+from vbt.store import Store  # noqa: E402
+
+SHOTS = os.environ.get("VBT_SHOTS")
+
+
+@pytest.fixture(autouse=True)
+def _app_theme(qapp):
+    theme.apply(qapp)
+
+
+def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_path):
+    home = tmp_path / "home"
+    today = dt.date.today()
+    # ana's squat profile from the three days before: v = 1.4 - 0.008 load, 1RM 137.5 kg; her plan
+    # starts today, so this is the activation block: 50-65 %1RM -> 0.685-0.85 m/s through the profile
+    _profile_history(home, today)
+    with Store.open(home) as s:
+        s.save_plan(planning.default_plan("ana", today))
+    ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(ini, home=home, cue_player=CuePlayer(fallback=lambda _n: None, player=()))
+    win.controls.set_settings(LiveSettings(athlete="ana", exercise="squat", load_kg=80.0, threshold_pct=40.0,
+                                           set_end_stillness_s=2.5))
+    win._on_settings_changed(win.controls.settings())  # as if typed: the display's stop line follows
+    win.controls.zone_cue.setChecked(True)
+    win.resize(1600, 900)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    shots = pathlib.Path(SHOTS) if SHOTS else tmp_path
+    try:
+        calls = []
+        win.bridge.rep_completed.connect(lambda ev: calls.append(ev.payload.zone))
+        script = _two_sets([0.90, 0.76, 0.62], [0.76, 0.75], ecc_first_s=1.5, ecc_second_s=1.5)
+        win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
+        tile, legend = win.live.velocity, win.live.zone_legend
+        expected = [("above", ABOVE_COLOUR), ("in", IN_COLOUR), ("below", BELOW_COLOUR)]
+        for n, (where, colour) in enumerate(expected, start=1):
+            qtbot.waitUntil(lambda n=n: len(calls) >= n, timeout=30000)
+            qtbot.waitUntil(lambda n=n: win.display.n_reps >= n, timeout=5000)
+            call = calls[n - 1]
+            assert call.where == where and call.target.source == "profile"
+            assert call.target.low_m_s == pytest.approx(0.685) and call.target.high_m_s == pytest.approx(0.85)
+            assert tile.value_colour() == colour, (n, tile.value_colour())
+            assert tile.footer().startswith({"above": "▲ ABOVE", "in": "● IN", "below": "▼ BELOW"}[where])
+            assert legend.isVisible() and legend.lit == where
+            assert "activation week 1 of 4 · zone from the athlete's own load-velocity profile (1RM 138 kg from 3 " \
+                "loads, low confidence)" in legend.text
+            if where == "in":
+                win.grab().save(str(shots / "zone-in.png"))
+        win.grab().save(str(shots / "zone-below.png"))
+        assert [c for c in win.cues.played if c.startswith("zone_")] == ["zone_above", "zone_in", "zone_below"]
+        assert "stop" not in win.cues.played  # 31 % loss stays under the 40 % limit
+    finally:
+        win.close()
+
+
+def test_no_plan_keeps_the_loss_colours(qtbot, tmp_path):
+    ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(ini, home=tmp_path / "home", cue_player=CuePlayer(fallback=lambda _n: None, player=()))
+    win.controls.set_settings(LiveSettings(athlete="bo", exercise="squat", load_kg=80.0, set_end_stillness_s=2.5))
+    win._applied = win.controls.settings()
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        calls = []
+        win.bridge.rep_completed.connect(lambda ev: calls.append(ev.payload.zone))
+        script = _two_sets([0.70, 0.69], [0.70], ecc_first_s=1.5, ecc_second_s=1.5)
+        win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
+        qtbot.waitUntil(lambda: win.display.n_reps >= 1, timeout=30000)
+        assert calls[0] is None and not win.live.zone_legend.isVisible()
+        assert win.live.velocity.value_colour() == theme.GOOD and "ZONE" not in win.live.velocity.footer()
+    finally:
+        win.close()
