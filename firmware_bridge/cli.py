@@ -195,8 +195,9 @@ def _fmt(value, unit: str = "", digits: int = 3) -> str:
     return f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
 
 
-def format_event(event) -> str | None:
-    """One line a person reads for an event of a live session (None: nothing to print)."""
+def format_event(event, approximate_power: bool = False) -> str | None:
+    """One line a person reads for an event of a live session (None: nothing to print).
+    ``approximate_power``: the set's bands are given by one tension only (force and power marked ≈)."""
     kind = event.type
     if kind == "device_connected":
         d = event.device
@@ -212,7 +213,8 @@ def format_event(event) -> str | None:
     if kind == "rep":
         r = event.rep
         loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
-        power = f", mean power {r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
+        approx = "≈" if approximate_power else ""
+        power = f", mean power {approx}{r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
         zone = f"; zone: {event.zone.line()}" if getattr(event, "zone", None) is not None else ""
         check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
         return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
@@ -467,15 +469,19 @@ def _pick(reports):
 
 def _run_live(session, args) -> int:
     sets_ended = 0
+    acc = getattr(session.config, "accommodation", None)
+    approximate = bool(acc is not None and acc.approximate and args.load_kg)
 
     def show(event) -> None:
         nonlocal sets_ended
         if args.jsonl:
             obj = event_json(event)
             if obj is not None:
+                if approximate and event.type == "rep":
+                    obj["force_power_approximate"] = True
                 _out(json.dumps(obj))
         else:
-            line = format_event(event)
+            line = format_event(event, approximate)
             if line is not None:
                 _out(line)
         if event.type == "set_end":

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from gui import theme
 from gui.session import LiveSettings
 from gui.widgets import DayDoneBanner, RepBars, TracePlots, ValueTile
+from gui.resistance_controls import ResistanceControls
 from gui.zone_view import ZoneLegend
 from vbt.config import METRIC_LABELS, METRICS
 from vbt.exercises import BUILTIN_EXERCISES
@@ -274,6 +275,9 @@ class ControlsPanel(QScrollArea):
         form.addRow(self.warmup)
         form.addRow("Warm-up below", self.warmup_below)
         form.addRow("Done under", self.day_floor)
+        self.resistance = ResistanceControls()  # bands and chains
+        for label, spin in self.resistance.rows():
+            form.addRow(label, spin)
         outer.addWidget(box)
 
         box = QGroupBox("Alerts")
@@ -299,7 +303,8 @@ class ControlsPanel(QScrollArea):
         for w in (self.exercise, self.side, self.metric_box):
             w.currentIndexChanged.connect(self._changed)
         self.athlete.currentTextChanged.connect(self._changed)
-        for w in (self.load, self.threshold, self.stillness, self.tempo_margin, self.warmup_below, self.day_floor):
+        for w in (self.load, self.threshold, self.stillness, self.tempo_margin, self.warmup_below, self.day_floor,
+                  *self.resistance.boxes()):
             w.valueChanged.connect(self._changed)
         for w in (self.auto_end, self.grace, self.warmup):
             w.toggled.connect(self._changed)
@@ -350,6 +355,7 @@ class ControlsPanel(QScrollArea):
         self.warmup.setChecked(s.warmup)
         self.warmup_below.setValue(s.warmup_below_kg or 0.0)
         self.day_floor.setValue(s.day_floor_pct)
+        self.resistance.set_values(s)
         self._warning_margin = s.warning_margin_pct
         self._silent = False
 
@@ -370,6 +376,7 @@ class ControlsPanel(QScrollArea):
             warmup=self.warmup.isChecked(),
             warmup_below_kg=self.warmup_below.value() or None,
             day_floor_pct=float(self.day_floor.value()),
+            **self.resistance.values(),
         )
 
     def _changed(self, *_) -> None:

@@ -75,6 +75,18 @@ class LiveSettings:
     warmup: bool = False
     warmup_below_kg: float | None = None
     day_floor_pct: float = 90.0
+    # bands and chains on the bar (vbt.resistance; None: none): force and power use the load at each height
+    band_top_n: float | None = None
+    band_bottom_n: float | None = None
+    chain_kg_per_m: float | None = None
+
+    def accommodation(self):
+        """The bands and chains as a ``vbt.resistance.Accommodation`` (None: none)."""
+        from vbt.resistance import Accommodation
+
+        acc = Accommodation(band_top_n=self.band_top_n, band_bottom_n=self.band_bottom_n,
+                            chain_kg_per_m=self.chain_kg_per_m)
+        return None if acc.empty else acc
 
     def tempo_target(self):
         """The tempo as a ``vbt.tempo.Tempo`` (None: no target); raises TempoError for bad text."""
@@ -91,7 +103,7 @@ class LiveSettings:
         from firmware_bridge.live import MethodContext
 
         return MethodContext(athlete=self.athlete, exercise=self.exercise, load_kg=self.load_kg, warmup=self.warmup,
-                             tempo=self.tempo_target(), side=self.side)
+                             tempo=self.tempo_target(), side=self.side, accommodation=self.accommodation())
 
     def validate(self) -> list[str]:
         problems = []
@@ -109,6 +121,10 @@ class LiveSettings:
         except TempoError as exc:
             problems.append(str(exc))
         problems += self.day_config().validate()
+        from vbt.fields import accommodation_problems
+
+        problems += accommodation_problems(band_top_n=self.band_top_n, band_bottom_n=self.band_bottom_n,
+                                           chain_kg_per_m=self.chain_kg_per_m)
         return problems
 
     def analysis_config(self, min_rom_m: float = DEFAULT_MIN_ROM_M) -> AnalysisConfig:
@@ -116,6 +132,7 @@ class LiveSettings:
             segmentation=SegmentationConfig(min_rom_m=min_rom_m, set_end_stillness_s=self.set_end_stillness_s),
             stop_rule=StopRuleConfig(self.threshold_pct, self.metric, self.warning_margin_pct),
             load_kg=self.load_kg,
+            accommodation=self.accommodation(),
         )
 
 

@@ -45,7 +45,7 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
     ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     win = MainWindow(ini, home=home, cue_player=CuePlayer(fallback=lambda _n: None, player=()))
     win.controls.set_settings(LiveSettings(athlete="ana", exercise="squat", load_kg=80.0, threshold_pct=40.0,
-                                           set_end_stillness_s=2.5))
+                                           set_end_stillness_s=2.5, band_top_n=400.0, band_bottom_n=100.0))
     win._on_settings_changed(win.controls.settings())  # as if typed: the display's stop line follows
     win.controls.zone_cue.setChecked(True)
     win.resize(1600, 900)
@@ -76,6 +76,42 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
         win.grab().save(str(shots / "zone-below.png"))
         assert [c for c in win.cues.played if c.startswith("zone_")] == ["zone_above", "zone_in", "zone_below"]
         assert "stop" not in win.cues.played  # 31 % loss stays under the 40 % limit
+        # the bands typed in the Method box: force and power from the load at each height, stored with the set
+        reps = []
+        win.bridge.set_ended.connect(lambda ev: reps.extend(ev.payload.result.reps))
+        qtbot.waitUntil(lambda: len(reps) == 3 and 1 in win._set_ids, timeout=20000)
+        for r in reps:
+            assert r.mean_power_w == pytest.approx((80.0 * 9.81 + 250.0) * r.mean_velocity_m_s, rel=1e-9)
+        set_id = win._set_ids[1]
+        qtbot.waitUntil(lambda: _stored_bands(home, set_id) is not None, timeout=5000)
+        assert _stored_bands(home, set_id).describe() == "bands 100 N at the bottom to 400 N at the top"
+    finally:
+        win.close()
+
+
+def _stored_bands(home, set_id):
+    with Store.open(home) as s:
+        return s.accommodation(set_id)
+
+
+def test_bands_in_the_method_box_use_the_set_field_validators(qtbot, tmp_path):
+    ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(ini, home=tmp_path / "home", cue_player=CuePlayer(fallback=lambda _n: None, player=()))
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        c = win.controls
+        messages = []
+        win.statusBar().messageChanged.connect(lambda m: messages.append(m))
+        c.resistance.band_top.setValue(300.0)
+        assert win._applied.band_top_n == 300.0 and win._applied.accommodation().approximate
+        before = win._applied
+        c.resistance.band_bottom.setValue(500.0)  # a band pulling harder at the bottom: refused, one line
+        assert messages and "pulls harder at the top" in messages[-1] and "\n" not in messages[-1]
+        assert win._applied == before and c.resistance.band_bottom.value() == 0.0
+        c.resistance.chain.setValue(20.0)
+        assert win._applied.analysis_config().accommodation.chain_kg_per_m == 20.0
+        assert c.resistance.band_top.minimum() == 0.0  # a negative tension cannot be typed
     finally:
         win.close()
 

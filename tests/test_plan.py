@@ -138,7 +138,8 @@ def test_store_round_trip_and_zone_for(tmp_path):
         assert saved == plan
         zone, source = planning.zone_for("ana", "squat", 80.0, 0.70, on, store=s)
         # 0.685-0.85 m/s (known answer above), printed to two decimals
-        assert zone in ("in activation zone 0.68–0.85 m/s (50–65 %1RM)", "in activation zone 0.69–0.85 m/s (50–65 %1RM)")
+        assert zone in ("in activation zone 0.68–0.85 m/s (50–65 %1RM)",
+                        "in activation zone 0.69–0.85 m/s (50–65 %1RM)")
         assert source.startswith("athlete's own load-velocity")
         zone, source = planning.zone_for("ana", "bench press", 50.0, 0.5, START + dt.timedelta(weeks=13), store=s)
         assert zone.startswith("below power zone 0.90–1.20") and source == planning.PLAN_SOURCE

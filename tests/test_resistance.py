@@ -128,3 +128,41 @@ def test_bad_bands_and_chains_are_one_line(fields, words):
     with pytest.raises(ValueError, match=words):
         from_fields(**fields)
     assert AnalysisConfig(load_kg=LOAD, accommodation=dataclasses.replace(Accommodation(), **fields)).validate()
+
+
+# ---- as a person runs it ----------------------------------------------------------------------------
+
+
+def _vbt(*argv):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.run([sys.executable, "-m", "vbt_cli", *map(str, argv)], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=root)
+
+
+def test_vbt_analyze_with_bands(tmp_path, squat):
+    import json
+
+    sim, plain = squat
+    path = tmp_path / "set.csv"
+    np.savetxt(path, np.column_stack((sim.t_s, sim.position_m)), delimiter=",", header="t_s,position_m",
+               comments="", fmt="%.6f")
+    res = _vbt("analyze", path, "--json", "--load-kg", LOAD, "--band-top", 600, "--band-bottom", 200)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["accommodation"]["band_top_n"] == 600.0 and not doc["accommodation"]["approximate"]
+    assert len(doc["reps"]) == 4
+    for r in doc["reps"]:
+        plain_power = LOAD * 9.81 * r["mean_velocity_m_s"]
+        assert r["mean_power_w"] == pytest.approx(plain_power + 400.0 * r["mean_velocity_m_s"], rel=1e-9)
+    text = _vbt("analyze", path, "--load-kg", LOAD, "--band-top", 300)
+    assert text.returncode == 0 and "bands 300 N at the top (other end unknown): force and power approximate" \
+        in text.stdout
+    bad = _vbt("analyze", path, "--load-kg", LOAD, "--chain-per-m", -3)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+    assert "vbt analyze: --chain-per-m: the chain mass per metre cannot be negative (-3 kg/m)" in bad.stderr

@@ -120,7 +120,8 @@ def from_fields(**values) -> Accommodation | None:
     return None if acc.empty else acc
 
 
-def rep_forces(filtered_m: np.ndarray, fs_hz: float, t0_s: float, t1_s: float, mean_velocity_m_s: float, rom_m: float, load_kg: float, acc: Accommodation):
+def rep_forces(filtered_m: np.ndarray, fs_hz: float, t0_s: float, t1_s: float, mean_velocity_m_s: float,
+               rom_m: float, load_kg: float, acc: Accommodation):
     """Mean and peak force (N) and power (W) of one concentric phase with bands and chains.
 
     ``filtered_m``: the zero-phase filtered positions of the rep's window (the kernels' filter),

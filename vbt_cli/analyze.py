@@ -18,7 +18,16 @@ METRICS = ("mean", "propulsive", "peak")
 DEFAULT_MIN_ROM_M = 0.15
 # Settings the analysis names by their field, as this command's options.
 OPTION_OF_FIELD = {"min_rom_m": "--min-rom", "velocity_loss_pct": "--velocity-loss", "load_kg": "--load-kg",
-                   "metric": "--metric"}
+                   "metric": "--metric", "band_top_n": "--band-top", "band_bottom_n": "--band-bottom",
+                   "band_n_per_m": "--band-stiffness", "chain_top_kg": "--chain-top", "chain_kg_per_m": "--chain-per-m"}
+#: Bands and chains (vbt.resistance): option -> (field, help).
+ACCOMMODATION_HELP = {
+    "--band-top": ("band_top_n", "band tension at the top of the rep, N"),
+    "--band-bottom": ("band_bottom_n", "band tension at the bottom of the rep, N"),
+    "--band-stiffness": ("band_n_per_m", "band stiffness, N/m (with --band-top instead of --band-bottom)"),
+    "--chain-top": ("chain_top_kg", "chain mass off the floor at the top beyond the bottom, kg"),
+    "--chain-per-m": ("chain_kg_per_m", "chain mass lifted per metre the bar rises, kg/m"),
+}
 
 
 def register(subparsers) -> None:
@@ -38,6 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--json", action="store_true",
                    help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
+    for option, (field, words) in ACCOMMODATION_HELP.items():
+        p.add_argument(option, dest=field, type=float, default=None, metavar="X",
+                       help=f"{words}: with --load-kg, force and power use the load at each height")
     p.add_argument("--velocity-loss", type=float, default=10.0, metavar="PCT",
                    help="stop when a rep loses more than PCT %% of the best rep's velocity (default 10)")
     p.add_argument("--metric", choices=METRICS, default="mean", help="velocity used by the stop rule (default mean)")
@@ -88,6 +100,8 @@ def table(path, rec, result, config, args) -> str:
               f"{'ecc s':>6} {'loss %':>7}")
     if args.load_kg:
         header += f" {'P mean W':>9} {'P peak W':>9}"
+    if config.accommodation is not None:
+        lines.append(f"{config.accommodation.describe()}" + ("" if args.load_kg else " (needs --load-kg)"))
     lines.append(header)
     for r in result.reps:
         line = (f"{r.index:>3} {r.concentric_start_s:>8.2f} {r.mean_velocity_m_s:>7.3f} "
@@ -125,6 +139,8 @@ def analyse_file(path: str) -> tuple[bool, str]:
     result = analyze(rec.t_s, rec.position_m, config)
     if args.json:
         doc = result.to_json()
+        if config.accommodation is not None:
+            doc["accommodation"] = config.accommodation.to_json()
         return True, json.dumps({"path": path, **doc} if several else doc)
     return True, table(path, rec, result, config, args)
 
@@ -214,11 +230,19 @@ def run(args) -> int:
     min_rom = _min_rom(args)
     if min_rom is None:
         return 2
+    from vbt.resistance import Accommodation
+
+    acc = Accommodation(**{field: getattr(args, field) for field, _ in ACCOMMODATION_HELP.values()})
     config = AnalysisConfig(
         segmentation=SegmentationConfig(min_rom_m=min_rom),
         stop_rule=StopRuleConfig(velocity_loss_pct=args.velocity_loss, metric=args.metric),
         load_kg=args.load_kg,
+        accommodation=None if acc.empty else acc,
     )
+    if not acc.empty and acc.validate():
+        for p in acc.validate():
+            print(f"vbt analyze: {user_words(p)}", file=sys.stderr)
+        return 2
     problems = config.validate()
     if problems:
         for p in problems:

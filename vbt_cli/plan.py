@@ -93,8 +93,9 @@ def _plan_lines(store, plan: planning.Plan, on: _dt.date, exercises: list[str]) 
         low, high = planning.GENERAL_ZONES[b.general_zone]
         general = f"{'MVT' if low is None else f'{low:g}'}–{high:g} m/s"
         mark = "  <- now" if here.block is b else ""
-        lines.append(f"  {b.name:<12} weeks {b.first_week}–{b.last_week}: velocity-loss limit {b.velocity_loss_pct:g} %, "
-                     f"zone {b.pct_low:g}–{b.pct_high:g} %1RM (general: {b.general_zone} {general}){mark}")
+        lines.append(f"  {b.name:<12} weeks {b.first_week}–{b.last_week}: "
+                     f"velocity-loss limit {b.velocity_loss_pct:g} %, zone {b.pct_low:g}–{b.pct_high:g} %1RM "
+                     f"(general: {b.general_zone} {general}){mark}")
         for ex, z in b.zones:
             bits = []
             if z.pct_low is not None:
