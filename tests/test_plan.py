@@ -291,3 +291,20 @@ def test_vbt_live_bad_bands_and_chains_are_one_line(tmp_path, args, message):
     assert res.returncode == 1 and res.stderr.count("\n") == 1, res.stderr
     assert f"vbt live: {message}" in res.stderr
     assert not (tmp_path / "home").exists()  # nothing was opened or written
+
+
+def test_the_shared_summary_names_the_zone_and_its_source(tmp_path):
+    from vbt.share import share_sets
+
+    on = START + dt.timedelta(days=2)
+    _profile_history(tmp_path, on)
+    with Store.open(tmp_path) as s:
+        when = dt.datetime.combine(on, dt.time(17)).timestamp()
+        set_id = s.add_set([rep(1, 0.74), rep(2, 0.70)], exercise="squat", athlete="ana", load_kg=80.0,
+                           started_at_unix_s=when)
+        assert share_sets(s, "set", set_id)[0].zone is None  # no plan yet: no zone line
+        s.save_plan(planning.default_plan("ana", START))
+        (shared,) = share_sets(s, "set", set_id)
+    assert shared.zone.startswith("best rep in activation zone 0.6") and "–0.85 m/s (50–65 %1RM)" in shared.zone
+    assert shared.zone.endswith("from the athlete's own load-velocity profile (1RM 138 kg from 3 loads, "
+                                "low confidence)")

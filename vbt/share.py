@@ -3,8 +3,8 @@
 :class:`ShareSet` is filled from the history (:func:`share_sets`) or by the dashboard from the set on
 screen; ``gui.share_card`` paints one or several of them into a 1080-pixel-wide PNG.
 
-``zone`` is the hook for the training plan's velocity zones (issue 13 item 4): a short label such
-as "strength-speed 0.75–1.0 m/s (general zones)"; the card prints it when it is given.
+``zone`` is the training plan's velocity zone of the set's best rep and where the zone came from
+(``vbt.plan.zone_for``, issue 13 item 4), when the athlete has a plan; the card prints it when given.
 """
 
 from __future__ import annotations
@@ -148,4 +148,18 @@ def _from_record(store, record, number: int) -> ShareSet:
         losses_pct=tuple(r.velocity_loss_pct for r in reps), doubtful=tuple(r.doubtful for r in reps),
         best_rep=record.best_rep, stop_rep=record.stop_rep, tempo_marks=marks, tempo_line=record.tempo_line(),
         day_done=bool(record.day_done), day_line=day_line, warmup=record.warmup, rpe=record.rpe,
-        note=record.note, set_id=record.id, set_number=number)
+        note=record.note, set_id=record.id, set_number=number, zone=_zone(store, record, reps))
+
+
+def _zone(store, record, reps) -> str | None:
+    """The plan's zone of the set's fastest clean rep (zones are mean velocity) and where the zone came
+    from (``vbt.plan.zone_for``); None when the athlete has no plan or the day is in no block."""
+    import datetime
+
+    from vbt.plan import zone_for
+
+    mvs = [r.mean_velocity_m_s for r in reps if not r.doubtful and r.mean_velocity_m_s is not None
+           and math.isfinite(r.mean_velocity_m_s)]
+    found = zone_for(record.athlete, record.exercise, record.load_kg, max(mvs) if mvs else None,
+                     datetime.date.fromtimestamp(record.started_at_unix_s), store=store)
+    return None if found is None else f"best rep {found[0]} · from the {found[1]}"
