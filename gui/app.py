@@ -34,7 +34,66 @@ def make_app() -> QApplication:
     return app
 
 
+def parse_rack(text: str):
+    """``PORT[,ATHLETE[,EXERCISE]]`` of ``--rack`` as a ``gui.racks.RackSpec``; ValueError with one line."""
+    from gui.racks import RackSpec
+
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) > 3 or not parts[0]:
+        raise ValueError(f"--rack {text!r}: expected PORT[,ATHLETE[,EXERCISE]]")
+    spec = RackSpec(parts[0], parts[1] if len(parts) > 1 and parts[1] else "default",
+                    parts[2] if len(parts) > 2 and parts[2] else "squat")
+    problems = spec.live_settings().validate()
+    if problems:
+        raise ValueError(f"--rack {text!r}: " + "; ".join(problems))
+    return spec
+
+
+def run_racks(args) -> int:
+    """``vbt gui --racks N`` / ``--rack PORT,ATHLETE,EXERCISE``: the rack overview."""
+    from gui.racks import RackWindow, demo_specs
+
+    try:
+        specs = [parse_rack(t) for t in args.rack]
+    except ValueError as exc:
+        print(f"vbt gui: {exc}", file=sys.stderr)
+        return 2
+    n_demo = args.racks or 0
+    if n_demo < 0 or n_demo > 64:
+        print(f"vbt gui: --racks {n_demo}: expected 0 to 64 emulated racks", file=sys.stderr)
+        return 2
+    specs += demo_specs(n_demo)
+    app = make_app()
+    home = args.home
+    throwaway_home = None
+    if home is None and n_demo and not args.rack and not args.no_record:
+        throwaway_home = home = tempfile.mkdtemp(prefix="vbt-racks-history-")
+    win = RackWindow(home=home, record=not args.no_record)
+    if args.fullscreen:
+        win.showFullScreen()
+    else:
+        win.show()
+    for spec in specs:
+        win.add_rack(spec)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: win.close())
+    tick = QTimer()
+    tick.start(200)
+    tick.timeout.connect(lambda: None)
+    try:
+        app.exec()
+    finally:
+        win.shutdown()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if throwaway_home is not None:
+            shutil.rmtree(throwaway_home, ignore_errors=True)
+    return 0
+
+
 def run(args) -> int:
+    if getattr(args, "racks", None) is not None or getattr(args, "rack", None):
+        return run_racks(args)
     app = make_app()
     settings = QSettings(args.settings, QSettings.IniFormat) if args.settings else default_settings()
     home = args.home

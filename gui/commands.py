@@ -31,6 +31,12 @@ def register(subparsers) -> None:
     p.add_argument("--settings", default=None, metavar="INI",
                    help="keep settings and window state in this ini file instead of the platform's store")
     p.add_argument("--fullscreen", action="store_true", help="start full screen")
+    p.add_argument("--racks", type=int, default=None, metavar="N",
+                   help="the rack overview (a weight room: one tile per transducer, each with its athlete and "
+                        "exercise) with N emulated racks for a demo; 0 starts it empty (add racks with "
+                        "\"Add rack...\"); without --home the emulated racks record into a throwaway history")
+    p.add_argument("--rack", action="append", default=[], metavar="PORT[,ATHLETE[,EXERCISE]]",
+                   help="a rack in the overview on this port, for this athlete and exercise (repeatable)")
     p.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
     p.set_defaults(func=_run)
 

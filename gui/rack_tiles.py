@@ -1,0 +1,260 @@
+"""The rack overview's tiles: one tile per rack, all painted by one widget.
+
+A tile is read from two metres away: who and what (athlete · exercise) on top, the last rep's
+velocity as big as the tile allows, coloured by its loss against the set's best, then reps and
+velocity loss, and a strip of the set's reps as bars. STOP (the set crossed its velocity-loss
+limit) turns the tile red; DONE FOR TODAY gets its own colour; a lost or missing transducer is
+said on the tile's bottom line, in red when the cable was pulled.
+
+:class:`TileState` is the plain data of one tile (no Qt), derived from the rack's
+``gui.state.SetDisplay`` and its device state. :class:`RackGrid` paints every tile in one
+``paintEvent`` (one redraw for the whole overview, only the tiles whose area changed), measures each
+paint (``frame_meter``) and the time from a rep event to the end of the paint that showed it
+(``rep_latencies_s``, per rack).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from gui import theme
+from gui.state import ENDED, STOP, WARNING
+from gui.widgets import PaintMeter
+
+# device states of a rack, as the tile says them
+DEVICE_STARTING, DEVICE_OK, DEVICE_LOST, DEVICE_WAITING, DEVICE_PROBLEM = (
+    "starting", "ok", "lost", "waiting", "problem")
+
+
+@dataclass
+class TileState:
+    """What one tile shows (plain data; the tests read it, the grid paints it)."""
+
+    name: str = ""
+    athlete: str = ""
+    exercise: str = ""
+    velocity_text: str = "–"
+    level: str = "good"
+    metric_label: str = "MV"
+    reps: int = 0
+    set_number: int = 1
+    loss_text: str = "–"
+    stop: bool = False
+    day_done: bool = False
+    set_over: bool = False
+    bars: list[tuple[float, str]] = field(default_factory=list)  # (velocity, level) of the set's reps
+    device: str = DEVICE_STARTING
+    device_text: str = "starting…"
+
+    @classmethod
+    def from_display(cls, d, **kw) -> "TileState":
+        """The set part of a tile from a ``gui.state.SetDisplay``."""
+        last = d.last
+        loss = d.loss_pct
+        return cls(velocity_text=f"{last.velocity_m_s:.2f}" if last is not None else "–",
+                   level=last.level if last is not None else "good", metric_label=d.metric_label,
+                   reps=d.n_reps, set_number=d.set_number,
+                   loss_text=f"{loss:.1f} %" if loss is not None else "–", stop=d.alert == STOP,
+                   set_over=d.phase == ENDED, bars=[(r.velocity_m_s, r.level) for r in d.reps], **kw)
+
+
+def _font(px: float, bold: bool = False) -> QFont:
+    f = QFont()
+    f.setPixelSize(max(6, int(px)))
+    f.setBold(bold)
+    return f
+
+
+def _fitted(text: str, width: float, height: float, bold: bool = True) -> QFont:
+    """The largest font (by pixel size) at which ``text`` fits ``width`` x ``height``."""
+    f = _font(height, bold)
+    w = QFontMetricsF(f).horizontalAdvance(text) if text else 0.0
+    if w > width > 0:
+        f.setPixelSize(max(6, int(f.pixelSize() * width / w)))
+    return f
+
+
+class RackGrid(QWidget):
+    """Every rack's tile, laid out in a grid that fills the widget; one paint for all of them.
+
+    Signals
+    -------
+    opened(int)
+        A tile was clicked (or its number key pressed): open that rack full screen.
+    """
+
+    opened = Signal(int)
+
+    GAP = 10
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)  # every pixel is painted: no background fill first
+        self.tiles: list[TileState] = []
+        self.frame_meter = PaintMeter(16384)
+        self.rep_latencies_s: dict[str, list[float]] = {}
+        self._pending: dict[int, float] = {}  # tile index -> emitted_s of a rep not yet on screen
+        self._fonts: dict[tuple, QFont] = {}
+
+    # ---- layout ------------------------------------------------------------------------------
+    def columns(self) -> int:
+        n = max(1, len(self.tiles))
+        w, h = max(1, self.width()), max(1, self.height())
+        best, best_side = 1, -1.0
+        for cols in range(1, n + 1):  # the column count that gives the largest tiles at about 4:3
+            rows = math.ceil(n / cols)
+            tw, th = w / cols, h / rows
+            side = min(tw, th * 4 / 3)
+            if side > best_side:
+                best, best_side = cols, side
+        return best
+
+    def tile_rect(self, i: int) -> QRectF:
+        n = max(1, len(self.tiles))
+        cols = self.columns()
+        rows = math.ceil(n / cols)
+        g = self.GAP
+        tw = (self.width() - g * (cols + 1)) / cols
+        th = (self.height() - g * (rows + 1)) / rows
+        r, c = divmod(i, cols)
+        return QRectF(g + c * (tw + g), g + r * (th + g), tw, th)
+
+    def tile_at(self, x: float, y: float) -> int | None:
+        for i in range(len(self.tiles)):
+            if self.tile_rect(i).contains(QPointF(x, y)):
+                return i
+        return None
+
+    # ---- updates -----------------------------------------------------------------------------
+    def set_tiles(self, tiles: list[TileState]) -> None:
+        self.tiles = list(tiles)
+        self._pending.clear()
+        self.update()
+
+    def set_tile(self, i: int, state: TileState, *, rep_emitted_s: float | None = None) -> None:
+        """New content for tile ``i``. A rep is painted now (the number on screen within a
+        millisecond or two); other changes wait for the next paint pass."""
+        if not 0 <= i < len(self.tiles):
+            return
+        self.tiles[i] = state
+        rect = self.tile_rect(i).toAlignedRect()
+        if rep_emitted_s is not None:
+            self._pending[i] = rep_emitted_s
+            if self.isVisible():
+                self.repaint(rect)
+                return
+        self.update(rect)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        i = self.tile_at(event.position().x(), event.position().y())
+        if i is not None and event.button() == Qt.LeftButton:
+            self.opened.emit(i)
+        super().mousePressEvent(event)
+
+    # ---- painting ----------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        t0 = time.perf_counter()
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        area = event.rect()
+        p.fillRect(area, QColor(theme.BACKGROUND))
+        painted = []
+        if not self.tiles:
+            p.setPen(QColor(theme.MUTED))
+            p.setFont(_font(22))
+            p.drawText(QRectF(self.rect()), Qt.AlignCenter, "No racks yet — “Add rack…” names a port, an athlete "
+                                                              "and an exercise")
+        for i, tile in enumerate(self.tiles):
+            r = self.tile_rect(i)
+            if r.toAlignedRect().intersects(area):
+                self._paint_tile(p, r, tile)
+                painted.append(i)
+        p.end()
+        end = time.perf_counter()
+        self.frame_meter.add(t0, end)
+        for i in painted:
+            emitted = self._pending.pop(i, None)
+            if emitted is not None:
+                self.rep_latencies_s.setdefault(self.tiles[i].name, []).append(end - emitted)
+
+    def _paint_tile(self, p: QPainter, r: QRectF, t: TileState) -> None:
+        lost = t.device in (DEVICE_LOST, DEVICE_PROBLEM)
+        if t.stop:
+            bg, border = theme.STOP_DARK, theme.STOP
+        elif t.day_done:
+            bg, border = theme.DAY_DARK, theme.DAY
+        else:
+            bg = theme.PANEL
+            border = theme.STOP if lost else (theme.WARNING if t.level == WARNING and t.reps else theme.PANEL_BORDER)
+        p.setPen(QPen(QColor(border), 6 if (t.stop or lost or t.day_done) else 2))
+        p.setBrush(QColor(bg))
+        p.drawRoundedRect(r.adjusted(3, 3, -3, -3), 10, 10)
+        pad = max(8.0, r.width() * 0.04)
+        inner = r.adjusted(pad, pad * 0.8, -pad, -pad * 0.8)
+        x, y, w, h = inner.x(), inner.y(), inner.width(), inner.height()
+
+        # who and what: rack · athlete (left, bold), exercise (right)
+        head_h = h * 0.13
+        p.setPen(QColor(theme.TEXT))
+        p.setFont(_fitted(f"{t.athlete}", w * 0.62, head_h))
+        p.drawText(QRectF(x, y, w * 0.62, head_h), Qt.AlignLeft | Qt.AlignVCenter, t.athlete)
+        p.setPen(QColor(theme.MUTED))
+        p.setFont(_fitted(t.exercise, w * 0.36, head_h * 0.8, bold=False))
+        p.drawText(QRectF(x + w * 0.64, y, w * 0.36, head_h), Qt.AlignRight | Qt.AlignVCenter, t.exercise)
+        y += head_h
+        sub_h = h * 0.08
+        p.setFont(_font(sub_h * 0.85))
+        p.drawText(QRectF(x, y, w, sub_h), Qt.AlignLeft | Qt.AlignVCenter,
+                   f"{t.name} · set {t.set_number} · last rep {t.metric_label}, m/s")
+        y += sub_h
+
+        # the big number: the last rep's velocity, coloured by its loss against the best
+        big_h = h * 0.42
+        colour = theme.TEXT if t.stop else (theme.MUTED if not t.reps else theme.level_colour(t.level))
+        p.setPen(QColor(colour))
+        p.setFont(_fitted(t.velocity_text if t.reps else "–", w * 0.96, big_h))
+        p.drawText(QRectF(x, y, w, big_h), Qt.AlignCenter, t.velocity_text if t.reps else "–")
+        y += big_h
+
+        # reps and loss, or the badge (STOP / DONE FOR TODAY)
+        row_h = h * 0.15
+        if t.stop or t.day_done:
+            text = "STOP" if t.stop else "DONE FOR TODAY"
+            if t.stop and t.day_done:
+                text = "STOP · DONE FOR TODAY"
+            p.setPen(QColor(theme.TEXT))
+            p.setFont(_fitted(f"{text} · {t.reps} reps · −{t.loss_text}", w, row_h))
+            p.drawText(QRectF(x, y, w, row_h), Qt.AlignCenter, f"{text} · {t.reps} reps · −{t.loss_text}")
+        else:
+            label = f"{t.reps} reps · loss {t.loss_text}" + (" · set done" if t.set_over else "")
+            p.setPen(QColor(theme.TEXT))
+            p.setFont(_fitted(label, w, row_h * 0.8, bold=False))
+            p.drawText(QRectF(x, y, w, row_h), Qt.AlignCenter, label)
+        y += row_h
+
+        # the set's reps as bars (up to the last 12), then the device's state
+        bars_h = h * 0.12
+        if t.bars:
+            shown = t.bars[-12:]
+            top = max(v for v, _ in shown) or 1.0
+            bw = w / 12
+            for k, (v, level) in enumerate(shown):
+                bh = max(2.0, bars_h * 0.9 * v / top)
+                p.fillRect(QRectF(x + k * bw + bw * 0.15, y + bars_h - bh, bw * 0.7, bh),
+                           QColor(theme.level_colour(level)))
+        y += bars_h
+        dev_h = h - (y - inner.y())
+        dev_colour = {DEVICE_OK: theme.GOOD, DEVICE_LOST: theme.STOP, DEVICE_PROBLEM: theme.STOP}.get(t.device,
+                                                                                                     theme.MUTED)
+        p.setPen(QColor(dev_colour))
+        p.setFont(_fitted(t.device_text, w, dev_h * 0.8, bold=lost))
+        p.drawText(QRectF(x, y, w, dev_h), Qt.AlignLeft | Qt.AlignVCenter, t.device_text)
+

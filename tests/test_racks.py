@@ -1,0 +1,181 @@
+"""The weight room: several racks in one real window, each on its own emulated transducer on a real pty,
+through the real reader, tracker and history recorder; one rack's cable pulled while the others lift."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QDialogButtonBox  # noqa: E402
+
+from firmware_bridge.emulator import Emulator  # noqa: E402
+from gui import theme  # noqa: E402
+from gui.app import parse_rack  # noqa: E402
+from gui.demo import scripted_sets  # noqa: E402
+from gui.rack_tiles import DEVICE_LOST, DEVICE_OK  # noqa: E402
+from gui.racks import EMULATED, RackSpec, RackWindow  # noqa: E402
+from gui.session import LiveSettings  # noqa: E402
+from gui.sound import CuePlayer  # noqa: E402
+from vbt.store import Store  # noqa: E402
+
+FAST = dict(rom_m=0.40, lead_in_s=0.5, eccentric_s=0.5, lockout_s=0.35)
+SETTINGS = LiveSettings(set_end_stillness_s=1.2)
+
+
+@pytest.fixture(autouse=True)
+def _app_theme(qapp):
+    theme.apply(qapp)
+
+
+@pytest.fixture
+def room(qtbot, tmp_path, emulator_dir):
+    made = {"emulators": [], "windows": []}
+
+    def emulator(sets, rest_s=8.0, seed=1):
+        emu = Emulator("native", seed=seed, script=scripted_sets(sets, rest_s=rest_s, **FAST))
+        emu.start()
+        made["emulators"].append(emu)
+        return emu
+
+    def window():
+        win = RackWindow(home=tmp_path / "home", cue_player=CuePlayer(fallback=lambda _n: None, player=()))
+        win.resize(1280, 800)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitExposed(win)
+        made["windows"].append(win)
+        return win
+
+    yield emulator, window
+    for win in made["windows"]:
+        win.close()
+    for emu in made["emulators"]:
+        emu.stop()
+
+
+def reps_of(win):
+    return [r.display.n_reps for r in win.racks]
+
+
+def test_racks_count_their_own_reps_and_a_pulled_cable_disturbs_only_its_rack(qtbot, room, tmp_path):
+    emulator, window = room
+    a = emulator([[0.80, 0.78, 0.77, 0.75, 0.74, 0.72, 0.71, 0.70]], seed=1)
+    b = emulator([[0.60, 0.59, 0.58], [0.62, 0.60, 0.58]], rest_s=9.0, seed=2)
+    c = emulator([[1.00, 0.98, 0.97, 0.95, 0.94, 0.92, 0.91, 0.90, 0.89]], seed=3)
+    win = window()
+    for emu, who, what in ((a, "Ana", "squat"), (b, "Ben", "bench press"), (c, "Chloé", "deadlift")):
+        win.add_rack(RackSpec(emu.port, who, what, protocol="native", settings=SETTINGS))
+    qtbot.waitUntil(lambda: all(r.device == DEVICE_OK for r in win.racks), timeout=20000)
+    assert "3 racks" in win.summary.text()
+
+    # B finishes its first set; then its cable is pulled while A and C are mid-set
+    rack_a, rack_b, rack_c = win.racks
+    qtbot.waitUntil(lambda: rack_b.display.phase == "ended", timeout=20000)
+    assert rack_b.display.n_reps == 3
+    before = (rack_a.display.n_reps, rack_c.display.n_reps)
+    assert before[0] < 8 and before[1] < 9, "A and C must still be lifting when B's cable is pulled"
+    b.unplug()
+    qtbot.waitUntil(lambda: rack_b.device == DEVICE_LOST, timeout=5000)
+    assert "DEVICE LOST" in rack_b.tile().device_text and "device problem" in win.summary.text()
+    # the others keep counting while B is unplugged
+    qtbot.waitUntil(lambda: rack_a.display.n_reps > before[0] and rack_c.display.n_reps > before[1], timeout=6000)
+    assert rack_a.device == DEVICE_OK and rack_c.device == DEVICE_OK
+    grab = win.grab()
+    b.plug(power_cycle=False)  # the same cable back in: the same port path
+    qtbot.waitUntil(lambda: rack_b.device == DEVICE_OK, timeout=10000)
+    assert "reconnected" in rack_b.tile().device_text
+
+    # every tile ends with its own rack's reps; B's second set came after the reconnect
+    qtbot.waitUntil(lambda: rack_a.display.n_reps == 8 and rack_c.display.n_reps == 9, timeout=30000)
+    qtbot.waitUntil(lambda: rack_b.display.set_number == 2 and rack_b.display.n_reps == 3, timeout=30000)
+    tiles = win.grid.tiles
+    assert [t.reps for t in tiles] == [8, 3, 9]
+    assert [t.athlete for t in tiles] == ["Ana", "Ben", "Chloé"]
+    assert tiles[0].velocity_text == f"{rack_a.display.last.velocity_m_s:.2f}"
+    assert abs(rack_a.display.last.velocity_m_s - 0.70) < 0.03 and abs(rack_c.display.last.velocity_m_s - 0.89) < 0.03
+    # every rep reached the screen: one latency per rep painted on each tile
+    assert len(win.grid.rep_latencies_s["Rack 1"]) == 8 and len(win.grid.rep_latencies_s["Rack 3"]) == 9
+    assert grab.width() > 0
+
+    # the sets are in the history with their rack's athlete and exercise
+    for rack in win.racks:
+        rack.window.end_or_next_set()
+    win.close()
+    with Store.open(tmp_path / "home") as store:
+        got = sorted((s.athlete, s.exercise, s.n_reps) for s in store.sets())
+    assert got == [("Ana", "squat", 8), ("Ben", "bench press", 3), ("Ben", "bench press", 3),
+                   ("Chloé", "deadlift", 9)]
+
+
+def test_one_rack_full_size_and_back(qtbot, room):
+    emulator, window = room
+    a = emulator([[0.70, 0.68, 0.66, 0.64]], seed=4)
+    win = window()
+    win.add_rack(RackSpec(a.port, "Ana", "squat", protocol="native", settings=SETTINGS))
+    win.add_rack(RackSpec(EMULATED, "Ben", "bench press", protocol="native"))
+    rack = win.racks[0]
+    qtbot.waitUntil(lambda: rack.display.n_reps >= 2, timeout=20000)
+    assert win.stack.currentWidget() is win.overview
+    assert not rack.window.isVisible() and not rack.window.frame_timer.isActive()
+
+    # a click on the first tile opens that rack's own dashboard, full size
+    centre = win.grid.tile_rect(0).center().toPoint()
+    qtbot.mouseClick(win.grid, Qt.LeftButton, pos=centre)
+    assert win.opened is rack and win.stack.currentWidget() is win.single
+    assert rack.window.isVisible() and rack.window.frame_timer.isActive()
+    assert "Ana" in win.rack_title.text() and "squat" in win.rack_title.text()
+    qtbot.waitUntil(lambda: rack.window.live.traces.drawn_t_s is not None, timeout=3000)
+    qtbot.waitUntil(lambda: rack.display.n_reps == 4, timeout=20000)
+    assert float(rack.window.live.velocity.value()) == pytest.approx(rack.display.last.velocity_m_s, abs=0.005)
+    assert rack.window.live.reps.value() == "4"
+
+    # Backspace: back to every rack; the tile shows what the full view showed
+    qtbot.keyClick(rack.window.live, Qt.Key_Backspace)
+    assert win.stack.currentWidget() is win.overview and win.opened is None
+    assert not rack.window.frame_timer.isActive()
+    assert win.grid.tiles[0].reps == 4
+    # the number key opens a rack too
+    qtbot.keyClick(win.grid, Qt.Key_2)
+    assert win.opened is win.racks[1]
+    win.show_overview()
+
+    # a rack removed: its tile goes, the other keeps running
+    win.remove_rack(win.racks[1])
+    assert len(win.racks) == 1 and len(win.grid.tiles) == 1 and "1 rack" in win.summary.text()
+
+
+def test_add_rack_dialog_lists_only_free_transducers(qtbot, room):
+    emulator, window = room
+    used = emulator([[0.7]], seed=5)
+    free = emulator([[0.7]], seed=6)
+    win = window()
+    win.add_rack(RackSpec(used.port, "Ana", "squat", protocol="native", settings=SETTINGS))
+    win.ask_add_rack()
+    box = win.dialog
+    qtbot.waitUntil(lambda: "answered" in box.status.text() or "no free" in box.status.text(), timeout=15000)
+    ports = [box.port.itemData(i).port.device for i in range(1, box.port.count())]
+    assert ports == [free.port]
+    box.athlete.setCurrentText("  ")  # no name: refused with one line, nothing added
+    box.buttons.button(QDialogButtonBox.Ok).click()
+    assert "athlete" in box.problem.text() and len(win.racks) == 1
+    box.athlete.setCurrentText("Dan")
+    box.exercise.setCurrentText("deadlift")
+    box.buttons.button(QDialogButtonBox.Ok).click()
+    assert len(win.racks) == 2
+    rack = win.racks[1]
+    assert rack.spec.port == free.port and rack.window.controls.settings().athlete == "Dan"
+    qtbot.waitUntil(lambda: rack.device == DEVICE_OK, timeout=15000)
+
+
+def test_rack_option_parsing():
+    spec = parse_rack("/dev/ttyACM0,Ana,front squat")
+    assert (spec.port, spec.athlete, spec.exercise) == ("/dev/ttyACM0", "Ana", "front squat")
+    assert parse_rack("/dev/ttyACM1").athlete == "default"
+    with pytest.raises(ValueError, match="expected PORT"):
+        parse_rack(",Ana")
+    with pytest.raises(ValueError, match="expected PORT"):
+        parse_rack("a,b,c,d")
