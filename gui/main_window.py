@@ -98,6 +98,10 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         self.tempo_misses: list[int] = []  # reps of the current set that missed their tempo
         self._applied = None  # the LiveSettings last accepted (restored when an edit is refused)
         self.warning_cues: list[int] = []
+        # True: while hidden, the rep bars and small tiles are not redrawn on every event, only when
+        # shown again (the rack overview keeps one hidden window per rack; see gui.racks)
+        self.lazy_when_hidden = False
+        self._tiles_stale = False
 
         central = QWidget()
         outer = QVBoxLayout(central)
@@ -244,6 +248,8 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         super().showEvent(event)
         if self.shown_at_s is None:
             self.shown_at_s = time.perf_counter()
+        if self._tiles_stale:
+            self._refresh_tiles()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)

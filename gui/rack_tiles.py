@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from gui import theme
@@ -72,12 +72,25 @@ def _font(px: float, bold: bool = False) -> QFont:
     return f
 
 
+_FITTED: dict[tuple, QFont] = {}
+_DIGITS = str.maketrans("123456789", "000000000")
+
+
 def _fitted(text: str, width: float, height: float, bold: bool = True) -> QFont:
-    """The largest font (by pixel size) at which ``text`` fits ``width`` x ``height``."""
-    f = _font(height, bold)
-    w = QFontMetricsF(f).horizontalAdvance(text) if text else 0.0
-    if w > width > 0:
-        f.setPixelSize(max(6, int(f.pixelSize() * width / w)))
+    """The largest font (by pixel size) at which ``text`` fits ``width`` x ``height``.
+
+    Measuring text is the dearest part of a tile's paint, so fits are kept, keyed by the text with
+    its digits as 0 (the digits of the UI font have one width: "0.71" fits as "0.84" does)."""
+    key = (text.translate(_DIGITS), int(width), int(height), bold)
+    f = _FITTED.get(key)
+    if f is None:
+        f = _font(height, bold)
+        w = QFontMetricsF(f).horizontalAdvance(text) if text else 0.0
+        if w > width > 0:
+            f.setPixelSize(max(6, int(f.pixelSize() * width / w)))
+        if len(_FITTED) > 4096:
+            _FITTED.clear()
+        _FITTED[key] = f
     return f
 
 
@@ -102,7 +115,9 @@ class RackGrid(QWidget):
         self.frame_meter = PaintMeter(16384)
         self.rep_latencies_s: dict[str, list[float]] = {}
         self._pending: dict[int, float] = {}  # tile index -> emitted_s of a rep not yet on screen
-        self._fonts: dict[tuple, QFont] = {}
+        self._images: dict[int, QImage] = {}  # tile index -> its last rendering (kept until it changes)
+        self._rects: list[QRectF] = []  # the tiles' places at the current size and count
+        self._layout_for: tuple = ()
 
     # ---- layout ------------------------------------------------------------------------------
     def columns(self) -> int:
@@ -118,14 +133,23 @@ class RackGrid(QWidget):
         return best
 
     def tile_rect(self, i: int) -> QRectF:
-        n = max(1, len(self.tiles))
-        cols = self.columns()
-        rows = math.ceil(n / cols)
-        g = self.GAP
-        tw = (self.width() - g * (cols + 1)) / cols
-        th = (self.height() - g * (rows + 1)) / rows
-        r, c = divmod(i, cols)
-        return QRectF(g + c * (tw + g), g + r * (th + g), tw, th)
+        key = (self.width(), self.height(), len(self.tiles))
+        if key != self._layout_for:
+            n = max(1, len(self.tiles))
+            cols = self.columns()
+            rows = math.ceil(n / cols)
+            g = self.GAP
+            tw = (self.width() - g * (cols + 1)) / cols
+            th = (self.height() - g * (rows + 1)) / rows
+            self._rects = [QRectF(g + c * (tw + g), g + r * (th + g), tw, th)
+                           for r, c in (divmod(k, cols) for k in range(n))]
+            self._layout_for = key
+            self._images.clear()
+        return QRectF(self._rects[i])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._images.clear()
 
     def tile_at(self, x: float, y: float) -> int | None:
         for i in range(len(self.tiles)):
@@ -137,6 +161,7 @@ class RackGrid(QWidget):
     def set_tiles(self, tiles: list[TileState]) -> None:
         self.tiles = list(tiles)
         self._pending.clear()
+        self._images.clear()
         self.update()
 
     def set_tile(self, i: int, state: TileState, *, rep_emitted_s: float | None = None) -> None:
@@ -145,6 +170,7 @@ class RackGrid(QWidget):
         if not 0 <= i < len(self.tiles):
             return
         self.tiles[i] = state
+        self._images.pop(i, None)
         rect = self.tile_rect(i).toAlignedRect()
         if rep_emitted_s is not None:
             self._pending[i] = rep_emitted_s
@@ -163,19 +189,22 @@ class RackGrid(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         t0 = time.perf_counter()
         p = QPainter(self)
-        p.setRenderHint(QPainter.Antialiasing)
         area = event.rect()
         p.fillRect(area, QColor(theme.BACKGROUND))
         painted = []
         if not self.tiles:
+            p.setRenderHint(QPainter.Antialiasing)
             p.setPen(QColor(theme.MUTED))
             p.setFont(_font(22))
             p.drawText(QRectF(self.rect()), Qt.AlignCenter, "No racks yet — “Add rack…” names a port, an athlete "
                                                               "and an exercise")
-        for i, tile in enumerate(self.tiles):
-            r = self.tile_rect(i)
-            if r.toAlignedRect().intersects(area):
-                self._paint_tile(p, r, tile)
+        for i in range(len(self.tiles)):
+            r = self.tile_rect(i).toAlignedRect()
+            if r.intersects(area):
+                image = self._images.get(i)
+                if image is None:
+                    image = self._render(i, r.width(), r.height())
+                p.drawImage(r.topLeft(), image)
                 painted.append(i)
         p.end()
         end = time.perf_counter()
@@ -184,6 +213,18 @@ class RackGrid(QWidget):
             emitted = self._pending.pop(i, None)
             if emitted is not None:
                 self.rep_latencies_s.setdefault(self.tiles[i].name, []).append(end - emitted)
+
+    def _render(self, i: int, width: int, height: int) -> QImage:
+        ratio = self.devicePixelRatioF()
+        image = QImage(int(width * ratio), int(height * ratio), QImage.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(QColor(theme.BACKGROUND))
+        p = QPainter(image)
+        p.setRenderHint(QPainter.Antialiasing)
+        self._paint_tile(p, QRectF(0, 0, width, height), self.tiles[i])
+        p.end()
+        self._images[i] = image
+        return image
 
     def _paint_tile(self, p: QPainter, r: QRectF, t: TileState) -> None:
         lost = t.device in (DEVICE_LOST, DEVICE_PROBLEM)
@@ -211,14 +252,14 @@ class RackGrid(QWidget):
         p.drawText(QRectF(x + w * 0.64, y, w * 0.36, head_h), Qt.AlignRight | Qt.AlignVCenter, t.exercise)
         y += head_h
         sub_h = h * 0.08
-        p.setFont(_font(sub_h * 0.85))
-        p.drawText(QRectF(x, y, w, sub_h), Qt.AlignLeft | Qt.AlignVCenter,
-                   f"{t.name} · set {t.set_number} · last rep {t.metric_label}, m/s")
+        sub = f"{t.name} · set {t.set_number} · {t.metric_label} m/s"
+        p.setFont(_fitted(sub, w, sub_h * 0.85, bold=False))
+        p.drawText(QRectF(x, y, w, sub_h), Qt.AlignLeft | Qt.AlignVCenter, sub)
         y += sub_h
 
         # the big number: the last rep's velocity, coloured by its loss against the best
         big_h = h * 0.42
-        colour = theme.TEXT if t.stop else (theme.MUTED if not t.reps else theme.level_colour(t.level))
+        colour = theme.MUTED if not t.reps or lost else (theme.TEXT if t.stop else theme.level_colour(t.level))
         p.setPen(QColor(colour))
         p.setFont(_fitted(t.velocity_text if t.reps else "–", w * 0.96, big_h))
         p.drawText(QRectF(x, y, w, big_h), Qt.AlignCenter, t.velocity_text if t.reps else "–")
@@ -226,7 +267,11 @@ class RackGrid(QWidget):
 
         # reps and loss, or the badge (STOP / DONE FOR TODAY)
         row_h = h * 0.15
-        if t.stop or t.day_done:
+        if lost:  # the loudest line: nothing from this bar is counted until the cable is back
+            p.setPen(QColor(theme.STOP))
+            p.setFont(_fitted("DEVICE LOST", w, row_h))
+            p.drawText(QRectF(x, y, w, row_h), Qt.AlignCenter, "DEVICE LOST")
+        elif t.stop or t.day_done:
             text = "STOP" if t.stop else "DONE FOR TODAY"
             if t.stop and t.day_done:
                 text = "STOP · DONE FOR TODAY"

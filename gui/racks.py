@@ -282,6 +282,7 @@ class RackWindow(QMainWindow):
         ini = QSettings(os.path.join(self._settings_dir.name, f"rack-{self._numbered}.ini"), QSettings.IniFormat)
         win = MainWindow(ini, home=self.home, record=self.record, ask_demo=False, cue_player=self.cues)
         win.setWindowFlags(Qt.Widget)
+        win.lazy_when_hidden = True
         win.shortcuts["fullscreen"].setEnabled(False)  # F11 is the rack window's
         win.frame_timer.stop()  # traces are drawn only for the rack opened full size
         win.controls.set_settings(spec.live_settings())
@@ -359,7 +360,7 @@ class RackWindow(QMainWindow):
             where = "emulated transducer" if rack.spec.port == EMULATED else f"{e.protocol} on {e.port}"
             rack.device_text = f"● {'reconnected' if e.reconnect else 'connected'} · {where}"
         elif state == DEVICE_LOST:
-            rack.device_text = "DEVICE LOST — check the cable · reconnecting"
+            rack.device_text = "check the cable · reconnecting · the set is kept"
         elif state == DEVICE_PROBLEM:
             if rack.device == DEVICE_OK:
                 return  # a stale report about a port no longer used

@@ -56,6 +56,10 @@ class SetFlowMixin:
         self._refresh_tiles()
 
     def _refresh_tiles(self) -> None:
+        if self.lazy_when_hidden and not self.isVisible():
+            self._tiles_stale = True  # drawn when the window is shown (the rack overview's hidden racks)
+            return
+        self._tiles_stale = False
         d, v = self.display, self.live
         v.reps.set_caption(f"reps · set {d.set_number}")
         v.reps.set_value(str(d.n_reps))
