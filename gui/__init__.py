@@ -10,6 +10,7 @@ The Qt-free parts live beside the Qt ones and are tested without a display:
 
 The Qt parts: ``gui.worker`` (session events to queued signals), ``gui.live_view``,
 ``gui.history_view``, ``gui.main_window`` (with its parts ``gui.window_settings``, ``gui.set_flow``,
-``gui.summary_saving``, ``gui.device_status``, ``gui.trace_frames``) and ``gui.app`` (the ``vbt gui``
+``gui.summary_saving``, ``gui.device_status``, ``gui.trace_frames``), ``gui.racks`` and
+``gui.rack_tiles`` (the rack overview: several transducers, one tile each) and ``gui.app`` (the ``vbt gui``
 command).
 """
