@@ -73,8 +73,17 @@ def run_racks(args) -> int:
         win.showFullScreen()
     else:
         win.show()
-    for spec in specs:
-        win.add_rack(spec)
+    pending = list(specs)
+
+    def add_next():  # one rack per event-loop turn: the window is drawn and answers while they start
+        if pending:
+            try:
+                win.add_rack(pending.pop(0))
+            except ValueError as exc:
+                win.statusBar().showMessage(str(exc), 15000)
+            QTimer.singleShot(0, add_next)
+
+    QTimer.singleShot(0, add_next)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: win.close())
     tick = QTimer()
