@@ -63,21 +63,22 @@ def reps_of(win):
 
 def test_racks_count_their_own_reps_and_a_pulled_cable_disturbs_only_its_rack(qtbot, room, tmp_path):
     emulator, window = room
-    a = emulator([[0.80, 0.78, 0.77, 0.75, 0.74, 0.72, 0.71, 0.70]], seed=1)
+    a = emulator([[0.80, 0.79, 0.78, 0.77, 0.77, 0.76, 0.75, 0.74, 0.73, 0.72, 0.71, 0.70]], seed=1)
     b = emulator([[0.60, 0.59, 0.58], [0.62, 0.60, 0.58]], rest_s=9.0, seed=2)
-    c = emulator([[1.00, 0.98, 0.97, 0.95, 0.94, 0.92, 0.91, 0.90, 0.89]], seed=3)
+    c = emulator([[1.00, 0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.90, 0.89]], seed=3)
     win = window()
     for emu, who, what in ((a, "Ana", "squat"), (b, "Ben", "bench press"), (c, "Chloé", "deadlift")):
         win.add_rack(RackSpec(emu.port, who, what, protocol="native", settings=SETTINGS))
-    qtbot.waitUntil(lambda: all(r.device == DEVICE_OK for r in win.racks), timeout=20000)
+    # (the first start may compile the analysis kernels, in three workers at once)
+    qtbot.waitUntil(lambda: all(r.device == DEVICE_OK for r in win.racks), timeout=120000)
     assert "3 racks" in win.summary.text()
 
     # B finishes its first set; then its cable is pulled while A and C are mid-set
     rack_a, rack_b, rack_c = win.racks
-    qtbot.waitUntil(lambda: rack_b.display.phase == "ended", timeout=20000)
+    qtbot.waitUntil(lambda: rack_b.display.phase == "ended", timeout=30000)
     assert rack_b.display.n_reps == 3
     before = (rack_a.display.n_reps, rack_c.display.n_reps)
-    assert before[0] < 8 and before[1] < 9, "A and C must still be lifting when B's cable is pulled"
+    assert before[0] < 12 and before[1] < 12, "A and C must still be lifting when B's cable is pulled"
     b.unplug()
     qtbot.waitUntil(lambda: rack_b.device == DEVICE_LOST, timeout=5000)
     assert "check the cable" in rack_b.tile().device_text and "device problem" in win.summary.text()
@@ -90,15 +91,15 @@ def test_racks_count_their_own_reps_and_a_pulled_cable_disturbs_only_its_rack(qt
     assert "reconnected" in rack_b.tile().device_text
 
     # every tile ends with its own rack's reps; B's second set came after the reconnect
-    qtbot.waitUntil(lambda: rack_a.display.n_reps == 8 and rack_c.display.n_reps == 9, timeout=30000)
-    qtbot.waitUntil(lambda: rack_b.display.set_number == 2 and rack_b.display.n_reps == 3, timeout=30000)
+    qtbot.waitUntil(lambda: rack_a.display.n_reps == 12 and rack_c.display.n_reps == 12, timeout=60000)
+    qtbot.waitUntil(lambda: rack_b.display.set_number == 2 and rack_b.display.n_reps == 3, timeout=60000)
     tiles = win.grid.tiles
-    assert [t.reps for t in tiles] == [8, 3, 9]
+    assert [t.reps for t in tiles] == [12, 3, 12]
     assert [t.athlete for t in tiles] == ["Ana", "Ben", "Chloé"]
     assert tiles[0].velocity_text == f"{rack_a.display.last.velocity_m_s:.2f}"
     assert abs(rack_a.display.last.velocity_m_s - 0.70) < 0.03 and abs(rack_c.display.last.velocity_m_s - 0.89) < 0.03
     # every rep reached the screen: one latency per rep painted on each tile
-    assert len(win.grid.rep_latencies_s["Rack 1"]) == 8 and len(win.grid.rep_latencies_s["Rack 3"]) == 9
+    assert len(win.grid.rep_latencies_s["Rack 1"]) == 12 and len(win.grid.rep_latencies_s["Rack 3"]) == 12
     assert grab.width() > 0
 
     # the sets are in the history with their rack's athlete and exercise
@@ -107,8 +108,8 @@ def test_racks_count_their_own_reps_and_a_pulled_cable_disturbs_only_its_rack(qt
     win.close()
     with Store.open(tmp_path / "home") as store:
         got = sorted((s.athlete, s.exercise, s.n_reps) for s in store.sets())
-    assert got == [("Ana", "squat", 8), ("Ben", "bench press", 3), ("Ben", "bench press", 3),
-                   ("Chloé", "deadlift", 9)]
+    assert got == [("Ana", "squat", 12), ("Ben", "bench press", 3), ("Ben", "bench press", 3),
+                   ("Chloé", "deadlift", 12)]
 
 
 def test_one_rack_full_size_and_back(qtbot, room):
@@ -118,7 +119,7 @@ def test_one_rack_full_size_and_back(qtbot, room):
     win.add_rack(RackSpec(a.port, "Ana", "squat", protocol="native", settings=SETTINGS))
     win.add_rack(RackSpec(EMULATED, "Ben", "bench press", protocol="native"))
     rack = win.racks[0]
-    qtbot.waitUntil(lambda: rack.display.n_reps >= 2, timeout=20000)
+    qtbot.waitUntil(lambda: rack.display.n_reps >= 2, timeout=120000)
     assert win.stack.currentWidget() is win.overview
     assert not rack.window.isVisible() and not rack.window.frame_timer.isActive()
 
@@ -168,7 +169,7 @@ def test_add_rack_dialog_lists_only_free_transducers(qtbot, room):
     assert len(win.racks) == 2
     rack = win.racks[1]
     assert rack.spec.port == free.port and rack.window.controls.settings().athlete == "Dan"
-    qtbot.waitUntil(lambda: rack.device == DEVICE_OK, timeout=15000)
+    qtbot.waitUntil(lambda: rack.device == DEVICE_OK, timeout=60000)
 
 
 def test_rack_option_parsing():
