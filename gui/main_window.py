@@ -163,6 +163,7 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         b.set_ended.connect(self._on_set_ended)
         b.day_done.connect(self._on_day_done)
         b.tempo_miss.connect(self._on_tempo_miss)
+        b.plan_changed.connect(lambda ev: self.live.zone_legend.show_plan(*ev.payload))
         b.set_saved.connect(self._on_set_saved)
         b.device_connected.connect(self._on_device_connected)
         b.device_lost.connect(self._on_device_lost)

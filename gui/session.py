@@ -510,10 +510,11 @@ class DashboardBackend:
 
         context = settings.context()
         try:
-            _, zone = plan_today(self.home, settings.athlete, settings.exercise)
+            week, zone = plan_today(self.home, settings.athlete, settings.exercise)
         except Exception:  # noqa: BLE001 - no zone then; the dashboard shows the loss colours
             log.exception("reading the training plan failed")
-            zone = None
+            week = zone = None
+        self._emit("plan", (week, zone))  # the legend shows the zone and the plan's limit before any rep
         return replace(context, zone=zone)
 
     def _do_configure(self, settings: LiveSettings) -> None:

@@ -41,6 +41,7 @@ class SessionBridge(QObject):
     line_errors = Signal(object)
     day_done = Signal(object)
     tempo_miss = Signal(object)
+    plan_changed = Signal(object)  # payload (vbt.plan.PlanWeek or None, vbt.plan.ZoneTarget or None)
 
     _SIGNALS = {
         "rep": "rep_completed",
@@ -63,6 +64,7 @@ class SessionBridge(QObject):
         "line_errors": "line_errors",
         "day_done": "day_done",
         "tempo_miss": "tempo_miss",
+        "plan": "plan_changed",
     }
 
     def __init__(self, parent=None):

@@ -58,20 +58,53 @@ class ZoneLegend(QWidget):
         self.source.setStyleSheet(f"color: {theme.MUTED}; font-size: 17px;")
         outer.addWidget(self.source)
         self.lit: str | None = None
+        self.plan_line = ""
+        self._target = None  # the plan's zone for the exercise, once the backend has read it
         self.hide()
 
-    def show_call(self, call, metric: str = "mean") -> None:
-        """Show a rep's zone (None: hide the legend)."""
-        if call is None:
+    def show_plan(self, week, target) -> None:
+        """Before any rep: where today falls in the athlete's plan (``vbt.plan.PlanWeek`` or None),
+        the exercise's zone (``vbt.plan.ZoneTarget`` or None) and the block's velocity-loss limit.
+        Nothing lit; hidden without a plan."""
+        self.plan_line = ""
+        self._target = target
+        if week is None:
             self.lit = None
             self.hide()
             return
-        t = call.target
+        if week.block is None:
+            self.plan_line = f"plan: {week.why_none}"
+        else:
+            self.plan_line = (f"plan: {week.line()}, velocity-loss limit {week.block.velocity_loss_pct:g} % "
+                              f"(the Stop rule box sets the one in force)")
+        if target is None:
+            for chip in self.chips.values():
+                chip.setText("")
+                chip.setStyleSheet("background: transparent;")
+            self.source.setText(self.plan_line)
+            self.lit = None
+            self.show()
+            return
+        self._paint(target, None, "mean")
+
+    def show_call(self, call, metric: str = "mean") -> None:
+        """Show a rep's zone. None (no plan, or a doubtful rep): the plan's zone unlit if one is
+        known, else the legend hides."""
+        if call is None:
+            if self._target is not None:
+                self._paint(self._target, None, metric)
+            else:
+                self.lit = None
+                self.hide()
+            return
+        self._paint(call.target, call.where, metric)
+
+    def _paint(self, t, lit: str | None, metric: str) -> None:
         texts = {"below": f"▼ below {t.low_m_s:.2f}", "in": f"● in {t.low_m_s:.2f}–{t.high_m_s:.2f}",
                  "above": f"▲ above {t.high_m_s:.2f}"}
         for where, chip in self.chips.items():
             colour = ZONE_COLOURS[where]
-            if where == call.where:
+            if where == lit:
                 style = (f"background: {colour}; color: {theme.BACKGROUND}; font-size: 22px; font-weight: 800; "
                          f"border-radius: 6px; padding: 4px;")
             else:
@@ -82,7 +115,7 @@ class ZoneLegend(QWidget):
         judged = "" if metric == "mean" else " · zones are mean velocity (MV)"
         self.source.setText(f"{t.block} week {t.week_in_block} of {t.block_weeks} · zone from the "
                             f"{t.source_text}{judged}")
-        self.lit = call.where
+        self.lit = lit
         self.show()
 
     @property

@@ -54,11 +54,16 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
     qtbot.waitExposed(win)
     shots = pathlib.Path(SHOTS) if SHOTS else tmp_path
     try:
-        calls = []
+        calls, plans = [], []
         win.bridge.rep_completed.connect(lambda ev: calls.append(ev.payload.zone))
+        win.bridge.plan_changed.connect(lambda ev: plans.append(ev.payload))
         script = _two_sets([0.90, 0.76, 0.62], [0.76, 0.75], ecc_first_s=1.5, ecc_second_s=1.5)
         win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
         tile, legend = win.live.velocity, win.live.zone_legend
+        qtbot.waitUntil(lambda: bool(plans), timeout=15000)  # before any rep: the plan's week, zone and limit
+        week, target = plans[0]
+        assert week.block.name == "activation" and target.source == "profile"
+        assert legend.plan_line.startswith("plan: activation week 1 of 4, velocity-loss limit 10 %")
         expected = [("above", ABOVE_COLOUR), ("in", IN_COLOUR), ("below", BELOW_COLOUR)]
         for n, (where, colour) in enumerate(expected, start=1):
             qtbot.waitUntil(lambda n=n: len(calls) >= n, timeout=30000)
