@@ -114,7 +114,8 @@ class RackGrid(QWidget):
         self.tiles: list[TileState] = []
         self.frame_meter = PaintMeter(16384)
         self.rep_latencies_s: dict[str, list[float]] = {}
-        self._pending: dict[int, float] = {}  # tile index -> emitted_s of a rep not yet on screen
+        self.rep_draw_s: dict[str, list[float]] = {}  # the part of each latency after the GUI thread got the rep
+        self._pending: dict[int, tuple[float, float]] = {}  # tile -> (emitted_s, received_s) of a rep not yet shown
         self._images: dict[int, QImage] = {}  # tile index -> its last rendering (kept until it changes)
         self._rects: list[QRectF] = []  # the tiles' places at the current size and count
         self._layout_for: tuple = ()
@@ -173,7 +174,7 @@ class RackGrid(QWidget):
         self._images.pop(i, None)
         rect = self.tile_rect(i).toAlignedRect()
         if rep_emitted_s is not None:
-            self._pending[i] = rep_emitted_s
+            self._pending[i] = (rep_emitted_s, time.perf_counter())
             if self.isVisible():
                 self.repaint(rect)
                 return
@@ -210,9 +211,10 @@ class RackGrid(QWidget):
         end = time.perf_counter()
         self.frame_meter.add(t0, end)
         for i in painted:
-            emitted = self._pending.pop(i, None)
-            if emitted is not None:
-                self.rep_latencies_s.setdefault(self.tiles[i].name, []).append(end - emitted)
+            pending = self._pending.pop(i, None)
+            if pending is not None:
+                self.rep_latencies_s.setdefault(self.tiles[i].name, []).append(end - pending[0])
+                self.rep_draw_s.setdefault(self.tiles[i].name, []).append(end - pending[1])
 
     def _render(self, i: int, width: int, height: int) -> QImage:
         ratio = self.devicePixelRatioF()
