@@ -146,3 +146,28 @@ class EventLog:
 
         batches = [e for e in self.all if e.type == "samples"]
         return batches, np.concatenate([b.t_s for b in batches]), np.concatenate([b.position_m for b in batches])
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A private PostgreSQL server for the team tests (``vbt.team.localserver``): initdb in a temporary
+    directory, started with pg_ctl as a non-root user on a free port, stopped and removed at the end.
+    Without PostgreSQL's server programs the team tests skip, except in CI (``CI`` set), where they fail."""
+    import os
+
+    try:
+        from vbt.team.localserver import LocalServer, ServerUnavailable
+    except ImportError as exc:  # psycopg missing
+        if os.environ.get("CI"):
+            pytest.fail(f"the team tests need psycopg: {exc}")
+        pytest.skip(f"the team tests need psycopg ({exc})")
+    try:
+        server = LocalServer().start()
+    except ServerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"the team tests need a PostgreSQL server: {exc}")
+        pytest.skip(f"no PostgreSQL server to test against: {exc}")
+    try:
+        yield server
+    finally:
+        server.destroy()

@@ -217,7 +217,13 @@ def _fill_v5(conn):
     conn.execute("UPDATE sets SET is_test = 1, day_done = 1, tempo_kept = 2, tempo_judged = 2 WHERE id = 1")
 
 
-FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3, 4: _fill_v4, 5: _fill_v5}
+def _fill_v6(conn):
+    """Data as a schema-6 tracker wrote it: plans, bands and chains, no sync outbox."""
+    _fill_v5(conn)
+    conn.execute("UPDATE sets SET chain_top_kg = 20, chain_kg_per_m = 25 WHERE id = 1")
+
+
+FILLERS = {0: None, 1: _fill_v1, 2: _fill_v2, 3: _fill_v3, 4: _fill_v4, 5: _fill_v5, 6: _fill_v6}
 
 
 def test_every_earlier_version_has_a_migration_test():

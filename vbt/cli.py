@@ -90,7 +90,16 @@ def _home_arg(parser: argparse.ArgumentParser) -> None:
                              "or ~/.local/share/vbt)")
 
 
+def _team_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--team", action="store_true",
+                        help="read the team server (every athlete, every rack; see `vbt team connect`)")
+
+
 def _open(args) -> Store:
+    if getattr(args, "team", False):  # the coach's view: every rack's sets on the team server
+        from vbt.team.cli import _team_store
+
+        return _team_store()
     store = Store.open(args.home)
     if store.damaged is not None:
         print(f"vbt: warning: {store.damage_message}", file=sys.stderr)
@@ -513,6 +522,7 @@ def register(subparsers) -> None:
     p.add_argument("--until", metavar="YYYY-MM-DD", help="sessions up to and including this day")
     p.add_argument("--limit", type=int, metavar="N", help="only the newest N sessions")
     p.add_argument("--reps", action="store_true", help="list every rep (with its id, for `vbt rep`)")
+    _team_arg(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON: sessions -> sets -> reps, each rep with the fields of `vbt analyze --json` "
                         "plus rep_id, recorded_index and deleted")
@@ -567,6 +577,7 @@ def register(subparsers) -> None:
                         "0 = all history)")
     p.add_argument("--side", choices=SIDES, help="only sets of this side")
     p.add_argument("--json", action="store_true", help="print the profile as JSON")
+    _team_arg(p)
     p.set_defaults(func=_guarded("profile", _cmd_profile))
 
     p = subparsers.add_parser("exercises", help="list, add or change exercises (MVT, minimum ROM)")

@@ -27,6 +27,7 @@ COMMANDS = {
     "share": ("vbt_cli.share", "one PNG of a set or a session a coach can text (no display needed)"),
     "export": ("vbt.cli", "write the history as CSV files a spreadsheet opens"),
     "import": ("vbt.cli", "bring recordings or an export into the history"),
+    "team": ("vbt.team.cli", "a team server: set it up, connect racks and coaches, sync, the coach's day"),
     "devices": ("firmware_bridge.cli", "list serial ports and the transducers answering on them"),
     "emulate": ("firmware_bridge.cli", "run an emulated transducer on a pseudo-terminal"),
     "calibrate": ("firmware_bridge.cli", "measure a native transducer's counts per metre from a pull of known length"),

@@ -13,7 +13,7 @@ from vbt import exercises as catalogue
 from vbt.config import METRIC_FIELDS, METRICS
 from vbt.profile import LoadVelocityProfile, ProfileError, fit_profile
 from vbt.results import QUALITY_OK, Rep, SetResult
-from vbt.store.db import DIALECT
+from vbt.store.db import DIALECT, SqliteDialect
 from vbt.store.errors import NotFoundError, StoreError, _translated
 from vbt.store.records import (
     SessionSummary,
@@ -86,7 +86,11 @@ def _rep_from_row(row) -> StoredRep:
 
 
 class Queries:
-    """The read side of :class:`vbt.store.Store` (see there)."""
+    """The read side of :class:`vbt.store.Store` (see there); the team store
+    (:class:`vbt.team.store.TeamStore`) runs the same queries on PostgreSQL with its own dialect."""
+
+    #: The SQL spellings of the connection's engine.
+    dialect: SqliteDialect = DIALECT
 
     def _athlete_filter(self, athlete: str | None) -> int | None:
         return None if athlete is None else self.athlete_id(athlete)
@@ -121,7 +125,7 @@ class Queries:
             params.append(exercise_id)
             set_filter = " AND st.exercise_id = ?"
         order = f"se.started_at {'DESC' if newest_first else 'ASC'}, se.id"
-        params += [DIALECT.no_limit if limit is None else int(limit), int(offset)]
+        params += [self.dialect.no_limit if limit is None else int(limit), int(offset)]
         if exercise_id is not None:
             params.append(exercise_id)
         # Pick the page of sessions first (index on started_at), then count only their sets and reps.
@@ -129,10 +133,10 @@ class Queries:
             WITH page AS (SELECT se.id FROM sessions se WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ? OFFSET ?)
             SELECT se.id, se.uid, a.name, se.started_at, MAX(COALESCE(st.ended_at, st.started_at)), COUNT(st.id),
                    COALESCE(SUM((SELECT COUNT(*) FROM reps r WHERE r.set_id = st.id AND r.deleted = 0)), 0),
-                   {DIALECT.distinct_list('st.exercise_id')}, se.note
+                   {self.dialect.distinct_list('st.exercise_id')}, se.note
             FROM page JOIN sessions se ON se.id = page.id JOIN athletes a ON a.id = se.athlete_id
             LEFT JOIN sets st ON st.session_id = se.id AND st.deleted = 0{set_filter}
-            GROUP BY se.id
+            GROUP BY se.id, a.name
             ORDER BY {order}"""
         names = {row[0]: row[1] for row in self._exercise_rows()}
         return [
@@ -163,7 +167,7 @@ class Queries:
                      ("st.started_at < ?", until_unix_s))
         sql = (_SET_SELECT + f" WHERE {' AND '.join(where)} ORDER BY st.started_at "
                f"{'DESC' if newest_first else 'ASC'}, st.id LIMIT ?")
-        params.append(DIALECT.no_limit if limit is None else int(limit))
+        params.append(self.dialect.no_limit if limit is None else int(limit))
         return [_set_from_row(r) for r in self.conn.execute(sql, params)]
 
     @_translated

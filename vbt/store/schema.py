@@ -13,7 +13,7 @@ from vbt import exercises as catalogue
 from vbt.results import REP_JSON_FIELDS
 from vbt.store.codec import RAW_CODEC
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # Every Rep field except ``index`` has a column of the same name; ``index`` is ``rep_index``.
 REP_METRIC_COLUMNS = tuple(name for name in REP_JSON_FIELDS if name != "index")
@@ -231,10 +231,49 @@ def _migrate_to_v6(conn: sqlite3.Connection) -> None:
         conn.execute(sql)
 
 
+_NOW_SQL = "((julianday('now') - 2440587.5) * 86400.0)"
+#: The finished sets whose rows a change touches, as ``(uid, queued_at)`` rows for the outbox.
+_ENQUEUE = "INSERT INTO sync_outbox (set_uid, queued_at) "
+
+
+def _migrate_to_v7(conn: sqlite3.Connection) -> None:
+    """v7: the team sync's outbox (:mod:`vbt.team.sync`). Every change to a finished set (its end,
+    an edit, a deleted or restored rep or set, a later RPE or note) queues the set's uid in the same
+    transaction as the change, so nothing is missed whatever dies when; the sync worker uploads the
+    set's current state and removes the rows it covered. Sets finished before are queued once."""
+    statements = [
+        """CREATE TABLE sync_outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            set_uid TEXT NOT NULL,
+            queued_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT)""",
+        "CREATE INDEX sync_outbox_by_uid ON sync_outbox(set_uid, id)",
+        "CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT)",
+        f"""CREATE TRIGGER sync_set_changed AFTER UPDATE ON sets WHEN NEW.ended_at IS NOT NULL
+            BEGIN {_ENQUEUE} VALUES (NEW.uid, {_NOW_SQL}); END""",
+        f"""CREATE TRIGGER sync_set_removed AFTER DELETE ON sets WHEN OLD.ended_at IS NOT NULL
+            BEGIN {_ENQUEUE} VALUES (OLD.uid, {_NOW_SQL}); END""",
+        f"""CREATE TRIGGER sync_rep_added AFTER INSERT ON reps
+            WHEN (SELECT ended_at FROM sets WHERE id = NEW.set_id) IS NOT NULL
+            BEGIN {_ENQUEUE} SELECT uid, {_NOW_SQL} FROM sets WHERE id = NEW.set_id; END""",
+        f"""CREATE TRIGGER sync_rep_changed AFTER UPDATE ON reps
+            WHEN (SELECT ended_at FROM sets WHERE id = NEW.set_id) IS NOT NULL
+            BEGIN {_ENQUEUE} SELECT uid, {_NOW_SQL} FROM sets WHERE id = NEW.set_id; END""",
+        f"""CREATE TRIGGER sync_session_changed AFTER UPDATE OF note, started_at ON sessions
+            WHEN NEW.note IS NOT OLD.note OR NEW.started_at IS NOT OLD.started_at
+            BEGIN {_ENQUEUE} SELECT uid, {_NOW_SQL} FROM sets
+                  WHERE session_id = NEW.id AND ended_at IS NOT NULL; END""",
+        f"{_ENQUEUE} SELECT uid, {_NOW_SQL} FROM sets WHERE ended_at IS NOT NULL ORDER BY started_at, id",
+    ]
+    for sql in statements:
+        conn.execute(sql)
+
+
 #: version -> the step that builds it from the version before.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _migrate_to_v1, 2: _migrate_to_v2, 3: _migrate_to_v3, 4: _migrate_to_v4, 5: _migrate_to_v5,
-    6: _migrate_to_v6,
+    6: _migrate_to_v6, 7: _migrate_to_v7,
 }
 
 
