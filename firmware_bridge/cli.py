@@ -402,11 +402,30 @@ def _cmd_live(args) -> int:
     if config.accommodation is not None:
         note += f"; {config.accommodation.describe()}"
     print(note, file=sys.stderr, flush=True)
+    sync = _start_team_sync(hook)
     try:
         return _start_live(args, config, hook)
     finally:
         if hook is not None:
             hook.close()
+        if sync is not None:
+            sync.stop()
+
+
+def _start_team_sync(hook):
+    """With a team server configured, finished sets are uploaded by a worker thread of their own
+    (vbt.team.sync); what happens is said once on stderr, the password never."""
+    if hook is None:
+        return None
+    from vbt.team import start_sync
+
+    def tell(message: str) -> None:
+        print(f"vbt live: team: {message}", file=sys.stderr, flush=True)
+
+    worker, note = start_sync(hook.recorder.path, on_error=tell, on_recovered=tell)
+    if note:
+        tell(note)
+    return worker
 
 
 def _start_live(args, config, hook) -> int:

@@ -115,6 +115,10 @@ def run(args) -> int:
             home = throwaway_home
             demo = DemoOptions(protocol=args.demo_protocol, seed=args.demo_seed, seed_history=True)
     win = MainWindow(settings, home=home, record=not args.no_record)
+    if getattr(args, "team", False):  # the coach's view: the history tab reads the team server
+        from vbt.team import config
+
+        win.history.use_team(config.load().url)
     if args.exit_when_shown:
         def shown():
             # wall-clock time of the first painted frame, for the start-up benchmark

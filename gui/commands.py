@@ -30,6 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-record", action="store_true", help="do not record the sets into the history")
     p.add_argument("--settings", default=None, metavar="INI",
                    help="keep settings and window state in this ini file instead of the platform's store")
+    p.add_argument("--team", action="store_true",
+                   help="the history view reads the team server (every athlete, every rack; `vbt team connect`)")
     p.add_argument("--fullscreen", action="store_true", help="start full screen")
     p.add_argument("--racks", type=int, default=None, metavar="N",
                    help="the rack overview (a weight room: one tile per transducer, each with its athlete and "
@@ -49,6 +51,12 @@ def _run(args) -> int:
     def say(line: str) -> None:
         print(f"vbt gui: {line}", file=sys.stderr, flush=True)
 
+    if getattr(args, "team", False):
+        from vbt.team import config
+
+        if config.load().url is None:
+            say(f"no team server configured: `vbt team connect URL` or set {config.ENV_URL}")
+            return 1
     check = check_qt_display()  # before Qt loads: Qt itself would abort the process
     if check.missing and install_missing(check, say):
         check = check_qt_display()

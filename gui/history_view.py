@@ -59,6 +59,7 @@ class HistoryLoader(QObject):
     def __init__(self, home=None, parent=None):
         super().__init__(parent)
         self.home = home
+        self.team_url: str | None = None  # set: read the team server instead (vbt.team.store.TeamStore)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="vbt-history")
         self._generation: dict[str, int] = {}
         self._local = threading.local()
@@ -68,9 +69,14 @@ class HistoryLoader(QObject):
     def _store(self):
         store = getattr(self._local, "store", None)
         if store is None:
-            from vbt.store import Store
+            if self.team_url is not None:
+                from vbt.team.store import TeamStore
 
-            store = self._local.store = Store.open(self.home, recover=False)
+                store = self._local.store = TeamStore(self.team_url)
+            else:
+                from vbt.store import Store
+
+                store = self._local.store = Store.open(self.home, recover=False)
         return store
 
     def request(self, kind: str, fn) -> None:
@@ -315,6 +321,15 @@ class HistoryView(QWidget):
             self.exercise.setCurrentIndex(i)
         else:
             self._pending_exercise = name
+
+    def use_team(self, url: str) -> None:
+        """Read the team server (every athlete, every rack) instead of this machine's history; call
+        before the view is first shown. Changes made here are refused: sets are edited on their rack."""
+        from vbt.team.db import redact
+
+        self.loader.team_url = url
+        self.setToolTip(f"team history on {redact(url)}")
+        self._stale = True
 
     def mark_stale(self) -> None:
         """New data was recorded: reload when next shown (now, if visible)."""

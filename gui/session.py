@@ -219,6 +219,7 @@ class DashboardBackend:
         self.emulator = None
         self.recorder = None
         self._hook: HistoryHook | None = None
+        self._sync = None  # vbt.team.sync.SyncWorker when a team server is configured
         self._link_dir: str | None = None
         self._set_seq = 1
         self._set_ids: dict[int, object] = {}  # set_seq -> Future of the history set id
@@ -411,6 +412,12 @@ class DashboardBackend:
                 self._min_rom = {e.key: e.min_rom_m for e in self.recorder.exercises}
                 self._hook = HistoryHook(self.recorder, on_error=lambda msg: self._emit("error", msg),
                                          **set_fields(self.settings))
+                from vbt.team import start_sync  # finished sets to the team server, when one is configured
+
+                self._sync, note = start_sync(self.recorder.path, on_error=lambda msg: self._emit("status", msg),
+                                              on_recovered=lambda msg: self._emit("status", msg))
+                if note:
+                    log.info("%s", note)
             except Exception as exc:  # noqa: BLE001 - the live view works without a history
                 log.warning("history unavailable: %s", exc)
                 self._emit("error", f"history not recorded: {exc}")
@@ -567,3 +574,5 @@ class DashboardBackend:
             shutil.rmtree(self._link_dir, ignore_errors=True)
         if self.recorder is not None:
             self.recorder.stop()
+        if self._sync is not None:
+            self._sync.stop()

@@ -171,3 +171,20 @@ def pg_server():
         yield server
     finally:
         server.destroy()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_team_server_of_the_user(tmp_path_factory):
+    """No test uploads to a team server the person running them configured (`vbt team connect`,
+    VBT_TEAM_URL): a configuration directory of the test run's own. Child processes inherit it."""
+    import os
+
+    saved = {k: os.environ.get(k) for k in ("VBT_CONFIG_HOME", "VBT_TEAM_URL")}
+    os.environ["VBT_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    os.environ.pop("VBT_TEAM_URL", None)
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

@@ -387,3 +387,49 @@ def test_init_command_creates_logins(pg_server, tmp_path):
     assert again.returncode == 0 and "(up to date)" in again.stdout
     bad = _vbt(["team", "init", pg_server.url(database=name), "--rack", "Bad Name"], env)
     assert bad.returncode == 1 and "cannot name a rack" in bad.stderr
+
+
+# ---- the live paths upload finished sets -----------------------------------------------------------
+
+
+def test_vbt_live_uploads_its_finished_sets(team, tmp_path, monkeypatch):
+    from firmware_bridge.emulator import Emulator
+    from tests.conftest import one_set
+
+    env = {**os.environ, "VBT_HOME": str(tmp_path / "home"), "VBT_TEAM_URL": team.rack1_url,
+           "VBT_EMULATOR_DIR": str(tmp_path / "emu")}
+    with Emulator("chronojump", script=one_set((0.8, 0.7)), link_dir=str(tmp_path / "emu")) as emu:
+        live = _vbt(["live", "--port", emu.port, "--protocol", "chronojump", "--exercise", "squat",
+                     "--athlete", "cara", "--max-sets", "1"], env, timeout=120)
+    assert live.returncode == 0, live.stderr
+    assert "uploaded to the team server postgresql://rack1:***@" in live.stderr
+    assert db.secrets_of(team.rack1_url)[0] not in live.stderr + live.stdout
+    # the set ended and was uploaded before the command stopped, or is uploaded by the next sync
+    with Store(tmp_path / "home" / "history.sqlite3", recover=False) as store:
+        (local,) = store.sets()
+        if outbox_state(store).pending_sets:
+            _sync(team.rack1_url, store)
+    with TeamStore(team.coach_url) as coach:
+        (remote,) = coach.sets(athlete="cara")
+    assert remote.uid == local.uid and remote.n_reps == local.n_reps == 2
+
+
+def test_the_dashboard_backend_uploads_finished_sets(team, tmp_path, monkeypatch):
+    from firmware_bridge.emulator import Emulator
+    from gui.session import DashboardBackend, LiveSettings
+    from tests.conftest import one_set
+
+    monkeypatch.setenv("VBT_TEAM_URL", team.rack1_url)
+    events = []
+    with Emulator("chronojump", script=one_set((0.8, 0.7)), link_dir=str(tmp_path / "emu")) as emu:
+        backend = DashboardBackend(events.append, port=emu.port, protocol="chronojump", home=tmp_path / "home",
+                                   settings=LiveSettings(exercise="squat", athlete="dora"))
+        backend.start()
+        try:
+            wait_for(lambda: any(e.kind == "set_saved" for e in events), timeout_s=90, what="set saved")
+            wait_for(lambda: team.count("SELECT count(*) FROM sets") == 1, timeout_s=20, what="set uploaded")
+        finally:
+            backend.stop()
+    with TeamStore(team.coach_url) as coach:
+        (remote,) = coach.sets(athlete="dora")
+    assert remote.n_reps == 2 and remote.exercise == "squat"

@@ -14,7 +14,6 @@ start failing, one when they work again); the live path never waits on it.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -35,6 +34,9 @@ log = logging.getLogger(__name__)
 #: Errors that mean "the server is not reachable now" (retry everything later), as opposed to a
 #: set the server refuses (recorded on its queue rows, retried on the next pass, never blocking others).
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+
+#: Sets that stay on the rack: the emulated transducer's (``--demo``) and the demo's example history.
+LOCAL_ONLY_SOURCES = ("demo",)
 
 _SET_READ = (
     "SELECT " + ", ".join(f"st.{c}" for c in SET_COLUMNS)
@@ -60,8 +62,8 @@ _REP_UPSERT = (
 
 def upload_set(server: psycopg.Connection, local, uid: str, *, traces: bool = True) -> str:
     """Upload one set's current state from a rack's history (``local``: its SQLite connection) in one
-    server transaction; returns "uploaded", "gone" (removed locally: flagged deleted on the server)
-    or "open" (not finished: nothing to do)."""
+    server transaction; returns "uploaded", "gone" (removed locally: flagged deleted on the server),
+    "open" (not finished: nothing to do) or "local" (a demo set, never uploaded)."""
     row = local.execute(_SET_READ, (uid,)).fetchone()
     if row is None:
         with server.transaction():
@@ -71,6 +73,8 @@ def upload_set(server: psycopg.Connection, local, uid: str, *, traces: bool = Tr
     values = dict(zip(SET_COLUMNS, row))
     if values["ended_at"] is None:
         return "open"
+    if values["source"] in LOCAL_ONLY_SOURCES:
+        return "local"
     n = len(SET_COLUMNS)
     local_id, session_uid, session_started, session_note, athlete, exercise = row[n:n + 6]
     ex_values = row[n + 6:n + 11]
@@ -343,13 +347,3 @@ class SyncWorker:
             self._store = None
 
 
-def start_from_config(path: str | os.PathLike, **kwargs) -> SyncWorker | None:
-    """A started worker for the rack whose history is ``path`` when a team URL is configured
-    (``VBT_TEAM_URL`` or ``vbt team connect``), else None."""
-    from vbt.team import config
-
-    cfg = config.load()
-    if cfg.url is None:
-        return None
-    kwargs.setdefault("traces", cfg.traces)
-    return SyncWorker(cfg.url, path=path, **kwargs).start()
