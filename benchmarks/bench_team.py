@@ -322,8 +322,8 @@ def bench_sync(args) -> None:
               f"duplicated {n_rows - n_uids}, incomplete (reps or trace missing) {incomplete}, "
               f"re-uploads {reuploads}")
         print(f"  upload latency, server up: p50 {1000 * _pct(normal, 50):.0f} ms, "
-              f"p99 {1000 * _pct(normal, 99):.0f} ms ({len(normal)} sets); sets ended during the outage reached the server "
-              f"{_pct(during, 50):.1f} s (median) after they ended")
+              f"p99 {1000 * _pct(normal, 99):.0f} ms ({len(normal)} sets); sets ended during the outage "
+              f"reached the server {_pct(during, 50):.1f} s (median) after they ended")
         if all_on_server is not None:
             print(f"  every set on the server {all_on_server - restarted:.1f} s after the server came back "
                   f"(target 10 s)")
