@@ -171,7 +171,7 @@ def _cmd_racks(args) -> int:
         print("no rack has uploaded a set yet")
     for r in racks:
         last = "never" if r.last_upload_at_unix_s is None else f"{datetime.fromtimestamp(r.last_upload_at_unix_s):%Y-%m-%d %H:%M:%S}"  # noqa: E501
-        print(f"{r.rack:<20} {r.n_sets} sets, last upload {last}")
+        print(f"{r.rack:<20} {r.n_recent_sets} sets in the last 24 h, last upload {last}")
     return 0
 
 

@@ -42,9 +42,8 @@ class AthleteDay:
 @dataclass(frozen=True)
 class RackState:
     rack: str
-    n_sets: int
+    n_recent_sets: int  # uploaded in the period asked for (default the last 24 h)
     last_upload_at_unix_s: float | None
-    last_set_ended_at_unix_s: float | None
 
 
 def _team_errors(method):
@@ -127,9 +126,20 @@ class TeamStore(Queries):
                            last_set_at_unix_s=r[6], done_for_the_day=bool(r[7]), done_at_unix_s=r[8],
                            best_velocity_m_s=r[9]) for r in rows]
 
-    def racks(self) -> list[RackState]:
-        rows = self.conn.execute("SELECT rack, COUNT(*), MAX(uploaded_at), MAX(ended_at) FROM sets "
-                                 "GROUP BY rack ORDER BY rack").fetchall()
+    def racks(self, *, since_unix_s: float | None = None) -> list[RackState]:
+        """Every rack that uploaded a set: its sets uploaded since ``since_unix_s`` (default: the last
+        24 h) and its last upload. The racks are found by skipping through the ``(rack, uploaded_at)``
+        index, so this stays quick on years of sets."""
+        since = time.time() - 86400.0 if since_unix_s is None else since_unix_s
+        rows = self.conn.execute(
+            """WITH RECURSIVE r(rack) AS (
+                   SELECT MIN(rack) FROM sets
+                   UNION ALL SELECT (SELECT MIN(s.rack) FROM sets s WHERE s.rack > r.rack) FROM r
+                   WHERE r.rack IS NOT NULL)
+               SELECT r.rack,
+                      (SELECT COUNT(*) FROM sets s WHERE s.rack = r.rack AND s.uploaded_at >= ?),
+                      (SELECT MAX(s.uploaded_at) FROM sets s WHERE s.rack = r.rack)
+               FROM r WHERE r.rack IS NOT NULL ORDER BY r.rack""", (since,)).fetchall()
         return [RackState(*r) for r in rows]
 
     def newest_upload_at(self) -> float | None:
