@@ -68,14 +68,21 @@ def _rack_process(args) -> int:
     stop_file = Path(plan["stop_file"])
     t = np.arange(0.0, plan["trace_s"], 0.001)
 
+    go_file = Path(plan["go_file"])
+    opened = threading.Barrier(len(plan["racks"]) + 1)
+
     def rack(spec):
         path = Path(spec["dir"]) / "history.sqlite3"
         store = Store(path)
         worker = SyncWorker(spec["url"], path=path, poll_s=0.2, retry_min_s=0.25, retry_max_s=2.0).start()
         made = len(store.sets())
+        opened.wait()
+        while not go_file.exists():  # every rack process is up: the schedule starts together
+            time.sleep(0.05)
+        start_at = float(go_file.read_text())
         rng = np.random.default_rng(spec["seed"])
         for k in range(made, plan["sets"]):
-            due = plan["start_at"] + k * plan["interval_s"] + spec["offset_s"]
+            due = start_at + k * plan["interval_s"] + spec["offset_s"]
             if due > time.time():
                 time.sleep(due - time.time())
             v = 0.9 - 0.03 * (k % 5) + rng.normal(0, 0.01)
@@ -92,6 +99,8 @@ def _rack_process(args) -> int:
     threads = [threading.Thread(target=rack, args=(spec,)) for spec in plan["racks"]]
     for th in threads:
         th.start()
+    opened.wait()
+    Path(plan["ready_file"]).write_text("ready")
     for th in threads:
         th.join()
     return 0
@@ -226,8 +235,7 @@ def bench_sync(args) -> None:
         after_s = 15.0  # sets go on after the restart too
         span_s = warm_s + args.outage_s + after_s
         interval = span_s / max(1, args.sets - 1)
-        start_at = time.time() + 3.0 + 0.15 * n_groups  # the processes' start-up
-        stop_file = work / "stop"
+        stop_file, go_file = work / "stop", work / "go"
         plans = []
         groups: dict[int, set[str]] = {}
         for g in range(n_groups):
@@ -240,13 +248,21 @@ def bench_sync(args) -> None:
                               "seed": k, "offset_s": (k % 7) * interval / 7})
             groups[g] = {f"rack_{k:02d}" for k in range(g * args.racks_per_process,
                                                         min(args.racks, (g + 1) * args.racks_per_process))}
-            plan = {"racks": racks, "sets": args.sets, "interval_s": interval, "start_at": start_at,
-                    "trace_s": args.trace_s, "stop_file": str(stop_file)}
+            plan = {"racks": racks, "sets": args.sets, "interval_s": interval, "go_file": str(go_file),
+                    "ready_file": str(work / f"ready_{g}"), "trace_s": args.trace_s, "stop_file": str(stop_file)}
             path = work / f"plan_{g}.json"
             path.write_text(json.dumps(plan))
             plans.append(path)
             procs[g] = _spawn(path)
         total = args.racks * args.sets
+        t_spawn = time.time()
+        while not all((work / f"ready_{g}").exists() for g in range(n_groups)):
+            if any(p.poll() is not None for p in procs.values()) or time.time() > t_spawn + 300:
+                raise RuntimeError("a rack process did not start")
+            time.sleep(0.1)
+        start_at = time.time() + 1.0
+        go_file.write_text(repr(start_at))
+        print(f"  {n_groups} rack processes up in {time.time() - t_spawn:.1f} s; the schedule starts", flush=True)
 
         def on_server() -> int:
             with db.connect(server.admin_url) as conn:

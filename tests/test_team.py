@@ -433,3 +433,14 @@ def test_the_dashboard_backend_uploads_finished_sets(team, tmp_path, monkeypatch
     with TeamStore(team.coach_url) as coach:
         (remote,) = coach.sets(athlete="dora")
     assert remote.n_reps == 2 and remote.exercise == "squat"
+
+
+def test_the_team_view_refuses_changes_in_one_line(team):
+    from vbt.store import StoreError
+
+    with TeamStore(team.coach_url) as coach:
+        for attempt in (lambda: coach.delete_set(1), lambda: coach.update_set(1, rpe=7)):
+            with pytest.raises(StoreError, match="read-only here"):
+                attempt()
+        with pytest.raises(AttributeError):
+            coach.no_such_thing  # noqa: B018

@@ -46,6 +46,13 @@ class RackState:
     last_upload_at_unix_s: float | None
 
 
+_READ_ONLY = "the team history is read-only here: a set is changed on the rack that recorded it"
+#: What the local history can change and the team view refuses (with one line, not a missing method).
+_STORE_WRITES = frozenset({"update_set", "delete_set", "restore_set", "delete_rep", "restore_rep", "add_set",
+                           "set_method", "new_session", "add_exercise", "set_exercise_defaults", "import_csv",
+                           "open_set", "close_set", "append_reps", "append_trace"})
+
+
 def _team_errors(method):
     """Driver errors become one line naming the server without its password."""
 
@@ -99,7 +106,15 @@ class TeamStore(Queries):
         self.close()
 
     def transaction(self):
-        raise StoreError("the team store is read-only here: sets are changed on the rack that recorded them")
+        raise StoreError(_READ_ONLY)
+
+    def __getattr__(self, name: str):
+        if name in _STORE_WRITES:
+            def refuse(*args, **kwargs):
+                raise StoreError(_READ_ONLY)
+
+            return refuse
+        raise AttributeError(name)
 
     # ---- what only a team has ------------------------------------------------------------------------
 
