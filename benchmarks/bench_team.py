@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import selectors
+import shutil
 import signal
 import socket
 import statistics
@@ -212,8 +214,9 @@ def _start_server():
 
 
 def _spawn(plan_path: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "_rack", "--plan", str(plan_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with open(plan_path.with_suffix(".err"), "a") as err:  # a file: a pipe nobody reads could fill up
+        return subprocess.Popen([sys.executable, __file__, "_rack", "--plan", str(plan_path)],
+                                stdout=subprocess.DEVNULL, stderr=err)
 
 
 def bench_sync(args) -> None:
@@ -261,7 +264,8 @@ def bench_sync(args) -> None:
                 raise RuntimeError("a rack process did not start")
             time.sleep(0.1)
         start_at = time.time() + 1.0
-        go_file.write_text(repr(start_at))
+        (work / "go.tmp").write_text(repr(start_at))
+        os.replace(work / "go.tmp", go_file)  # whole or absent: the racks read it as soon as it exists
         print(f"  {n_groups} rack processes up in {time.time() - t_spawn:.1f} s; the schedule starts", flush=True)
 
         def on_server() -> int:
@@ -353,8 +357,8 @@ def bench_sync(args) -> None:
         else:
             print(f"  {backlog_lost} sets made before the restart are NOT on the server")
         for g, p in procs.items():
-            err = p.stderr.read() if p.stderr else ""
-            if p.returncode not in (0, -signal.SIGKILL) or "Traceback" in err:
+            err = plans[g].with_suffix(".err").read_text(errors="replace")
+            if p.returncode != 0 or "Traceback" in err:
                 print(f"  rack process {g} ended with {p.returncode}: {err.strip()[-500:]}")
     finally:
         proxy.close()
@@ -362,9 +366,8 @@ def bench_sync(args) -> None:
             if p.poll() is None:
                 p.kill()
                 p.wait()
-            if p.stderr:
-                p.stderr.close()
         server.destroy()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # ---- the queries section ---------------------------------------------------------------------------------
@@ -490,6 +493,8 @@ def main(argv=None) -> int:
     p.add_argument("--athletes", type=int, default=100, help="queries: athletes (default 100)")
     p.add_argument("--years", type=float, default=5.0, help="queries: years of history (default 5)")
     args, rest = p.parse_known_args(argv)
+    # A SIGTERM ends the run like Ctrl-C: its servers are stopped and its files removed.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.section in ("all", "sync"):
         bench_sync(args)
     if args.section in ("all", "queries"):
