@@ -76,7 +76,7 @@ def _rack_process(args) -> int:
     def rack(spec):
         path = Path(spec["dir"]) / "history.sqlite3"
         store = Store(path)
-        worker = SyncWorker(spec["url"], path=path, poll_s=0.2, retry_min_s=0.25, retry_max_s=2.0).start()
+        worker = SyncWorker(spec["url"], path=path, poll_s=0.2).start()
         made = len(store.sets())
         opened.wait()
         while not go_file.exists():  # every rack process is up: the schedule starts together
@@ -385,12 +385,12 @@ _BUILD = [
     "WHERE (%(days)s - 1 - d) %% 7 IN (0, 2, 4)",
     # five sets a session: two exercises, rising load
     "INSERT INTO sets (uid, session_id, athlete_id, exercise_id, load_kg, started_at, ended_at, duration_s, "
-    "best_rep, stop_rep, stop_reason, rpe, rack, day_done, day_basis) "
+    "best_rep, stop_rep, stop_reason, rpe, rack, day_done, day_basis, first_uploaded_at, uploaded_at) "
     "SELECT md5(se.id || '-' || k), se.id, se.athlete_id, "
     "(SELECT id FROM exercises WHERE name = CASE WHEN k < 3 THEN 'squat' ELSE 'bench press' END), "
     "CASE WHEN k < 3 THEN 80 + 10 * k ELSE 50 + 5 * k END + (se.started_at - %(t0)s) / 86400.0 / 30, "
     "se.started_at + k * 240, se.started_at + k * 240 + 25, 25, 1, NULL, 'stillness', 7 + k %% 3, se.rack, "
-    "CASE WHEN k = 4 THEN 1 ELSE 0 END, 'same_load' "
+    "CASE WHEN k = 4 THEN 1 ELSE 0 END, 'same_load', se.started_at + k * 240 + 26, se.started_at + k * 240 + 26 "
     "FROM sessions se, generate_series(0, 4) k",
     # five reps a set, slower as the load rises
     "INSERT INTO reps (set_id, seq, rep_index, concentric_start_s, concentric_end_s, mean_velocity_m_s, "

@@ -162,7 +162,7 @@ class SyncWorker:
     """
 
     def __init__(self, url: str, *, home=None, path=None, traces: bool = True, poll_s: float = 0.5,
-                 retry_min_s: float = 0.25, retry_max_s: float = 2.0,
+                 retry_min_s: float = 0.25, retry_max_s: float = 1.0,
                  on_error: Callable[[str], None] | None = None, on_recovered: Callable[[str], None] | None = None,
                  on_uploaded: Callable[[str], None] | None = None, connect_timeout_s: float = db.CONNECT_TIMEOUT_S):
         self.url = db.check_url(url)
