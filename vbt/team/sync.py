@@ -159,12 +159,15 @@ class SyncWorker:
         when they work again.
     on_uploaded
         Called on the worker thread with each uploaded set's uid.
+    batch
+        Most sets sent in one server transaction (a backlog after an outage goes up in a few commits).
     """
 
     def __init__(self, url: str, *, home=None, path=None, traces: bool = True, poll_s: float = 0.5,
                  retry_min_s: float = 0.25, retry_max_s: float = 1.0,
                  on_error: Callable[[str], None] | None = None, on_recovered: Callable[[str], None] | None = None,
-                 on_uploaded: Callable[[str], None] | None = None, connect_timeout_s: float = db.CONNECT_TIMEOUT_S):
+                 on_uploaded: Callable[[str], None] | None = None, connect_timeout_s: float = db.CONNECT_TIMEOUT_S,
+                 batch: int = 20):
         self.url = db.check_url(url)
         self.path = Path(path) if path is not None else database_path(home)
         self.traces = bool(traces)
@@ -173,6 +176,7 @@ class SyncWorker:
         self.retry_max_s = float(retry_max_s)
         self.on_error, self.on_recovered, self.on_uploaded = on_error, on_recovered, on_uploaded
         self.connect_timeout_s = connect_timeout_s
+        self.batch = max(1, int(batch))
         self.failing: str | None = None
         self.uploaded = 0
         self._wake = threading.Event()
@@ -256,35 +260,42 @@ class SyncWorker:
         while not self._stopping.is_set():
             exclude = sorted(refused)
             marks = ", ".join("?" * len(exclude))
-            row = store.conn.execute(
-                "SELECT set_uid FROM sync_outbox" + (f" WHERE set_uid NOT IN ({marks})" if exclude else "")
-                + " ORDER BY id LIMIT 1", exclude).fetchone()
-            if row is None:
+            # The oldest queued sets first, each with the newest queue row its state will cover.
+            batch = store.conn.execute(
+                "SELECT set_uid, MAX(id) FROM sync_outbox" + (f" WHERE set_uid NOT IN ({marks})" if exclude else "")
+                + " GROUP BY set_uid ORDER BY MIN(id) LIMIT ?", (*exclude, self.batch)).fetchall()
+            if not batch:
                 break
-            uid = row[0]
-            top = store.conn.execute("SELECT MAX(id) FROM sync_outbox WHERE set_uid = ?", (uid,)).fetchone()[0]
             server = self._connection()
-            try:
-                outcome = upload_set(server, store.conn, uid, traces=self.traces)
-            except TRANSIENT:
-                raise
-            except psycopg.Error as exc:  # this set is refused: note why, go on with the others
-                message = db.scrub(" ".join(str(exc).split()), self.url)[:300]
-                log.warning("team server refused set %s: %s", uid, message)
-                with store.transaction():
+            sent, failed = [], []
+            # One server transaction for the batch (one commit, not one per set); each set in a
+            # savepoint of its own, so a set the server refuses is left out alone.
+            with server.transaction():
+                for uid, top in batch:
+                    try:
+                        sent.append((uid, top, upload_set(server, store.conn, uid, traces=self.traces)))
+                    except TRANSIENT:
+                        raise
+                    except psycopg.Error as exc:  # this set is refused: note why, go on with the others
+                        failed.append((uid, top, db.scrub(" ".join(str(exc).split()), self.url)[:300]))
+            # Only now, the server's commit done, the queue rows those states covered go.
+            with store.transaction():
+                for uid, top, _ in sent:
+                    store.conn.execute("DELETE FROM sync_outbox WHERE set_uid = ? AND id <= ?", (uid, top))
+                for uid, top, message in failed:
+                    log.warning("team server refused set %s: %s", uid, message)
                     store.conn.execute("UPDATE sync_outbox SET attempts = attempts + 1, last_error = ? "
                                        "WHERE set_uid = ? AND id <= ?", (message, uid, top))
-                refused.add(uid)
-                continue
-            with store.transaction():
-                store.conn.execute("DELETE FROM sync_outbox WHERE set_uid = ? AND id <= ?", (uid, top))
-                store.conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_upload_at', ?)",
-                                   (repr(time.time()),))
-            if outcome == "uploaded":
-                done += 1
-                self.uploaded += 1
-                if self.on_uploaded is not None:
-                    self.on_uploaded(uid)
+                    refused.add(uid)
+                if sent:
+                    store.conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES ('last_upload_at', ?)",
+                                       (repr(time.time()),))
+            for uid, _, outcome in sent:
+                if outcome == "uploaded":
+                    done += 1
+                    self.uploaded += 1
+                    if self.on_uploaded is not None:
+                        self.on_uploaded(uid)
         return done
 
     # ---- the thread --------------------------------------------------------------------------------
