@@ -65,8 +65,9 @@ def test_every_local_column_is_synced_or_named_local(rack, team):
             return {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns "
                                                "WHERE table_name = %s", (table,))}
         assert set(schema.SET_COLUMNS) <= columns("sets")
-        local_reps = {r[1] for r in rack.conn.execute("PRAGMA table_info(reps)")}
-        assert local_reps <= columns("reps")
+        for table in ("reps", "exercises", "athletes", "sessions", "trace_chunks"):
+            local = {r[1] for r in rack.conn.execute(f"PRAGMA table_info({table})")}
+            assert local <= columns(table), (table, local - columns(table))
 
 
 def test_a_rack_cannot_delete_or_change_another_racks_set(rack, team, tmp_path):

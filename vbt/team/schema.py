@@ -56,7 +56,8 @@ _V1 = [
         min_rom_m double precision NOT NULL DEFAULT {catalogue.DEFAULT_MIN_ROM_M},
         low_confidence integer NOT NULL DEFAULT 0,
         mvt_source text NOT NULL DEFAULT 'user',
-        builtin integer NOT NULL DEFAULT 0)""",
+        builtin integer NOT NULL DEFAULT 0,
+        unilateral integer NOT NULL DEFAULT 0)""",
     f"""CREATE TABLE sessions (
         id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         uid text NOT NULL UNIQUE,

@@ -41,7 +41,7 @@ LOCAL_ONLY_SOURCES = ("demo",)
 _SET_READ = (
     "SELECT " + ", ".join(f"st.{c}" for c in SET_COLUMNS)
     + ", st.id, se.uid, se.started_at, se.note, a.name, e.name, e.mvt_m_s, e.min_rom_m, e.low_confidence, "
-      "e.mvt_source, e.builtin "
+      "e.mvt_source, e.builtin, e.unilateral "
       "FROM sets st JOIN sessions se ON se.id = st.session_id JOIN athletes a ON a.id = st.athlete_id "
       "JOIN exercises e ON e.id = st.exercise_id WHERE st.uid = ?"
 )
@@ -77,7 +77,7 @@ def upload_set(server: psycopg.Connection, local, uid: str, *, traces: bool = Tr
         return "local"
     n = len(SET_COLUMNS)
     local_id, session_uid, session_started, session_note, athlete, exercise = row[n:n + 6]
-    ex_values = row[n + 6:n + 11]
+    ex_values = row[n + 6:n + 12]
     reps = local.execute(f"SELECT {', '.join(_REP_COLUMNS)} FROM reps WHERE set_id = ? ORDER BY seq",
                          (local_id,)).fetchall()
     chunks = (local.execute("SELECT seq, t_s, position_m, codec, n_samples FROM trace_chunks WHERE set_id = ? "
@@ -86,8 +86,9 @@ def upload_set(server: psycopg.Connection, local, uid: str, *, traces: bool = Tr
         server.execute("INSERT INTO athletes (name, created_at) VALUES (%s, extract(epoch FROM clock_timestamp())) "
                        "ON CONFLICT (name) DO NOTHING", (athlete,))
         athlete_id = server.execute("SELECT id FROM athletes WHERE name = %s", (athlete,)).fetchone()[0]
-        server.execute("INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin) "
-                       "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING", (exercise, *ex_values))
+        server.execute("INSERT INTO exercises (name, mvt_m_s, min_rom_m, low_confidence, mvt_source, builtin, "
+                       "unilateral) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (name) DO NOTHING",
+                       (exercise, *ex_values))
         exercise_id = server.execute("SELECT id FROM exercises WHERE name = %s", (exercise,)).fetchone()[0]
         session_id = server.execute(
             "INSERT INTO sessions (uid, athlete_id, started_at, note) VALUES (%s, %s, %s, %s) "
