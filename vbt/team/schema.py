@@ -35,7 +35,8 @@ SET_COLUMNS = (
     "load_kg", "side", "metric", "threshold_pct", "best_rep", "stop_rep", "stop_reason", "rpe", "note",
     "started_at", "ended_at", "duration_s", "recovered", "source", "deleted", "warmup", "day_done", "day_basis",
     "day_ratio_pct", "day_reference_m_s", "day_best_m_s", "day_floor_pct", "tempo_eccentric_s", "tempo_pause_s",
-    "tempo_margin_s", "tempo_kept", "tempo_judged", "is_test",
+    "tempo_margin_s", "tempo_kept", "tempo_judged", "is_test", "band_top_n", "band_bottom_n", "band_n_per_m",
+    "chain_top_kg", "chain_kg_per_m",
 )
 #: Set columns of the rack's history that are not uploaded as they are (see above).
 LOCAL_SET_COLUMNS = ("id", "uid", "session_id", "athlete_id", "exercise_id", "writer_pid", "heartbeat_at")
@@ -99,6 +100,11 @@ _V1 = [
         tempo_kept integer,
         tempo_judged integer,
         is_test integer NOT NULL DEFAULT 0,
+        band_top_n double precision,
+        band_bottom_n double precision,
+        band_n_per_m double precision,
+        chain_top_kg double precision,
+        chain_kg_per_m double precision,
         {_OWNED},
         first_uploaded_at double precision NOT NULL DEFAULT {_NOW},
         uploaded_at double precision NOT NULL DEFAULT {_NOW},

@@ -81,6 +81,11 @@ class TeamStore(Queries):
     _exercise_from_row = Store.__dict__["_exercise_from_row"]
     _resolve_exercise = Store._resolve_exercise
     _read_trace = Store._read_trace
+    accommodation = Store.accommodation
+
+    def plan(self, athlete: str):
+        """Training plans are kept in each rack's history, not on the team server (not synced yet)."""
+        return None
 
     def __init__(self, url: str):
         self.url = db.check_url(url)
@@ -167,6 +172,6 @@ class TeamStore(Queries):
 
 for _name in ("sessions", "sets", "get_set", "reps", "set_result", "trace", "set_detail", "exercise_trend",
               "profile_points", "load_velocity_profile", "history", "athletes", "athlete_id", "exercises",
-              "exercise", "day_sets", "today", "racks", "newest_upload_at"):
+              "exercise", "day_sets", "today", "racks", "newest_upload_at", "accommodation"):
     setattr(TeamStore, _name, _team_errors(getattr(TeamStore, _name)))
 del _name
