@@ -4,7 +4,8 @@
     python benchmarks/bench_team.py sync              # 50 racks x 20 sets with faults (outage 60 s)
     python benchmarks/bench_team.py sync --outage-s 20 --racks 20 --sets 10   # shorter
     python benchmarks/bench_team.py queries           # 100 athletes x 5 years, the coach's queries
-    python benchmarks/bench_team.py racks             # several racks in one dashboard (benchmarks/team_racks.py)
+    python benchmarks/bench_team.py racks [OPTIONS]   # several racks in one dashboard: benchmarks/team_racks.py
+                                                      # with its own options (e.g. --racks 8 --seconds 30)
 
 Everything runs against a private PostgreSQL started here (``vbt.team.localserver``; fsync on) on
 127.0.0.1, set up by ``vbt team init``'s own code with one login per rack and a coach.
@@ -483,6 +484,9 @@ def main(argv=None) -> int:
         p.add_argument("_rack")
         p.add_argument("--plan", required=True)
         return _rack_process(p.parse_args(argv))
+    if argv[:1] == ["racks"]:  # the racks benchmark's own options, as team_racks.py takes them
+        bench_racks(argv[1:])
+        return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("section", nargs="?", choices=("all", "sync", "queries", "racks"), default="all")
     p.add_argument("--racks", type=int, default=50, help="sync: simulated racks (default 50)")
@@ -492,15 +496,15 @@ def main(argv=None) -> int:
     p.add_argument("--trace-s", type=float, default=10.0, help="sync: seconds of 1 kHz trace per set (default 10)")
     p.add_argument("--athletes", type=int, default=100, help="queries: athletes (default 100)")
     p.add_argument("--years", type=float, default=5.0, help="queries: years of history (default 5)")
-    args, rest = p.parse_known_args(argv)
+    args = p.parse_args(argv)
     # A SIGTERM ends the run like Ctrl-C: its servers are stopped and its files removed.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if args.section in ("all", "sync"):
         bench_sync(args)
     if args.section in ("all", "queries"):
         bench_queries(args)
-    if args.section in ("all", "racks"):
-        bench_racks(rest)
+    if args.section == "all":
+        bench_racks([])
     return 0
 
 
