@@ -248,6 +248,7 @@ def test_first_compile_in_two_halves_leaves_nothing_to_compile(tmp_path):
     mine, after = (eval(line) for line in run.stdout.strip().splitlines())
     assert "_fit_end" in mine and "analyze_rep" in mine
     helpers_half = {"filtfilt", "median_of", "_window_below", "beta_from_shape", "fit_phase_lm", "ends_consistent",
-                    "final_rise_start", "_descent", "_fit_then_refit", "resample_stream", "detect_stream"}
+                    "final_rise_start", "_descent", "_fit_then_refit", "resample_stream", "detect_stream",
+                    "ballistic_from", "curvature", "takeoff_fit"}
     assert not helpers_half & set(mine), mine
     assert after == [], after

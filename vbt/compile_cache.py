@@ -120,6 +120,9 @@ def compile_rest() -> None:
     v = np.gradient(xf) * fs
     K._descent(v, xf, -1, 100, np.zeros(3, dtype=np.int64))
     K._fit_then_refit(t, x, 0, n, 2.0, 2.0, np.empty(3), np.empty(2))
+    K.ballistic_from(t, x, 0, n - 1, 0.001)
+    K.curvature(t, x, 0, n - 1)
+    K.takeoff_fit(t, x, 0, 200, n - 1)
     # the stream kernels, through a tracker on a still bar (no rep: nothing reaches the fits)
     tracker = LiveTracker(AnalysisConfig())
     tracker.feed(np.arange(2000) / fs, np.zeros(2000))
