@@ -170,7 +170,7 @@ def register(subparsers) -> None:
         "plan", help="create, show or edit a training plan: blocks of weeks, velocity-loss limits, zones",
         description="A training plan per athlete: blocks of weeks (default: activation, hypertrophy, strength, "
                     "power, four weeks each, repeated), each with a velocity-loss limit for live sets and a target "
-                    "zone (%%1RM band, turned into velocities through the athlete's load-velocity profile, else the "
+                    "zone (%1RM band, turned into velocities through the athlete's load-velocity profile, else the "
                     "general zones; a zone in m/s per exercise set by hand wins).")
     p.add_argument("action", nargs="?", default="show", choices=("show", "create", "edit", "delete"))
     p.add_argument("--athlete", default=None, help="whose plan (default: 'default')")
