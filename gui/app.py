@@ -84,20 +84,7 @@ def run_racks(args) -> int:
             QTimer.singleShot(0, add_next)
 
     QTimer.singleShot(0, add_next)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: win.close())
-    tick = QTimer()
-    tick.start(200)
-    tick.timeout.connect(lambda: None)
-    try:
-        app.exec()
-    finally:
-        win.shutdown()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if throwaway_home is not None:
-            shutil.rmtree(throwaway_home, ignore_errors=True)
-    return 0
+    return _run_until_closed(app, win, throwaway_home)
 
 
 def run(args) -> int:
@@ -132,10 +119,15 @@ def run(args) -> int:
     else:
         win.show()
     win.start_session(port=args.port, protocol=args.protocol, demo=demo)
-    # Ctrl-C in the terminal, and SIGTERM (kill, logout, a service manager), close the window
-    # cleanly: the set in progress is recorded. Installed explicitly, so a dashboard started in the
-    # background (where the shell sets SIGINT to "ignore") still answers `kill -INT`. Python
-    # handlers run between Qt events, hence the timer.
+    return _run_until_closed(app, win, throwaway_home)
+
+
+def _run_until_closed(app, win, throwaway_home) -> int:
+    """Qt's event loop until the window closes, then the window's shutdown (the set in progress is
+    recorded) and the throwaway demo history removed. Ctrl-C in the terminal, and SIGTERM (kill,
+    logout, a service manager), close the window cleanly; installed explicitly, so a dashboard
+    started in the background (where the shell sets SIGINT to "ignore") still answers `kill -INT`.
+    Python handlers run between Qt events, hence the timer."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: win.close())
     tick = QTimer()
