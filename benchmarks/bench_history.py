@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vbt.results import Rep  # noqa: E402
 from vbt.store import Store, database_path  # noqa: E402
+from vbt.units import G  # noqa: E402
 
 # Each day's plan: (exercise, typical working load kg, load-velocity slope); 2-3 exercises a day.
 PROGRAMME = (
@@ -74,8 +75,8 @@ def build(home: Path, years: int, trace_samples: int, seed: int) -> dict:
                                             mean_propulsive_velocity_m_s=v * 1.05, peak_velocity_m_s=v * 1.7,
                                             rom_m=0.5, time_to_peak_velocity_s=0.2, concentric_duration_s=0.5 / v,
                                             eccentric_duration_s=1.1, eccentric_mean_velocity_m_s=0.45,
-                                            bottom_pause_s=0.05, mean_force_n=set_load * 9.81,
-                                            peak_force_n=set_load * 14.0, mean_power_w=set_load * 9.81 * v,
+                                            bottom_pause_s=0.05, mean_force_n=set_load * G,
+                                            peak_force_n=set_load * 14.0, mean_power_w=set_load * G * v,
                                             peak_power_w=set_load * 25.0 * v))
                         store.add_set(reps, exercise=exercise, athlete="ana", load_kg=set_load,
                                       rpe=float(rng.integers(6, 10)), started_at_unix_s=day_start + minute * 60,

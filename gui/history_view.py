@@ -40,6 +40,7 @@ from gui.ringbuffer import DisplayVelocity
 from gui.state import loss_level
 from gui.widgets import RepBars, _style_plot
 from vbt.config import METRIC_LABELS, METRICS
+from vbt.units import fmt
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +117,6 @@ class HistoryLoader(QObject):
 
         self._pool.submit(close_store)
         self._pool.shutdown(wait=True)
-
-
-def _fmt(v, spec=".2f", unit=""):
-    if v is None or v != v:
-        return "–"
-    return f"{v:{spec}}{unit}"
 
 
 def _set_text(s) -> str:
@@ -514,9 +509,9 @@ class HistoryView(QWidget):
         self.rep_table.setRowCount(len(detail.reps))
         for row, r in enumerate(detail.reps):
             rep = r.rep
-            values = [str(rep.index), _fmt(rep.mean_velocity_m_s), _fmt(rep.mean_propulsive_velocity_m_s),
-                      _fmt(rep.peak_velocity_m_s), _fmt(rep.rom_m * 100 if rep.rom_m else None, ".0f"),
-                      _fmt(rep.velocity_loss_pct, ".1f"), _fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else "kept"]  # noqa: E501
+            values = [str(rep.index), fmt(rep.mean_velocity_m_s), fmt(rep.mean_propulsive_velocity_m_s),
+                      fmt(rep.peak_velocity_m_s), fmt(rep.rom_m * 100 if rep.rom_m else None, ".0f"),
+                      fmt(rep.velocity_loss_pct, ".1f"), fmt(rep.mean_power_w, ".0f"), "deleted" if r.deleted else "kept"]  # noqa: E501
             for col, v in enumerate(values):
                 item = QTableWidgetItem(v)
                 item.setTextAlignment(Qt.AlignCenter)

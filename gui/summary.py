@@ -23,6 +23,7 @@ from gui.state import loss_level
 from gui.widgets import RepBars
 from vbt.config import METRIC_LABELS
 from vbt.results import SetResult
+from vbt.units import fmt
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,6 @@ class SetInfo:
     warning_margin_pct: float = 3.0
     method: str = ""  # tempo kept and the day rule's verdict, one line
     tempo_marks: tuple = ()  # reps that missed their tempo
-
-
-def _fmt(v, spec=".2f", unit=""):
-    if v is None or v != v:
-        return "–"
-    return f"{v:{spec}}{unit}"
 
 
 class SetSummaryCard(QWidget):
@@ -88,8 +83,8 @@ class SetSummaryCard(QWidget):
         last_loss = result.reps[-1].velocity_loss_pct if result.reps else None
         stop = (f"stop rule fired at rep {result.stop_rep}" if result.stop_rep
                 else f"stop rule not reached (limit {result.velocity_loss_threshold_pct:g} %)")
-        head = (f"<b>{len(result.reps)} reps</b> · best {_fmt(best)} m/s {m_label} (rep {result.best_rep}) · "
-                f"loss at the end {_fmt(last_loss, '.1f', ' %')} · {stop}")
+        head = (f"<b>{len(result.reps)} reps</b> · best {fmt(best)} m/s {m_label} (rep {result.best_rep}) · "
+                f"loss at the end {fmt(last_loss, '.1f', ' %')} · {stop}")
         extra = []
         if info.method:
             extra.append(html.escape(info.method))
@@ -100,9 +95,9 @@ class SetSummaryCard(QWidget):
         if info.note:
             extra.append(html.escape(info.note))
         rows = "".join(
-            f"<tr><td>{r.index}</td><td>{_fmt(r.mean_velocity_m_s)}</td><td>{_fmt(r.mean_propulsive_velocity_m_s)}</td>"
-            f"<td>{_fmt(r.peak_velocity_m_s)}</td><td>{_fmt(r.rom_m * 100 if r.rom_m else None, '.0f')}</td>"
-            f"<td style='color:{theme.level_colour(lv)}'>{_fmt(r.velocity_loss_pct, '.1f')}</td></tr>"
+            f"<tr><td>{r.index}</td><td>{fmt(r.mean_velocity_m_s)}</td><td>{fmt(r.mean_propulsive_velocity_m_s)}</td>"
+            f"<td>{fmt(r.peak_velocity_m_s)}</td><td>{fmt(r.rom_m * 100 if r.rom_m else None, '.0f')}</td>"
+            f"<td style='color:{theme.level_colour(lv)}'>{fmt(r.velocity_loss_pct, '.1f')}</td></tr>"
             for r, lv in zip(result.reps, levels)
         )
         table = QLabel(

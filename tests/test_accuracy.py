@@ -121,8 +121,9 @@ def test_force_and_power_with_a_load():
     """Against the motion model: over a phase that starts and ends at rest the mean force is the
     weight and the mean power m g MV; peak power is max m (a + g) v of the analytic profile."""
     from vbt.simulate import _beta_density
+    from vbt.units import G
 
-    load, g = 100.0, 9.81
+    load, g = 100.0, G
     peak_err = []
     for seed in range(5200, 5230):
         sim = simulate_set(seed)

@@ -32,6 +32,7 @@ from vbt.store import (
     StoreError,
     check_set_fields,
 )
+from vbt.units import fmt
 
 # Where an MVT comes from, in a person's words (the store keeps the short tags).
 SOURCE_WORDS = {"science.md": "published study", "own estimate": "own estimate", "user": "set by you"}
@@ -140,10 +141,6 @@ def _print_json(obj) -> None:
     sys.stdout.write("\n")
 
 
-def _fmt(value, spec: str, unit: str = "") -> str:
-    return "–" if value is None else f"{value:{spec}}{unit}"
-
-
 # ---- history -----------------------------------------------------------------------------------
 
 
@@ -154,8 +151,8 @@ def _set_line(s: SetRecord) -> str:
     parts = [
         f"  set {s.id:<5} {datetime.fromtimestamp(s.started_at_unix_s):%H:%M}  {s.exercise}{side}, {load}",
         f"{s.n_reps} rep{'s' if s.n_reps != 1 else ''}",
-        f"best {label} {_fmt(s.best_velocity_m_s, '.3f', ' m/s')}",
-        f"loss {_fmt(s.last_velocity_loss_pct, '.1f', ' %')} (limit {s.velocity_loss_threshold_pct:g} %"
+        f"best {label} {fmt(s.best_velocity_m_s, '.3f', ' m/s')}",
+        f"loss {fmt(s.last_velocity_loss_pct, '.1f', ' %')} (limit {s.velocity_loss_threshold_pct:g} %"
         + (f", stop at rep {s.stop_rep})" if s.stop_rep else ")"),
     ]
     if s.warmup:
@@ -241,9 +238,9 @@ def _cmd_history(args) -> int:
                     for r in store.reps(record.id):
                         rep = r.rep
                         out.write(
-                            f"      rep {rep.index:>2} (id {r.id}): MV {_fmt(rep.mean_velocity_m_s, '.3f')}  "
-                            f"MPV {_fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {_fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
-                            f"ROM {_fmt(rep.rom_m, '.3f')} m  loss {_fmt(rep.velocity_loss_pct, '.1f', ' %')}"
+                            f"      rep {rep.index:>2} (id {r.id}): MV {fmt(rep.mean_velocity_m_s, '.3f')}  "
+                            f"MPV {fmt(rep.mean_propulsive_velocity_m_s, '.3f')}  PV {fmt(rep.peak_velocity_m_s, '.3f')} m/s  "  # noqa: E501
+                            f"ROM {fmt(rep.rom_m, '.3f')} m  loss {fmt(rep.velocity_loss_pct, '.1f', ' %')}"
                             + ("  DELETED" if r.deleted else "")
                             + (f"  check rep {rep.index}: {rep.quality}" if rep.doubtful else "") + "\n")
     return 0
@@ -465,7 +462,7 @@ def _cmd_rep(args) -> int:
         result = store.delete_rep(args.rep_id) if args.action == "delete" else store.restore_rep(args.rep_id)
     verb = "deleted" if args.action == "delete" else "restored"
     stop = f"stop at rep {result.stop_rep}" if result.stop_rep else "no stop"
-    losses = ", ".join(_fmt(r.velocity_loss_pct, ".1f") for r in result.reps)
+    losses = ", ".join(fmt(r.velocity_loss_pct, ".1f") for r in result.reps)
     print(f"{verb} rep {args.rep_id}; the set now has {len(result.reps)} reps, losses % [{losses}], {stop}")
     return 0
 

@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+from vbt.units import fmt
+
 FORMATS = ("auto", "csv", "chronojump")
 METRICS = ("mean", "propulsive", "peak")
 DEFAULT_MIN_ROM_M = 0.15
@@ -66,10 +68,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _fmt(v, spec):
-    return "—" if v is None else format(v, spec)
-
-
 def user_words(problem: str) -> str:
     """A configuration problem named by this command's option instead of the internal field."""
     from vbt.fields import as_options
@@ -106,10 +104,10 @@ def table(path, rec, result, config, args) -> str:
     for r in result.reps:
         line = (f"{r.index:>3} {r.concentric_start_s:>8.2f} {r.mean_velocity_m_s:>7.3f} "
                 f"{r.mean_propulsive_velocity_m_s:>8.3f} {r.peak_velocity_m_s:>7.3f} {r.rom_m * 100:>7.1f} "
-                f"{r.concentric_duration_s:>7.2f} {_fmt(r.eccentric_duration_s, '6.2f'):>6} "
-                f"{_fmt(r.velocity_loss_pct, '7.1f'):>7}")
+                f"{r.concentric_duration_s:>7.2f} {fmt(r.eccentric_duration_s, '6.2f', missing='—'):>6} "
+                f"{fmt(r.velocity_loss_pct, '7.1f', missing='—'):>7}")
         if args.load_kg:
-            line += f" {_fmt(r.mean_power_w, '9.0f'):>9} {_fmt(r.peak_power_w, '9.0f'):>9}"
+            line += f" {fmt(r.mean_power_w, '9.0f', missing='—'):>9} {fmt(r.peak_power_w, '9.0f', missing='—'):>9}"
         if r.index == result.stop_rep:
             line += "  <- STOP"
         if r.doubtful:
