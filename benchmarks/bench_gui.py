@@ -106,8 +106,8 @@ class StreamingRun:
 
         self.win.frame_timer.timeout.disconnect()
         self.win.frame_timer.timeout.connect(timed_frame)
-        self.win.bridge.rep_completed.connect(self._on_rep)
-        self.win.bridge.set_ended.connect(self._on_set_end)
+        self.win.bridge.rep.connect(self._on_rep)
+        self.win.bridge.set_end.connect(self._on_set_end)
         self.watchdog = QTimer()
         self.watchdog.setSingleShot(True)
         self.watchdog.timeout.connect(self._finish)

@@ -19,6 +19,8 @@ import sys
 import threading
 import time
 
+from vbt.units import fmt
+
 _log = logging.getLogger(__name__)
 
 
@@ -189,12 +191,6 @@ def _cmd_calibrate(args) -> int:
 # ---- live ---------------------------------------------------------------------------------------
 
 
-def _fmt(value, unit: str = "", digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.{digits}f}{(' ' + unit) if unit else ''}"
-
-
 def format_event(event, approximate_power: bool = False) -> str | None:
     """One line a person reads for an event of a live session (None: nothing to print).
     ``approximate_power``: the set's bands are given by one tension only (force and power marked ≈)."""
@@ -217,9 +213,10 @@ def format_event(event, approximate_power: bool = False) -> str | None:
         power = f", mean power {approx}{r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
         zone = f"; zone: {event.zone.line()}" if getattr(event, "zone", None) is not None else ""
         check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
-        return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {_fmt(r.mean_velocity_m_s, 'm/s')}, "
-                f"MPV {_fmt(r.mean_propulsive_velocity_m_s, 'm/s')}, PV {_fmt(r.peak_velocity_m_s, 'm/s')}, "
-                f"ROM {_fmt(r.rom_m, 'm')}{loss}{power}{check}{zone}")
+        return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {fmt(r.mean_velocity_m_s, '.3f', ' m/s')}, "
+                f"MPV {fmt(r.mean_propulsive_velocity_m_s, '.3f', ' m/s')}, "
+                f"PV {fmt(r.peak_velocity_m_s, '.3f', ' m/s')}, ROM {fmt(r.rom_m, '.3f', ' m')}{loss}{power}{check}"
+                f"{zone}")
     if kind == "warning":
         return (f"[{event.t_s:8.2f} s] warning: rep {event.index} is {event.velocity_loss_pct:.1f} % slower than "
                 f"the best (limit {event.threshold_pct:g} %)")
@@ -250,16 +247,14 @@ def format_event(event, approximate_power: bool = False) -> str | None:
     return None
 
 
+# The events `vbt live --jsonl` prints, each as its own ``to_json()``.
+JSONL_EVENTS = frozenset({"rep", "warning", "stop", "set_end", "day_done", "tempo_miss", "line_errors",
+                          "device_connected", "device_lost", "device_unavailable"})
+
+
 def event_json(event) -> dict | None:
     """The `--jsonl` object of an event (None: not printed)."""
-    from firmware_bridge.events import device_event_to_json
-    from vbt.results import event_to_json
-
-    if event.type in ("rep", "warning", "stop", "set_end", "day_done", "tempo_miss"):
-        return event_to_json(event)
-    if event.type == "line_errors":
-        return {"type": "line_errors", "t_s": event.t_s, "count": event.count, "total": event.total}
-    return device_event_to_json(event)
+    return event.to_json() if event.type in JSONL_EVENTS else None
 
 
 #: `vbt live`'s band and chain options -> the set field each fills (vbt.fields).

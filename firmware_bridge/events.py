@@ -26,39 +26,52 @@ health               periodic health figures of the reader and the link
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
+
+from vbt.results import HIDDEN, Event
+
+
+class _Connection(Event):
+    """A connection event; ``vbt live --jsonl`` prints it as ``{"type": "device", "event":
+    "connected" | "lost" | "unavailable", "t_s", its other fields}``."""
+
+    def to_json(self) -> dict:
+        out = super().to_json()
+        del out["type"]
+        return {"type": "device", "event": self.type.removeprefix("device_"), **out}
 
 
 @dataclass(frozen=True)
-class DeviceConnected:
+class DeviceConnected(_Connection):
     port: str
     protocol: str
     device: dict  # identity: protocol, port, device_id, firmware_version, counts_per_m, usb...
     reconnect: bool
     t_s: float
-    type: str = field(default="device_connected", init=False)
+    type: ClassVar[str] = "device_connected"
 
 
 @dataclass(frozen=True)
-class DeviceLost:
+class DeviceLost(_Connection):
     port: str
     reason: str
     t_s: float
-    type: str = field(default="device_lost", init=False)
+    type: ClassVar[str] = "device_lost"
 
 
 @dataclass(frozen=True)
-class DeviceUnavailable:
+class DeviceUnavailable(_Connection):
     """A port could not be used. ``kind``: absent, busy, permission, no_answer, wrong_device, error."""
 
     port: str
     kind: str
     reason: str
     t_s: float
-    type: str = field(default="device_unavailable", init=False)
+    type: ClassVar[str] = "device_unavailable"
 
 
 @dataclass(frozen=True)
-class LineErrors:
+class LineErrors(Event):
     """``count`` bytes or frames refused since the last report (``total`` since the reader
     started): checksum and framing errors, and readings a barbell cannot produce. ``implausible``
     of them were readings refused as impossible motion: those are the ones that can bend a rep
@@ -67,8 +80,8 @@ class LineErrors:
     count: int
     total: int
     t_s: float
-    implausible: int = 0
-    type: str = field(default="line_errors", init=False)
+    implausible: int = field(default=0, metadata=HIDDEN)  # not in --jsonl's line_errors object
+    type: ClassVar[str] = "line_errors"
 
 
 def implausible_count(stats) -> int:
@@ -116,20 +129,7 @@ class ReaderHealth:
 
 
 @dataclass(frozen=True)
-class HealthEvent:
+class HealthEvent(Event):
     health: ReaderHealth
     t_s: float
-    type: str = field(default="health", init=False)
-
-
-def device_event_to_json(event) -> dict | None:
-    """The ``"device"`` JSON object of ``vbt live --jsonl`` for connection events (None for others)."""
-    if isinstance(event, DeviceConnected):
-        return {"type": "device", "event": "connected", "t_s": event.t_s, "port": event.port,
-                "protocol": event.protocol, "reconnect": event.reconnect, "device": event.device}
-    if isinstance(event, DeviceLost):
-        return {"type": "device", "event": "lost", "t_s": event.t_s, "port": event.port, "reason": event.reason}
-    if isinstance(event, DeviceUnavailable):
-        return {"type": "device", "event": "unavailable", "t_s": event.t_s, "port": event.port,
-                "kind": event.kind, "reason": event.reason}
-    return None
+    type: ClassVar[str] = "health"

@@ -9,8 +9,8 @@ through ``on_event`` (called on the worker thread: a GUI hands them to its own t
 ``events`` queue.
 
 One time base: every ``t_s`` (samples, device events, rep times, set results)
-is reader stream time, seconds since the session started. The tracker counts from its first
-sample; the session shifts its times back.
+is reader stream time, seconds since the session started: the tracker is fed stream time and
+answers in it.
 
 A set survives a reconnection: the tracker is never reset by a device loss, the reader keeps
 time and position continuous, and the session does not advance the tracker's clock while the
@@ -43,28 +43,6 @@ class MethodContext:
     side: str = "both"  # a unilateral set ("left", "right") is held to its own side's day
     zone: object = None  # vbt.plan.ZoneTarget: each rep is called below, in or above it
     accommodation: object = None  # vbt.resistance.Accommodation: stored with each set
-
-
-def _shift_rep(rep, dt: float):
-    return replace(rep, concentric_start_s=rep.concentric_start_s + dt, concentric_end_s=rep.concentric_end_s + dt)
-
-
-def _shift_result(result, dt: float):
-    return replace(result, reps=tuple(_shift_rep(r, dt) for r in result.reps))
-
-
-def shift_event(event, dt: float):
-    """An analysis event with every time moved by ``dt`` seconds."""
-    if dt == 0.0:
-        return event
-    kind = getattr(event, "type", None)
-    if kind == "rep":
-        return type(event)(_shift_rep(event.rep, dt), event.best_rep, event.t_s + dt)
-    if kind in ("warning", "stop"):
-        return type(event)(event.index, event.velocity_loss_pct, event.threshold_pct, event.t_s + dt)
-    if kind == "set_end":
-        return type(event)(_shift_result(event.result, dt), event.reason, event.t_s + dt)
-    return event
 
 
 def history_day_book(recorder, config=None):
@@ -145,7 +123,7 @@ class LiveSession:
         self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._t0: float | None = None  # stream time of the tracker's first sample
+        self._t0: float | None = None  # stream time of the tracker's first sample (None: not fed yet)
         self.connected = False
         self.samples_fed = 0
         self.dropped_samples = 0
@@ -206,8 +184,7 @@ class LiveSession:
     def current_set(self):
         """SetResult of the set in progress, in stream time (thread-safe)."""
         with self._lock:
-            result = self.tracker.current_set()
-        return _shift_result(result, self._t0 or 0.0)
+            return self.tracker.current_set()
 
     def health(self):
         return self.reader.health()
@@ -223,7 +200,6 @@ class LiveSession:
             _log.exception("on_event callback failed on %s", getattr(event, "type", event))
 
     def _analysis_event(self, event) -> None:
-        event = shift_event(event, self._t0 or 0.0)
         event, extra = self._method(event)
         if self.recorder is not None:
             try:

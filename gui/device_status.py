@@ -33,7 +33,7 @@ class DeviceStatusMixin:
 
     def _on_status(self, ev) -> None:
         if not self._connected:
-            self.banner.set_mode(StatusBanner.INFO, f"{str(ev.payload).capitalize()}…")
+            self.banner.set_mode(StatusBanner.INFO, f"{ev.payload.text.capitalize()}…")
 
     def _on_demo_started(self, ev) -> None:
         self.demo_mode = True
@@ -76,7 +76,7 @@ class DeviceStatusMixin:
         self.banner.set_mode(StatusBanner.LOUD if loud else StatusBanner.INFO, headline, e.reason)
 
     def _on_no_device(self, ev) -> None:
-        msg = str(ev.payload)
+        msg = ev.payload.reason
         first = msg.splitlines()[0] if msg else "no transducer found"
         self.banner.set_mode(StatusBanner.INFO, "No transducer found — plug it in (still looking)", first,
                              action="demo", action_text="Start the demo")
@@ -104,7 +104,7 @@ class DeviceStatusMixin:
     def _on_choose_port(self, ev) -> None:
         """Several transducers answered: name each (port, protocol, device id, firmware) and let the
         person choose; nothing is opened until they do."""
-        self._port_choices = list(ev.payload)
+        self._port_choices = list(ev.payload.reports)
         self.banner.set_mode(StatusBanner.INFO, f"{len(self._port_choices)} transducers found — choose one",
                              "; ".join(r.label() for r in self._port_choices), action="choose",
                              action_text="Choose…")
@@ -137,7 +137,7 @@ class DeviceStatusMixin:
             self._open_port_picker()
 
     def _on_health(self, ev) -> None:
-        h = ev.payload
+        h = ev.payload.health
         errors = h.frames_lost + h.checksum_errors + h.bad_frames + h.implausible
         text = f"{h.sample_rate_hz:,.0f} Hz · {errors} errors"
         if h.losses:
@@ -150,13 +150,13 @@ class DeviceStatusMixin:
 
     def _on_storage_failed(self, ev) -> None:
         self.storage_banner.set_mode(StatusBanner.LOUD, "HISTORY NOT SAVING — reps are kept until it works again",
-                                     str(ev.payload))
+                                     ev.payload.message)
         self.storage_banner.show()
-        log.warning("%s", ev.payload)
+        log.warning("%s", ev.payload.message)
 
     def _on_storage_recovered(self, ev) -> None:
         self.storage_banner.hide()
-        self.show_message(str(ev.payload), 15000)
+        self.show_message(ev.payload.message, 15000)
 
     def _on_line_errors(self, ev) -> None:
         self.line_error_label.setText(f"line errors: {ev.payload.total}")

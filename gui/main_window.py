@@ -157,13 +157,13 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
     # ---- wiring --------------------------------------------------------------------------------
     def _connect(self) -> None:
         b = self.bridge
-        b.rep_completed.connect(self._on_rep)
+        b.rep.connect(self._on_rep)
         b.warning.connect(self._on_warning)
         b.stop.connect(self._on_stop)
-        b.set_ended.connect(self._on_set_ended)
+        b.set_end.connect(self._on_set_end)
         b.day_done.connect(self._on_day_done)
         b.tempo_miss.connect(self._on_tempo_miss)
-        b.plan_changed.connect(lambda ev: self.live.zone_legend.show_plan(*ev.payload))
+        b.plan_changed.connect(lambda ev: self.live.zone_legend.show_plan(ev.payload.week, ev.payload.zone))
         b.set_saved.connect(self._on_set_saved)
         b.device_connected.connect(self._on_device_connected)
         b.device_lost.connect(self._on_device_lost)
@@ -172,7 +172,7 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         b.choose_port.connect(self._on_choose_port)
         b.health.connect(self._on_health)
         b.status.connect(self._on_status)
-        b.error.connect(lambda ev: self.show_message(str(ev.payload), 15000))
+        b.error.connect(lambda ev: self.show_message(ev.payload.message, 15000))
         b.demo_started.connect(self._on_demo_started)
         b.history_changed.connect(lambda _ev: self.history.mark_stale())
         b.storage_failed.connect(self._on_storage_failed)

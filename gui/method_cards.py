@@ -161,8 +161,8 @@ class MethodCards(QObject):
         self._retest_athlete = None
         self.shared: list[str] = []  # paths of the share images written
         b = window.bridge
-        b.set_ended.connect(self._on_set_ended)
-        b.rep_completed.connect(self._on_rep)
+        b.set_end.connect(self._on_set_end)
+        b.rep.connect(self._on_rep)
         window.controls.settings_changed.connect(lambda s: self.check_retests(s.athlete))
         self.retests_found.connect(self._on_retests, Qt.QueuedConnection)
         self.marked.connect(window.show_message, Qt.QueuedConnection)
@@ -170,7 +170,7 @@ class MethodCards(QObject):
         self.tests_marked: list[tuple[int, bool]] = []  # (set id, test) written (tests, log)
 
     # ---- sides ---------------------------------------------------------------------------------
-    def _on_set_ended(self, ev) -> None:
+    def _on_set_end(self, ev) -> None:
         w = self.window
         info = w._set_infos.get(ev.set_seq)
         if info is None:

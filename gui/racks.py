@@ -316,8 +316,8 @@ class RackWindow(QMainWindow):
 
     def _wire(self, rack: Rack) -> None:
         b = rack.window.bridge
-        b.rep_completed.connect(lambda ev, r=rack: self._update(r, rep_emitted_s=ev.emitted_s))
-        for sig in (b.stop, b.set_ended, b.warning, b.tempo_miss):
+        b.rep.connect(lambda ev, r=rack: self._update(r, rep_emitted_s=ev.emitted_s))
+        for sig in (b.stop, b.set_end, b.warning, b.tempo_miss):
             sig.connect(lambda _ev, r=rack: self._update(r))
         b.day_done.connect(lambda _ev, r=rack: self._day_done(r))
         b.device_connected.connect(lambda ev, r=rack: self._device(r, DEVICE_OK, ev))
@@ -354,7 +354,7 @@ class RackWindow(QMainWindow):
         if state is None:  # what the worker is doing, until the transducer answers
             if rack.device == DEVICE_OK or rack.device == DEVICE_LOST:
                 return
-            rack.device_text = f"{str(ev.payload)}…"
+            rack.device_text = f"{ev.payload.text}…"
         elif state == DEVICE_OK:
             e = ev.payload
             where = "emulated transducer" if rack.spec.port == EMULATED else f"{e.protocol} on {e.port}"
@@ -369,7 +369,7 @@ class RackWindow(QMainWindow):
             else:
                 rack.device_text = f"{ev.payload.reason}"
         elif state == DEVICE_WAITING:
-            rack.device_text = ("several transducers — open the rack to choose" if isinstance(ev.payload, list)
+            rack.device_text = ("several transducers — open the rack to choose" if ev.type == "choose_port"
                                 else "no transducer found — still looking")
         if state is not None:
             rack.device = state

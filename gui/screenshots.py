@@ -54,7 +54,7 @@ class ScreenshotRun:
         self.saved: list[str] = []
         self.failed = False
         b = self.win.bridge
-        b.rep_completed.connect(self._on_rep)
+        b.rep.connect(self._on_rep)
         b.stop.connect(self._on_stop)
         b.set_saved.connect(self._on_saved)
         self.win.history.loader.loaded.connect(self._on_history)
@@ -83,7 +83,7 @@ class ScreenshotRun:
         QTimer.singleShot(60, lambda: self.grab("stop.png"))  # the flash starts bright for 220 ms
 
     def _on_saved(self, ev) -> None:
-        self.set_id = ev.payload
+        self.set_id = ev.payload.set_id
         QTimer.singleShot(500, self._history)
 
     def _history(self) -> None:

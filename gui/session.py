@@ -9,24 +9,25 @@ on its own worker thread, all times in reader stream time).
 
 Everything it learns goes out through one callback, ``emit(SessionEvent)``, called on a worker
 thread (the device session's, this session's, or for ``set_saved`` the recorder's writer);
-``gui.worker`` turns each call into a queued Qt signal. Commands from the GUI (end set, new
-settings, RPE and note, start the demo) are queued to this session's thread and never block the
-caller.
+``gui.worker`` turns each call into the queued Qt signal named for the event's ``type``. Commands
+from the GUI (end set, new settings, RPE and note, start the demo) are queued to this session's
+thread and never block the caller.
 
 The rolling trace is written into :attr:`DashboardBackend.trace` (a :class:`gui.ringbuffer.RingBuffer`
 of stream time, position and display velocity), which the GUI's frame timer reads.
 
-Event kinds (``SessionEvent.kind``) and payloads
-------------------------------------------------
-``rep`` RepCompleted · ``warning`` VelocityWarning · ``stop`` StopSet · ``set_ended`` SetEnded ·
+Events (``SessionEvent.payload``; each class's ``type`` is its one name, and the Qt signal's)
+------------------------------------------------------------------------------------------
+From the live session, as they come: ``rep`` RepCompleted · ``warning`` VelocityWarning · ``stop``
+StopSet · ``set_end`` SetEnded · ``day_done`` DayDone · ``tempo_miss`` TempoMiss (``vbt.results``) ·
 ``device_connected`` DeviceConnected · ``device_lost`` DeviceLost · ``device_unavailable``
-DeviceUnavailable · ``health`` ReaderHealth · ``no_device`` str (why discovery found nothing) ·
-``choose_port`` list of PortReport (several transducers answered; ``open_port`` opens the chosen one) ·
-``status`` str (what the worker is doing) · ``error`` str (a problem a person should see, e.g. the
-history cannot be written) · ``set_saved`` int (the set's id in the history) · ``demo_started`` str
-(the emulator's port) · ``history_changed`` int (example sets written for the demo) ·
-``storage_failed`` / ``storage_recovered`` str (the history stopped / started being written again: once
-each per episode) · ``line_errors`` LineErrors (bytes or frames refused as line noise).
+DeviceUnavailable · ``health`` HealthEvent · ``line_errors`` LineErrors (``firmware_bridge.events``).
+The dashboard's own, defined here: ``no_device`` NoDevice · ``choose_port`` ChoosePort (several
+transducers answered; ``open_port`` opens the chosen one) · ``status`` Status · ``error`` Problem (a
+problem a person should see, e.g. the history cannot be written) · ``set_saved`` SetSaved ·
+``demo_started`` DemoStarted · ``history_changed`` HistoryChanged (example sets written for the demo)
+· ``storage_failed`` / ``storage_recovered`` StorageFailed / StorageRecovered (the history stopped /
+started being written again: once each per episode) · ``plan_changed`` PlanChanged.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -137,14 +138,101 @@ class LiveSettings:
 
 
 @dataclass(frozen=True)
-class SessionEvent:
-    """What the worker reports. ``set_seq`` numbers the sets of this session from 1;
-    ``emitted_s`` is ``time.perf_counter()`` when it was emitted (for latency figures)."""
+class NoDevice:
+    """Discovery found no transducer; ``reason`` says why."""
 
-    kind: str
+    reason: str
+    type: ClassVar[str] = "no_device"
+
+
+@dataclass(frozen=True)
+class ChoosePort:
+    """Several transducers answered (``firmware_bridge.discovery.PortReport`` each)."""
+
+    reports: list
+    type: ClassVar[str] = "choose_port"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the worker is doing."""
+
+    text: str
+    type: ClassVar[str] = "status"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A problem a person should see."""
+
+    message: str
+    type: ClassVar[str] = "error"
+
+
+@dataclass(frozen=True)
+class SetSaved:
+    """The set is durable in the history under ``set_id``."""
+
+    set_id: int
+    type: ClassVar[str] = "set_saved"
+
+
+@dataclass(frozen=True)
+class DemoStarted:
+    """The demo emulator runs on ``port``."""
+
+    port: str
+    type: ClassVar[str] = "demo_started"
+
+
+@dataclass(frozen=True)
+class HistoryChanged:
+    """Sets were written into the history behind the GUI's back (the demo's examples)."""
+
+    sets_written: int
+    type: ClassVar[str] = "history_changed"
+
+
+@dataclass(frozen=True)
+class StorageFailed:
+    message: str
+    type: ClassVar[str] = "storage_failed"
+
+
+@dataclass(frozen=True)
+class StorageRecovered:
+    message: str
+    type: ClassVar[str] = "storage_recovered"
+
+
+@dataclass(frozen=True)
+class PlanChanged:
+    """The athlete's plan for the next set: its week (``vbt.plan.PlanWeek``) and the exercise's zone
+    (``vbt.plan.ZoneTarget``), either None (the legend shows them before any rep)."""
+
+    week: object
+    zone: object
+    type: ClassVar[str] = "plan_changed"
+
+
+# What the live session reports that the dashboard passes on as it is (samples go to the trace).
+FORWARDED = frozenset({"rep", "warning", "stop", "day_done", "tempo_miss", "device_connected", "device_lost",
+                       "device_unavailable", "health", "line_errors"})
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """What the worker reports: ``payload`` is the event (one class per event, see above);
+    ``set_seq`` numbers the sets of this session from 1; ``emitted_s`` is ``time.perf_counter()``
+    when it was emitted (for latency figures)."""
+
     payload: object
     set_seq: int
     emitted_s: float
+
+    @property
+    def type(self) -> str:
+        return self.payload.type
 
 
 @dataclass(frozen=True)
@@ -298,12 +386,11 @@ class DashboardBackend:
 
     # ---- emitting ---------------------------------------------------------------------------
 
-    def _emit(self, kind: str, payload=None, set_seq: int | None = None) -> None:
+    def _emit(self, event, set_seq: int | None = None) -> None:
         try:
-            self._emit_cb(SessionEvent(kind, payload, self._set_seq if set_seq is None else set_seq,
-                                       time.perf_counter()))
+            self._emit_cb(SessionEvent(event, self._set_seq if set_seq is None else set_seq, time.perf_counter()))
         except Exception:  # noqa: BLE001 - a broken listener must not kill the worker
-            log.exception("session listener failed on %s", kind)
+            log.exception("session listener failed on %s", event.type)
 
     def _on_live_event(self, event) -> None:
         """The device session's worker thread: samples, device and analysis events, in order."""
@@ -311,20 +398,8 @@ class DashboardBackend:
         if kind == "samples":
             self._trace_samples(event.t_s, event.position_m)
             return
-        if kind == "health":
-            self._emit("health", event.health)
-        elif kind == "line_errors":
-            self._emit("line_errors", event)
-        elif kind in ("device_connected", "device_lost", "device_unavailable"):
-            self._emit(kind, event)
-        elif kind == "rep":
-            self._emit("rep", event)
-        elif kind == "warning":
-            self._emit("warning", event)
-        elif kind == "stop":
-            self._emit("stop", event)
-        elif kind in ("day_done", "tempo_miss"):
-            self._emit(kind, event)
+        if kind in FORWARDED:
+            self._emit(event)
         elif kind == "set_end":
             if not event.result.reps:
                 return
@@ -335,7 +410,7 @@ class DashboardBackend:
                 self._set_ids[seq] = fut
                 fut.add_done_callback(lambda f, seq=seq: self._saved(f, seq))
             self._set_seq += 1
-            self._emit("set_ended", event, seq)
+            self._emit(event, seq)
         if kind in ("rep", "stop", "set_end") and self._auto.on_event(event) and self.live is not None:
             self.live.end_set(STOP_REASON_AUTO)
 
@@ -355,7 +430,7 @@ class DashboardBackend:
         """The recorder's writer thread: the set is durable in the history."""
         if fut.cancelled() or fut.exception() is not None:
             return
-        self._emit("set_saved", fut.result(), seq)
+        self._emit(SetSaved(fut.result()), seq)
 
     # ---- session thread -----------------------------------------------------------------------
 
@@ -380,10 +455,10 @@ class DashboardBackend:
                         fn(*args)
                     except Exception as exc:  # noqa: BLE001 - a bad command is reported, the session goes on
                         log.exception("command %s failed", getattr(fn, "__name__", fn))
-                        self._emit("error", str(exc))
+                        self._emit(Problem(str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported, then the thread ends cleanly
             log.exception("live session failed")
-            self._emit("error", f"the live session stopped: {exc}")
+            self._emit(Problem(f"the live session stopped: {exc}"))
         finally:
             self._teardown()
 
@@ -394,40 +469,40 @@ class DashboardBackend:
         if self.record and self.demo is not None and self.demo.seed_history:
             from gui.demo import seed_demo_history
 
-            self._emit("status", "writing example history for the demo")
+            self._emit(Status("writing example history for the demo"))
             try:
                 n = seed_demo_history(self.home, self.demo.seed)
                 log.info("demo history: %d example sets written to %s", n, self.home)
-                self._emit("history_changed", n)
+                self._emit(HistoryChanged(n))
             except Exception as exc:  # noqa: BLE001 - the demo goes on without example history
                 log.warning("demo history not written: %s", exc)
         if self.record:
-            self._emit("status", "opening the history")
+            self._emit(Status("opening the history"))
             try:
                 from firmware_bridge.live import HistoryHook
                 from vbt.store import SetRecorder
 
-                self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit("storage_failed", msg),
-                                            on_recovered=lambda msg: self._emit("storage_recovered", msg))
+                self.recorder = SetRecorder(self.home, on_error=lambda msg: self._emit(StorageFailed(msg)),
+                                            on_recovered=lambda msg: self._emit(StorageRecovered(msg)))
                 self._min_rom = {e.key: e.min_rom_m for e in self.recorder.exercises}
-                self._hook = HistoryHook(self.recorder, on_error=lambda msg: self._emit("error", msg),
+                self._hook = HistoryHook(self.recorder, on_error=lambda msg: self._emit(Problem(msg)),
                                          **set_fields(self.settings))
                 from vbt.team import start_sync  # finished sets to the team server, when one is configured
 
-                self._sync, note = start_sync(self.recorder.path, on_error=lambda msg: self._emit("status", msg),
-                                              on_recovered=lambda msg: self._emit("status", msg))
+                self._sync, note = start_sync(self.recorder.path, on_error=lambda msg: self._emit(Status(msg)),
+                                              on_recovered=lambda msg: self._emit(Status(msg)))
                 if note:
                     log.info("%s", note)
             except Exception as exc:  # noqa: BLE001 - the live view works without a history
                 log.warning("history unavailable: %s", exc)
-                self._emit("error", f"history not recorded: {exc}")
+                self._emit(Problem(f"history not recorded: {exc}"))
                 self.recorder = None
         if not self._min_rom:
             self._min_rom = {e.key: e.min_rom_m for e in BUILTIN_EXERCISES}
         if self._stop.is_set():
             return
         # Kernels are compiled (or loaded from the cache) before the first live sample.
-        self._emit("status", "preparing the analysis")
+        self._emit(Status("preparing the analysis"))
         t0 = time.perf_counter()
         warm_up()
         log.info("tracker kernels ready in %.2f s", time.perf_counter() - t0)
@@ -452,7 +527,7 @@ class DashboardBackend:
         say, a 3D printer on another port)."""
         from firmware_bridge import discovery
 
-        self._emit("status", "looking for the transducer")
+        self._emit(Status("looking for the transducer"))
         listed = discovery.list_ports()
         names = {p.device for p in listed}
         self._not_transducers &= names  # a port that went away is probed again when it returns
@@ -461,13 +536,13 @@ class DashboardBackend:
             report = discovery.choose(reports, self.protocol)
         except discovery.SeveralTransducers as exc:
             self._waiting_for_device = False  # no more probing: a person chooses (open_port)
-            self._emit("choose_port", exc.reports)
+            self._emit(ChoosePort(exc.reports))
             return
         except discovery.DiscoveryError as exc:
             self._not_transducers |= {r.port.device for r in reports
                                       if r.status in ("no_answer", "unknown_device", "wrong_device")}
             self._next_discovery = time.monotonic() + self.rediscover_s
-            self._emit("no_device", str(exc))
+            self._emit(NoDevice(str(exc)))
             return
         self._waiting_for_device = False
         self._open_device(report.port.device, report.protocol or self.protocol)
@@ -476,7 +551,7 @@ class DashboardBackend:
         from firmware_bridge.live import LiveSession as DeviceSession
         from firmware_bridge.live import history_day_book
 
-        self._emit("status", f"opening {port}")
+        self._emit(Status(f"opening {port}"))
         if self._hook is not None:
             self._hook.warmup = self.settings.warmup
         self.live = DeviceSession(
@@ -501,7 +576,7 @@ class DashboardBackend:
         self.emulator = Emulator(options.protocol, seed=options.seed, script=script, **kwargs)
         port = self.emulator.start()
         log.info("demo transducer (%s, seed %d) on %s", options.protocol, options.seed, port)
-        self._emit("demo_started", port)
+        self._emit(DemoStarted(port))
         self._open_device(port, options.protocol)
 
     def _do_end_set(self, reason: str = "manual") -> None:
@@ -521,13 +596,13 @@ class DashboardBackend:
         except Exception:  # noqa: BLE001 - no zone then; the dashboard shows the loss colours
             log.exception("reading the training plan failed")
             week = zone = None
-        self._emit("plan", (week, zone))  # the legend shows the zone and the plan's limit before any rep
+        self._emit(PlanChanged(week, zone))  # the legend shows the zone and the plan's limit before any rep
         return replace(context, zone=zone)
 
     def _do_configure(self, settings: LiveSettings) -> None:
         problems = settings.validate()
         if problems:
-            self._emit("error", "; ".join(problems))
+            self._emit(Problem("; ".join(problems)))
             return
         old, self.settings = self.settings, settings
         self._auto.enabled, self._auto.grace_rep = settings.auto_end, settings.grace_rep

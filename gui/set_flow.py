@@ -160,7 +160,7 @@ class SetFlowMixin:
         self.cues.play("day_done")
         QApplication.alert(self, 3000)
 
-    def _on_set_ended(self, ev) -> None:
+    def _on_set_end(self, ev) -> None:
         action = self.display.apply(ev.payload)
         if action != "set_ended":
             return  # the screen was already cleared for the next set
@@ -194,7 +194,7 @@ class SetFlowMixin:
         self.controls.pending_hint.setText("")
 
     def _on_set_saved(self, ev) -> None:
-        self._set_ids[ev.set_seq] = ev.payload
+        self._set_ids[ev.set_seq] = ev.payload.set_id
         self.history.mark_stale()
 
     def _on_lists(self, athletes, exercises) -> None:

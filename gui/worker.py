@@ -3,7 +3,8 @@
 :class:`SessionBridge` lives on the GUI thread. The :class:`gui.session.DashboardBackend` thread calls
 :meth:`SessionBridge.deliver` with each event; emitting a signal from another thread makes Qt queue
 the call to the connected slots, which then run on the GUI thread. Slots receive the
-:class:`gui.session.SessionEvent` (payload, set number, emission time).
+:class:`gui.session.SessionEvent` (the event as ``payload``, set number, emission time); the signal is
+the one named as the event's ``type``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from gui.session import DashboardBackend, SessionEvent
 
@@ -19,53 +20,32 @@ log = logging.getLogger(__name__)
 
 
 class SessionBridge(QObject):
-    """Signals named for what happened; each carries a :class:`SessionEvent`."""
+    """One signal per event class, named as the event's ``type``; each carries the
+    :class:`SessionEvent` whose ``payload`` is that event."""
 
-    rep_completed = Signal(object)
+    # the live session's (vbt.results, firmware_bridge.events)
+    rep = Signal(object)
     warning = Signal(object)
     stop = Signal(object)
-    set_ended = Signal(object)
-    set_saved = Signal(object)
+    set_end = Signal(object)
+    day_done = Signal(object)
+    tempo_miss = Signal(object)
     device_connected = Signal(object)
     device_lost = Signal(object)
     device_unavailable = Signal(object)
+    health = Signal(object)
+    line_errors = Signal(object)
+    # the dashboard backend's own (gui.session)
+    set_saved = Signal(object)
     no_device = Signal(object)
     choose_port = Signal(object)
-    health = Signal(object)
     status = Signal(object)
     error = Signal(object)
     demo_started = Signal(object)
     history_changed = Signal(object)
     storage_failed = Signal(object)
     storage_recovered = Signal(object)
-    line_errors = Signal(object)
-    day_done = Signal(object)
-    tempo_miss = Signal(object)
-    plan_changed = Signal(object)  # payload (vbt.plan.PlanWeek or None, vbt.plan.ZoneTarget or None)
-
-    _SIGNALS = {
-        "rep": "rep_completed",
-        "warning": "warning",
-        "stop": "stop",
-        "set_ended": "set_ended",
-        "set_saved": "set_saved",
-        "device_connected": "device_connected",
-        "device_lost": "device_lost",
-        "device_unavailable": "device_unavailable",
-        "no_device": "no_device",
-        "choose_port": "choose_port",
-        "health": "health",
-        "status": "status",
-        "error": "error",
-        "demo_started": "demo_started",
-        "history_changed": "history_changed",
-        "storage_failed": "storage_failed",
-        "storage_recovered": "storage_recovered",
-        "line_errors": "line_errors",
-        "day_done": "day_done",
-        "tempo_miss": "tempo_miss",
-        "plan": "plan_changed",
-    }
+    plan_changed = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -76,11 +56,11 @@ class SessionBridge(QObject):
         """Called on the worker thread (any thread): emit the matching signal."""
         if self._closed:
             return
-        name = self._SIGNALS.get(event.kind)
-        if name is None:
-            log.debug("unhandled session event %s", event.kind)
+        signal = getattr(self, event.type, None)
+        if not isinstance(signal, SignalInstance):
+            log.debug("unhandled session event %s", event.type)
             return
-        getattr(self, name).emit(event)
+        signal.emit(event)
 
     def start(self, **session_kwargs) -> DashboardBackend:
         """Create and start the worker session (it calls :meth:`deliver`)."""

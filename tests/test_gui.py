@@ -135,7 +135,7 @@ def test_reps_tiles_lines_and_the_stop_alert_at_the_right_rep(qtbot, make_window
 def test_auto_end_at_the_stop_and_a_new_set_resets_the_best(qtbot, make_window):
     win = make_window(LiveSettings(set_end_stillness_s=1.2, auto_end=True))
     ended = []
-    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    win.bridge.set_end.connect(lambda ev: ended.append(ev.payload))
     start_demo(win, [VELOCITIES[:5] + [0.60, 0.61]])
     qtbot.waitUntil(lambda: len(ended) == 1, timeout=15000)
     assert ended[0].reason == "velocity_loss" and len(ended[0].result.reps) == 5
@@ -181,7 +181,7 @@ def test_busy_port_and_other_port_problems_get_clear_messages(qtbot, make_window
     win = make_window(record=False)
     for kind, headline in (("permission", "NO PERMISSION"), ("wrong_device", "WRONG DEVICE")):
         event = DeviceUnavailable("/dev/ttyACM0", kind, f"/dev/ttyACM0: {kind} details", 0.0)
-        win.bridge.device_unavailable.emit(SessionEvent("device_unavailable", event, 1, 0.0))
+        win.bridge.device_unavailable.emit(SessionEvent(event, 1, 0.0))
         qtbot.waitUntil(lambda headline=headline: win.banner.label.text() == headline, timeout=2000)
         assert win.banner.mode == StatusBanner.LOUD and "details" in win.banner.text
     assert "dialout" in __import__("firmware_bridge.discovery", fromlist=["x"]).PERMISSION_HINT
@@ -347,7 +347,7 @@ def test_a_cable_pulled_mid_rep_shows_check_rep_and_no_stop(qtbot, make_window):
     win = make_window()
     script = start_demo(win, [[0.8, 0.78, 0.70]])  # a cut-short rep 3 would read as a STOP
     reps, stops = [], []
-    win.bridge.rep_completed.connect(lambda ev: reps.append(ev.payload.rep))
+    win.bridge.rep.connect(lambda ev: reps.append(ev.payload.rep))
     win.bridge.stop.connect(stops.append)
     qtbot.waitUntil(lambda: win.bridge.session is not None and win.bridge.session.emulator is not None,
                     timeout=30000)
@@ -360,7 +360,7 @@ def test_a_cable_pulled_mid_rep_shows_check_rep_and_no_stop(qtbot, make_window):
     emu.plug(power_cycle=False)
     seen = []
     win.bridge.device_connected.connect(lambda ev: seen.append("connected"))
-    win.bridge.set_ended.connect(lambda ev: seen.append("set_ended"))
+    win.bridge.set_end.connect(lambda ev: seen.append("set_ended"))
     try:
         qtbot.waitUntil(lambda: any(r.doubtful for r in reps), timeout=30000)
     except Exception as exc:

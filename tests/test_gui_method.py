@@ -51,7 +51,7 @@ def test_day_done_banner_tempo_mark_and_rpe_key(qtbot, window, tmp_path):
     shots = pathlib.Path(SHOTS) if SHOTS else tmp_path
     days, ended = [], []
     win.bridge.day_done.connect(lambda ev: days.append(ev.payload))
-    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    win.bridge.set_end.connect(lambda ev: ended.append(ev.payload))
     # set 1 at 100 kg: eccentrics 1.5 s (tempo kept); set 2 at 100 kg, ~83 % of set 1: rep 2 comes down in 0.6 s
     script = _two_sets([0.70, 0.69, 0.68], [0.58, 0.57, 0.56], ecc_first_s=1.5, ecc_second_s=[1.5, 0.6, 1.5],
                        rest_s=6.0)

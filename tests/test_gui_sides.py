@@ -51,7 +51,7 @@ def test_side_gap_banner_after_the_second_side_and_share(qtbot, tmp_path):
     win = _window(qtbot, tmp_path, LiveSettings(athlete="ana", exercise="single-leg Romanian deadlift", load_kg=60.0,
                                                 side="left", set_end_stillness_s=2.5))
     ended, days = [], []
-    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    win.bridge.set_end.connect(lambda ev: ended.append(ev.payload))
     win.bridge.day_done.connect(lambda ev: days.append(ev.payload))
     # left at 60 kg: best 0.70 m/s; then right at 60 kg: best 0.62 m/s (11.4 % slower)
     script = _two_sets([0.70, 0.69, 0.68], [0.62, 0.61, 0.60], ecc_first_s=1.5, ecc_second_s=1.5, rest_s=7.0)
@@ -110,7 +110,7 @@ def test_side_gap_at_different_loads_along_each_sides_profile(qtbot, tmp_path):
     win = _window(qtbot, tmp_path, LiveSettings(athlete="ana", exercise="single-leg Romanian deadlift", load_kg=60.0,
                                                 side="left", set_end_stillness_s=2.5))
     ended = []
-    win.bridge.set_ended.connect(lambda ev: ended.append(ev.payload))
+    win.bridge.set_end.connect(lambda ev: ended.append(ev.payload))
     # left 60 kg at 0.70 (its line), right 65 kg at 0.585 (its line: 0.9 x 0.65)
     script = _two_sets([0.70, 0.69], [0.585, 0.58], ecc_first_s=1.5, ecc_second_s=1.5, rest_s=7.0)
     win.start_session(demo=DemoOptions(protocol="native", seed=12, script=script, emulator_kwargs={"speed": 2.0}))

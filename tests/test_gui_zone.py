@@ -55,8 +55,8 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
     shots = pathlib.Path(SHOTS) if SHOTS else tmp_path
     try:
         calls, plans = [], []
-        win.bridge.rep_completed.connect(lambda ev: calls.append(ev.payload.zone))
-        win.bridge.plan_changed.connect(lambda ev: plans.append(ev.payload))
+        win.bridge.rep.connect(lambda ev: calls.append(ev.payload.zone))
+        win.bridge.plan_changed.connect(lambda ev: plans.append((ev.payload.week, ev.payload.zone)))
         script = _two_sets([0.90, 0.76, 0.62], [0.76, 0.75], ecc_first_s=1.5, ecc_second_s=1.5)
         win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
         tile, legend = win.live.velocity, win.live.zone_legend
@@ -83,7 +83,7 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
         assert "stop" not in win.cues.played  # 31 % loss stays under the 40 % limit
         # the bands typed in the Method box: force and power from the load at each height, stored with the set
         reps = []
-        win.bridge.set_ended.connect(lambda ev: reps.extend(ev.payload.result.reps))
+        win.bridge.set_end.connect(lambda ev: reps.extend(ev.payload.result.reps))
         qtbot.waitUntil(lambda: len(reps) == 3 and 1 in win._set_ids, timeout=20000)
         for r in reps:
             assert r.mean_power_w == pytest.approx((80.0 * 9.81 + 250.0) * r.mean_velocity_m_s, rel=1e-9)
@@ -130,7 +130,7 @@ def test_no_plan_keeps_the_loss_colours(qtbot, tmp_path):
     win.show()
     try:
         calls = []
-        win.bridge.rep_completed.connect(lambda ev: calls.append(ev.payload.zone))
+        win.bridge.rep.connect(lambda ev: calls.append(ev.payload.zone))
         script = _two_sets([0.70, 0.69], [0.70], ecc_first_s=1.5, ecc_second_s=1.5)
         win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
         qtbot.waitUntil(lambda: win.display.n_reps >= 1, timeout=30000)

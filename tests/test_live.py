@@ -173,7 +173,7 @@ def test_garbage_on_the_line_never_makes_a_rep():
 
 def test_history_hook_records_the_live_set(tmp_path):
     """Live events through HistoryHook into a real SetRecorder: the set, its reps and its trace."""
-    from firmware_bridge.live import HistoryHook, shift_event
+    from firmware_bridge.live import HistoryHook
     from vbt.store import SetRecorder, Store
 
     exp = json.loads((ROOT / "fixtures" / "device" / "chronojump_squat.expected.json").read_text())
@@ -185,7 +185,7 @@ def test_history_hook_records_the_live_set(tmp_path):
     for i in range(0, t.size, 500):
         hook.trace(t[i:i + 500], x[i:i + 500])
         for ev in tracker.feed(t[i:i + 500], x[i:i + 500]):
-            hook.record(shift_event(ev, float(t[0])))
+            hook.record(ev)
     for ev in tracker.finish():
         hook.record(ev)
     hook.close()

@@ -17,6 +17,8 @@ def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig()) -> SetRe
     """
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(position_m, dtype=np.float64)
+    if t.size and t[0] != 0.0:
+        t = t - t[0]  # the tracker answers on its input's time base: the recording's, from its start
     tracker = LiveTracker(config, auto_end_sets=False)
     tracker.feed(t, x)
     (ended,) = [e for e in tracker.finish() if e.type == "set_end"]

@@ -7,7 +7,8 @@ A rep's JSON form (``Rep.to_json``) is the one `vbt analyze --json`, `vbt live -
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import ClassVar
 
 from vbt.config import METRIC_FIELDS
 
@@ -111,67 +112,109 @@ class SetResult:
 
 
 # ---- live events -------------------------------------------------------------------------
+#
+# One class per event and one name, its ``type``: the tracker creates it, the live session passes
+# it on, ``vbt live --jsonl`` prints ``to_json()`` and the dashboard emits it on the Qt signal of
+# the same name (``gui.worker.SessionBridge``). Times are the input's time base (a live session's
+# stream time) from birth. The device events (``firmware_bridge.events``) and the dashboard's own
+# (``gui.session``) follow the same pattern.
+
+FLATTEN = {"json": "flatten"}  # field metadata: its ``to_json()`` keys go into the event's object
+OPTIONAL = {"json": "optional"}  # field metadata: left out of the JSON object while None
+HIDDEN = {"json": "hidden"}  # field metadata: not part of the JSON object
+
+
+def _jsonable(value):
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return _clean(value)
+
+
+class Event:
+    """Mixin of every event dataclass: ``type`` (a class attribute) is its one name, ``t_s`` its
+    time; ``to_json()`` is built from its fields: ``{"type", "t_s", other fields in order}``,
+    a field marked ``FLATTEN`` contributing its own JSON keys, ``OPTIONAL`` ones left out while
+    None, ``HIDDEN`` ones never."""
+
+    type: ClassVar[str]
+
+    def to_json(self) -> dict:
+        out = {"type": self.type, "t_s": self.t_s}
+        for f in fields(self):
+            how = f.metadata.get("json")
+            value = getattr(self, f.name)
+            if f.name == "t_s" or how == "hidden" or (how == "optional" and value is None):
+                continue
+            if how == "flatten":
+                out.update({k: _jsonable(v) for k, v in value.to_json().items()})
+            else:
+                out[f.name] = _jsonable(value)
+        return out
 
 
 @dataclass(frozen=True)
-class RepCompleted:
-    """A rep's concentric phase has closed. ``t_s`` is the stream time of the deciding sample."""
+class RepCompleted(Event):
+    """A rep's concentric phase has closed. ``t_s`` is the time of the deciding sample."""
 
-    rep: Rep
+    rep: Rep = field(metadata=FLATTEN)
     best_rep: int
     t_s: float
-    type: str = field(default="rep", init=False)
-    zone: object = None  # vbt.plan.ZoneCall when the athlete's plan gives a zone for the exercise
+    zone: object = field(default=None, metadata=OPTIONAL)  # vbt.plan.ZoneCall when the plan gives a zone
+    type: ClassVar[str] = "rep"
 
 
 @dataclass(frozen=True)
-class VelocityWarning:
+class VelocityWarning(Event):
     """The set is within the warning margin of the velocity-loss limit."""
 
     index: int
     velocity_loss_pct: float
     threshold_pct: float
     t_s: float
-    type: str = field(default="warning", init=False)
+    type: ClassVar[str] = "warning"
 
 
 @dataclass(frozen=True)
-class StopSet:
+class StopSet(Event):
     """Rep ``index`` crossed the velocity-loss limit: the set should end here."""
 
     index: int
     velocity_loss_pct: float
     threshold_pct: float
     t_s: float
-    type: str = field(default="stop", init=False)
+    type: ClassVar[str] = "stop"
 
 
 @dataclass(frozen=True)
-class SetEnded:
+class SetEnded(Event):
     """The set is over (stillness after the last rep, end of stream, or by hand)."""
 
-    result: SetResult
-    reason: str  # "stillness" | "end_of_stream" | "manual"
+    result: SetResult = field(metadata=FLATTEN)
+    reason: str  # "stillness" | "end_of_stream" | "manual" | "device_lost" | "closed"
     t_s: float
-    type: str = field(default="set_end", init=False)
-    day: object = None  # vbt.dayrule.DayVerdict when a live session judges the day
-    tempo: object = None  # vbt.tempo.TempoSummary when the set carried a tempo target
-    accommodation: object = None  # vbt.resistance.Accommodation when the set carried bands or chains
+    day: object = field(default=None, metadata=OPTIONAL)  # vbt.dayrule.DayVerdict when the day is judged
+    tempo: object = field(default=None, metadata=OPTIONAL)  # vbt.tempo.TempoSummary with a tempo target
+    accommodation: object = field(default=None, metadata=OPTIONAL)  # vbt.resistance.Accommodation: bands, chains
+    type: ClassVar[str] = "set_end"
 
 
 @dataclass(frozen=True)
-class DayDone:
+class DayDone(Event):
     """The set just ended fell under the day's floor: done with this exercise for today."""
 
-    verdict: object  # vbt.dayrule.DayVerdict
+    verdict: object = field(metadata=FLATTEN)  # vbt.dayrule.DayVerdict
     athlete: str
     exercise: str
     t_s: float
-    type: str = field(default="day_done", init=False)
+    type: ClassVar[str] = "day_done"
 
 
 @dataclass(frozen=True)
-class TempoMiss:
+class TempoMiss(Event):
     """Rep ``index`` came down (or left the bottom) faster than the set's tempo target allows."""
 
     index: int
@@ -182,39 +225,4 @@ class TempoMiss:
     margin_s: float
     reason: str
     t_s: float
-    type: str = field(default="tempo_miss", init=False)
-
-
-def event_to_json(event) -> dict:
-    """One JSON object per event, as `vbt live --jsonl` prints them."""
-    if isinstance(event, RepCompleted):
-        out = {"type": "rep", "t_s": event.t_s, "best_rep": event.best_rep, **event.rep.to_json()}
-        if event.zone is not None:
-            out["zone"] = event.zone.to_json()
-        return out
-    if isinstance(event, (VelocityWarning, StopSet)):
-        return {
-            "type": event.type,
-            "index": event.index,
-            "velocity_loss_pct": _clean(event.velocity_loss_pct),
-            "threshold_pct": event.threshold_pct,
-            "t_s": event.t_s,
-        }
-    if isinstance(event, SetEnded):
-        out = {"type": "set_end", "reason": event.reason, "t_s": event.t_s, **event.result.to_json()}
-        if event.day is not None:
-            out["day"] = event.day.to_json()
-        if event.tempo is not None:
-            out["tempo"] = event.tempo.to_json()
-        if event.accommodation is not None:
-            out["accommodation"] = event.accommodation.to_json()
-        return out
-    if isinstance(event, DayDone):
-        return {"type": "day_done", "t_s": event.t_s, "athlete": event.athlete, "exercise": event.exercise,
-                **{k: _clean(v) if not isinstance(v, list) else v for k, v in event.verdict.to_json().items()}}
-    if isinstance(event, TempoMiss):
-        return {"type": "tempo_miss", "t_s": event.t_s, "index": event.index,
-                "eccentric_s": _clean(event.eccentric_s), "pause_s": _clean(event.pause_s),
-                "target_eccentric_s": event.target_eccentric_s, "target_pause_s": event.target_pause_s,
-                "margin_s": event.margin_s, "reason": event.reason}
-    raise TypeError(f"not an analysis event: {event!r}")
+    type: ClassVar[str] = "tempo_miss"

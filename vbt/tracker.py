@@ -22,6 +22,9 @@ Usage::
     tracker.device_lost(t_s)                    # the link is gone: the set stays open
     tracker.line_errors(t_s, n)                 # n samples refused as line noise at t_s
 
+Times: events and reps carry the input's own time base (a live session feeds reader stream
+time, so its events need no shifting); inside, the analysis counts from the first sample.
+
 Outages and line errors: a lost device is not stillness. The samples after a reconnection are
 re-anchored to the last position seen (the gap reads as a still bar that never ends the set), and a rep
 whose concentric phase overlaps an outage, or that contains refused samples, is marked doubtful
@@ -346,7 +349,7 @@ class LiveTracker:
             if kind == K.EV_REP:
                 out.extend(self._rep_candidate(int(bottom), int(top), int(confirm), int(prev_top)))
             elif kind == K.EV_STILL and self.auto_end_sets and self._reps:
-                out.append(self._end_set_event("stillness", t_s=confirm / self._fs))
+                out.append(self._end_set_event("stillness", t_s=confirm / self._fs + self._origin_s()))
         return out
 
     def _close_pending(self) -> list:
@@ -422,16 +425,23 @@ class LiveTracker:
         if forces is not None:
             o[K.R_F_MEAN], o[K.R_F_PEAK], o[K.R_P_MEAN], o[K.R_P_PEAK] = forces
 
+    def _origin_s(self) -> float:
+        """The input's time of the tracker's first sample: the analysis counts from it, every event
+        and rep is given back on the input's own time base (a live session's stream time)."""
+        return float(self._rs_state[K.RS_ORIGIN])
+
     def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
+        """``offset_s`` and ``decided_s`` in tracker time (seconds from the first sample)."""
         def opt(k):
             val = float(o[k])
             return None if math.isnan(val) else val
 
         index = len(self._reps) + 1
+        origin = self._origin_s()
         rep = Rep(
             index=index,
-            concentric_start_s=offset_s + float(o[K.R_T0]),
-            concentric_end_s=offset_s + float(o[K.R_T1]),
+            concentric_start_s=offset_s + float(o[K.R_T0]) + origin,
+            concentric_end_s=offset_s + float(o[K.R_T1]) + origin,
             mean_velocity_m_s=float(o[K.R_MV]),
             mean_propulsive_velocity_m_s=float(o[K.R_MPV]),
             peak_velocity_m_s=float(o[K.R_PV]),
@@ -452,6 +462,7 @@ class LiveTracker:
         verdict = self._rule.add(rep)
         rep = rep.with_loss(verdict.velocity_loss_pct)
         self._reps.append(rep)
+        decided_s += origin
         events: list = [RepCompleted(rep, verdict.best_rep, decided_s)]
         limit = self.config.stop_rule.velocity_loss_pct
         if verdict.stop:
@@ -462,7 +473,7 @@ class LiveTracker:
 
     def _end_set_event(self, reason: str, t_s: float | None = None) -> SetEnded:
         result = self.current_set()
-        event = SetEnded(result, reason, self.stream_time_s if t_s is None else t_s)
+        event = SetEnded(result, reason, self.stream_time_s + self._origin_s() if t_s is None else t_s)
         self._new_set()
         return event
 
