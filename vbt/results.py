@@ -168,24 +168,26 @@ class RepCompleted(Event):
 
 
 @dataclass(frozen=True)
-class VelocityWarning(Event):
-    """The set is within the warning margin of the velocity-loss limit."""
+class _VelocityLoss(Event):
+    """Rep ``index`` lost ``velocity_loss_pct`` against the set's best (limit ``threshold_pct``)."""
 
     index: int
     velocity_loss_pct: float
     threshold_pct: float
     t_s: float
+
+
+@dataclass(frozen=True)
+class VelocityWarning(_VelocityLoss):
+    """The set is within the warning margin of the velocity-loss limit."""
+
     type: ClassVar[str] = "warning"
 
 
 @dataclass(frozen=True)
-class StopSet(Event):
+class StopSet(_VelocityLoss):
     """Rep ``index`` crossed the velocity-loss limit: the set should end here."""
 
-    index: int
-    velocity_loss_pct: float
-    threshold_pct: float
-    t_s: float
     type: ClassVar[str] = "stop"
 
 
