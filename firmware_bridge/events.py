@@ -25,10 +25,32 @@ health               periodic health figures of the reader and the link
 
 from __future__ import annotations
 
+import logging
+import queue
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from vbt.results import HIDDEN, Event
+
+_log = logging.getLogger(__name__)
+
+
+class EventPath:
+    """One path out for events: ``on_event`` (called on the producing thread; a failing callback is
+    logged, never raised into the producer) or, without one, the :attr:`events` queue."""
+
+    def __init__(self, on_event=None):
+        self.on_event = on_event
+        self.events: queue.Queue = queue.Queue()
+
+    def emit(self, event) -> None:
+        if self.on_event is None:
+            self.events.put(event)
+            return
+        try:
+            self.on_event(event)
+        except Exception:
+            _log.exception("on_event callback failed on %s", getattr(event, "type", event))
 
 
 class _Connection(Event):

@@ -24,6 +24,7 @@ import queue
 import threading
 from dataclasses import dataclass, replace
 
+from firmware_bridge.events import EventPath
 from firmware_bridge.protocol import Samples
 from firmware_bridge.reader import DeviceReader
 
@@ -109,8 +110,9 @@ class LiveSession:
 
         self.config = (config or AnalysisConfig()).checked()
         self.tracker = LiveTracker(self.config, auto_end_sets=True)
-        self.on_event = on_event
-        self.events: queue.Queue = queue.Queue()
+        self._path = EventPath(on_event)
+        self._emit = self._path.emit
+        self.events: queue.Queue = self._path.events  # without on_event, events come here
         self.forward_samples = forward_samples
         self.forward_health = forward_health
         self.button_ends_set = button_ends_set
@@ -190,14 +192,6 @@ class LiveSession:
         return self.reader.health()
 
     # -- worker -------------------------------------------------------------------------------
-    def _emit(self, event) -> None:
-        if self.on_event is None:
-            self.events.put(event)
-            return
-        try:
-            self.on_event(event)
-        except Exception:
-            _log.exception("on_event callback failed on %s", getattr(event, "type", event))
 
     def _analysis_event(self, event) -> None:
         event, extra = self._method(event)

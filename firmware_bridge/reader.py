@@ -37,6 +37,7 @@ from firmware_bridge.events import (
     DeviceConnected,
     DeviceLost,
     DeviceUnavailable,
+    EventPath,
     HealthEvent,
     LineErrors,
     ReaderHealth,
@@ -144,8 +145,141 @@ class _Connection:
     implausible: int = 0  # of which readings refused as impossible motion
 
 
+class PortFinder:
+    """Where the device may be: its own port name first, then the same USB device under another name
+    (matched by VID:PID and serial number, learned at the first connection on the own name), then
+    the ``candidates`` (names, glob patterns, or a callable returning names)."""
+
+    def __init__(self, port: str, candidates=(), match_usb: bool = True):
+        self.port = port
+        self.candidates = candidates
+        self.match_usb = match_usb
+        self.usb: discovery.PortInfo | None = None
+
+    def usb_identity(self, port: str) -> discovery.PortInfo | None:
+        return discovery.usb_identity(port) if self.match_usb else None
+
+    def remember(self, port: str, usb: discovery.PortInfo | None) -> None:
+        """A device was confirmed on ``port``: on its own name, its USB identity is the one to follow."""
+        if usb is not None and port == self.port:
+            self.usb = usb
+
+    def ports(self) -> list[str]:
+        names = [self.port]
+        if self.usb is not None and self.match_usb:
+            for p in discovery.list_ports(include_emulators=False):
+                if (p.vid, p.pid) == (self.usb.vid, self.usb.pid) and (
+                        self.usb.serial_number is None or p.serial_number == self.usb.serial_number):
+                    names.append(p.device)
+        cands = self.candidates() if callable(self.candidates) else list(self.candidates)
+        for c in cands:
+            if any(ch in c for ch in "*?["):
+                names.extend(sorted(glob.glob(c)))
+            else:
+                names.append(c)
+        seen, out = set(), []
+        for n in names:
+            if n not in seen:
+                seen.add(n)
+                out.append(n)
+        return out
+
+
+class LinkCounters:
+    """What the reader counts for its health report: connections, losses, bytes, samples and line
+    errors since it started, every closed connection's decoder counters, the sample rate over the
+    last health interval, and the reader thread's CPU time. Written on the reader thread; the
+    latest report is handed to other threads under a lock."""
+
+    def __init__(self):
+        self.past = DecoderStats()  # the closed connections' decoder counters, added up
+        self.connections = 0
+        self.losses = 0
+        self.samples = 0
+        self.bytes = 0
+        self.line_errors = 0
+        self.cpu_s = 0.0
+        self._rate_mark = (0.0, 0)
+        self._last_rate = 0.0
+        self._lock = threading.Lock()
+        self._latest: ReaderHealth | None = None
+
+    def start(self, now: float) -> None:
+        self._rate_mark = (now, 0)
+
+    def closed(self, stats: DecoderStats) -> None:
+        for name in _STAT_FIELDS:
+            setattr(self.past, name, getattr(self.past, name) + getattr(stats, name))
+
+    def new_line_errors(self, conn: "_Connection") -> tuple[int, int] | None:
+        """(count, of which readings refused as impossible motion) of the line errors of ``conn`` not
+        reported yet, added to the total; None when there is nothing to report, also before the device
+        is confirmed (start-up garbage is not line noise)."""
+        n = line_error_count(conn.decoder.stats)
+        if n <= conn.line_errors:
+            return None
+        bad = implausible_count(conn.decoder.stats)
+        new = (n - conn.line_errors, bad - conn.implausible)
+        conn.line_errors, conn.implausible = n, bad
+        if not conn.confirmed:
+            return None
+        self.line_errors += new[0]
+        return new
+
+    def health(self, now: float, t_s: float, conn: "_Connection | None", protocol: str | None,
+               interval_s: float) -> ReaderHealth:
+        cur = conn.decoder.stats if conn is not None else None
+
+        def total(name: str) -> int:
+            return getattr(self.past, name) + (getattr(cur, name) if cur is not None else 0)
+
+        t_mark, n_mark = self._rate_mark
+        if now - t_mark >= 0.5 * interval_s:
+            self._last_rate = (self.samples - n_mark) / (now - t_mark) if now > t_mark else 0.0
+            self._rate_mark = (now, self.samples)
+        period = None
+        if conn is not None and isinstance(conn.decoder, cj.ChronojumpDecoder):
+            period = conn.decoder.period_s
+        return ReaderHealth(
+            t_s=t_s,
+            connected=conn is not None and conn.confirmed,
+            port=conn.port if conn is not None else None,
+            protocol=conn.protocol if conn is not None else protocol,
+            connections=self.connections,
+            losses=self.losses,
+            bytes_received=self.bytes,
+            samples_received=self.samples,
+            sample_rate_hz=self._last_rate,
+            frames_lost=total("frames_lost"),
+            checksum_errors=total("checksum_errors"),
+            bad_frames=total("bad_frames"),
+            sequence_gaps=total("sequence_gaps"),
+            implausible=total("implausible"),
+            discarded_bytes=total("discarded_bytes"),
+            resyncs=total("resyncs"),
+            byte_period_s=period,
+            last_data_age_s=(now - conn.last_data_s) if conn is not None else None,
+            reader_cpu_s=self.cpu_s,
+            line_errors=self.line_errors,
+        )
+
+    def publish(self, health: ReaderHealth) -> None:
+        with self._lock:
+            self._latest = health
+
+    def latest(self) -> ReaderHealth | None:
+        with self._lock:
+            return self._latest
+
+
 class DeviceReader:
     """Reads one transducer on one port, in its own thread.
+
+    Its parts: :class:`PortFinder` (where the device may be), the protocol decoders (bytes to
+    device messages), the connection's confirmation (``_confirmed_items``: the device answered its
+    protocol and is the expected one), :class:`StreamStitcher` (the one time base),
+    :class:`LinkCounters` (health), and ``events.EventPath`` (the one way out). The reader itself
+    owns the thread, the port, its reads and its writes.
 
     Parameters
     ----------
@@ -183,9 +317,10 @@ class DeviceReader:
             raise ValueError(f"protocol must be one of {', '.join(PROTOCOL_CHOICES)}, not {protocol!r}")
         self.port = port
         self.protocol = protocol
-        self.on_event = on_event
-        self.events: queue.Queue = queue.Queue()
-        self.candidates = candidates
+        self._path = EventPath(on_event)
+        self._emit = self._path.emit
+        self.events: queue.Queue = self._path.events  # without on_event, events come here
+        self.ports = PortFinder(port, candidates, match_usb)
         self.inverted = inverted
         # None: the link rates native devices may use (115200 first); an unanswered connection
         # moves on to the next one. A number: that rate only.
@@ -199,7 +334,6 @@ class DeviceReader:
         self.read_timeout_s = read_timeout_s
         self.min_read_interval_s = min_read_interval_s
         self._last_read_s = 0.0
-        self.match_usb = match_usb
         self.clock = clock
         self.origin_s: float | None = None
         self._stop = threading.Event()
@@ -210,21 +344,9 @@ class DeviceReader:
         self._cj_clock: cj.ByteClock | None = None  # the Chronojump unit's learned byte rate
         self._known_protocol = None if protocol == "auto" else protocol
         self._device_id: int | None = None
-        self._usb: discovery.PortInfo | None = None
         self._last_unavailable: tuple | None = None
         self._ever_connected = False
-        # counters
-        self._past = DecoderStats()
-        self._connections = 0
-        self._losses = 0
-        self._samples = 0
-        self._bytes = 0
-        self._line_errors = 0
-        self._rate_mark = (0.0, 0)
-        self._last_rate = 0.0
-        self._cpu_s = 0.0
-        self._health_lock = threading.Lock()
-        self._last_health: ReaderHealth | None = None
+        self.counters = LinkCounters()
         self._error: BaseException | None = None
 
     # -- public --------------------------------------------------------------------------------
@@ -233,7 +355,7 @@ class DeviceReader:
             raise RuntimeError("reader already started")
         self.origin_s = self.clock()
         self._stitcher = StreamStitcher(self.origin_s)
-        self._rate_mark = (self.origin_s, 0)
+        self.counters.start(self.origin_s)
         self._thread = threading.Thread(target=self._run, name=f"reader {self.port}", daemon=True)
         self._thread.start()
         return self
@@ -299,20 +421,12 @@ class DeviceReader:
 
     def health(self) -> ReaderHealth:
         """The latest health figures (computed on the reader thread at each health tick)."""
-        with self._health_lock:
-            if self._last_health is not None:
-                return self._last_health
-        return self._make_health(self.clock())
+        latest = self.counters.latest()
+        return latest if latest is not None else self._make_health(self.clock())
 
-    # -- event path ------------------------------------------------------------------------------
-    def _emit(self, event) -> None:
-        if self.on_event is None:
-            self.events.put(event)
-            return
-        try:
-            self.on_event(event)
-        except Exception:
-            _log.exception("on_event callback failed on %s", event.type)
+    def _make_health(self, now: float) -> ReaderHealth:
+        return self.counters.health(now, self.stream_time(now), self._conn, self._known_protocol,
+                                    self.health_interval_s)
 
     # -- thread -----------------------------------------------------------------------------------
     def _run(self) -> None:
@@ -327,10 +441,9 @@ class DeviceReader:
                 now = self.clock()
                 if now >= next_health:
                     next_health = now + self.health_interval_s
-                    self._cpu_s = time.thread_time()
+                    self.counters.cpu_s = time.thread_time()
                     h = self._make_health(now)
-                    with self._health_lock:
-                        self._last_health = h
+                    self.counters.publish(h)
                     self._emit(HealthEvent(h, h.t_s))
         except BaseException as exc:
             self._error = exc
@@ -340,26 +453,6 @@ class DeviceReader:
             if self._conn is not None:
                 self._close(self._conn)
 
-    def _ports_to_try(self) -> list[str]:
-        names = [self.port]
-        if self._usb is not None and self.match_usb:
-            for p in discovery.list_ports(include_emulators=False):
-                if (p.vid, p.pid) == (self._usb.vid, self._usb.pid) and (
-                        self._usb.serial_number is None or p.serial_number == self._usb.serial_number):
-                    names.append(p.device)
-        cands = self.candidates() if callable(self.candidates) else list(self.candidates)
-        for c in cands:
-            if any(ch in c for ch in "*?["):
-                names.extend(sorted(glob.glob(c)))
-            else:
-                names.append(c)
-        seen, out = set(), []
-        for n in names:
-            if n not in seen:
-                seen.add(n)
-                out.append(n)
-        return out
-
     def _unavailable(self, port: str, kind: str, reason: str) -> None:
         key = (port, kind, reason)
         if key != self._last_unavailable:
@@ -367,7 +460,7 @@ class DeviceReader:
             self._emit(DeviceUnavailable(port, kind, reason, self.stream_time()))
 
     def _connect(self) -> bool:
-        for port in self._ports_to_try():
+        for port in self.ports.ports():
             if self._stop.is_set():
                 return False
             try:
@@ -410,8 +503,7 @@ class DeviceReader:
             decoder = nat.NativeDecoder(inverted=self.inverted,
                                         counts_per_m_for=calibration.counts_per_m_for if self.calibration else None)
         conn = _Connection(ser, port, protocol, decoder, now, next_probe_s=now, last_data_s=now, held=[])
-        usb = discovery.usb_identity(port) if self.match_usb else None
-        conn.usb = usb
+        conn.usb = self.ports.usb_identity(port)
         with self._write_lock:
             self._conn = conn
         self._stitcher.new_connection()
@@ -449,7 +541,7 @@ class DeviceReader:
         self._last_read_s = now
         if data:
             conn.last_data_s = now
-            self._bytes += len(data)
+            self.counters.bytes += len(data)
             self._handle(conn, conn.decoder.feed(data, now), now)
             self._report_line_errors(conn, now)
         if self._conn is not conn:
@@ -466,37 +558,11 @@ class DeviceReader:
             self._lost(conn, f"no data for {self.silence_timeout_s:g} s")
 
     def _handle(self, conn: _Connection, items: list, now: float) -> None:
+        """Decoded items of one read: held until the device is confirmed, then reported on stream time."""
         if not conn.confirmed:
-            for item in items:
-                if isinstance(item, DeviceIdentity):
-                    if not item.supported:
-                        self._close(conn)
-                        self._unavailable(conn.port, "wrong_device",
-                                          f"{conn.port}: device speaks native protocol version {item.protocol_version}, "  # noqa: E501
-                                          f"this software speaks {nat.PROTOCOL_VERSION}")
-                        return
-                    if conn.port != self.port and self._device_id is not None and item.device_id != self._device_id:
-                        self._close(conn)
-                        self._unavailable(conn.port, "wrong_device",
-                                          f"{conn.port}: another device ({item.device_id:08X}) answered, "
-                                          f"expected {self._device_id:08X}")
-                        return
-                    conn.identity = item
-                    self._confirm(conn, now)
-                    break
-                if isinstance(item, ProbeEcho):
-                    self._confirm(conn, now)
-                    break
-            else:
-                if conn.protocol == "chronojump":
-                    st = conn.decoder.stats
-                    if st.samples >= 100 and st.implausible <= 0.02 * st.samples:
-                        self._confirm(conn, now)  # a unit that streams plausibly but missed the probe
-            if not conn.confirmed:
-                conn.held.extend(items)
+            items = self._confirmed_items(conn, items, now)
+            if items is None:
                 return
-            items = conn.held + items
-            conn.held = None
         received = self._stitcher.stream_time(now)
         for item in items:
             if isinstance(item, DeviceIdentity):
@@ -507,8 +573,45 @@ class DeviceReader:
             event = self._stitcher.retime(item, received)
             if event is not None:
                 if isinstance(event, Samples):
-                    self._samples += len(event)
+                    self.counters.samples += len(event)
                 self._emit(event)
+
+    def _confirmed_items(self, conn: _Connection, items: list, now: float) -> list | None:
+        """Confirmation: the device answered its protocol (HELLO of a supported version and, on another
+        port than the own, the same device id; a Chronojump probe echo, or a plausible stream) and
+        is taken as connected: the items held so far, then these. None: not (yet) confirmed, or
+        refused and closed."""
+        for item in items:
+            if isinstance(item, DeviceIdentity):
+                if not item.supported:
+                    self._close(conn)
+                    self._unavailable(conn.port, "wrong_device",
+                                      f"{conn.port}: device speaks native protocol version {item.protocol_version}, "  # noqa: E501
+                                      f"this software speaks {nat.PROTOCOL_VERSION}")
+                    return None
+                if conn.port != self.port and self._device_id is not None and item.device_id != self._device_id:
+                    self._close(conn)
+                    self._unavailable(conn.port, "wrong_device",
+                                      f"{conn.port}: another device ({item.device_id:08X}) answered, "
+                                      f"expected {self._device_id:08X}")
+                    return None
+                conn.identity = item
+                self._confirm(conn, now)
+                break
+            if isinstance(item, ProbeEcho):
+                self._confirm(conn, now)
+                break
+        else:
+            if conn.protocol == "chronojump":
+                st = conn.decoder.stats
+                if st.samples >= 100 and st.implausible <= 0.02 * st.samples:
+                    self._confirm(conn, now)  # a unit that streams plausibly but missed the probe
+        if not conn.confirmed:
+            conn.held.extend(items)
+            return None
+        items = conn.held + items
+        conn.held = None
+        return items
 
     def _next_rate(self) -> None:
         """After an unanswered connection: the next link rate, if several are allowed."""
@@ -517,13 +620,12 @@ class DeviceReader:
 
     def _confirm(self, conn: _Connection, now: float) -> None:
         conn.confirmed = True
-        self._connections += 1
+        self.counters.connections += 1
         self._known_protocol = conn.protocol
         self._last_unavailable = None
         if conn.identity is not None:
             self._device_id = conn.identity.device_id
-        if conn.usb is not None and conn.port == self.port:
-            self._usb = conn.usb
+        self.ports.remember(conn.port, conn.usb)
         device = {"protocol": conn.protocol, "port": conn.port}
         if conn.identity is not None:
             ident = conn.identity
@@ -548,67 +650,22 @@ class DeviceReader:
             conn.ser.close()
         except Exception:  # closing a vanished device can fail; the fd is released either way
             pass
-        st = conn.decoder.stats
-        for name in _STAT_FIELDS:
-            setattr(self._past, name, getattr(self._past, name) + getattr(st, name))
+        self.counters.closed(conn.decoder.stats)
 
     def _lost(self, conn: _Connection, reason: str) -> None:
         was_confirmed = conn.confirmed
         self._close(conn)
         if was_confirmed:
-            self._losses += 1
+            self.counters.losses += 1
             self._emit(DeviceLost(conn.port, reason, self.stream_time()))
         else:
             self._unavailable(conn.port, "error", f"{conn.port}: {reason}")
 
     def _report_line_errors(self, conn: _Connection, now: float) -> None:
-        """One event per read that brought refused bytes or frames (none before the device is
-        confirmed: start-up garbage is not line noise)."""
-        n = line_error_count(conn.decoder.stats)
-        if n > conn.line_errors:
-            bad = implausible_count(conn.decoder.stats)
-            if conn.confirmed:
-                self._line_errors += n - conn.line_errors
-                self._emit(LineErrors(n - conn.line_errors, self._line_errors, self._stitcher.stream_time(now),
-                                      bad - conn.implausible))
-            conn.line_errors, conn.implausible = n, bad
-
-    def _make_health(self, now: float) -> ReaderHealth:
-        conn = self._conn
-        cur = conn.decoder.stats if conn is not None else None
-
-        def total(name: str) -> int:
-            return getattr(self._past, name) + (getattr(cur, name) if cur is not None else 0)
-
-        t_mark, n_mark = self._rate_mark
-        if now - t_mark >= 0.5 * self.health_interval_s:
-            self._last_rate = (self._samples - n_mark) / (now - t_mark) if now > t_mark else 0.0
-            self._rate_mark = (now, self._samples)
-        period = None
-        if conn is not None and isinstance(conn.decoder, cj.ChronojumpDecoder):
-            period = conn.decoder.period_s
-        return ReaderHealth(
-            t_s=self.stream_time(now),
-            connected=conn is not None and conn.confirmed,
-            port=conn.port if conn is not None else None,
-            protocol=conn.protocol if conn is not None else self._known_protocol,
-            connections=self._connections,
-            losses=self._losses,
-            bytes_received=self._bytes,
-            samples_received=self._samples,
-            sample_rate_hz=self._last_rate,
-            frames_lost=total("frames_lost"),
-            checksum_errors=total("checksum_errors"),
-            bad_frames=total("bad_frames"),
-            sequence_gaps=total("sequence_gaps"),
-            implausible=total("implausible"),
-            discarded_bytes=total("discarded_bytes"),
-            resyncs=total("resyncs"),
-            byte_period_s=period,
-            last_data_age_s=(now - conn.last_data_s) if conn is not None else None,
-            reader_cpu_s=self._cpu_s,
-            line_errors=self._line_errors,
-        )
+        """One event per read that brought refused bytes or frames."""
+        new = self.counters.new_line_errors(conn)
+        if new is not None:
+            self._emit(LineErrors(new[0], self.counters.line_errors, self._stitcher.stream_time(now), new[1]))
 
 
 def _continue_clock(old: cj.ByteClock) -> cj.ByteClock:
