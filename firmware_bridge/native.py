@@ -28,6 +28,7 @@ from firmware_bridge.protocol import (
     Heartbeat,
     ProtocolError,
     Samples,
+    evolve,
 )
 
 _log = logging.getLogger(__name__)
@@ -497,7 +498,7 @@ class NativeDecoder:
         if isinstance(frame, Ack):
             self.stats.extra["acks"] += 1
             t = self._host_time(self._us_last, t_host_s) if self._raw_last is not None else (t_host_s or 0.0)
-            out.append(replace(frame, t_s=t))
+            out.append(evolve(frame, t_s=t))
             return
         if isinstance(frame, Samples):
             self._on_samples(frame, t_host_s, out)
@@ -509,13 +510,13 @@ class NativeDecoder:
                 if self._raw_last is None or us >= self._us_last:
                     self._raw_last, self._us_last = frame.t_us, us
                 self._ref_count = frame.count
-                out.append(replace(frame, t_s=self._host_time(us, t_host_s)))
+                out.append(evolve(frame, t_s=self._host_time(us, t_host_s)))
             else:
                 self.stats.implausible += 1
             return
         if isinstance(frame, Button):
             us = self._unwrap(frame.t_us)
-            out.append(replace(frame, t_s=self._host_time(us, t_host_s)))
+            out.append(evolve(frame, t_s=self._host_time(us, t_host_s)))
             return
 
     def _on_hello(self, ident: DeviceIdentity, out) -> None:
@@ -536,11 +537,12 @@ class NativeDecoder:
             return
         cpm = self.identity.effective_counts_per_m
         per_sample = self.max_speed_m_s * frame.period_us * 1e-6 * cpm + 2
-        counts = np.asarray(frame.counts, dtype=np.int64)
-        if n > 1 and np.abs(np.diff(counts)).max() > per_sample:
+        c = frame.counts
+        if n > 1 and max(abs(b - a) for a, b in zip(c, c[1:])) > per_sample:
             self.stats.implausible += 1
             return
-        count_first = frame.counts[0]
+        counts = np.asarray(c, dtype=np.int64)
+        count_first = c[0]
         us_first = self._unwrap(frame.clock_us)
         us_end = us_first + frame.period_us * (n - 1)
         ok_time = (self._last_sample_us is None or us_first > self._last_sample_us) and self._time_plausible(us_first)
@@ -582,9 +584,9 @@ class NativeDecoder:
         self._ref_count = int(counts[-1])
         self._last_t = float(t[-1])
         self.stats.samples += n
-        out.append(replace(frame, t_s=t, position_m=pos, absolute=True,
-                           session=(self.identity.device_id, self.identity.boot_id), rebased=rebased,
-                           clock_us=frame.clock_us % U32))
+        out.append(evolve(frame, t_s=t, position_m=pos, absolute=True,
+                          session=(self.identity.device_id, self.identity.boot_id), rebased=rebased,
+                          clock_us=frame.clock_us % U32))
 
 
 class CommandDecoder:

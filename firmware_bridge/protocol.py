@@ -31,6 +31,15 @@ class ProtocolError(ValueError):
 # counts) default to empty for protocols that have no such thing (Chronojump).
 
 
+def evolve(message, **changes):
+    """``message`` with ``changes``: ``dataclasses.replace`` for the hot path (every sample batch is
+    re-timed twice, by its decoder and by the reader's stitcher), without re-running ``__init__``.
+    Only for these messages, which check nothing on construction."""
+    new = object.__new__(type(message))
+    new.__dict__.update(message.__dict__, **changes)
+    return new
+
+
 @dataclass(frozen=True)
 class Samples:
     """Consecutive position samples of one connection (native: one SAMPLES frame).

@@ -25,7 +25,7 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import serial
@@ -52,6 +52,7 @@ from firmware_bridge.protocol import (
     Heartbeat,
     ProbeEcho,
     Samples,
+    evolve,
 )
 
 _log = logging.getLogger(__name__)
@@ -87,9 +88,9 @@ class StreamStitcher:
         if isinstance(item, Samples):
             return self.place(item, received_s)
         if isinstance(item, Ack):
-            return replace(item, t_s=received_s)
+            return evolve(item, t_s=received_s)
         if isinstance(item, (Button, Heartbeat)):
-            return replace(item, t_s=self.stream_time(item.t_s))
+            return evolve(item, t_s=self.stream_time(item.t_s))
         return None
 
     def place(self, batch: Samples, received_s: float | None = None) -> Samples | None:
@@ -125,7 +126,7 @@ class StreamStitcher:
             self._last_clock_us = (batch.clock_us + span_us) % (1 << 32)
         else:
             self._last_clock_us = None
-        return replace(batch, t_s=t, position_m=x, received_s=received_s)
+        return evolve(batch, t_s=t, position_m=x, received_s=received_s)
 
 
 @dataclass
