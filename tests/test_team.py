@@ -427,7 +427,7 @@ def test_the_dashboard_backend_uploads_finished_sets(team, tmp_path, monkeypatch
                                    settings=LiveSettings(exercise="squat", athlete="dora"))
         backend.start()
         try:
-            wait_for(lambda: any(e.kind == "set_saved" for e in events), timeout_s=90, what="set saved")
+            wait_for(lambda: any(e.type == "set_saved" for e in events), timeout_s=90, what="set saved")
             wait_for(lambda: team.count("SELECT count(*) FROM sets") == 1, timeout_s=20, what="set uploaded")
         finally:
             backend.stop()
