@@ -235,6 +235,10 @@ class ControlsPanel(QScrollArea):
         self.stillness.setSingleStep(0.5)
         self.stillness.setSuffix(" s")
         form.addRow("Velocity loss", self.threshold)
+        self.plan_limit = QCheckBox("Plan sets the limit")
+        self.plan_limit.setToolTip("When the athlete has a training plan, its block's velocity-loss limit is the "
+                                   "one in force; changing the limit by hand takes over")
+        form.addRow(self.plan_limit)
         form.addRow("Metric", self.metric_box)
         form.addRow("End after still", self.stillness)
         self.auto_end = QCheckBox("End the set at the stop")
@@ -306,8 +310,9 @@ class ControlsPanel(QScrollArea):
         for w in (self.load, self.threshold, self.stillness, self.tempo_margin, self.warmup_below, self.day_floor,
                   *self.resistance.boxes()):
             w.valueChanged.connect(self._changed)
-        for w in (self.auto_end, self.grace, self.warmup):
+        for w in (self.auto_end, self.grace, self.warmup, self.plan_limit):
             w.toggled.connect(self._changed)
+        self.threshold.valueChanged.connect(self._limit_by_hand)
         self.tempo.editingFinished.connect(self._changed)
         self.auto_end.toggled.connect(self.grace.setEnabled)
         for w in (self.stop_alert, self.warning_cue, self.day_alert, self.tempo_cue, self.zone_cue, self.sound):
@@ -345,6 +350,7 @@ class ControlsPanel(QScrollArea):
         self.load.setValue(s.load_kg or 0.0)
         self.side.setCurrentText(s.side)
         self.threshold.setValue(s.threshold_pct)
+        self.plan_limit.setChecked(s.plan_limit)
         self.metric_box.setCurrentIndex(max(0, self.metric_box.findData(s.metric)))
         self.stillness.setValue(s.set_end_stillness_s)
         self.auto_end.setChecked(s.auto_end)
@@ -371,6 +377,7 @@ class ControlsPanel(QScrollArea):
             set_end_stillness_s=float(self.stillness.value()),
             auto_end=self.auto_end.isChecked(),
             grace_rep=self.grace.isChecked(),
+            plan_limit=self.plan_limit.isChecked(),
             tempo=self.tempo.text().strip(),
             tempo_margin_s=float(self.tempo_margin.value()),
             warmup=self.warmup.isChecked(),
@@ -382,3 +389,22 @@ class ControlsPanel(QScrollArea):
     def _changed(self, *_) -> None:
         if not getattr(self, "_silent", False):
             self.settings_changed.emit(self.settings())
+
+    def apply_plan_limit(self, week) -> bool:
+        """The athlete's plan for today (``vbt.plan.PlanWeek`` or None): with "Plan sets the limit"
+        ticked and a block in force, its velocity-loss limit goes into the box (and so into force, as
+        any change of the box). True when that changed the box."""
+        block = getattr(week, "block", None)
+        if block is None or not self.plan_limit.isChecked() or self.threshold.value() == block.velocity_loss_pct:
+            return False
+        self._from_plan = True
+        try:
+            self.threshold.setValue(block.velocity_loss_pct)
+        finally:
+            self._from_plan = False
+        return True
+
+    def _limit_by_hand(self, *_) -> None:
+        """A limit typed in the box takes over from the plan's."""
+        if not getattr(self, "_silent", False) and not getattr(self, "_from_plan", False):
+            self.plan_limit.setChecked(False)

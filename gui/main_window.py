@@ -163,7 +163,7 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         b.set_end.connect(self._on_set_end)
         b.day_done.connect(self._on_day_done)
         b.tempo_miss.connect(self._on_tempo_miss)
-        b.plan_changed.connect(lambda ev: self.live.zone_legend.show_plan(ev.payload.week, ev.payload.zone))
+        b.plan_changed.connect(self._on_plan_changed)
         b.set_saved.connect(self._on_set_saved)
         b.device_connected.connect(self._on_device_connected)
         b.device_lost.connect(self._on_device_lost)
@@ -188,6 +188,12 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
         self.history.lists_loaded.connect(self._on_lists)
         self.live.end_panel.annotated.connect(self._on_annotated)
         self.live.end_panel.save_requested.connect(self.save_summary)
+
+    def _on_plan_changed(self, ev) -> None:
+        """Today's week of the athlete's plan and the exercise's zone: the legend shows them, and with
+        "Plan sets the limit" ticked the block's velocity-loss limit goes into force."""
+        self.controls.apply_plan_limit(ev.payload.week)
+        self.live.zone_legend.show_plan(ev.payload.week, ev.payload.zone)
 
     def _shortcuts(self) -> None:
         def add(key, slot):

@@ -70,6 +70,8 @@ class LiveSettings:
     set_end_stillness_s: float = 3.0
     auto_end: bool = False
     grace_rep: bool = False
+    # the athlete's training plan sets the velocity-loss limit (its active block's) when there is one
+    plan_limit: bool = True
     # the training method: tempo target ("3:1", "" for none), warm-up, the day rule's floor
     tempo: str = ""
     tempo_margin_s: float = 0.5

@@ -60,6 +60,7 @@ class SettingsMixin:
             set_end_stillness_s=num("rule/set_end_stillness_s", d.set_end_stillness_s),
             auto_end=_bool(q.value("rule/auto_end"), d.auto_end),
             grace_rep=_bool(q.value("rule/grace_rep"), d.grace_rep),
+            plan_limit=_bool(q.value("rule/plan_limit"), d.plan_limit),
             tempo=str(q.value("method/tempo", d.tempo) or ""),
             tempo_margin_s=num("method/tempo_margin_s", d.tempo_margin_s),
             warmup_below_kg=num("method/warmup_below_kg", 0.0) or None,
@@ -103,6 +104,7 @@ class SettingsMixin:
         q.setValue("rule/set_end_stillness_s", s.set_end_stillness_s)
         q.setValue("rule/auto_end", s.auto_end)
         q.setValue("rule/grace_rep", s.grace_rep)
+        q.setValue("rule/plan_limit", s.plan_limit)
         q.setValue("method/tempo", s.tempo)
         q.setValue("method/tempo_margin_s", s.tempo_margin_s)
         q.setValue("method/warmup_below_kg", s.warmup_below_kg or 0.0)

@@ -76,7 +76,7 @@ class ZoneLegend(QWidget):
             self.plan_line = f"plan: {week.why_none}"
         else:
             self.plan_line = (f"plan: {week.line()}, velocity-loss limit {week.block.velocity_loss_pct:g} % "
-                              f"(the Stop rule box sets the one in force)")
+                              f"(in force unless \"Plan sets the limit\" is unticked)")
         if target is None:
             for chip in self.chips.values():
                 chip.setText("")

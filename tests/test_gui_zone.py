@@ -45,7 +45,8 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
     ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
     win = MainWindow(ini, home=home, cue_player=CuePlayer(fallback=lambda _n: None, player=()))
     win.controls.set_settings(LiveSettings(athlete="ana", exercise="squat", load_kg=80.0, threshold_pct=40.0,
-                                           set_end_stillness_s=2.5, band_top_n=400.0, band_bottom_n=100.0))
+                                           plan_limit=False, set_end_stillness_s=2.5, band_top_n=400.0,
+                                           band_bottom_n=100.0))
     win._on_settings_changed(win.controls.settings())  # as if typed: the display's stop line follows
     win.controls.zone_cue.setChecked(True)
     win.resize(1600, 900)
@@ -94,6 +95,42 @@ def test_big_number_coloured_by_the_profile_zone_with_legend_and_cue(qtbot, tmp_
         win.close()
 
 
+def test_the_plan_sets_the_limit_until_one_is_typed(qtbot, tmp_path):
+    """With "Plan sets the limit" ticked (the default) the active block's velocity-loss limit is the
+    one in force: in the box, on the display, and for the STOP; typing a limit takes over."""
+    home = tmp_path / "home"
+    today = dt.date.today()
+    _profile_history(home, today)
+    with Store.open(home) as s:
+        s.save_plan(planning.default_plan("ana", today))  # activation block: 10 %
+    ini = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
+    win = MainWindow(ini, home=home, cue_player=CuePlayer(fallback=lambda _n: None, player=()))
+    win.controls.set_settings(LiveSettings(athlete="ana", exercise="squat", load_kg=80.0, threshold_pct=40.0,
+                                           set_end_stillness_s=2.5))
+    win._on_settings_changed(win.controls.settings())
+    qtbot.addWidget(win)
+    win.show()
+    try:
+        stops, plans = [], []
+        win.bridge.stop.connect(lambda ev: stops.append(ev.payload))
+        win.bridge.plan_changed.connect(lambda ev: plans.append(ev.payload.week))
+        script = _two_sets([0.90, 0.76, 0.62], [0.76, 0.75], ecc_first_s=1.5, ecc_second_s=1.5)
+        win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
+        qtbot.waitUntil(lambda: bool(plans), timeout=15000)
+        qtbot.waitUntil(lambda: win.controls.threshold.value() == 10.0, timeout=5000)
+        assert win.controls.plan_limit.isChecked() and win._applied.threshold_pct == 10.0
+        assert "in force unless" in win.live.zone_legend.plan_line
+        qtbot.waitUntil(lambda: bool(stops), timeout=30000)  # 15.6 % at rep 2: over the plan's 10 %, under 40 %
+        assert stops[0].index == 2
+        win.controls.threshold.setValue(30.0)  # typed by hand: the plan no longer sets it
+        assert not win.controls.plan_limit.isChecked() and win._applied.threshold_pct == 30.0
+        n = len(plans)
+        qtbot.waitUntil(lambda: len(plans) > n, timeout=5000)  # the backend read the plan again
+        assert win.controls.threshold.value() == 30.0
+    finally:
+        win.close()
+
+
 def _stored_bands(home, set_id):
     with Store.open(home) as s:
         return s.accommodation(set_id)
@@ -133,7 +170,8 @@ def test_no_plan_keeps_the_loss_colours(qtbot, tmp_path):
         win.bridge.rep.connect(lambda ev: calls.append(ev.payload.zone))
         script = _two_sets([0.70, 0.69], [0.70], ecc_first_s=1.5, ecc_second_s=1.5)
         win.start_session(demo=DemoOptions(protocol="native", seed=3, script=script, emulator_kwargs={"speed": 2.0}))
-        qtbot.waitUntil(lambda: win.display.n_reps >= 1, timeout=30000)
+        # each connection of a queued signal is its own event: wait for both, the window's and ours
+        qtbot.waitUntil(lambda: win.display.n_reps >= 1 and len(calls) >= 1, timeout=30000)
         assert calls[0] is None and not win.live.zone_legend.isVisible()
         assert win.live.velocity.value_colour() == theme.GOOD and "ZONE" not in win.live.velocity.footer()
     finally:
