@@ -39,13 +39,17 @@ class SetFlowMixin:
         if self.display.phase == RUNNING and self.session is not None:
             self.session.end_set("manual")
         self.display.new_set()
+        self._clear_last_set()
+        self._show_waiting()
+
+    def _clear_last_set(self) -> None:
+        """Off the screen: the last set's alert, day banner, tempo marks, end panel and rule hint."""
         self.overlay.dismiss()
         self.live.day_banner.hide()
         self.tempo_misses = []
         self.live.end_panel.hide()
         self._shown_seq = None
         self.controls.pending_hint.setText("")
-        self._show_waiting()
 
     def _show_waiting(self) -> None:
         v = self.live
@@ -80,12 +84,7 @@ class SetFlowMixin:
     def _on_rep(self, ev) -> None:
         action = self.display.apply(ev.payload)
         if action == "new_set":  # the first rep of a set after the last one ended
-            self.overlay.dismiss()
-            self.live.day_banner.hide()
-            self.tempo_misses = []
-            self.live.end_panel.hide()
-            self._shown_seq = None
-            self.controls.pending_hint.setText("")
+            self._clear_last_set()
         d = self.display
         last = d.last
         tile = self.live.velocity
