@@ -23,7 +23,7 @@ Public API
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from math import lgamma, exp
+from math import lgamma
 
 import numpy as np
 
@@ -172,7 +172,8 @@ class Timeline:
     def hold(self, duration_s, role="hold", wobble_m=0.0, wobble_hz=0.0):
         if duration_s > 0:
             self.segments.append(
-                Segment(self.t_s, duration_s, self.x_m, 0.0, kind="hold", role=role, wobble_m=wobble_m, wobble_hz=wobble_hz)
+                Segment(self.t_s, duration_s, self.x_m, 0.0, kind="hold", role=role, wobble_m=wobble_m,
+                        wobble_hz=wobble_hz)
             )
             self.t_s += duration_s
 
@@ -257,7 +258,8 @@ class SensorSpec:
             tf = np.arange(0.0, t_end, fine_dt)
             xf = self._measure(timeline, tf, rng)
             change = np.nonzero(np.diff(xf) != 0)[0] + 1
-            keep = np.unique(np.concatenate(([0], change, np.arange(0, tf.size, max(1, int(round(1.0 / (self.rate_hz * fine_dt))))))))
+            every = max(1, int(round(1.0 / (self.rate_hz * fine_dt))))
+            keep = np.unique(np.concatenate(([0], change, np.arange(0, tf.size, every))))
             return tf[keep], xf[keep]
         n = int(np.floor(t_end * self.rate_hz))
         t = np.arange(n, dtype=np.float64) / self.rate_hz
@@ -368,14 +370,17 @@ def build_set(timeline: Timeline, plan: SetPlan, rng: np.random.Generator, first
             timeline.move(0.006, 0.3, role="setup")
             timeline.move(-0.006, 0.3, role="setup")
             timeline.hold(float(rng.uniform(0.3, 1.0)), role="setup")
+        last_rom = plan.rom_m  # set at the end of each rep; read from the second rep on
         for k, v in enumerate(velocities):
             rom = plan.rom_m * float(rng.uniform(0.97, 1.03))
             pause = None
             ecc = None
             if k > 0:
-                ecc_seg = timeline.move(-last_rom, float(rng.uniform(0.6, 1.6)), *_shape(rng, False), role="eccentric")
+                ecc_seg = timeline.move(-last_rom, float(rng.uniform(0.6, 1.6)), *_shape(rng, False),
+                                        role="eccentric")
                 ecc = ecc_seg.duration_s
-                pause = float(rng.uniform(0.3, 1.5)) if plan.paused or rng.random() < 0.6 else float(rng.uniform(0.0, 0.08))
+                long_pause = plan.paused or rng.random() < 0.6
+                pause = float(rng.uniform(0.3, 1.5)) if long_pause else float(rng.uniform(0.0, 0.08))
                 timeline.hold(pause, role="floor")
             seg = timeline.move(rom, rom / v, *_shape(rng, True), role="concentric")
             truth.append(concentric_truth(seg, first_index + k, ecc, pause))
@@ -398,7 +403,10 @@ def build_set(timeline: Timeline, plan: SetPlan, rng: np.random.Generator, first
     for k, v in enumerate(velocities):
         rom = plan.rom_m * float(rng.uniform(0.97, 1.03))
         ecc = timeline.move(-rom, float(rng.uniform(0.6, 2.5)), *_shape(rng, False), role="eccentric")
-        pause = float(rng.uniform(0.5, 1.5)) if plan.paused else (float(rng.uniform(0.0, 0.1)) if rng.random() < 0.5 else 0.0)
+        if plan.paused:
+            pause = float(rng.uniform(0.5, 1.5))
+        else:
+            pause = float(rng.uniform(0.0, 0.1)) if rng.random() < 0.5 else 0.0
         timeline.hold(pause, role="bottom")
         seg = timeline.move(rom, rom / v, *_shape(rng, True), role="concentric")
         truth.append(concentric_truth(seg, first_index + k, ecc.duration_s, pause))
