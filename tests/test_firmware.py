@@ -14,11 +14,9 @@ and fail in CI (CI=true), where .ci/run installs it.
 import json
 import os
 import pathlib
-import queue
 import struct
 import subprocess
 import sys
-import time
 import zlib
 
 import numpy as np
@@ -31,6 +29,7 @@ from firmware_bridge.protocol import Ack, DeviceIdentity, Heartbeat, Samples
 from firmware_bridge.reader import DeviceReader
 from tests.firmware import fil
 from vbt.simulate import Timeline, simulate_set
+from tests.conftest import EventLog
 from tests.conftest import read_until as _read_until
 
 CPM = 10000  # the default build: 0.1 mm per count
@@ -48,27 +47,6 @@ def edges_file(path, position, t_end_s, cpm=CPM):
     return times, counts
 
 
-class Collector:
-    def __init__(self, q):
-        self.q = q
-        self.all = []
-
-    def until(self, predicate, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        for e in self.all:
-            if predicate(e):
-                return e
-        while time.monotonic() < deadline:
-            try:
-                e = self.q.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            self.all.append(e)
-            if predicate(e):
-                return e
-        raise AssertionError(f"no matching event within {timeout_s} s: {sorted({e.type for e in self.all})}")
-
-
 def run_set_live(built, seed, tmp_path, garbage_ms=()):
     fw, harness, _ = built
     sim = simulate_set(seed)
@@ -79,9 +57,9 @@ def run_set_live(built, seed, tmp_path, garbage_ms=()):
                               reader_options=dict(match_usb=False, silence_timeout_s=30.0))
         session.start()
         try:
-            events = Collector(session.events)
-            connected = events.until(lambda e: e.type == "device_connected", 30)
-            end = events.until(lambda e: e.type == "set_end", 240)
+            events = EventLog(session.events)
+            connected = events.wait(lambda e: e.type == "device_connected", 30)
+            end = events.wait(lambda e: e.type == "set_end", 240)
             watches = run.wait_done(120)
             health = session.reader.health()
         finally:
@@ -140,10 +118,10 @@ def test_no_edge_and_no_frame_lost_at_4_m_s_and_0_1_mm(built, tmp_path):
     times, counts = edges_file(tmp_path / "edges.bin", tl.position, tl.t_s)
     with fil.PtyRun(harness, fw, tmp_path / "edges.bin", lead_ms=300.0) as run:
         with DeviceReader(run.port, "native", match_usb=False, silence_timeout_s=30.0) as reader:
-            events = Collector(reader.events)
-            events.until(lambda e: e.type == "device_connected", 30)
+            events = EventLog(reader.events)
+            events.wait(lambda e: e.type == "device_connected", 30)
             watches = run.wait_done(120)
-            events.until(lambda e: e.type == "samples" and e.position_m[-1] == 0.0 and e.t_s[-1] > 2.0, 60)
+            events.wait(lambda e: e.type == "samples" and e.position_m[-1] == 0.0 and e.t_s[-1] > 2.0, 60)
             health = reader.health()
     assert watches["qe_errors"] == 0 and watches["enc_count"] == 0
     assert health.frames_lost == 0 and health.sequence_gaps == 0 and health.checksum_errors == 0
@@ -170,10 +148,10 @@ def test_hello_counts_per_m_is_what_the_host_uses(built, tmp_path):
     edges_file(tmp_path / "edges.bin", tl.position, tl.t_s, cpm=2500)
     with fil.PtyRun(harness, fw, tmp_path / "edges.bin") as run:
         with DeviceReader(run.port, "native", match_usb=False, silence_timeout_s=30.0) as reader:
-            events = Collector(reader.events)
-            conn = events.until(lambda e: e.type == "device_connected", 30)
+            events = EventLog(reader.events)
+            conn = events.wait(lambda e: e.type == "device_connected", 30)
             watches = run.wait_done(120)
-            events.until(lambda e: e.type == "samples" and e.t_s[-1] > 2.2, 60)
+            events.wait(lambda e: e.type == "samples" and e.t_s[-1] > 2.2, 60)
     assert conn.device["counts_per_m"] == 2500 and conn.device["device_id"] == "5642F00D"
     assert watches["enc_count"] == 1250
     x = np.concatenate([e.position_m for e in events.all if e.type == "samples"])
@@ -276,10 +254,10 @@ def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(bu
     monkeypatch.setenv("VBT_HOME", str(home))
     with fil.PtyRun(harness, fw, tmp_path / "edges.bin", run_ms=6500) as run:
         with DeviceReader(run.port, "native", match_usb=False, silence_timeout_s=30.0) as reader:
-            events = Collector(reader.events)
-            conn = events.until(lambda e: e.type == "device_connected", 30)
+            events = EventLog(reader.events)
+            conn = events.wait(lambda e: e.type == "device_connected", 30)
             run.wait_done(120)
-            events.until(lambda e: e.type == "samples" and e.t_s[-1] > 5.5, 60)
+            events.wait(lambda e: e.type == "samples" and e.t_s[-1] > 5.5, 60)
     assert conn.device["calibrated"] and conn.device["counts_per_m"] == pytest.approx(10400, abs=3)
     assert conn.device["firmware_counts_per_m"] == 10000
     x = np.concatenate([e.position_m for e in events.all if e.type == "samples"])

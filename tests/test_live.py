@@ -3,7 +3,6 @@
 import json
 import os
 import pathlib
-import queue
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from firmware_bridge.live import LiveSession
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.recorded import decode, render
 from vbt.config import AnalysisConfig
-from tests.conftest import one_set
+from tests.conftest import EventLog, one_set
 from vbt.tracker import LiveTracker
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -35,29 +34,6 @@ def cli_env(tmp_path):
     env["VBT_HOME"] = str(tmp_path / "home")
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
-
-
-class Events:
-    def __init__(self, session):
-        self.session = session
-        self.all = []
-
-    def wait(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        for e in self.all:
-            if predicate(e):
-                return e
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no matching event within {timeout} s: {[e.type for e in self.all]}")
-            try:
-                e = self.session.events.get(timeout=min(left, 0.1))
-            except queue.Empty:
-                continue
-            self.all.append(e)
-            if predicate(e):
-                return e
 
 
 # ---- acceptance (a): a Chronojump recording replayed live equals `vbt analyze` on the file ----------
@@ -104,7 +80,7 @@ def test_pulled_cable_mid_set_reconnects_and_the_set_goes_on(tmp_path):
     with Emulator("chronojump", script=script, link_dir=str(tmp_path)) as emu:
         session = LiveSession(emu.port, "chronojump", AnalysisConfig(), forward_samples=False,
                               forward_health=False).start()
-        ev = Events(session)
+        ev = EventLog(session.events)
         try:
             ev.wait(lambda e: e.type == "device_connected", 5.0)
             ev.wait(lambda e: e.type == "rep" and e.rep.index == 2, 15.0)

@@ -2,7 +2,6 @@
 
 import os
 import select
-import queue
 import threading
 import time
 import tty
@@ -15,6 +14,7 @@ from firmware_bridge import chronojump as cj
 from firmware_bridge.emulator import Emulator
 from firmware_bridge.motion import MotionScript
 from firmware_bridge.reader import DeviceReader
+from tests.conftest import EventLog
 
 pytestmark = pytest.mark.usefixtures("emulator_dir")
 
@@ -25,56 +25,12 @@ def slow_script(seconds=60.0):
     return MotionScript.from_arrays(t, 1.0 + 0.1 * np.sin(2 * np.pi * t / 3.0))
 
 
-class Collector:
-    """Drains a reader's queue; keeps every event; waits on conditions with a timeout."""
-
-    def __init__(self, reader):
-        self.reader = reader
-        self.events = []
-
-    def wait(self, predicate, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            for _i, e in enumerate(self.events):
-                if predicate(e):
-                    return e
-            left = deadline - time.monotonic()
-            if left <= 0:
-                types = [e.type for e in self.events if e.type != "samples"]
-                raise AssertionError(f"no matching event within {timeout} s; saw {types}")
-            try:
-                self.events.append(self.reader.events.get(timeout=min(left, 0.1)))
-            except queue.Empty:
-                pass
-
-    def wait_samples(self, n, timeout, after=0):
-        got = 0
-
-        def enough(_e):
-            nonlocal got
-            got = sum(len(e) for e in self.events[after:] if e.type == "samples")
-            return got >= n
-
-        deadline = time.monotonic() + timeout
-        while not enough(None):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"only {got} samples within {timeout} s")
-            try:
-                self.events.append(self.reader.events.get(timeout=0.1))
-            except queue.Empty:
-                pass
-
-    def samples(self):
-        s = [e for e in self.events if e.type == "samples"]
-        return np.concatenate([e.t_s for e in s]), np.concatenate([e.position_m for e in s])
-
-
 @pytest.mark.parametrize("protocol", ["chronojump", "native"])
 def test_reader_streams_with_health_and_stops_cleanly(protocol):
     with Emulator(protocol, script=slow_script()) as emu:
         reader = DeviceReader(emu.port, protocol, health_interval_s=0.25).start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             connected = c.wait(lambda e: e.type == "device_connected", 3.0)
             assert connected.protocol == protocol and not connected.reconnect
             c.wait_samples(1500, 5.0)
@@ -83,7 +39,7 @@ def test_reader_streams_with_health_and_stops_cleanly(protocol):
             t0 = time.monotonic()
             reader.stop()
             assert time.monotonic() - t0 < 1.0
-    t, x = c.samples()
+    _, t, x = c.samples()
     assert np.all(np.diff(t) > 0)
     h = reader.health()
     assert h.checksum_errors == 0 and h.frames_lost == 0 and h.implausible == 0 and h.losses == 0
@@ -100,14 +56,14 @@ def test_pulled_cable_is_reported_at_once_and_the_stream_resumes(protocol, power
     with Emulator(protocol, script=slow_script()) as emu:
         reader = DeviceReader(emu.port, protocol).start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             c.wait(lambda e: e.type == "device_connected", 3.0)
             c.wait_samples(500, 3.0)
             pulled = time.monotonic()
             emu.unplug()
             c.wait(lambda e: e.type == "device_lost", 1.0)
             assert time.monotonic() - pulled < 0.5  # at once, not after a timeout
-            n_before = len(c.events)
+            n_before = len(c.all)
             time.sleep(0.3)  # the cable stays out a moment (not a synchronisation)
             emu.plug(power_cycle=power_cycle)
             plugged = time.monotonic()
@@ -116,7 +72,7 @@ def test_pulled_cable_is_reported_at_once_and_the_stream_resumes(protocol, power
             c.wait_samples(500, 3.0, after=n_before)
         finally:
             reader.stop()
-    t, x = c.samples()
+    _, t, x = c.samples()
     assert np.all(np.diff(t) > 0)  # one stream time base across the reconnection
     gap = np.argmax(np.diff(t))
     assert 0.25 < t[gap + 1] - t[gap] < 2.5
@@ -139,7 +95,7 @@ def test_device_coming_back_under_a_new_name_is_found_through_candidates(tmp_pat
         pattern = os.path.join(str(tmp_path / "emu"), "ttyVBT-native-*")
         reader = DeviceReader(emu.port, "native", candidates=[pattern]).start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             c.wait(lambda e: e.type == "device_connected", 3.0)
             emu.unplug()
             c.wait(lambda e: e.type == "device_lost", 1.0)
@@ -155,7 +111,7 @@ def test_another_device_on_a_candidate_port_is_refused(tmp_path):
             Emulator("native", script=slow_script(), device_id=2) as b:
         reader = DeviceReader(a.port, "native", candidates=[b.port]).start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             c.wait(lambda e: e.type == "device_connected", 3.0)
             a.unplug()
             c.wait(lambda e: e.type == "device_lost", 1.0)
@@ -171,7 +127,7 @@ def test_busy_port_is_reported_then_used_when_free():
         other = serial.serial_for_url(emu.port, exclusive=True, timeout=0.05)
         reader = DeviceReader(emu.port, "chronojump").start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             busy = c.wait(lambda e: e.type == "device_unavailable", 2.0)
             assert busy.kind == "busy" and "busy" in busy.reason
             other.close()
@@ -219,7 +175,7 @@ def test_silent_device_is_lost_and_a_mute_port_is_not_a_transducer():
         # The default connect timeout: a loaded CI machine may not schedule the answer sooner.
         reader = DeviceReader(name, "chronojump", silence_timeout_s=0.3).start()
         try:
-            c = Collector(reader)
+            c = EventLog(reader.events)
             c.wait(lambda e: e.type == "device_unavailable" and e.kind == "no_answer", 6.0)
             # Now answer every probe like a Chronojump until the reader takes it as connected,
             # then fall silent. (A device answers when probed; bytes written between the
