@@ -12,28 +12,103 @@ import importlib
 import importlib.abc
 import sys
 
-KERNEL_MODULES = ("vbt.kernels", "vbt.textscan")
+KERNEL_PACKAGE = "vbt.kernels"
+KERNEL_PARTS = ("order", "stream", "filters", "turning", "phase", "flight", "rep")  # modules with kernels
+KERNEL_MODULES = (*(f"{KERNEL_PACKAGE}.{part}" for part in KERNEL_PARTS), "vbt.textscan")
 FIRST_COMPILE_S = 20  # measured on a 2-core machine (README, benchmarks/bench_analyze.py)
+STAMP_NAME = "kernels-source.stamp"  # beside numba's cache files of the kernels package
 
 
-def probably_cold() -> bool:
-    """A guess, without importing numba (a second to load): no index file of the kernels where
-    numba keeps them by default, or one older than the kernels' source. ``cold_kernels`` is exact."""
-    import glob
-    import hashlib
+def _kernels_dir() -> str:
     import os
 
     import vbt
 
-    here = os.path.dirname(os.path.abspath(vbt.__file__))
-    src = os.path.join(here, "kernels.py")
+    return os.path.join(os.path.dirname(os.path.abspath(vbt.__file__)), "kernels")
+
+
+def kernel_cache_dirs(package_dir: str) -> list[str]:
+    """Where numba keeps the machine code of the modules in ``package_dir``, in numba's layout:
+    ``$NUMBA_CACHE_DIR/<dir name>_<sha1 of the dir's path>`` when set, else ``__pycache__`` beside
+    the sources, or (when that cannot be written) the same subpath under the user's cache dir."""
+    import hashlib
+    import os
+
+    package_dir = os.path.abspath(package_dir)
+    subpath = f"{os.path.basename(package_dir)}_{hashlib.sha1(package_dir.encode()).hexdigest()}"
     user_dir = os.environ.get("NUMBA_CACHE_DIR")
-    # numba's layout: <NUMBA_CACHE_DIR>/<dir name>_<sha1 of the dir>, else __pycache__ beside the source
-    where = (os.path.join(user_dir, f"{os.path.basename(here)}_{hashlib.sha1(here.encode()).hexdigest()}")
-             if user_dir else os.path.join(here, "__pycache__"))
+    if user_dir:
+        return [os.path.join(user_dir, subpath)]
+    user_wide = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "numba")
+    return [os.path.join(package_dir, "__pycache__"), os.path.join(user_wide, subpath)]
+
+
+def kernel_sources_hash(package_dir: str) -> str:
+    """One hash of every source file of the package (names and contents)."""
+    import hashlib
+    import os
+
+    h = hashlib.sha256()
+    for name in sorted(os.listdir(package_dir)):
+        if name.endswith(".py"):
+            h.update(name.encode() + b"\0")
+            with open(os.path.join(package_dir, name), "rb") as f:
+                h.update(f.read() + b"\0")
+    return h.hexdigest()
+
+
+def _read_stamp(cache_dir: str) -> str | None:
+    import os
+
     try:
-        newest = max((os.path.getmtime(p) for p in glob.glob(os.path.join(where, "kernels.*.nbi"))), default=0.0)
-        return newest < os.path.getmtime(src)
+        with open(os.path.join(cache_dir, STAMP_NAME), encoding="ascii") as f:
+            return f.read().strip()
+    except (OSError, ValueError):
+        return None
+
+
+def refresh_kernel_cache(package_dir: str) -> None:
+    """Before the kernels package loads: numba checks a cached kernel against its own file only,
+    so a kernel whose callee (in another file) changed would load stale machine code. When the
+    package's sources differ from the stamp beside numba's cache, delete the package's cache files
+    there and write the new stamp. A cache dir that cannot be read or written is left alone (numba
+    then compiles in memory or uses its next location, which is checked the same way)."""
+    import glob
+    import os
+
+    digest = kernel_sources_hash(package_dir)
+    for n, cache_dir in enumerate(kernel_cache_dirs(package_dir)):
+        if _read_stamp(cache_dir) == digest:
+            continue
+        try:
+            for path in glob.glob(os.path.join(cache_dir, "*.nbi")) + glob.glob(os.path.join(cache_dir, "*.nbc")):
+                with contextlib.suppress(FileNotFoundError):  # another process cleared it first
+                    os.remove(path)
+            if n == 0:
+                os.makedirs(cache_dir, exist_ok=True)  # numba's first choice: it would create it too
+            elif not os.path.isdir(cache_dir):
+                continue  # a fallback numba has not used: nothing to mark
+            tmp = os.path.join(cache_dir, f"{STAMP_NAME}.{os.getpid()}")
+            with open(tmp, "w", encoding="ascii") as f:
+                f.write(digest + "\n")
+            os.replace(tmp, os.path.join(cache_dir, STAMP_NAME))
+        except OSError:
+            pass
+
+
+def probably_cold() -> bool:
+    """A guess, without importing numba (a second to load): the kernels' sources differ from the
+    stamp beside numba's cache, or a kernel module has no index file there. ``cold_kernels`` is
+    exact."""
+    import glob
+    import os
+
+    here = _kernels_dir()
+    try:
+        where = kernel_cache_dirs(here)[0]
+        if _read_stamp(where) != kernel_sources_hash(here):
+            return True
+        return any(not glob.glob(os.path.join(where, f"{part}.*.nbi")) for part in KERNEL_PARTS)
     except OSError:
         return False
 
@@ -86,9 +161,10 @@ def compile_fits() -> None:
     import numpy as np
 
     from vbt import kernels as K
+    from vbt.kernels.rep import _fit_end
 
     t, x, fs = _synthetic_rep()
-    K._fit_end(t, x, 0, t.size, True, 1, True, np.empty(3), np.empty(2), np.full(2, 2.0))
+    _fit_end(t, x, 0, t.size, True, 1, True, np.empty(3), np.empty(2), np.full(2, 2.0))
     coeffs = np.empty(5)
     K.butter_lowpass(10.0, fs, coeffs)
     K.analyze_rep(x, fs, coeffs, 50, 100, 300, -1, 0.5, 0.01, 0.2, 60.0, 1, 0.001, np.empty(K.REP_OUT_SIZE))
@@ -101,6 +177,8 @@ def compile_rest() -> None:
 
     from vbt import kernels as K
     from vbt.config import AnalysisConfig
+    from vbt.kernels.rep import _descent, _window_below
+    from vbt.kernels.turning import _fit_then_refit
     from vbt.io import parse_chronojump_text, parse_csv_text
     from vbt.tracker import LiveTracker
 
@@ -111,15 +189,15 @@ def compile_rest() -> None:
     xf = np.empty(n)
     K.filtfilt(x, coeffs, 50, xf)
     K.median_of(np.abs(x - xf))
-    K._window_below(x, 100, 0, 300, 0.01)
+    _window_below(x, 100, 0, 300, 0.01)
     K.beta_from_shape(0.5, 1.5)
     init = np.array([0.0, 0.2, 0.1, 0.2, 2.0, 2.0])
     K.fit_phase_lm(t, x, 0, n, init, np.empty(6))
     K.ends_consistent(x, fs, 0.1, 0.3, 0.0, 0.2, 0.35, 0.001)
     K.final_rise_start(x, 0, 300, 0.001)
     v = np.gradient(xf) * fs
-    K._descent(v, xf, -1, 100, np.zeros(3, dtype=np.int64))
-    K._fit_then_refit(t, x, 0, n, 2.0, 2.0, np.empty(3), np.empty(2))
+    _descent(v, xf, -1, 100, np.zeros(3, dtype=np.int64))
+    _fit_then_refit(t, x, 0, n, 2.0, 2.0, np.empty(3), np.empty(2))
     K.ballistic_from(t, x, 0, n - 1, 0.001)
     K.curvature(t, x, 0, n - 1)
     K.takeoff_fit(t, x, 0, 200, n - 1)

@@ -1,0 +1,146 @@
+"""A jump's flight: the ballistic stretch before a rep's end, its curvature and the take-off."""
+
+from __future__ import annotations
+
+
+import numpy as np
+from numba import njit
+
+from .common import G
+
+MIN_FLIGHT_S = 0.08  # a ballistic stretch this long before the end is a flight (a jump's is 0.1 s or more)
+FLIGHT_PAST_APEX_S = 0.04  # ... that goes on this long past the apex (a lift's bar stops there)
+FLIGHT_G_TOL = 1.0  # ... whose own curvature (a free parabola) is -g within this (m/s^2): a wobble's is not
+BALLISTIC_STEPS = 150  # the flight's start is searched at this many points at most
+TAKEOFF_EXPONENTS = (2.0, 2.5, 3.0, 3.5, 4.0)  # the push's last ms: x leaves the flight as (t_off - t)^p
+TAKEOFF_BACK_S = 0.06  # the take-off is searched this far before the tolerance test's flight start
+TAKEOFF_FIT_M = 0.03  # ... fitting the push where it is within this of the flight parabola
+
+
+@njit(cache=True)
+def _flight_line(t, x, lo, hi, tr, out2):
+    """Least-squares line a + b u of y = x + G u^2 / 2 (u = t - tr) over samples lo..hi: the flight
+    parabola of curvature -G. False when the samples cannot define it."""
+    s1 = 0.0
+    st = 0.0
+    sy = 0.0
+    stt = 0.0
+    sty = 0.0
+    for k in range(lo, hi + 1):
+        u = t[k] - tr
+        y = x[k] + 0.5 * G * u * u
+        s1 += 1.0
+        st += u
+        sy += y
+        stt += u * u
+        sty += u * y
+    det = s1 * stt - st * st
+    if det <= 0.0:
+        return False
+    out2[1] = (s1 * sty - st * sy) / det
+    out2[0] = (sy - out2[1] * st) / s1
+    return True
+
+
+@njit(cache=True)
+def curvature(t, x, lo, hi):
+    """Second derivative of the least-squares parabola through samples lo..hi (NaN: too few)."""
+    if hi - lo < 3:
+        return np.nan
+    tm = 0.5 * (t[lo] + t[hi])
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    y0 = 0.0
+    y1 = 0.0
+    y2 = 0.0
+    for k in range(lo, hi + 1):
+        u = t[k] - tm
+        u2 = u * u
+        s0 += 1.0
+        s1 += u
+        s2 += u2
+        s3 += u2 * u
+        s4 += u2 * u2
+        y0 += x[k]
+        y1 += u * x[k]
+        y2 += u2 * x[k]
+    det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
+    if det == 0.0:
+        return np.nan
+    c2 = (s0 * (s2 * y2 - s3 * y1) - s1 * (s1 * y2 - s3 * y0) + s2 * (s1 * y1 - s2 * y0)) / det
+    return 2.0 * c2
+
+
+@njit(cache=True)
+def ballistic_from(t, x, lo, hi, tol):
+    """The earliest sample j in [lo, hi) from which x[j..hi] is a free flight: a parabola of
+    curvature -G (any level and apex time) within ``tol`` of every sample. -1 when not even the
+    last few samples are. Scanned back from ``hi`` in up to BALLISTIC_STEPS strides; stops at the
+    first stretch that is not a flight."""
+    if hi - lo < 3:
+        return -1
+    stride = max(1, (hi - lo) // BALLISTIC_STEPS)
+    tr = t[hi]
+    line = np.empty(2)
+    best = -1
+    j = hi - 2
+    while j >= lo:
+        if not _flight_line(t, x, j, hi, tr, line):
+            return best
+        for k in range(j, hi + 1):
+            u = t[k] - tr
+            if abs(x[k] + 0.5 * G * u * u - line[0] - line[1] * u) > tol:
+                return best
+        best = j
+        j -= stride
+    return best
+
+
+@njit(cache=True)
+def takeoff_fit(t, x, lo, j_fly, hi):
+    """Where the bar leaves the push for its flight: the flight parabola is fitted on the flight's
+    inner part (from half-way between ``j_fly`` and the apex region to ``hi``); before it the
+    residual e = x - parabola grows as C (t_off - t)^p (the force falls to zero as the push ends);
+    t_off, C and p in TAKEOFF_EXPONENTS by least squares over the samples where e is under
+    TAKEOFF_FIT_M. -1.0 when there is nothing to fit."""
+    tr = t[hi]
+    mid = j_fly + (hi - j_fly) // 3
+    line = np.empty(2)
+    if hi - mid < 5 or not _flight_line(t, x, mid, hi, tr, line):
+        return -1.0
+    # residuals from the parabola, back from the flight to where they pass TAKEOFF_FIT_M
+    first = mid
+    while first > lo:
+        u = t[first - 1] - tr
+        if x[first - 1] - (line[0] + line[1] * u - 0.5 * G * u * u) > TAKEOFF_FIT_M:
+            break
+        first -= 1
+    if mid - first < 5:
+        return -1.0
+    best_sse = np.inf
+    best_t = -1.0
+    t_lo = max(t[first], t[j_fly] - TAKEOFF_BACK_S)
+    t_hi = t[mid]
+    n_grid = 120
+    for q in range(len(TAKEOFF_EXPONENTS)):
+        p = TAKEOFF_EXPONENTS[q]
+        for g in range(n_grid + 1):
+            to = t_lo + (t_hi - t_lo) * g / n_grid
+            sff = 0.0
+            sfe = 0.0
+            see = 0.0
+            for k in range(first, mid + 1):
+                u = t[k] - tr
+                e = x[k] - (line[0] + line[1] * u - 0.5 * G * u * u)
+                f = (to - t[k]) ** p if t[k] < to else 0.0
+                sff += f * f
+                sfe += f * e
+                see += e * e
+            sse = see - sfe * sfe / sff if sff > 0.0 else see
+            if sse < best_sse:
+                best_sse = sse
+                best_t = to
+    return best_t

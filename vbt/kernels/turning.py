@@ -1,0 +1,536 @@
+"""Turning-point fits: two power-law branches either side of a hold, exponents fixed or chosen by the data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .common import NO, YES
+from .order import rank_order, search_left, search_right
+
+# ---- turning-point fit ----------------------------------------------------------------------
+
+GOLDEN_TOL_S = 2e-6  # a golden-section search stops when its bracket is this narrow (seconds)
+FIT_MAX_POINTS = 200  # a fit averages its samples in bins down to this many (1 kHz windows run to ~600)
+REFIT_RADIUS_S = 0.04  # the refit with the phase's own exponents searches this close to the first fit
+DESCENT_REFIT_RADIUS_S = 0.1  # the same for a descent's ends, whose onset can be slow (exponent up to 4.5)
+
+
+@njit(cache=True)
+def _branch_sums(t, x, lo, hi, tb, p, left, out3):
+    """Sums over samples lo..hi-1 of u, u*u, u*x with u = (tb-t)+^p (left) or (t-tb)+^p."""
+    s = 0.0
+    ss = 0.0
+    sx = 0.0
+    for j in range(lo, hi):
+        d = tb - t[j] if left else t[j] - tb
+        if d > 0.0:
+            u = d * d if p == 2.0 else d ** p
+            s += u
+            ss += u * u
+            sx += u * x[j]
+    out3[0] = s
+    out3[1] = ss
+    out3[2] = sx
+
+
+@njit(cache=True)
+def _solve3(s1, sx, sxx, sl, sll, slx, sr, srr, srx, coef):
+    """Normal equations of x ~ c0 + cL*uL + cR*uR where uL*uR == 0; returns the residual SS."""
+    eps = 1e-30
+    if sll < eps and srr < eps:
+        coef[0] = sx / s1
+        coef[1] = 0.0
+        coef[2] = 0.0
+    elif sll < eps:
+        det = s1 * srr - sr * sr
+        if abs(det) < eps:
+            return 1e300
+        coef[0] = (sx * srr - sr * srx) / det
+        coef[1] = 0.0
+        coef[2] = (s1 * srx - sr * sx) / det
+    elif srr < eps:
+        det = s1 * sll - sl * sl
+        if abs(det) < eps:
+            return 1e300
+        coef[0] = (sx * sll - sl * slx) / det
+        coef[1] = (s1 * slx - sl * sx) / det
+        coef[2] = 0.0
+    else:
+        det = s1 * sll * srr - sl * sl * srr - sr * sr * sll
+        if abs(det) < eps:
+            return 1e300
+        c0 = (sx * sll * srr - sl * slx * srr - sr * srx * sll) / det
+        coef[0] = c0
+        coef[1] = (slx - sl * c0) / sll
+        coef[2] = (srx - sr * c0) / srr
+    return sxx - coef[0] * sx - coef[1] * slx - coef[2] * srx
+
+
+@njit(cache=True)
+def _prefix_moments(t, x, pre):
+    """pre[i] = sums over samples 0..i-1 of t^0..t^4 and x, x*t, x*t^2."""
+    for k in range(8):
+        pre[0, k] = 0.0
+    for j in range(t.shape[0]):
+        tj = t[j]
+        t2 = tj * tj
+        xj = x[j]
+        pre[j + 1, 0] = pre[j, 0] + 1.0
+        pre[j + 1, 1] = pre[j, 1] + tj
+        pre[j + 1, 2] = pre[j, 2] + t2
+        pre[j + 1, 3] = pre[j, 3] + t2 * tj
+        pre[j + 1, 4] = pre[j, 4] + t2 * t2
+        pre[j + 1, 5] = pre[j, 5] + xj
+        pre[j + 1, 6] = pre[j, 6] + xj * tj
+        pre[j + 1, 7] = pre[j, 7] + xj * t2
+
+
+@njit(cache=True)
+def _sums(t, x, pre, tb, p, left, out3):
+    """:func:`_branch_sums` over all samples; for p == 2 in O(log n) from the prefix moments
+    (u = (tb - t)^2 expands into powers of t)."""
+    if p != 2.0:
+        _branch_sums(t, x, np.int64(0), t.shape[0], tb, p, left, out3)
+        return
+    n = t.shape[0]
+    if left:
+        k = search_left(t, tb, n)
+        c0, c1, c2, c3, c4 = pre[k, 0], pre[k, 1], pre[k, 2], pre[k, 3], pre[k, 4]
+        q0, q1, q2 = pre[k, 5], pre[k, 6], pre[k, 7]
+    else:
+        k = search_right(t, tb, n)
+        c0, c1, c2, c3, c4 = (pre[n, 0] - pre[k, 0], pre[n, 1] - pre[k, 1], pre[n, 2] - pre[k, 2],
+                              pre[n, 3] - pre[k, 3], pre[n, 4] - pre[k, 4])
+        q0, q1, q2 = pre[n, 5] - pre[k, 5], pre[n, 6] - pre[k, 6], pre[n, 7] - pre[k, 7]
+    if c0 == 0.0:
+        out3[0] = 0.0
+        out3[1] = 0.0
+        out3[2] = 0.0
+        return
+    b2 = tb * tb
+    out3[0] = max(c0 * b2 - 2.0 * tb * c1 + c2, 0.0)
+    out3[1] = max(c0 * b2 * b2 - 4.0 * b2 * tb * c1 + 6.0 * b2 * c2 - 4.0 * tb * c3 + c4, 0.0)
+    out3[2] = b2 * q0 - 2.0 * tb * q1 + q2
+
+
+@njit(cache=True)
+def _pair_sse(t, x, pre, te, t0, p_left, p_right, s1, sx, sxx, coef):
+    bl = np.empty(3)
+    br = np.empty(3)
+    _sums(t, x, pre, te, p_left, YES, bl)
+    _sums(t, x, pre, t0, p_right, NO, br)
+    return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], coef)
+
+
+@njit(cache=True)
+def _one_side_sse(t, x, pre, tb, which, p_left, p_right, fixed, s1, sx, sxx, tmp):
+    """Residual SS with one branch's sums given (``fixed``) and the other's time moved to ``tb``:
+    which == 0 moves t0 (the right branch), 1 moves te (the left branch)."""
+    other = np.empty(3)
+    if which == 0:
+        _sums(t, x, pre, tb, p_right, NO, other)
+        return _solve3(s1, sx, sxx, fixed[0], fixed[1], fixed[2], other[0], other[1], other[2], tmp)
+    _sums(t, x, pre, tb, p_left, YES, other)
+    return _solve3(s1, sx, sxx, other[0], other[1], other[2], fixed[0], fixed[1], fixed[2], tmp)
+
+
+@njit(cache=True)
+def fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times):
+    """Turning point of samples lo..hi-1 as three pieces: a branch ending at ``te``, the bar
+    still at level c0 from ``te`` to ``t0`` (a pause, possibly of zero length), a branch
+    starting at ``t0``:  x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR,  te <= t0.
+
+    Samples are first averaged into at most FIT_MAX_POINTS bins. Grid search over candidate
+    sample times for both (at most ~80 per side), then golden-section refinement of each within
+    one candidate spacing. ``times`` receives (te, t0); ``coef`` (c0, cL, cR)."""
+    tb, xb, nb = _binned(t, x, lo, hi)
+    return _fit_pieces(tb, xb, np.int64(0), nb, p_left, p_right, coef, times, np.int64(0), nb, np.int64(0), nb,
+                       np.int64(80))
+
+
+@njit(cache=True)
+def _binned(t, x, lo, hi):
+    """Samples lo..hi-1 averaged in bins of equal count so that at most FIT_MAX_POINTS remain."""
+    m = hi - lo
+    k = (m + FIT_MAX_POINTS - 1) // FIT_MAX_POINTS
+    if k <= 1:
+        return t[lo:hi], x[lo:hi], m
+    nb = (m + k - 1) // k
+    tb = np.empty(nb)
+    xb = np.empty(nb)
+    for b in range(nb):
+        j0 = lo + b * k
+        j1 = min(j0 + k, hi)
+        st = 0.0
+        sx = 0.0
+        for j in range(j0, j1):
+            st += t[j]
+            sx += x[j]
+        tb[b] = st / (j1 - j0)
+        xb[b] = sx / (j1 - j0)
+    return tb, xb, nb
+
+
+@njit(cache=True)
+def fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, te_guess, t0_guess, radius_s):
+    """:func:`fit_turning_point` with the search for ``te`` and ``t0`` kept within ``radius_s``
+    of a first estimate (a refit with other exponents moves them by a few ms, not more), with
+    fewer candidates."""
+    t, x, hi = _binned(t, x, lo, hi)
+    lo = np.int64(0)
+    e_lo = search_left(t, te_guess - radius_s, hi)
+    e_hi = search_right(t, te_guess + radius_s, hi)
+    o_lo = search_left(t, t0_guess - radius_s, hi)
+    o_hi = search_right(t, t0_guess + radius_s, hi)
+    return _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, max(e_hi, e_lo + 1),
+                       o_lo, max(o_hi, o_lo + 1), np.int64(24))
+
+
+@njit(cache=True)
+def _fit_then_refit(t, x, lo, hi, p_left, p_right, coef, times):
+    """:func:`fit_turning_point` with exponents other than 2 found the cheap way: a full search
+    with both exponents 2 (its sums come from prefix moments), then the search with the given
+    exponents within DESCENT_REFIT_RADIUS_S of that fit (~3x faster; eccentric durations as
+    accurate on the motion model)."""
+    if p_left == 2.0 and p_right == 2.0:
+        fit_turning_point(t, x, lo, hi, p_left, p_right, coef, times)
+        return
+    fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
+    fit_turning_point_near(t, x, lo, hi, p_left, p_right, coef, times, times[0], times[1], DESCENT_REFIT_RADIUS_S)
+
+
+# Exponents tried for each branch of a turning point (position ~ |t - tb|^p: 2 is a constant
+# acceleration, higher a gentler onset or arrival, lower a sharper one).
+AUTO_EXPONENTS = (1.3, 1.6, 2.0, 2.5, 3.0, 3.5, 4.0)
+AUTO_RADIUS_SHARE = 0.25  # the refits search this share of the window's span around the first fit
+AUTO_REFITS = 3  # exponents refitted per branch: those that fit best at the first fit's ends
+TWO_TERM = True
+TWO_TERM_PENALTY = 2.0  # AIC parameters charged for a branch's second term (refit_two_term)
+
+
+@njit(cache=True)
+def _sse_at(t, x, lo, hi, te, t0, pl, pr):
+    """Residual SS of the three-piece model with both times given (no search)."""
+    m = hi - lo
+    s1 = float(m)
+    sx = 0.0
+    sxx = 0.0
+    for j in range(lo, hi):
+        sx += x[j]
+        sxx += x[j] * x[j]
+    bl = np.empty(3)
+    br = np.empty(3)
+    _branch_sums(t, x, lo, hi, te, pl, YES, bl)
+    _branch_sums(t, x, lo, hi, t0, pr, NO, br)
+    c = np.empty(3)
+    return _solve3(s1, sx, sxx, bl[0], bl[1], bl[2], br[0], br[1], br[2], c)
+
+
+@njit(cache=True)
+def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
+    """:func:`fit_turning_point` with each branch's exponent chosen by the data: a full fit with
+    both exponents 2; then for each branch (the one named by ``first_right`` first) the AUTO_REFITS
+    exponents of AUTO_EXPONENTS that fit best at those ends are refitted near them. It
+    assumes only that position leaves or reaches the turning point as a power of time, which holds
+    near any turning point of a smooth motion (2 for a bounce or a step of force, 3 for force
+    building up from the weight, higher for a gentler onset).
+    ``exps`` receives (p_left, p_right). Returns the residual sum of squares (of the binned samples)."""
+    best = fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
+    pl = 2.0
+    pr = 2.0
+    c = np.empty(3)
+    tm = np.empty(2)
+    radius = max(REFIT_RADIUS_S, AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
+    tb, xb, nb = _binned(t, x, lo, hi)
+    ne = len(AUTO_EXPONENTS)
+    score = np.empty(ne)
+    order = np.empty(ne, np.int64)
+    for k in range(2):
+        right = first_right if k == 0 else not first_right
+        cur = pr if right else pl
+        te_g = times[0]
+        t0_g = times[1]
+        for q in range(ne):
+            p = AUTO_EXPONENTS[q]
+            score[q] = _sse_at(tb, xb, np.int64(0), nb, te_g, t0_g, pl if right else p, p if right else pr)
+        rank_order(score, order)
+        for r in range(AUTO_REFITS):
+            p = AUTO_EXPONENTS[order[r]]
+            if p == cur:
+                continue
+            if right:
+                s = fit_turning_point_near(t, x, lo, hi, pl, p, c, tm, te_g, t0_g, radius)
+            else:
+                s = fit_turning_point_near(t, x, lo, hi, p, pr, c, tm, te_g, t0_g, radius)
+            if s < best:
+                best = s
+                coef[0] = c[0]
+                coef[1] = c[1]
+                coef[2] = c[2]
+                times[0] = tm[0]
+                times[1] = tm[1]
+                if right:
+                    pr = p
+                else:
+                    pl = p
+    exps[0] = pl
+    exps[1] = pr
+    return best
+
+
+@njit(cache=True)
+def _sse_two_term(t, x, te, t0, pl, pr, right, coef4):
+    """Residual SS of x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR with the branch named by ``right``
+    given a second term, u^(p+1): the power law's first correction, so that a window reaching
+    beyond where one power holds (force building up, braking easing off) does not bend the ends."""
+    A = np.zeros((4, 4))
+    g = np.zeros(4)
+    for j in range(t.shape[0]):
+        dl = te - t[j]
+        dr = t[j] - t0
+        b0 = 1.0
+        b1 = dl ** pl if dl > 0.0 else 0.0
+        b2 = dr ** pr if dr > 0.0 else 0.0
+        if right:
+            b3 = b2 * dr if dr > 0.0 else 0.0
+        else:
+            b3 = b1 * dl if dl > 0.0 else 0.0
+        bs = (b0, b1, b2, b3)
+        for r in range(4):
+            g[r] += bs[r] * x[j]
+            for c in range(4):
+                A[r, c] += bs[r] * bs[c]
+    for r in range(4):
+        A[r, r] += 1e-18
+    if not _solve_small(A, g, coef4):
+        return 1e300
+    sse = 0.0
+    for j in range(t.shape[0]):
+        dl = te - t[j]
+        dr = t[j] - t0
+        b1 = dl ** pl if dl > 0.0 else 0.0
+        b2 = dr ** pr if dr > 0.0 else 0.0
+        if right:
+            b3 = b2 * dr if dr > 0.0 else 0.0
+        else:
+            b3 = b1 * dl if dl > 0.0 else 0.0
+        r_ = x[j] - (coef4[0] + coef4[1] * b1 + coef4[2] * b2 + coef4[3] * b3)
+        sse += r_ * r_
+    return sse
+
+
+@njit(cache=True)
+def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
+    """Refine the turning point of the branch named by ``right`` (t0 of a rise's onset, or te of
+    an arrival) with :func:`_sse_two_term`, the other end held, within ``radius`` of ``times``.
+    Taken only if the extra term lowers the residual by more than chance would (AIC). Returns
+    True when taken; ``coef`` (c0, cL, cR) and ``times`` are then updated."""
+    tb, xb, m = _binned(t, x, lo, hi)
+    if m < 8:
+        return False
+    tc = 0.5 * (tb[0] + tb[m - 1])
+    tt = np.empty(m)
+    for j in range(m):
+        tt[j] = tb[j] - tc
+    te = times[0] - tc
+    t0 = times[1] - tc
+    c4 = np.empty(4)
+    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4)  # two terms at the one-term ends
+    one = 0.0
+    for j in range(m):
+        dl = te - tt[j]
+        dr = tt[j] - t0
+        r_ = xb[j] - (coef[0] + (coef[1] * dl ** pl if dl > 0.0 else 0.0) + (coef[2] * dr ** pr if dr > 0.0 else 0.0))
+        one += r_ * r_
+    if right:
+        a = max(t0 - radius, te)
+        b = t0 + radius
+    else:
+        a = te - radius
+        b = min(te + radius, t0)
+    if not b > a:
+        return False
+    gr = 0.6180339887498949
+    c1 = b - gr * (b - a)
+    c2 = a + gr * (b - a)
+    f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
+    f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+    while b - a > GOLDEN_TOL_S * 10.0:
+        if f1 < f2:
+            b = c2
+            c2 = c1
+            f2 = f1
+            c1 = b - gr * (b - a)
+            f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else \
+                _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
+        else:
+            a = c1
+            c1 = c2
+            f1 = f2
+            c2 = a + gr * (b - a)
+            f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else \
+                _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+    tm = 0.5 * (a + b)
+    if right:
+        sse = _sse_two_term(tt, xb, te, tm, pl, pr, right, c4)
+    else:
+        sse = _sse_two_term(tt, xb, tm, t0, pl, pr, right, c4)
+    # AIC: one more coefficient must earn its keep
+    if not (sse < one * math.exp(-2.0 * TWO_TERM_PENALTY / m)) or base >= 1e300:
+        return False
+    if right:
+        times[1] = tm + tc
+    else:
+        times[0] = tm + tc
+    coef[0] = c4[0]
+    return True
+
+
+@njit(cache=True)
+def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_hi, max_candidates):
+    """The fit of :func:`fit_turning_point` with ``te`` searched among samples e_lo..e_hi-1 and
+    ``t0`` among o_lo..o_hi-1 (each clamped to lo..hi-1)."""
+    if hi - lo < 4:
+        coef[0] = x[lo]
+        coef[1] = 0.0
+        coef[2] = 0.0
+        times[0] = t[lo]
+        times[1] = t[lo]
+        return 1e300
+    e_lo = min(max(e_lo, lo), hi - 1) - lo
+    e_hi = min(max(e_hi, e_lo + lo + 1), hi) - lo
+    o_lo = min(max(o_lo, lo), hi - 1) - lo
+    o_hi = min(max(o_hi, o_lo + lo + 1), hi) - lo
+    # Work on times and positions centred on the window: the sums of powers stay well
+    # conditioned, and a branch with exponent 2 takes its sums from prefix moments.
+    m = hi - lo
+    tc = 0.5 * (t[lo] + t[hi - 1])
+    xm = 0.0
+    for j in range(lo, hi):
+        xm += x[j]
+    xm /= m
+    tt = np.empty(m)
+    xx = np.empty(m)
+    for j in range(m):
+        tt[j] = t[lo + j] - tc
+        xx[j] = x[lo + j] - xm
+    pre = np.empty((m + 1 if (p_left == 2.0 or p_right == 2.0) else 1, 8))
+    if p_left == 2.0 or p_right == 2.0:
+        _prefix_moments(tt, xx, pre)
+    s1 = float(m)
+    sx = 0.0
+    sxx = 0.0
+    for j in range(m):
+        sx += xx[j]
+        sxx += xx[j] * xx[j]
+    # candidates every `stride` samples within each range, refined below
+    stride = max(1, max(e_hi - e_lo, o_hi - o_lo) // max_candidates)
+    ne = (e_hi - e_lo - 1) // stride + 1
+    no = (o_hi - o_lo - 1) // stride + 1
+    left_sums = np.empty((ne, 3))
+    right_sums = np.empty((no, 3))
+    tmp = np.empty(3)
+    for c in range(ne):
+        _sums(tt, xx, pre, tt[e_lo + c * stride], p_left, YES, tmp)
+        left_sums[c, 0] = tmp[0]
+        left_sums[c, 1] = tmp[1]
+        left_sums[c, 2] = tmp[2]
+    for c in range(no):
+        _sums(tt, xx, pre, tt[o_lo + c * stride], p_right, NO, tmp)
+        right_sums[c, 0] = tmp[0]
+        right_sums[c, 1] = tmp[1]
+        right_sums[c, 2] = tmp[2]
+    best = 1e308
+    be = e_lo
+    b0 = o_lo
+    found = False
+    for ce in range(ne):
+        ie = e_lo + ce * stride
+        for c0 in range(no):
+            io = o_lo + c0 * stride
+            if io < ie:
+                continue
+            s = _solve3(s1, sx, sxx, left_sums[ce, 0], left_sums[ce, 1], left_sums[ce, 2],
+                        right_sums[c0, 0], right_sums[c0, 1], right_sums[c0, 2], tmp)
+            if s < best or not found:
+                best = s
+                be = ie
+                b0 = io
+                found = True
+    if not found:  # every t0 candidate precedes every te candidate: a zero-length pause
+        be = b0 = (e_lo + o_hi - 1) // 2
+    te = tt[be]
+    t0 = tt[b0]
+    gr = 0.6180339887498949
+    fixed = np.empty(3)
+    for which in range(2):  # refine t0 with te fixed, then te with t0 fixed
+        k = b0 if which == 0 else be
+        a = tt[max(k - stride, 0)]
+        b = tt[min(k + stride, m - 1)]
+        if which == 0:
+            a = max(a, te)
+            _sums(tt, xx, pre, te, p_left, YES, fixed)
+        else:
+            b = min(b, t0)
+            _sums(tt, xx, pre, t0, p_right, NO, fixed)
+        c1 = b - gr * (b - a)
+        c2 = a + gr * (b - a)
+        f1 = _one_side_sse(tt, xx, pre, c1, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+        f2 = _one_side_sse(tt, xx, pre, c2, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+        while b - a > GOLDEN_TOL_S:
+            if f1 < f2:
+                b = c2
+                c2 = c1
+                f2 = f1
+                c1 = b - gr * (b - a)
+                f1 = _one_side_sse(tt, xx, pre, c1, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+            else:
+                a = c1
+                c1 = c2
+                f1 = f2
+                c2 = a + gr * (b - a)
+                f2 = _one_side_sse(tt, xx, pre, c2, which, p_left, p_right, fixed, s1, sx, sxx, tmp)
+        if which == 0:
+            t0 = 0.5 * (a + b)
+        else:
+            te = 0.5 * (a + b)
+    sse = _pair_sse(tt, xx, pre, te, t0, p_left, p_right, s1, sx, sxx, coef)
+    coef[0] += xm
+    times[0] = te + tc
+    times[1] = t0 + tc
+    return sse
+
+
+@njit(cache=True)
+def _solve_small(A, g, out):
+    """Gaussian elimination with partial pivoting of A out = g (A, g overwritten). False if singular."""
+    n = g.shape[0]
+    for c in range(n):
+        piv = c
+        for r in range(c + 1, n):
+            if abs(A[r, c]) > abs(A[piv, c]):
+                piv = r
+        if abs(A[piv, c]) < 1e-300:
+            return False
+        if piv != c:
+            for k in range(n):
+                tmp = A[c, k]
+                A[c, k] = A[piv, k]
+                A[piv, k] = tmp
+            tmp = g[c]
+            g[c] = g[piv]
+            g[piv] = tmp
+        for r in range(c + 1, n):
+            f = A[r, c] / A[c, c]
+            for k in range(c, n):
+                A[r, k] -= f * A[c, k]
+            g[r] -= f * g[c]
+    for r in range(n - 1, -1, -1):
+        acc = g[r]
+        for k in range(r + 1, n):
+            acc -= A[r, k] * out[k]
+        out[r] = acc / A[r, r]
+    return True
