@@ -167,7 +167,7 @@ def compile_fits() -> None:
     _fit_end(t, x, 0, t.size, True, 1, True, np.empty(3), np.empty(2), np.full(2, 2.0))
     coeffs = np.empty(5)
     K.butter_lowpass(10.0, fs, coeffs)
-    K.analyze_rep(x, fs, coeffs, 50, 100, 300, -1, 0.5, 0.01, 0.2, 60.0, 1, 0.001, np.empty(K.REP_OUT_SIZE))
+    K.analyze_rep(x, coeffs, 100, 300, -1, K.rep_settings(fs, 50, 0.5, 0.01, 0.2, 60.0, 1, 0.001), K.rep_result())
 
 
 def compile_rest() -> None:

@@ -105,7 +105,7 @@ class LiveTracker:
         self._buf_len = 0
         self._n_grid = 0
         self._events_buf = np.empty((64, K.EVENT_WIDTH))
-        self._rep_out = np.empty(K.REP_OUT_SIZE)
+        self._rep_out = K.rep_result()  # what analyze_rep answers, by name (a one-element record array)
         self._pending_config: AnalysisConfig | None = None
         self._cur_t: np.ndarray | None = None  # the chunk being processed (see _keep_raw)
         self._cur_x: np.ndarray | None = None
@@ -391,72 +391,74 @@ class LiveTracker:
         fit_min = min(fit_min, FIT_MAX_M)
         tol_floor = TOL_STEPS * step if math.isfinite(step) else 0.0
         tol_floor = min(max(tol_floor, TOL_MIN_M), FIT_MAX_M)
-        K.analyze_rep(window, fs, self._coeffs, int(FILTER_PAD_S * fs), bottom_rel, top - w0, pt,
-                      FIT_FRACTION, fit_min, FIT_SIDE_S, load, SHAPE_PASSES, tol_floor, self._rep_out)
-        o = self._rep_out
-        if o[K.R_OK] != 1.0:
+        # the raw kernel, not a checked wrapper: the window and the buffers are ours, already right
+        settings = K.rep_settings(fs, int(FILTER_PAD_S * fs), FIT_FRACTION, fit_min, FIT_SIDE_S, load,
+                                  SHAPE_PASSES, tol_floor)
+        K.analyze_rep(window, self._coeffs, bottom_rel, top - w0, pt, settings, self._rep_out)
+        o = self._rep_out[0]
+        if not o["ok"]:
             log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)
             return []
-        if o[K.R_ROM] < seg.min_rom_m * 0.9 or o[K.R_MV] < seg.min_mean_velocity_m_s or \
-                o[K.R_T1] - o[K.R_T0] > seg.max_concentric_s:
+        if o["rom_m"] < seg.min_rom_m * 0.9 or o["mean_velocity_m_s"] < seg.min_mean_velocity_m_s or \
+                o["t1_s"] - o["t0_s"] > seg.max_concentric_s:
             return []
         quality = QUALITY_OK
-        method = int(o[K.R_METHOD])
+        method = int(o["method"])
         if method == 3:
             quality = "ends uncertain: the recorded bar goes down inside the rise"
-        elif math.isfinite(dt_raw) and dt_raw * COARSE_MIN_SAMPLES > o[K.R_T1] - o[K.R_T0]:
+        elif math.isfinite(dt_raw) and dt_raw * COARSE_MIN_SAMPLES > o["t1_s"] - o["t0_s"]:
             quality = "too few samples for this rep's speed"
-        elif math.isfinite(step) and step * COARSE_MIN_STEPS > o[K.R_ROM]:
+        elif math.isfinite(step) and step * COARSE_MIN_STEPS > o["rom_m"]:
             quality = "encoder steps too coarse for this rep's range"
         acc = self.config.accommodation
         if acc is not None and not acc.empty and load > 0.0:
             self._accommodate(o, window, acc, load)
         return self._add_rep(o, w0 / fs, confirm / fs, quality)
 
-    def _accommodate(self, o: np.ndarray, window: np.ndarray, acc, load: float) -> None:
+    def _accommodate(self, o: np.void, window: np.ndarray, acc, load: float) -> None:
         """Bands and chains: force and power from the load at each height (vbt.resistance); the
         velocities are left as the kernel measured them."""
         from vbt.resistance import rep_forces
 
         xf = np.empty(window.size)
         K.filtfilt(np.ascontiguousarray(window), self._coeffs, int(FILTER_PAD_S * self._fs), xf)
-        forces = rep_forces(xf, self._fs, float(o[K.R_T0]), float(o[K.R_T1]), float(o[K.R_MV]),
-                            float(o[K.R_ROM]), load, acc)
+        forces = rep_forces(xf, self._fs, float(o["t0_s"]), float(o["t1_s"]), float(o["mean_velocity_m_s"]),
+                            float(o["rom_m"]), load, acc)
         if forces is not None:
-            o[K.R_F_MEAN], o[K.R_F_PEAK], o[K.R_P_MEAN], o[K.R_P_PEAK] = forces
+            o["mean_force_n"], o["peak_force_n"], o["mean_power_w"], o["peak_power_w"] = forces
 
     def _origin_s(self) -> float:
         """The input's time of the tracker's first sample: the analysis counts from it, every event
         and rep is given back on the input's own time base (a live session's stream time)."""
         return float(self._rs_state[K.RS_ORIGIN])
 
-    def _add_rep(self, o: np.ndarray, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
+    def _add_rep(self, o: np.void, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
         """``offset_s`` and ``decided_s`` in tracker time (seconds from the first sample)."""
-        def opt(k):
-            val = float(o[k])
+        def opt(name):
+            val = float(o[name])
             return None if math.isnan(val) else val
 
         index = len(self._reps) + 1
         origin = self._origin_s()
         rep = Rep(
             index=index,
-            concentric_start_s=offset_s + float(o[K.R_T0]) + origin,
-            concentric_end_s=offset_s + float(o[K.R_T1]) + origin,
-            mean_velocity_m_s=float(o[K.R_MV]),
-            mean_propulsive_velocity_m_s=float(o[K.R_MPV]),
-            peak_velocity_m_s=float(o[K.R_PV]),
-            rom_m=float(o[K.R_ROM]),
-            time_to_peak_velocity_s=float(o[K.R_TTPV]),
-            concentric_duration_s=float(o[K.R_T1] - o[K.R_T0]),
-            eccentric_duration_s=opt(K.R_ECC_DUR) if index > 1 or opt(K.R_ECC_DUR) else None,
-            eccentric_mean_velocity_m_s=opt(K.R_ECC_MV),
-            bottom_pause_s=opt(K.R_PAUSE),
-            mean_force_n=opt(K.R_F_MEAN),
-            peak_force_n=opt(K.R_F_PEAK),
-            mean_power_w=opt(K.R_P_MEAN),
-            peak_power_w=opt(K.R_P_PEAK),
+            concentric_start_s=offset_s + float(o["t0_s"]) + origin,
+            concentric_end_s=offset_s + float(o["t1_s"]) + origin,
+            mean_velocity_m_s=float(o["mean_velocity_m_s"]),
+            mean_propulsive_velocity_m_s=float(o["mean_propulsive_velocity_m_s"]),
+            peak_velocity_m_s=float(o["peak_velocity_m_s"]),
+            rom_m=float(o["rom_m"]),
+            time_to_peak_velocity_s=float(o["time_to_peak_velocity_s"]),
+            concentric_duration_s=float(o["t1_s"] - o["t0_s"]),
+            eccentric_duration_s=opt("eccentric_duration_s") if index > 1 or opt("eccentric_duration_s") else None,
+            eccentric_mean_velocity_m_s=opt("eccentric_mean_velocity_m_s"),
+            bottom_pause_s=opt("bottom_pause_s"),
+            mean_force_n=opt("mean_force_n"),
+            peak_force_n=opt("peak_force_n"),
+            mean_power_w=opt("mean_power_w"),
+            peak_power_w=opt("peak_power_w"),
             # a device fault during the rep comes first; else what the analysis doubts
-            quality=_first_doubt(self._quality(offset_s + float(o[K.R_T0]), offset_s + float(o[K.R_T1])),
+            quality=_first_doubt(self._quality(offset_s + float(o["t0_s"]), offset_s + float(o["t1_s"])),
                                  quality),
         )
         verdict = self._rule.add(rep)

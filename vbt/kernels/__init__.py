@@ -50,8 +50,6 @@ from .turning import (
 from .phase import beta_from_shape, beta_integral_table, fit_phase_lm
 from .flight import ballistic_from, curvature, takeoff_fit
 from .rep import (
-    R_ECC_DUR, R_ECC_MV, R_F_MEAN, R_F_PEAK, R_METHOD, R_MPV, R_MV, R_OK, R_P_MEAN, R_P_PEAK, R_PAUSE,
-    R_PV, R_ROM, R_T0, R_T1, R_TOL, R_TTPV, REP_OUT_SIZE, analyze_rep, ends_consistent,
-    final_rise_start,
+    REP_RESULT, REP_SETTINGS, analyze_rep, ends_consistent, final_rise_start, rep_result, rep_settings,
 )
 from . import common, filters, flight, order, phase, rep, stream, turning

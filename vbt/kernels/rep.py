@@ -17,10 +17,51 @@ from .phase import beta_from_shape, fit_phase_lm
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
 
 # ---- one rep --------------------------------------------------------------------------------
-# output slots of analyze_rep
-(R_OK, R_T0, R_T1, R_MV, R_MPV, R_PV, R_ROM, R_TTPV, R_ECC_DUR, R_ECC_MV, R_PAUSE,
- R_F_MEAN, R_F_PEAK, R_P_MEAN, R_P_PEAK, R_METHOD, R_TOL) = range(17)
-REP_OUT_SIZE = 17
+# What analyze_rep is given and what it answers: one record each (a numpy structured dtype; numba
+# reads and writes the fields by name, at the cost of array slots). Allocate with rep_settings()
+# and rep_result(); times are in seconds from the window's first sample.
+REP_SETTINGS = np.dtype([
+    ("fs_hz", np.float64),          # the window's (uniform) sampling rate
+    ("n_pad", np.int64),            # filter padding at each end (samples)
+    ("fit_fraction", np.float64),   # a turning-point fit takes samples within this share of the ROM
+    ("fit_min_m", np.float64),      # ... or at least this close to the turning point's level
+    ("fit_side_s", np.float64),     # ... up to this long before a bottom / after a top
+    ("load_kg", np.float64),        # the moving mass; 0: no force or power
+    ("shape_passes", np.int64),     # > 0: exponents chosen by the data and the whole-phase shape fit
+    ("tol_floor_m", np.float64),    # the encoder's resolution in the end checks (steps)
+], align=True)
+REP_RESULT = np.dtype([
+    ("ok", np.bool_),               # a valid concentric phase was found (else the rest is NaN)
+    ("method", np.int64),           # 0 end fits, 1 final rise, 2 recorded extremes, 3 ends uncertain, 4 shape fit
+    ("t0_s", np.float64),           # concentric start
+    ("t1_s", np.float64),           # concentric end
+    ("mean_velocity_m_s", np.float64),
+    ("mean_propulsive_velocity_m_s", np.float64),
+    ("peak_velocity_m_s", np.float64),
+    ("rom_m", np.float64),
+    ("time_to_peak_velocity_s", np.float64),
+    ("eccentric_duration_s", np.float64),         # NaN: no descent found before the rep
+    ("eccentric_mean_velocity_m_s", np.float64),
+    ("bottom_pause_s", np.float64),
+    ("mean_force_n", np.float64),                 # NaN: no load
+    ("peak_force_n", np.float64),
+    ("mean_power_w", np.float64),
+    ("peak_power_w", np.float64),
+], align=True)
+
+
+def rep_settings(fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m):
+    """A one-element REP_SETTINGS array (analyze_rep's ``settings``)."""
+    s = np.empty(1, dtype=REP_SETTINGS)
+    s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m)
+    return s
+
+
+def rep_result():
+    """A one-element REP_RESULT array (analyze_rep's ``out``)."""
+    return np.zeros(1, dtype=REP_RESULT)
+
+
 # The checks of a rep's ends allow this many robust standard deviations of the recording's noise
 # (the largest excursion between two of a thousand noisy samples is ~6 of them).
 TOL_NOISE_SD = 8.0
@@ -159,17 +200,40 @@ def _fit_end(t, x, lo, hi, first_right, shape_passes, two_term, coef, times, exp
 
 
 @njit(cache=True)
-def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_min_m, fit_side_s,
-                load_kg, shape_passes, tol_floor_m, out):
-    """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``.
+def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
+    """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``, into
+    ``out[0]`` (a REP_RESULT record); ``settings[0]`` is a REP_SETTINGS record, ``coeffs`` the low-pass's.
 
     ``prev_top`` is the start of the preceding descent within the window (-1: none). Times in
-    ``out`` are in seconds from x[0]. ``out[R_OK]`` is 1 when the rep is valid.
+    ``out`` are in seconds from x[0]. ``out[0].ok`` is True when the rep is valid.
     """
+    cfg = settings[0]
+    fs = cfg.fs_hz
+    n_pad = cfg.n_pad
+    fit_fraction = cfg.fit_fraction
+    fit_min_m = cfg.fit_min_m
+    fit_side_s = cfg.fit_side_s
+    load_kg = cfg.load_kg
+    shape_passes = cfg.shape_passes
+    tol_floor_m = cfg.tol_floor_m
+    r = out[0]
+    r.ok = False
+    r.method = -1
+    r.t0_s = np.nan
+    r.t1_s = np.nan
+    r.mean_velocity_m_s = np.nan
+    r.mean_propulsive_velocity_m_s = np.nan
+    r.peak_velocity_m_s = np.nan
+    r.rom_m = np.nan
+    r.time_to_peak_velocity_s = np.nan
+    r.eccentric_duration_s = np.nan
+    r.eccentric_mean_velocity_m_s = np.nan
+    r.bottom_pause_s = np.nan
+    r.mean_force_n = np.nan
+    r.peak_force_n = np.nan
+    r.mean_power_w = np.nan
+    r.peak_power_w = np.nan
     n = x.shape[0]
-    for k in range(REP_OUT_SIZE):
-        out[k] = np.nan
-    out[R_OK] = 0.0
     dt = 1.0 / fs
     xf = np.empty(n)
     filtfilt(x, coeffs, n_pad, xf)
@@ -425,15 +489,14 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
         mpv = mv
     else:
         mpv = (_interp_idx(xf, tp * fs) - x0) / (tp - t0)
-    out[R_T0] = t0
-    out[R_T1] = t1
-    out[R_METHOD] = method
-    out[R_TOL] = tol
-    out[R_MV] = mv
-    out[R_MPV] = mpv
-    out[R_PV] = pv
-    out[R_ROM] = rom
-    out[R_TTPV] = t[jp] - t0
+    r.t0_s = t0
+    r.t1_s = t1
+    r.method = method
+    r.mean_velocity_m_s = mv
+    r.mean_propulsive_velocity_m_s = mpv
+    r.peak_velocity_m_s = pv
+    r.rom_m = rom
+    r.time_to_peak_velocity_s = t[jp] - t0
     # preceding eccentric: from where the descent starts to where it stops
     if has_descent:
         ie, e0, e1 = desc[0], desc[1], desc[2]
@@ -472,9 +535,9 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
             else:
                 te1 = min(t[e1], t0)
         if te1 > te0:
-            out[R_ECC_DUR] = te1 - te0
-            out[R_ECC_MV] = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
-            out[R_PAUSE] = max(0.0, t0 - te1)
+            r.eccentric_duration_s = te1 - te0
+            r.eccentric_mean_velocity_m_s = (_interp_idx(xf, te0 * fs) - _interp_idx(xf, te1 * fs)) / (te1 - te0)
+            r.bottom_pause_s = max(0.0, t0 - te1)
     # Force and power with a load: F = m (a + g), P = F v. The concentric phase starts and ends
     # at rest, so over it the mean force is exactly the weight (impulse-momentum) and the mean
     # power exactly m g MV (work-energy). Averaging the twice-differentiated signal only added
@@ -490,8 +553,8 @@ def analyze_rep(x, fs, coeffs, n_pad, bottom, top, prev_top, fit_fraction, fit_m
                 fpk = f
             if p > ppk:
                 ppk = p
-        out[R_F_MEAN] = load_kg * G
-        out[R_F_PEAK] = fpk
-        out[R_P_MEAN] = load_kg * G * mv
-        out[R_P_PEAK] = ppk
-    out[R_OK] = 1.0
+        r.mean_force_n = load_kg * G
+        r.peak_force_n = fpk
+        r.mean_power_w = load_kg * G * mv
+        r.peak_power_w = ppk
+    r.ok = True
