@@ -1,0 +1,79 @@
+"""numba's on-disk cache checks a kernel against its own source file only: a caller whose callee
+lives in another file keeps the callee's old machine code. The kernels package guards against
+that (vbt.compile_cache.refresh_kernel_cache): these tests change a callee in a copy of the
+package and watch the caller, in fresh processes, as a user's next run would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import vbt
+from vbt import compile_cache
+
+KERNELS = os.path.join(os.path.dirname(os.path.abspath(vbt.__file__)), "kernels")
+# rep._level_at (the caller) interpolates the recording through order._interp_idx (the callee)
+CALL = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); import kcopy; "
+        "print(kcopy.rep._level_at(np.linspace(0.0, 1.0, 101), 0.25, 100.0))")
+CALLEE = "    return arr[i] * (1.0 - f) + arr[i + 1] * f\n"
+
+
+def _copy(tmp_path, guard: bool):
+    root = tmp_path / ("guarded" if guard else "unguarded")
+    pkg = root / "kcopy"
+    shutil.copytree(KERNELS, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    if not guard:
+        init = pkg / "__init__.py"
+        text = init.read_text()
+        assert "\n_refresh_kernel_cache(" in text
+        init.write_text(text.replace("\n_refresh_kernel_cache(", "\n(lambda _: None)("))
+    return root, pkg
+
+
+def _level(root) -> float:
+    run = subprocess.run([sys.executable, "-c", CALL, str(root)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return float(run.stdout.strip().splitlines()[-1])
+
+
+def _change_callee(pkg) -> None:
+    order = pkg / "order.py"
+    text = order.read_text()
+    assert text.count(CALLEE) == 1
+    order.write_text(text.replace(CALLEE, CALLEE.replace(" * f\n", " * f + 1.0\n")))
+
+
+@pytest.mark.parametrize("where", ["numba_cache_dir", "beside_the_sources"])
+def test_a_callers_cached_code_follows_a_change_in_a_callees_file(tmp_path, monkeypatch, where):
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    if where == "numba_cache_dir":
+        monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba-cache"))
+
+    # numba alone: the caller loads its cached machine code, the callee's change unseen
+    root, pkg = _copy(tmp_path, guard=False)
+    assert _level(root) == 0.25
+    _change_callee(pkg)
+    assert _level(root) == 0.25  # stale: what the guard is for
+
+    # with the package's stamp: the change reaches the caller
+    root, pkg = _copy(tmp_path, guard=True)
+    assert _level(root) == 0.25
+    cache_dir = compile_cache.kernel_cache_dirs(str(pkg))[0]
+    assert any(name.startswith("rep._level_at") and name.endswith(".nbi") for name in os.listdir(cache_dir))
+    assert _level(root) == 0.25  # unchanged sources: the cache is kept (the stamp matches)
+    _change_callee(pkg)
+    assert _level(root) == 1.25
+    with open(os.path.join(cache_dir, compile_cache.STAMP_NAME)) as f:
+        assert f.read().strip() == compile_cache.kernel_sources_hash(str(pkg))
+
+
+def test_a_cache_dir_that_cannot_be_written_is_left_alone(tmp_path, monkeypatch):
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(not_a_dir))
+    compile_cache.refresh_kernel_cache(KERNELS)  # no exception
+    assert compile_cache.probably_cold()  # nothing can be cached there: a first run every time
