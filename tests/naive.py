@@ -155,3 +155,83 @@ def beta_phase_fit(t, x, init):
 
     res = least_squares(resid, init, x_scale=[0.01, 0.1, 0.01, 0.01, 0.1, 0.1], xtol=1e-12, ftol=1e-12)
     return (*res.x, float(np.sqrt(np.mean(res.fun ** 2))))
+
+
+# ---- order: search, median, rank ------------------------------------------------------------
+
+def search(a, v, n, side):
+    """The first index i < n with a[i] >= v (side "left") or a[i] > v ("right"); n when none."""
+    for i in range(n):
+        if (a[i] >= v) if side == "left" else (a[i] > v):
+            return i
+    return n
+
+
+def median(a):
+    """The middle value of the sorted copy (the mean of the two middle ones for an even count)."""
+    s = sorted(a)
+    n = len(s)
+    if n == 0:
+        return math.nan
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+def rank(score):
+    """Indices that sort ``score``, ties in their original order."""
+    return sorted(range(len(score)), key=lambda i: (score[i], i))
+
+
+# ---- flight ---------------------------------------------------------------------------------
+
+def curvature(t, x):
+    """Second derivative of the least-squares parabola through (t, x) (NaN: fewer than 4 samples)."""
+    if len(t) < 4:
+        return math.nan
+    return 2.0 * np.polyfit(t - 0.5 * (t[0] + t[-1]), x, 2)[0]
+
+
+def ballistic_from(t, x, lo, hi, tol, g, steps):
+    """The earliest j of lo..hi-2 (tried back from hi - 2 in strides of (hi - lo) // steps) from
+    which every sample up to hi is within ``tol`` of its own least-squares parabola of curvature
+    -g; the scan stops at the first start that fails. -1 when none."""
+    if hi - lo < 3:
+        return -1
+    stride = max(1, (hi - lo) // steps)
+    best = -1
+    for j in range(hi - 2, lo - 1, -stride):
+        u = t[j:hi + 1] - t[hi]
+        y = x[j:hi + 1] + 0.5 * g * u * u  # a free flight: y is a straight line in u
+        slope, level = np.polyfit(u, y, 1)
+        if np.max(np.abs(y - level - slope * u)) > tol:
+            break
+        best = j
+    return best
+
+
+# ---- a rep's ends ---------------------------------------------------------------------------
+
+def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
+    """The recorded samples agree with a phase from (t0, x0) to (t1, x1): the levels at both ends
+    (linear between samples), no sample below the start or below an earlier one of the phase by
+    more than ``tol``, none above the end after it (until ``t_stop``)."""
+    n = len(x)
+    grid = np.arange(n)
+    j0, j1 = max(0, math.ceil(t0 * fs)), min(n - 1, math.floor(t1 * fs))
+    js = min(n - 1, math.floor(t_stop * fs))
+    if j1 <= j0:
+        return False
+    if abs(np.interp(t0 * fs, grid, x) - x0) > tol or abs(np.interp(t1 * fs, grid, x) - x1) > tol:
+        return False
+    phase = x[j0:j1 + 1]
+    if np.any(phase < x0 - tol) or np.any(np.maximum.accumulate(phase) - phase > tol):
+        return False
+    return not np.any(x[j1:js + 1] > x1 + tol)
+
+
+def final_rise_start(x, lo, top, tol):
+    """The first j >= lo from which, up to ``top``, no sample is more than ``tol`` above a later one."""
+    for j in range(lo, top + 1):
+        seg = x[j:top + 1]
+        if all(seg[a] - seg[a + 1:].min() <= tol for a in range(len(seg) - 1)):
+            return j
+    return top

@@ -199,3 +199,83 @@ def test_detector_edge_cases():
     got = _detect(ok, **kw)
     assert got == naive.detect_turning_points(ok, **kw)
     assert len(got) == 1 and got[0][1] == 399 and 399 + 128 <= got[0][2] <= 399 + 130
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_search_median_and_rank_match_their_twins(seed):
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.integers(0, 20, 50).astype(float))  # repeated values: the sides differ
+    for v in [-1.0, 0.0, 5.0, 5.5, 19.0, 25.0, *rng.uniform(-2, 22, 20)]:
+        for n in (0, 1, 17, 50):
+            assert K.search_left(a, v, n) == naive.search(a, v, n, "left")
+            assert K.search_right(a, v, n) == naive.search(a, v, n, "right")
+    for size in (0, 1, 2, 3, 10, 11, 200, 201):
+        w = rng.normal(0, 1, size)
+        w[: size // 3] = 0.25  # ties
+        before = w.copy()
+        m = K.median_of(w)
+        np.testing.assert_array_equal(w, before)  # the input is not reordered
+        assert (np.isnan(m) and size == 0) or m == naive.median(w)
+    for size in (1, 2, 7, 12):
+        score = rng.integers(0, 4, size).astype(float)  # ties keep their order
+        order = np.empty(size, dtype=np.int64)
+        K.rank_order(score, order)
+        assert order.tolist() == naive.rank(score)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_curvature_matches_polyfit_twin(seed):
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 0.5, 120))
+    x = 0.3 + 1.1 * t - 0.5 * 9.81 * t ** 2 + rng.normal(0, 1e-3, t.size)
+    for lo, hi in [(0, 119), (10, 60), (50, 53), (50, 52)]:
+        got = K.curvature(t, x, lo, hi)
+        want = naive.curvature(t[lo:hi + 1], x[lo:hi + 1])
+        if np.isnan(want):
+            assert np.isnan(got)
+        else:
+            assert got == pytest.approx(want, rel=1e-7, abs=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ballistic_from_matches_twin_on_jumps(seed):
+    """A push that accelerates the bar, then a free flight past its apex: the flight's start is
+    where the samples start fitting a parabola of curvature -g."""
+    rng = np.random.default_rng(seed)
+    fs = 1000.0
+    t = np.arange(0, 0.6, 1 / fs)
+    t_off = rng.uniform(0.25, 0.35)
+    v_off = rng.uniform(1.5, 2.5)
+    push = 0.5 * v_off / t_off * t ** 2  # constant acceleration to take-off
+    x_off = 0.5 * v_off * t_off
+    flight = x_off + v_off * (t - t_off) - 0.5 * K.G * (t - t_off) ** 2
+    x = np.where(t < t_off, push, flight) + rng.uniform(-2e-4, 2e-4, t.size)
+    steps = K.flight.BALLISTIC_STEPS
+    for lo, hi, tol in [(0, t.size - 1, 1e-3), (100, 500, 1e-3), (0, t.size - 1, 1e-5), (300, 302, 1e-3)]:
+        got = K.ballistic_from(t, x, lo, hi, tol)
+        assert got == naive.ballistic_from(t, x, lo, hi, tol, K.G, steps)
+        if tol >= 1e-3 and lo < 250 and hi > 450:  # it finds the flight, not the push
+            assert abs(t[got] - t_off) < 0.05
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_end_checks_match_their_twins(seed):
+    rng = np.random.default_rng(seed)
+    fs = 200.0
+    t = np.arange(160) / fs
+    u = np.clip((t - 0.2) / 0.4, 0, 1)
+    x = 0.2 * (1 - np.cos(np.pi * u)) / 2 + rng.normal(0, 5e-4, t.size)
+    x[70:74] -= rng.uniform(0, 0.01)  # sometimes a dip inside the rise
+    answers = set()
+    for _ in range(200):
+        t0, t1 = np.sort(rng.uniform(0.1, 0.75, 2))
+        x0 = np.interp(t0 * fs, np.arange(t.size), x) + rng.normal(0, 2e-3)
+        x1 = np.interp(t1 * fs, np.arange(t.size), x) + rng.normal(0, 2e-3)
+        tol = rng.choice([1e-3, 3e-3, 1e-2])
+        got = K.ends_consistent(x, fs, t0, t1, x0, x1, 0.79, tol)
+        assert got == naive.ends_consistent(x, fs, t0, t1, x0, x1, 0.79, tol)
+        answers.add(bool(got))
+        top = int(rng.integers(20, t.size))
+        lo = int(rng.integers(0, top))
+        assert K.final_rise_start(x, lo, top, tol) == naive.final_rise_start(x, lo, top, tol)
+    assert answers == {True, False}
