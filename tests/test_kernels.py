@@ -279,3 +279,46 @@ def test_end_checks_match_their_twins(seed):
         lo = int(rng.integers(0, top))
         assert K.final_rise_start(x, lo, top, tol) == naive.final_rise_start(x, lo, top, tol)
     assert answers == {True, False}
+
+
+def test_checked_wrappers_give_the_kernels_results_and_refuse_bad_input():
+    from vbt.kernels import api
+
+    rng = np.random.default_rng(11)
+    fs = 500.0
+    t = np.arange(400) / fs
+    u = np.clip((t - 0.2) / 0.3, 0, 1)
+    x = 0.25 * (1 - np.cos(np.pi * u)) / 2 + rng.normal(0, 2e-4, t.size)
+
+    c = np.empty(5)
+    K.butter_lowpass(10.0, fs, c)
+    np.testing.assert_array_equal(api.lowpass_coefficients(10.0, fs), c)
+    raw = np.empty_like(x)
+    K.filtfilt(x, c, 250, raw)
+    np.testing.assert_array_equal(api.lowpass(x.tolist(), 10.0, fs, 0.5), raw)  # a list is converted
+    np.testing.assert_array_equal(api.resample(t, x, 1 / fs), _resample_all(t, x, 1 / fs))
+    assert api.median(x) == K.median_of(x)
+    assert api.parabola_curvature(t[:50], x[:50]) == K.curvature(t, x, 0, 49)
+    assert api.flight_start(t, x, 1e-3) == K.ballistic_from(t, x, 0, t.size - 1, 1e-3)
+
+    rec = api.measure_rep(x, fs, 100, 260, load_kg=80.0)
+    out = K.rep_result()
+    K.analyze_rep(x, c, 100, 260, -1, K.rep_settings(fs, 250, 0.03, 0.005, 0.3, 80.0, 1, 0.0003), out)
+    np.testing.assert_equal(rec.tolist(), out[0].tolist())  # NaN where the kernel left NaN
+    assert rec["ok"] and rec["rom_m"] == pytest.approx(0.25, abs=0.01)
+    assert rec["mean_force_n"] == pytest.approx(80 * K.G)
+
+    bad = [
+        (lambda: api.lowpass(x, 300.0, fs), "half the sampling rate"),
+        (lambda: api.lowpass(np.where(t > 0.1, np.nan, x), 10.0, fs), "NaN"),
+        (lambda: api.resample(t, x[:-1], 0.002), "samples"),
+        (lambda: api.resample(np.stack([t, t]), np.stack([x, x]), 0.002), "one series"),
+        (lambda: api.median(["a", "b"]), "not numbers"),
+        (lambda: api.flight_start(t, x, 1e-3, lo=10, hi=400), "outside"),
+        (lambda: api.measure_rep(x, fs, 260, 100), "outside"),
+        (lambda: api.measure_rep(x, fs, 100, 260, prev_top=150), "prev_top"),
+        (lambda: api.measure_rep(x, -fs, 100, 260), "positive"),
+    ]
+    for call, words in bad:
+        with pytest.raises(ValueError, match=words):
+            call()

@@ -52,4 +52,4 @@ from .flight import ballistic_from, curvature, takeoff_fit
 from .rep import (
     REP_RESULT, REP_SETTINGS, analyze_rep, ends_consistent, final_rise_start, rep_result, rep_settings,
 )
-from . import common, filters, flight, order, phase, rep, stream, turning
+from . import api, common, filters, flight, order, phase, rep, stream, turning
