@@ -106,9 +106,9 @@ def resample_flush(state, out):
 
 # ---- detector -------------------------------------------------------------------------------
 # state slots
-DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_PREV_TOP_X, _DS_UNUSED2, DS_EMITTED, \
-    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(18)
-DETECT_STATE_SIZE = 18
+DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_PREV_TOP_X, DS_EMITTED, \
+    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(17)
+DETECT_STATE_SIZE = 17
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
 EV_REP, EV_STILL = 1.0, 2.0
 STALL_SHARE = 0.1  # a rise this share of the last rep's range (at least the hysteresis) below its top is stalled
