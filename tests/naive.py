@@ -235,3 +235,37 @@ def final_rise_start(x, lo, top, tol):
         if all(seg[a] - seg[a + 1:].min() <= tol for a in range(len(seg) - 1)):
             return j
     return top
+
+
+def takeoff_fit(t, x, lo, j_fly, hi, g, exponents, back_s, fit_m, n_grid=120):
+    """Where the push ends: the flight parabola (curvature -g) fitted from a third of the way from
+    ``j_fly`` to ``hi``; back from there, the samples within ``fit_m`` of it; over those, the
+    residual fitted as C (t_off - t)+^p for every p in ``exponents`` and t_off on an even grid from
+    ``back_s`` before the flight's start; the best t_off (-1.0 when too few samples)."""
+    mid = j_fly + (hi - j_fly) // 3
+    if hi - mid < 5:
+        return -1.0
+    u = t[mid:hi + 1] - t[hi]
+    slope, level = np.polyfit(u, x[mid:hi + 1] + 0.5 * g * u * u, 1)
+
+    def resid(k):
+        uk = t[k] - t[hi]
+        return x[k] - (level + slope * uk - 0.5 * g * uk * uk)
+
+    first = mid
+    while first > lo and resid(first - 1) <= fit_m:
+        first -= 1
+    if mid - first < 5:
+        return -1.0
+    ts = t[first:mid + 1]
+    e = np.array([resid(k) for k in range(first, mid + 1)])
+    t_lo = max(t[first], t[j_fly] - back_s)
+    grid = t_lo + (t[mid] - t_lo) * np.arange(n_grid + 1) / n_grid
+    best = (np.inf, -1.0)
+    for p in exponents:
+        for to in grid:
+            f = np.where(ts < to, np.clip(to - ts, 0, None) ** p, 0.0)
+            sse = float(e @ e - (f @ e) ** 2 / (f @ f)) if f @ f > 0 else float(e @ e)
+            if sse < best[0]:
+                best = (sse, to)
+    return best[1]

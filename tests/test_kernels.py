@@ -322,3 +322,24 @@ def test_checked_wrappers_give_the_kernels_results_and_refuse_bad_input():
     for call, words in bad:
         with pytest.raises(ValueError, match=words):
             call()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_takeoff_fit_matches_twin(seed):
+    """The push's last ms: x leaves the flight parabola as (t_off - t)^p; the kernel's take-off and
+    the twin's agree to one step of their common grid, and both land near the true one."""
+    rng = np.random.default_rng(seed)
+    fs = 1000.0
+    t = np.arange(0, 0.6, 1 / fs)
+    t_off, v_off, p = rng.uniform(0.25, 0.32), rng.uniform(1.5, 2.5), rng.choice([2.0, 3.0])
+    flight = 0.3 + v_off * (t - t_off) - 0.5 * K.G * (t - t_off) ** 2
+    x = flight - 4.0 * np.clip(t_off - t, 0, None) ** p + rng.normal(0, 1e-4, t.size)
+    hi = t.size - 1
+    j_fly = int(np.searchsorted(t, t_off + 0.02))
+    f = K.flight
+    got = K.takeoff_fit(t, x, 0, j_fly, hi)
+    want = naive.takeoff_fit(t, x, 0, j_fly, hi, K.G, f.TAKEOFF_EXPONENTS, f.TAKEOFF_BACK_S, f.TAKEOFF_FIT_M)
+    step = (t[j_fly + (hi - j_fly) // 3] - max(t[0], t[j_fly] - f.TAKEOFF_BACK_S)) / 120
+    assert got > 0 and abs(got - want) <= step + 1e-12
+    assert abs(got - t_off) < 0.01
+    assert K.takeoff_fit(t, x, 0, hi - 6, hi) == -1.0  # too little flight to fit
