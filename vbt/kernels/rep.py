@@ -65,6 +65,11 @@ def rep_result():
 # The checks of a rep's ends allow this many robust standard deviations of the recording's noise
 # (the largest excursion between two of a thousand noisy samples is ~6 of them).
 TOL_NOISE_SD = 8.0
+# A touch-and-go bottom (issue 9): a "pause" the bottom fit finds no longer than the time both branches
+# take to climb one step plus this many noise sd, and no longer than VERTEX_MAX_S, is the turn
+# itself, unresolved by the sensor (tuned on seeds 0-14 of the jump, bounce and beta families).
+VERTEX_NOISE_SD = 2.0
+VERTEX_MAX_S = 0.015
 EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an extreme count as at it
 # The whole-phase shape fit (phase.fit_phase_lm) is taken only where it explains the rep:
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
@@ -334,6 +339,19 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t0 = times[1]
     t_ecc_end = times[0]
     x0 = coef[0]
+    # A touch-and-go bottom: the three-piece fit finds a short "pause" where the recorded bar stays
+    # within a step of its lowest point, straddling the turn (each branch takes a while to climb a
+    # step). When the pause is no longer than that, the bar never stopped: the turn lies inside
+    # it, where each branch's share of the unseen time puts it.
+    c_off = abs(coef[1])
+    pause = t0 - t_ecc_end
+    if 0.0 < pause <= VERTEX_MAX_S and c_on > 0.0 and c_off > 0.0:
+        climb = tol_floor_m / TOL_STEPS_K + VERTEX_NOISE_SD * sd_noise  # a step and the noise
+        w_l = (climb / c_off) ** (1.0 / exps[0])
+        w_r = (climb / c_on) ** (1.0 / p_on)
+        if pause < w_l + w_r:
+            t0 = t_ecc_end + pause * w_l / (w_l + w_r)
+            t_ecc_end = t0
     # end: samples within h of the highest recorded point of the rise
     it = ip
     for j in range(ip, top + 1):
