@@ -499,7 +499,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             j_fly = ballistic_from(t, x, jp, j_past, tol)
             fall = x1 - x[j_past]  # a flight falls on past its apex; a held bar does not
             if j_fly >= 0 and t[j_fly] < tp and t1 - t[j_fly] >= MIN_FLIGHT_S and \
-                    fall >= 0.25 * G * (t[j_past] - t1) ** 2 and abs(curvature(t, x, j_fly, j_past) + G) <= FLIGHT_G_TOL:
+                    fall >= 0.25 * G * (t[j_past] - t1) ** 2 and \
+                    abs(curvature(t, x, j_fly, j_past) + G) <= FLIGHT_G_TOL:
                 t_off = takeoff_fit(t, x, j0, j_fly, j_past)
                 if t_off > t[jp] and t_off < tp:
                     tp = t_off
