@@ -86,6 +86,19 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
     return best
 
 
+def fit_turning_point_exponents_brute(t, x, exponents, step):
+    """:func:`fit_turning_point_brute` for every pair of branch exponents from ``exponents``: the
+    exhaustive answer that ``fit_turning_point_auto`` (which refits only near its first fit, for the
+    exponents that fit best there) should reach. Returns (sse, te, t0, p_left, p_right)."""
+    best = (np.inf, None, None, None, None)
+    for pl in exponents:
+        for pr in exponents:
+            sse, te, t0 = fit_turning_point_brute(t, x, pl, pr, step)
+            if sse < best[0]:
+                best = (sse, te, t0, pl, pr)
+    return best
+
+
 def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the

@@ -107,6 +107,43 @@ def test_turning_point_fit_matches_brute_force(case):
     assert times_n[0] <= times_n[1] <= 0.02 + 0.01 + 0.002 + 1e-9
 
 
+AUTO_CASES = [(2.5, 3.0, 0.06, 0.1), (1.6, 2.0, 0.08, 0.08), (3.5, 1.3, 0.048, 0.12)]
+
+
+def _auto_case(pl, pr, te_true, t0_true):
+    rng = np.random.default_rng(5)
+    t = np.arange(0, 0.18, 0.002)
+    # each branch climbs 15 mm within the window: both exponents are well determined
+    a_l, a_r = 0.015 / te_true**pl, 0.015 / (t[-1] - t0_true) ** pr
+    x = 0.5 + a_l * (te_true - t).clip(min=0) ** pl + a_r * (t - t0_true).clip(min=0) ** pr
+    x = x + rng.normal(0, 1e-5, t.size)
+    coef, times, exps = np.empty(3), np.empty(2), np.empty(2)
+    sse = K.fit_turning_point_auto(t, x, 0, t.size, np.bool_(True), coef, times, exps)
+    return t, x, sse, times, exps
+
+
+@pytest.mark.parametrize("pl,pr,te_true,t0_true", AUTO_CASES)
+def test_auto_exponent_fit_places_its_ends_as_brute_force_does(pl, pr, te_true, t0_true):
+    """For the exponents fit_turning_point_auto settles on, its ends are the brute-force least
+    squares ends (a time grid, every pair of times) within a grid step, and fit at least as well."""
+    t, x, sse, times, exps = _auto_case(pl, pr, te_true, t0_true)
+    sse_b, te_b, t0_b = naive.fit_turning_point_brute(t, x, exps[0], exps[1], step=0.002)
+    assert abs(times[0] - te_b) <= 0.002 + 1e-9 and abs(times[1] - t0_b) <= 0.002 + 1e-9
+    assert sse <= sse_b * (1 + 1e-6) + 1e-12
+
+
+@pytest.mark.xfail(strict=True, reason="the exponent search is greedy: it refits only the exponents that "
+                   "fit best at its first (2, 2) fit's ends, and misses the exhaustive optimum on these clean "
+                   "turning points. A search that reaches it (a climb over the exponent grid, two rounds) "
+                   "measured worse on fresh seeds of the motion families, so the greedy search stays (issue 9)")
+@pytest.mark.parametrize("pl,pr,te_true,t0_true", AUTO_CASES)
+def test_auto_exponent_search_reaches_the_exhaustive_optimum(pl, pr, te_true, t0_true):
+    t, x, sse, times, exps = _auto_case(pl, pr, te_true, t0_true)
+    sse_b, te_b, t0_b, pl_b, pr_b = naive.fit_turning_point_exponents_brute(t, x, K.turning.AUTO_EXPONENTS,
+                                                                          step=0.004)
+    assert (exps[0], exps[1]) == (pl_b, pr_b) == (pl, pr)
+
+
 @pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])
 def test_beta_from_shape_inverts_the_beta_density(a, share):
     b = 1 + (a - 1) * (1 - share) / share
