@@ -99,6 +99,32 @@ def fit_turning_point_exponents_brute(t, x, exponents, step):
     return best
 
 
+def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, penalty):
+    """The two-term refit written plainly: the branch named by ``right`` gets a second term
+    u^(p+1); its end is moved over a grid within ``radius`` (the other end held, the two never
+    crossing), each candidate solved by least squares; the best is taken only if it lowers the
+    one-term residual ``one_sse`` by more than the AIC penalty. Returns (taken, moved end, sse)."""
+
+    def sse_at(te_, t0_):
+        dl = (te_ - t).clip(min=0)
+        dr = (t - t0_).clip(min=0)
+        ul = np.where(dl > 0, dl**pl, 0.0)
+        ur = np.where(dr > 0, dr**pr, 0.0)
+        extra = ur * dr if right else ul * dl
+        A = np.stack([np.ones_like(t), ul, ur, extra], axis=1)
+        coef, *_ = np.linalg.lstsq(A, x, rcond=None)
+        return float(np.sum((x - A @ coef) ** 2))
+
+    lo, hi = (max(t0 - radius, te), t0 + radius) if right else (te - radius, min(te + radius, t0))
+    best = (np.inf, None)
+    for c in np.arange(lo, hi + step / 2, step):
+        s = sse_at(te, c) if right else sse_at(c, t0)
+        if s < best[0]:
+            best = (s, c)
+    taken = best[0] < one_sse * np.exp(-2.0 * penalty / t.size)
+    return taken, best[1], best[0]
+
+
 def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the

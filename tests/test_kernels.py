@@ -144,6 +144,38 @@ def test_auto_exponent_search_reaches_the_exhaustive_optimum(pl, pr, te_true, t0
     assert (exps[0], exps[1]) == (pl_b, pr_b) == (pl, pr)
 
 
+@pytest.mark.parametrize("right", [True, False])
+def test_two_term_refit_matches_its_plain_twin(right):
+    """refit_two_term (golden section, normal equations) against a grid search with least squares:
+    the same decision, the same end within a grid step. The branch that gets the second term is a
+    force building up (onset) or easing off (arrival): u^2 + u^3, which one power does not fit."""
+    rng = np.random.default_rng(11)
+    t = np.arange(0, 0.16, 0.001)  # 160 samples: under the fits' binning limit, so both see the same
+    te_true, t0_true = 0.05, 0.07
+    dl, dr = (te_true - t).clip(min=0), (t - t0_true).clip(min=0)
+    if right:
+        x = 0.5 + 3.0 * dl**2 + 2.0 * dr**2 + 60.0 * dr**3
+    else:
+        x = 0.5 + 2.0 * dl**2 + 60.0 * dl**3 + 3.0 * dr**2
+    x = x + rng.normal(0, 2e-6, t.size)
+    coef, times = np.empty(3), np.empty(2)
+    K.fit_turning_point(t, x, 0, t.size, 2.0, 2.0, coef, times)
+    one = float(np.sum((x - (coef[0] + coef[1] * (times[0] - t).clip(min=0) ** 2
+                             + coef[2] * (t - times[1]).clip(min=0) ** 2)) ** 2))
+    before = times.copy()
+    # a radius in which the residual has one minimum (the golden section's premise; wider, a second
+    # minimum where the pause collapses can appear)
+    taken = K.refit_two_term(t, x, 0, t.size, 2.0, 2.0, np.bool_(right), coef, times, 0.012)
+    taken_b, end_b, _ = naive.refit_two_term_brute(t, x, before[0], before[1], 2.0, 2.0, right, 0.012, 0.0002,
+                                                  one, K.turning.TWO_TERM_PENALTY)
+    assert taken and taken_b
+    moved = times[1] if right else times[0]
+    assert abs(moved - end_b) <= 0.0002 + 1e-9
+    true_end, one_term_end = (t0_true, before[1]) if right else (te_true, before[0])
+    assert abs(moved - true_end) < abs(one_term_end - true_end)  # the second term moves it toward the truth
+    assert (times[0] if right else times[1]) == (before[0] if right else before[1])  # the other end held
+
+
 @pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])
 def test_beta_from_shape_inverts_the_beta_density(a, share):
     b = 1 + (a - 1) * (1 - share) / share
