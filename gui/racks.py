@@ -12,9 +12,14 @@ A rack's cable pulled or its device gone changes only its tile ("DEVICE LOST", r
 other racks' threads never wait on it. Racks are added (a port picker lists the transducers that
 answer, and the emulated one) and removed while the others run.
 
-Threads: the window, the tiles and every rack's widgets live on the GUI thread; each rack's events
-arrive through its own ``gui.worker.SessionBridge`` as queued signals. The hidden racks' trace
-timers are stopped; only the rack opened full size redraws its traces.
+Processes and threads: each rack's worker (reader, tracker, recorder, demo emulator) runs in a child
+process of its own (``gui.rack_process.ProcessBackend``), so eight racks' threads do not share this
+process's interpreter lock with the GUI thread; one receiving thread here passes every rack's events
+to its own ``gui.worker.SessionBridge`` (queued signals, the same events as in ``vbt gui``). The
+window, the tiles and every rack's widgets live on the GUI thread. The hidden racks' trace timers
+are stopped and their trace is not shipped; only the rack opened full size gets and redraws its
+traces. A rack's process that dies turns only its tile to "worker stopped". Every rack records into
+the one SQLite history (WAL, busy timeouts: several writers wait for each other's commits).
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
 
 from gui import theme
 from gui.main_window import MainWindow
+from gui.rack_process import ProcessBackend
 from gui.rack_tiles import DEVICE_LOST, DEVICE_OK, DEVICE_PROBLEM, DEVICE_STARTING, DEVICE_WAITING, RackGrid, TileState
 from gui.session import DemoOptions, LiveSettings
 from gui.sound import CuePlayer
+from gui.widgets import StatusBanner
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +200,17 @@ class RackWindow(QMainWindow):
         The history every rack records into (None: the default history).
     cue_player
         Sound cues, shared by the racks (tests pass one with no player).
+    processes
+        Each rack's worker in a child process of its own (the default); False: on threads of this
+        process, as ``vbt gui`` runs one rack (the benchmark's comparison).
     """
 
-    def __init__(self, *, home=None, record: bool = True, cue_player: CuePlayer | None = None):
+    def __init__(self, *, home=None, record: bool = True, cue_player: CuePlayer | None = None,
+                 processes: bool = True):
         super().__init__()
         self.home = home
         self.record = record
+        self.processes = processes
         self.setWindowTitle("VBT tracker — racks")
         self.cues = cue_player or CuePlayer(fallback=lambda _name: QApplication.beep())
         self.racks: list[Rack] = []
@@ -293,6 +305,8 @@ class RackWindow(QMainWindow):
         self.racks.append(rack)
         self._wire(rack)
         self.grid.set_tiles([r.tile() for r in self.racks])
+        if self.processes:
+            win.bridge.backend_factory = ProcessBackend
         if spec.port == EMULATED:
             win.start_session(demo=spec.demo or DemoOptions(), reader_options=reader_options)
         else:
@@ -326,6 +340,7 @@ class RackWindow(QMainWindow):
         b.no_device.connect(lambda ev, r=rack: self._device(r, DEVICE_WAITING, ev))
         b.choose_port.connect(lambda ev, r=rack: self._device(r, DEVICE_WAITING, ev))
         b.status.connect(lambda ev, r=rack: self._device(r, None, ev))
+        b.worker_lost.connect(lambda ev, r=rack: self._worker_lost(r, ev))
         rack.window.controls.settings_changed.connect(lambda _s, r=rack: self._settings_changed(r))
         rack.window.controls.next_set_clicked.connect(lambda r=rack: self._update(r))
         rack.window.controls.end_set_clicked.connect(lambda r=rack: self._update(r))
@@ -375,6 +390,14 @@ class RackWindow(QMainWindow):
             rack.device = state
         self._update(rack)
 
+    def _worker_lost(self, rack: Rack, ev) -> None:
+        """The rack's worker process ended on its own: this rack records and counts nothing more."""
+        rack.device = DEVICE_LOST
+        rack.device_text = "rack stopped: its worker process ended · remove the rack and add it again"
+        rack.window.banner.set_mode(StatusBanner.LOUD, "RACK STOPPED — its worker process ended",
+                                    f"{ev.payload.message}. Remove this rack and add it again.")
+        self._update(rack)
+
     def _refresh_summary(self) -> None:
         n = len(self.racks)
         lifting = sum(1 for r in self.racks if r.display.phase == "running")
@@ -395,7 +418,9 @@ class RackWindow(QMainWindow):
         rack = self.racks[i]
         if self._opened is not None and self._opened is not rack:
             self._opened.window.frame_timer.stop()
+            self._ship_trace(self._opened, False)
         self._opened = rack
+        self._ship_trace(rack, True)
         if rack.display.phase == "ended":
             rack.window.overlay.dismiss()  # a STOP alert raised while the rack was a tile: its set is over
         s = rack.window.controls.settings()
@@ -409,11 +434,19 @@ class RackWindow(QMainWindow):
     def show_overview(self) -> None:
         if self._opened is not None:
             self._opened.window.frame_timer.stop()
+            self._ship_trace(self._opened, False)
             self._opened.window.overlay.dismiss()
             self._opened = None
         self.stack.setCurrentWidget(self.overview)
         self.grid.set_tiles([r.tile() for r in self.racks])  # settings edited in the rack's view, too
         self._refresh_summary()
+
+    @staticmethod
+    def _ship_trace(rack: Rack, on: bool) -> None:
+        """Only the rack opened full size gets its rolling trace from its worker process."""
+        ship = getattr(rack.session, "ship_trace", None)
+        if ship is not None:
+            ship(on)
 
     @property
     def opened(self) -> Rack | None:

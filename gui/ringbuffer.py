@@ -88,6 +88,14 @@ class RingBuffer:
             end = self._head + self.capacity  # the mirror makes [end - size, end) contiguous
             return self._data[:, end - size:end].copy()
 
+    def newer_than(self, written: int) -> tuple[int, np.ndarray]:
+        """``(written now, a copy of the rows appended since the count was `written`)`` read together
+        (at most the kept rows): a reader that passes the count back each time gets every row once."""
+        with self._lock:
+            size = min(max(self._written - int(written), 0), self._size)
+            end = self._head + self.capacity
+            return self._written, self._data[:, end - size:end].copy()
+
     def since(self, t_min: float, time_channel: int = 0) -> np.ndarray:
         """A copy of the rows whose time channel is at least ``t_min``."""
         with self._lock:

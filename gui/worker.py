@@ -4,7 +4,9 @@
 :meth:`SessionBridge.deliver` with each event; emitting a signal from another thread makes Qt queue
 the call to the connected slots, which then run on the GUI thread. Slots receive the
 :class:`gui.session.SessionEvent` (the event as ``payload``, set number, emission time); the signal is
-the one named as the event's ``type``.
+the one named as the event's ``type``. A rack of the rack overview runs the same worker in a child
+process (``gui.rack_process.ProcessBackend``, set as :attr:`SessionBridge.backend_factory`); its
+events reach :meth:`SessionBridge.deliver` from the one thread that receives every rack's events.
 """
 
 from __future__ import annotations
@@ -46,11 +48,16 @@ class SessionBridge(QObject):
     storage_failed = Signal(object)
     storage_recovered = Signal(object)
     plan_changed = Signal(object)
+    # a rack's worker process ended without being asked to (gui.rack_process; racks only)
+    worker_lost = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.session: DashboardBackend | None = None
         self._closed = False
+        # what :meth:`start` creates: the in-process worker, or (racks) ``gui.rack_process.ProcessBackend``,
+        # the same worker in a child process with the same methods, events and trace
+        self.backend_factory = DashboardBackend
 
     def deliver(self, event: SessionEvent) -> None:
         """Called on the worker thread (any thread): emit the matching signal."""
@@ -67,7 +74,7 @@ class SessionBridge(QObject):
         if self.session is not None:
             raise RuntimeError("a session is already running")
         self._closed = False
-        self.session = DashboardBackend(self.deliver, **session_kwargs)
+        self.session = self.backend_factory(self.deliver, **session_kwargs)
         self.session.start()
         return self.session
 

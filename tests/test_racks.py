@@ -180,3 +180,60 @@ def test_rack_option_parsing():
         parse_rack(",Ana")
     with pytest.raises(ValueError, match="expected PORT"):
         parse_rack("a,b,c,d")
+
+
+def _open_files(pid: int) -> set[str]:
+    names = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            names.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return names
+
+
+def test_each_rack_runs_in_its_own_process_and_a_killed_one_stops_only_its_tile(qtbot, room, tmp_path):
+    import signal
+
+    emulator, window = room
+    a = emulator([[0.80, 0.78, 0.76, 0.74, 0.72, 0.70], [0.79, 0.77, 0.75, 0.73]], rest_s=4.0, seed=11)
+    b = emulator([[0.60, 0.58, 0.56], [0.61, 0.59, 0.57]], rest_s=30.0, seed=12)
+    c = emulator([[0.95, 0.93, 0.91, 0.89, 0.87, 0.85, 0.83, 0.81, 0.79, 0.77]], seed=13)
+    win = window()
+    for emu, who, what in ((a, "Ana", "squat"), (b, "Ben", "bench press"), (c, "Chloé", "deadlift")):
+        win.add_rack(RackSpec(emu.port, who, what, protocol="native", settings=SETTINGS))
+    qtbot.waitUntil(lambda: all(r.device == DEVICE_OK for r in win.racks), timeout=120000)
+    rack_a, rack_b, rack_c = win.racks
+
+    # three worker processes, none of them this one; each has its own rack's port open, this one none
+    pids = [r.session.pid for r in win.racks]
+    assert len(set(pids)) == 3 and os.getpid() not in pids
+    for rack, emu in zip(win.racks, (a, b, c)):
+        pty = os.path.realpath(emu.port)
+        assert pty in _open_files(rack.session.pid)
+        others = [r.session.pid for r in win.racks if r is not rack]
+        assert all(pty not in _open_files(pid) for pid in others)
+
+    # B's first set is recorded; then its worker process is killed during the rest
+    qtbot.waitUntil(lambda: rack_b.display.phase == "ended" and bool(rack_b.window._set_ids), timeout=60000)
+    assert rack_b.display.n_reps == 3
+    before = (rack_a.display.n_reps, rack_c.display.n_reps)
+    os.kill(rack_b.session.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: "worker process ended" in rack_b.tile().device_text, timeout=5000)
+    assert rack_b.device == DEVICE_LOST and "device problem" in win.summary.text()
+    assert "RACK STOPPED" in rack_b.window.banner.label.text()
+    assert rack_a.device == DEVICE_OK and rack_c.device == DEVICE_OK and rack_a.session.running
+    # the other racks keep counting, to the end of their sets
+    qtbot.waitUntil(lambda: rack_a.display.n_reps > before[0] or rack_a.display.set_number == 2, timeout=20000)
+    qtbot.waitUntil(lambda: rack_a.display.set_number == 2 and rack_a.display.n_reps == 4
+                    and rack_c.display.n_reps == 10, timeout=60000)
+    assert [t.reps for t in win.grid.tiles] == [4, 3, 10]
+
+    # the killed rack can be removed; every rack's sets are in the one history
+    win.remove_rack(rack_b)
+    for rack in win.racks:
+        rack.window.end_or_next_set()
+    win.close()
+    with Store.open(tmp_path / "home") as store:
+        got = sorted((s.athlete, s.exercise, s.n_reps) for s in store.sets())
+    assert got == [("Ana", "squat", 4), ("Ana", "squat", 6), ("Ben", "bench press", 3), ("Chloé", "deadlift", 10)]
