@@ -20,8 +20,14 @@ overview's tiles. After every rack is connected and has shown a rep (warm-up), f
   was busy past a frame's deadline), p99 / max;
 * rep to screen, per rack: from the rack worker's rep event (``SessionEvent.emitted_s``) to the end
   of the paint that showed it on the rack's tile, p50 / p99 / max;
-* CPU: this process's user + system CPU time over wall time, in cores (all racks' readers,
-  trackers, recorders and the GUI).
+* CPU: user + system CPU time over wall time, in cores, of this process (the GUI) and of the racks'
+  worker processes (each rack's reader, tracker and recorder; ``gui.rack_process``), together and
+  the GUI process alone. With ``--threads`` the racks' workers run on threads of this process instead
+  (as before issue 15's worker processes; the comparison in the same run).
+
+Time base: a rep's ``SessionEvent.emitted_s`` is ``time.perf_counter()`` in the rack's worker
+process and the paint's end is ``perf_counter()`` here; on Linux both are CLOCK_MONOTONIC, one clock
+for all processes, so the difference is a valid rep-to-screen latency across the process boundary.
 
 Then, with ``--open-seconds`` > 0, the first rack is opened full size (its traces redrawn at
 ~30-60 FPS as in ``vbt gui``) while the others go on as tiles: the same figures, the frame being the
@@ -74,7 +80,8 @@ for e in emus:
 class RacksRun:
     """One run: the rack window on ``n`` emulated racks in another process."""
 
-    def __init__(self, app, n: int, seconds: float, open_seconds: float, read_interval_s: float | None = None):
+    def __init__(self, app, n: int, seconds: float, open_seconds: float, read_interval_s: float | None = None,
+                 processes: bool = True):
         from PySide6.QtCore import QTimer
 
         from gui.racks import RackSpec, RackWindow
@@ -88,7 +95,8 @@ class RacksRun:
         ports = self.child.stdout.readline().split()
         if len(ports) != n:
             raise RuntimeError("the emulators did not start")
-        self.win = RackWindow(home=os.path.join(self.tmp.name, "history"), cue_player=CuePlayer(player=()))
+        self.win = RackWindow(home=os.path.join(self.tmp.name, "history"), cue_player=CuePlayer(player=()),
+                              processes=processes)
         self.win.resize(1600, 900)
         self.win.show()
         self._specs = [RackSpec(p, f"athlete {k + 1}", "squat", protocol="native",
@@ -102,6 +110,23 @@ class RacksRun:
         self._last_tick = None
         self.lateness: list[float] = []
         self.t0 = self.cpu0 = None
+        self.workers0: dict = {}
+
+    def _workers_cpu_s(self) -> dict:
+        """CPU seconds (user + system) of each rack's worker process, by pid (none with --threads)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for r in self.win.racks:
+            pid = getattr(r.session, "pid", None)
+            if pid is None:
+                continue
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                out[pid] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                pass
+        return out
 
     # ---- phases ----------------------------------------------------------------------------------
     def _add_next(self) -> None:
@@ -149,10 +174,13 @@ class RacksRun:
             r.window.rep_latencies_s.clear()
         self.lateness.clear()
         self.t0, self.cpu0 = time.perf_counter(), _cpu_s()
+        self.workers0 = self._workers_cpu_s()
 
     def _collect(self) -> dict:
         wall = time.perf_counter() - self.t0
         cpu = _cpu_s() - self.cpu0
+        workers = self._workers_cpu_s()
+        workers_cpu = sum(v - self.workers0.get(pid, 0.0) for pid, v in workers.items())
         grid = self.win.grid
         per_rack = {name: _pct(np.array(v) * 1e3) for name, v in grid.rep_latencies_s.items()}
         if self.phase == "opened":  # the opened rack's own big number, as in the single view
@@ -162,7 +190,9 @@ class RacksRun:
         out = {
             "racks": len(self.win.racks),
             "wall_s": wall,
-            "cpu_cores": cpu / wall,
+            "cpu_cores": (cpu + workers_cpu) / wall,
+            "gui_process_cpu_cores": cpu / wall,
+            "worker_processes": len(workers),
             "frames": int(min(grid.frame_meter.n, grid.frame_meter.durations.size)),
             "tile_paint_ms": _pct(grid.frame_meter.values() * 1e3),
             "timer_lateness_ms": _pct(np.array(self.lateness) * 1e3),
@@ -219,8 +249,13 @@ def _line(name: str, f: dict) -> None:
     if dr.get("n"):
         print(f"    of which on the GUI thread (rep received → tile painted): p50 {dr['p50']:.2f} ms  "
               f"p99 {dr['p99']:.2f} ms; the rest is the wait for the GUI thread")
-    print(f"  CPU: {f['cpu_cores']:.2f} cores (this process: readers, trackers, recorders, GUI; emulators in "
-          f"another process)   [target < 1]")
+    if f.get("worker_processes"):
+        print(f"  CPU: {f['cpu_cores']:.2f} cores: the GUI process {f['gui_process_cpu_cores']:.2f} + "
+              f"{f['worker_processes']} rack worker processes (readers, trackers, recorders); emulators in "
+              f"another process, not counted   [target < 1]")
+    else:
+        print(f"  CPU: {f['cpu_cores']:.2f} cores (this process: readers, trackers, recorders, GUI; emulators in "
+              f"another process)   [target < 1]")
 
 
 def run_racks(argv=None) -> dict:
@@ -235,6 +270,8 @@ def run_racks(argv=None) -> dict:
                         "in the same run, to compare with (default 15; 0: skip)")
     p.add_argument("--read-interval-ms", type=float, default=None,
                    help="the racks' reader wake-up interval (default: the dashboard's, 10 ms)")
+    p.add_argument("--threads", action="store_true",
+                   help="run the racks' workers on threads of this process, not in worker processes of their own")
     p.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = p.parse_args(argv)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -244,14 +281,14 @@ def run_racks(argv=None) -> dict:
 
     app = make_app()
     print(f"platform: {app.platformName()}, Python {sys.version.split()[0]}, {os.cpu_count()} cores; "
-          f"{args.racks} racks at 1 kHz")
+          f"{args.racks} racks at 1 kHz; workers {'on threads' if args.threads else 'in processes'}")
     read_s = None if args.read_interval_ms is None else args.read_interval_ms / 1e3
     figures = {}
     if args.reference_seconds > 0:
-        ref = RacksRun(app, 1, args.reference_seconds, 0.0, read_s).run()
+        ref = RacksRun(app, 1, args.reference_seconds, 0.0, read_s, not args.threads).run()
         if "overview" in ref:
             figures["reference_one_rack"] = ref["overview"]
-    figures.update(RacksRun(app, args.racks, args.seconds, args.open_seconds, read_s).run())
+    figures.update(RacksRun(app, args.racks, args.seconds, args.open_seconds, read_s, not args.threads).run())
     if "error" in figures:
         print(figures["error"])
     for name in ("reference_one_rack", "overview", "one_rack_open"):

@@ -39,6 +39,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -71,11 +73,53 @@ def trace_capacity(trace_s: float, trace_step_s: float) -> int:
 # ---- the child --------------------------------------------------------------------------------
 
 
+def _rack_backend(emit, **kwargs):
+    """A ``DashboardBackend`` whose rolling trace is made only while it is shipped (the rack is opened
+    full size): a hidden rack's display velocity is a quarter of its worker's CPU, for nobody. While
+    not shipped, the raw samples of the last trace window are kept; when shipping starts they become
+    the trace at once (the opened rack shows its last seconds straight away)."""
+    import numpy as np
+
+    from gui.session import DashboardBackend
+
+    class RackBackend(DashboardBackend):
+        def __init__(self, emit, **kw):
+            super().__init__(emit, **kw)
+            self._trace_lock = threading.Lock()
+            self._trace_on = False
+            # raw time and position of the last trace window, at up to 2 kHz
+            self._raw = RingBuffer(int(kw.get("trace_s", 12.0) * 2000) + 64, 2)
+
+        def _trace_samples(self, t_s, position_m) -> None:
+            with self._trace_lock:
+                if self._trace_on:
+                    super()._trace_samples(t_s, position_m)
+                else:
+                    self._raw.append(t_s, position_m)
+                    self.samples_seen += int(t_s.size)
+
+        def keep_trace(self, on: bool) -> None:
+            with self._trace_lock:
+                if on and not self._trace_on:
+                    self.trace.clear()
+                    self._velocity.reset()
+                    self._trace_slot = -np.inf
+                    raw = self._raw.latest()
+                    self._raw.clear()
+                    self._trace_on = True
+                    if raw.shape[1]:
+                        seen = self.samples_seen
+                        super()._trace_samples(raw[0], raw[1])
+                        self.samples_seen = seen
+                elif not on:
+                    self._trace_on = False
+
+    return RackBackend(emit, **kwargs)
+
+
 def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
     """The child process: one ``DashboardBackend``; commands from the pipe, events and trace to it."""
     import signal
-
-    from gui.session import DashboardBackend
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in the terminal: the parent stops us in order
 
@@ -83,6 +127,9 @@ def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    import faulthandler
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # the parent asks where a slow stop hangs
     logging.basicConfig(level=logging.WARNING, format="%(processName)s %(levelname)s %(name)s: %(message)s")
     lock = threading.Lock()
     parent_gone = threading.Event()
@@ -111,7 +158,7 @@ def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
             warm_up()
             log.info("kernels warmed in %.1f s", time.perf_counter() - t0)
             send(("warm",))
-        backend = DashboardBackend(emit, **kwargs)
+        backend = _rack_backend(emit, **kwargs)
         backend.start()
         ring = backend.trace
 
@@ -138,6 +185,7 @@ def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
             if msg[0] == "call" and msg[1] in COMMANDS:
                 getattr(backend, msg[1])(*msg[2])
             elif msg[0] == "trace":
+                backend.keep_trace(bool(msg[1]))
                 shipping["reset"] = True
                 shipping["on"] = bool(msg[1])
             elif msg[0] == "stop":
@@ -145,7 +193,11 @@ def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
     finally:
         done.set()
         if backend is not None:
+            t0 = time.perf_counter()
             backend.stop()  # the set in progress ends and is recorded
+            took = time.perf_counter() - t0
+            if took > 2.0:
+                log.warning("the rack's worker took %.1f s to stop", took)
         try:
             conn.close()
         except OSError:
@@ -261,6 +313,9 @@ class ProcessBackend:
         self._stopping = False
         self._leader = False
         self._eof = threading.Event()
+        # one thread at a time waits for the child: two waiting at once race in os.waitpid, and the
+        # loser is told "still running" about a child already gone
+        self._join_lock = threading.Lock()
         self._set_seq = 1
         self.exitcode: int | None = None
         self.lost = False
@@ -279,7 +334,7 @@ class ProcessBackend:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.is_alive() and not self.lost
+        return self.process is not None and not self._eof.is_set()  # its pipe closes when it ends
 
     @property
     def reader(self):
@@ -323,16 +378,26 @@ class ProcessBackend:
                 conn.send(("stop",))
             except (OSError, ValueError):
                 pass
-        proc.join(timeout)
+        with self._join_lock:
+            self._stop_child(proc, timeout)
+        self._eof.wait(3.0)  # everything the child sent before it ended has been delivered
+        self.exitcode = proc.exitcode  # (the receiving thread closes the pipe at its end)
+
+    def _stop_child(self, proc, timeout: float) -> None:
+        proc.join(timeout + 5.0)  # the child's own stop waits up to ``timeout`` for its session thread
         if proc.is_alive():
-            log.error("rack process %s did not stop within %s s; terminating it", proc.pid, timeout)
+            log.error("rack process %s did not stop within %s s; its threads' stacks follow, then it is "
+                      "terminated", proc.pid, timeout)
+            try:
+                os.kill(proc.pid, signal.SIGUSR1)  # every thread's stack on its stderr
+            except OSError:
+                pass
+            proc.join(1.0)
             proc.terminate()
             proc.join(3.0)
             if proc.is_alive():
                 proc.kill()
                 proc.join(3.0)
-        self._eof.wait(3.0)  # everything the child sent before it ended has been delivered
-        self.exitcode = proc.exitcode  # (the receiving thread closes the pipe at its end)
 
     # ---- internals --------------------------------------------------------------------------
     def _command(self, name: str, *args) -> None:
@@ -393,13 +458,14 @@ class ProcessBackend:
             self._leader = False
             GATE.release()
         proc = self.process
-        if proc is not None:
-            proc.join(1.0)
         with self._lock:
             stopping = self._stopping
         if not stopping:
             self.lost = True
-            self.exitcode = proc.exitcode if proc is not None else None
+            with self._join_lock:
+                if proc is not None:
+                    proc.join(1.0)
+                    self.exitcode = proc.exitcode
             how = (f"killed by signal {-self.exitcode}" if self.exitcode is not None and self.exitcode < 0
                    else f"exit code {self.exitcode}")
             log.error("rack process %s ended (%s)", proc.pid if proc else "?", how)
