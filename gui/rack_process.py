@@ -267,12 +267,13 @@ class _KernelGate:
         self._state = "unknown"  # "warming" while the first child compiles, then "ready"
         self._waiting: list = []
 
-    def enter(self, spawn) -> None:
-        """Call ``spawn(warm_first)`` now, or (another child is warming the cache) once it is warm."""
+    def enter(self, spawn) -> bool:
+        """Call ``spawn(warm_first)`` now (True), or (another child is warming the cache) once it is
+        warm (False)."""
         with self._lock:
             if self._state == "warming":
                 self._waiting.append(spawn)
-                return
+                return False
             leader = False
             if self._state == "unknown":
                 from vbt.compile_cache import probably_cold
@@ -280,6 +281,7 @@ class _KernelGate:
                 leader = probably_cold()
                 self._state = "warming" if leader else "ready"
         spawn(leader)
+        return True
 
     def release(self) -> None:
         with self._lock:
@@ -325,7 +327,9 @@ class ProcessBackend:
         if self._started:
             raise RuntimeError("session already started")
         self._started = True
-        GATE.enter(self._spawn)
+        if not GATE.enter(self._spawn):
+            self._emit_cb(SessionEvent(Status("waiting while another rack prepares the analysis (first run)"),
+                                       1, time.perf_counter()))
         return self
 
     @property

@@ -3,8 +3,8 @@
 A rack is one transducer (a serial port, or an emulated device) with an athlete and an exercise.
 Each rack is a whole single-rack dashboard (``gui.main_window.MainWindow``, embedded, not shown):
 its own worker (``gui.session.DashboardBackend``: discovery retries, the reader, the tracker and the
-history recorder on threads of their own), its own display state, recording into the history with
-its athlete and exercise. The overview (:class:`RackWindow`) shows one tile per rack
+history recorder, in a process of its own, see below), its own display state, recording into the
+history with its athlete and exercise. The overview (:class:`RackWindow`) shows one tile per rack
 (``gui.rack_tiles``); a click (or the rack's number key) opens that rack's dashboard full size,
 exactly as ``vbt gui`` shows one rack, and "All racks" (Backspace) comes back.
 

@@ -237,3 +237,32 @@ def test_each_rack_runs_in_its_own_process_and_a_killed_one_stops_only_its_tile(
     with Store.open(tmp_path / "home") as store:
         got = sorted((s.athlete, s.exercise, s.n_reps) for s in store.sets())
     assert got == [("Ana", "squat", 4), ("Ana", "squat", 6), ("Ben", "bench press", 3), ("Chloé", "deadlift", 10)]
+
+
+def test_on_a_cold_kernel_cache_the_first_rack_process_warms_the_kernels_before_the_others_start(
+        tmp_path, monkeypatch):
+    from gui.rack_process import _KernelGate
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-numba-cache"))  # nothing compiled there
+    gate, spawned = _KernelGate(), []
+    assert gate.enter(lambda warm: spawned.append(("A", warm)))
+    assert not gate.enter(lambda warm: spawned.append(("B", warm)))
+    assert not gate.enter(lambda warm: spawned.append(("C", warm)))
+    assert spawned == [("A", True)]  # only the first compiles; the others wait for its "warm"
+    gate.release()
+    assert spawned == [("A", True), ("B", False), ("C", False)]
+    assert gate.enter(lambda warm: spawned.append(("D", warm))) and spawned[-1] == ("D", False)
+
+
+def test_on_a_warm_kernel_cache_every_rack_process_starts_at_once():
+    from gui.rack_process import _KernelGate
+    from vbt.compile_cache import probably_cold
+    from vbt.tracker import warm_up
+
+    warm_up()  # this worktree's cache is warm from here on
+    if probably_cold():
+        pytest.skip("numba keeps this cache where compile_cache.probably_cold does not look")
+    gate, spawned = _KernelGate(), []
+    for name in "AB":
+        assert gate.enter(lambda warm, name=name: spawned.append((name, warm)))
+    assert spawned == [("A", False), ("B", False)]
