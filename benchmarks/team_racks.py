@@ -112,6 +112,17 @@ class RacksRun:
         self.t0 = self.cpu0 = None
         self.workers0: dict = {}
 
+    def _rss_mb(self) -> tuple[float, float]:
+        """Resident memory (MB) of this process and of all the racks' worker processes together."""
+        def rss(pid):
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+            except (OSError, StopIteration, ValueError):
+                return 0.0
+        pids = [getattr(r.session, "pid", None) for r in self.win.racks]
+        return rss(os.getpid()), sum(rss(pid) for pid in pids if pid is not None)
+
     def _workers_cpu_s(self) -> dict:
         """CPU seconds (user + system) of each rack's worker process, by pid (none with --threads)."""
         tick = os.sysconf("SC_CLK_TCK")
@@ -193,6 +204,7 @@ class RacksRun:
             "cpu_cores": (cpu + workers_cpu) / wall,
             "gui_process_cpu_cores": cpu / wall,
             "worker_processes": len(workers),
+            "rss_mb": dict(zip(("gui_process", "worker_processes"), self._rss_mb())),
             "frames": int(min(grid.frame_meter.n, grid.frame_meter.durations.size)),
             "tile_paint_ms": _pct(grid.frame_meter.values() * 1e3),
             "timer_lateness_ms": _pct(np.array(self.lateness) * 1e3),
@@ -253,6 +265,8 @@ def _line(name: str, f: dict) -> None:
         print(f"  CPU: {f['cpu_cores']:.2f} cores: the GUI process {f['gui_process_cpu_cores']:.2f} + "
               f"{f['worker_processes']} rack worker processes (readers, trackers, recorders); emulators in "
               f"another process, not counted   [target < 1]")
+        print(f"  memory: the GUI process {f['rss_mb']['gui_process']:.0f} MB, the worker processes "
+              f"{f['rss_mb']['worker_processes']:.0f} MB together (resident)")
     else:
         print(f"  CPU: {f['cpu_cores']:.2f} cores (this process: readers, trackers, recorders, GUI; emulators in "
               f"another process)   [target < 1]")
