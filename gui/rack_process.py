@@ -55,7 +55,7 @@ COMMANDS = frozenset({"end_set", "configure", "annotate", "start_demo", "open_po
 TRACE_SHIP_S = 0.016  # the opened rack's trace goes to the window about once a frame
 # The rack processes run at a lower priority than the GUI process: when the GUI thread wakes to paint a
 # rep it goes first (its process needs ~0.03 cores, the racks lose nothing); on a 2-core machine shared
-# with other work it halved the overview paint's p99 in runs alternating 5 and 0 (benchmarks/team_racks.py).
+# with other work it cut the overview paint's p99 by 40-50 % in runs alternating 5 and 0 (team_racks.py).
 WORKER_NICE = 5
 
 
