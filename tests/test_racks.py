@@ -209,6 +209,8 @@ def test_each_rack_runs_in_its_own_process_and_a_killed_one_stops_only_its_tile(
     pids = [r.session.pid for r in win.racks]
     assert len(set(pids)) == 3 and os.getpid() not in pids
     for rack, emu in zip(win.racks, (a, b, c)):
+        with open(f"/proc/{rack.session.pid}/maps") as f:
+            assert "libQt6" not in f.read(), "a rack's worker process must not load Qt"
         pty = os.path.realpath(emu.port)
         assert pty in _open_files(rack.session.pid)
         others = [r.session.pid for r in win.racks if r is not rack]
