@@ -268,3 +268,26 @@ def test_on_a_warm_kernel_cache_every_rack_process_starts_at_once():
     for name in "AB":
         assert gate.enter(lambda warm, name=name: spawned.append((name, warm)))
     assert spawned == [("A", False), ("B", False)]
+
+
+def test_a_rack_process_takes_its_dashboards_commands(qtbot, room, tmp_path):
+    """configure (a load for the next set) and annotate (RPE and note of a finished set) go from the rack's
+    dashboard to its worker process and into the history."""
+    from dataclasses import replace
+
+    emulator, window = room
+    a = emulator([[0.70, 0.68, 0.66], [0.72, 0.70, 0.68, 0.66]], rest_s=6.0, seed=21)
+    win = window()
+    win.add_rack(RackSpec(a.port, "Ana", "squat", protocol="native", settings=SETTINGS))
+    rack = win.racks[0]
+    qtbot.waitUntil(lambda: rack.display.phase == "ended" and bool(rack.window._set_ids), timeout=120000)
+    assert rack.display.n_reps == 3
+    rack.session.annotate(1, 8.0, "grindy")  # what the set's end panel calls
+    new = replace(rack.window.controls.settings(), load_kg=100.0)
+    rack.window.controls.set_settings(new)
+    rack.window._on_settings_changed(new)  # what the controls' settings_changed signal calls
+    qtbot.waitUntil(lambda: rack.display.set_number == 2 and rack.display.n_reps == 4, timeout=60000)
+    win.close()
+    with Store.open(tmp_path / "home") as store:
+        got = sorted((s.n_reps, s.load_kg, s.rpe, s.note) for s in store.sets())
+    assert got == [(3, None, 8.0, "grindy"), (4, 100.0, None, None)]
