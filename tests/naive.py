@@ -125,6 +125,32 @@ def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, pen
     return taken, best[1], best[0]
 
 
+def ramp_onset_brute(t, x, t_still, t0_pow, p_on, taus, back_s, step, penalty):
+    """The ramp onset fit written plainly: for each build-up time and each onset on a grid from
+    ``back_s`` before the power law's onset to 10 ms after, least squares of x ~ c0 + J R(t - t0)
+    over the samples from ``t_still`` on; the best onset if it beats the power law's best residual
+    on the same grid by more than ``penalty`` parameters' worth (AIC), else ``t0_pow``."""
+    keep = t >= t_still
+    tt, xx = t[keep], x[keep]
+
+    def lsq(col):
+        A = np.stack([np.ones_like(tt), col], axis=1)
+        coef, *_ = np.linalg.lstsq(A, xx, rcond=None)
+        return float(np.sum((xx - A @ coef) ** 2)), coef[1]
+
+    grid = np.arange(max(t_still, t0_pow - back_s), t0_pow + 0.01 + step / 2, step)
+    base = min(lsq(np.where(tt > c, (tt - c).clip(min=0) ** p_on, 0.0))[0] for c in [t0_pow, *grid])
+    best = (np.inf, t0_pow)
+    for tau in taus:
+        for t0 in grid:
+            u = tt - t0
+            r = np.where(u <= 0, 0.0, np.where(u < tau, u**3 / (6 * tau), u * u / 2 - tau * u / 2 + tau * tau / 6))
+            sse, gain = lsq(r)
+            if gain > 0 and sse < best[0]:
+                best = (sse, t0)
+    return best[1] if best[0] < base * np.exp(-2.0 * penalty / tt.size) else t0_pow
+
+
 def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0):
     """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
     walk the samples, remember the lowest point since the last top and the highest since the

@@ -176,6 +176,43 @@ def test_two_term_refit_matches_its_plain_twin(right):
     assert (times[0] if right else times[1]) == (before[0] if right else before[1])  # the other end held
 
 
+def _ramp_rise(t, t0, tau, jerk):
+    u = t - t0
+    return np.where(u <= 0, 0.0, np.where(u < tau, u**3 / (6 * tau), u * u / 2 - tau * u / 2 + tau * tau / 6)) * jerk
+
+
+@pytest.mark.parametrize("tau", [0.03, 0.08])
+def test_ramp_onset_finds_a_force_build_up_the_power_law_starts_late_on(tau):
+    """A still bar, then force building up over ``tau`` (no model family's own onset: a plain ramp of
+    acceleration): the power law fitted over the window starts late; the ramp fit finds the onset,
+    as its plain twin does."""
+    rng = np.random.default_rng(2)
+    t = np.arange(0, 0.35, 0.001)
+    t0_true = 0.1  # the descent arrives at 0.04 s, the bar is still until 0.1 s
+    x = 0.5 + 6.0 * (0.04 - t).clip(min=0) ** 2 + _ramp_rise(t, t0_true, tau, 12.0) + rng.normal(0, 2e-5, t.size)
+    coef, times, exps = np.empty(3), np.empty(2), np.empty(2)
+    K.fit_turning_point_auto(t, x, 0, t.size, np.bool_(True), coef, times, exps)
+    t0_pow = times[1]
+    assert t0_pow - t0_true > 0.003  # the power law's onset is late
+    got = K.rep.ramp_onset(t, x, 0, t.size, times[0], t0_pow, exps[1])
+    assert abs(got - t0_true) < 0.0015
+    twin = naive.ramp_onset_brute(t, x, times[0], t0_pow, exps[1], K.rep.RAMP_TAUS, K.rep.RAMP_BACK_S, 0.0005,
+                                  K.rep.RAMP_PENALTY)
+    assert abs(got - twin) < 0.0015
+
+
+def test_ramp_onset_leaves_a_power_law_onset_alone():
+    """A rise that leaves the still bar as u^2 (a step of force): the ramp adds nothing the power law
+    lacks, so the onset stays the power law's (within a millisecond)."""
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 0.3, 0.001)
+    x = 0.5 + 6.0 * (0.04 - t).clip(min=0) ** 2 + 3.0 * (t - 0.1).clip(min=0) ** 2 + rng.normal(0, 2e-5, t.size)
+    coef, times, exps = np.empty(3), np.empty(2), np.empty(2)
+    K.fit_turning_point_auto(t, x, 0, t.size, np.bool_(True), coef, times, exps)
+    got = K.rep.ramp_onset(t, x, 0, t.size, times[0], times[1], exps[1])
+    assert abs(got - times[1]) < 0.001 and abs(got - 0.1) < 0.002
+
+
 @pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])
 def test_beta_from_shape_inverts_the_beta_density(a, share):
     b = 1 + (a - 1) * (1 - share) / share

@@ -204,6 +204,146 @@ def _fit_end(t, x, lo, hi, first_right, shape_passes, two_term, coef, times, exp
         fit_turning_point(t, x, lo, hi, 2.0, 2.0, coef, times)
 
 
+# A rise from a still bar (issue 9): force builds up over tens of ms (the rate of force development),
+# so position leaves the still level as u^3 before it goes as u^2, and one power law over the window
+# starts late (forcevel +11 ms, plateau +13 ms median). Build-up times tried, and how far before the
+# power law's onset the ramp's is searched.
+RAMP_TAUS = (0.005, 0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.13, 0.16)
+RAMP_BACK_S = 0.06
+RAMP_PENALTY = 2.0  # AIC parameters charged for the build-up time (chance fits of a step of force stay out)
+
+
+@njit(cache=True)
+def _ramp_sse(t, x, lo, hi, t0, tau, coef2):
+    """Residual SS of x ~ c0 + J*R(t - t0) over samples lo..hi-1, R the rise from rest under a force
+    that builds up linearly for ``tau`` and then holds: u^3/(6 tau), then u^2/2 - tau u/2 + tau^2/6."""
+    s1 = 0.0
+    sr = 0.0
+    srr = 0.0
+    sx = 0.0
+    srx = 0.0
+    sxx = 0.0
+    for j in range(lo, hi):
+        u = t[j] - t0
+        if u <= 0.0:
+            r = 0.0
+        elif u < tau:
+            r = u * u * u / (6.0 * tau)
+        else:
+            r = u * u / 2.0 - tau * u / 2.0 + tau * tau / 6.0
+        s1 += 1.0
+        sr += r
+        srr += r * r
+        sx += x[j]
+        srx += r * x[j]
+        sxx += x[j] * x[j]
+    det = s1 * srr - sr * sr
+    if det <= 0.0:
+        return 1e300
+    c0 = (srr * sx - sr * srx) / det
+    jj = (s1 * srx - sr * sx) / det
+    coef2[0] = c0
+    coef2[1] = jj
+    return max(sxx - c0 * sx - jj * srx, 0.0)
+
+
+@njit(cache=True)
+def _power_sse(t, x, lo, hi, t0, p):
+    """Residual SS of x ~ c0 + c*(t - t0)+^p over samples lo..hi-1 (both coefficients fitted)."""
+    s1 = 0.0
+    sr = 0.0
+    srr = 0.0
+    sx = 0.0
+    srx = 0.0
+    sxx = 0.0
+    for j in range(lo, hi):
+        u = t[j] - t0
+        r = u ** p if u > 0.0 else 0.0
+        s1 += 1.0
+        sr += r
+        srr += r * r
+        sx += x[j]
+        srx += r * x[j]
+        sxx += x[j] * x[j]
+    det = s1 * srr - sr * sr
+    if det <= 0.0:
+        return 1e300
+    c0 = (srr * sx - sr * srx) / det
+    jj = (s1 * srx - sr * sx) / det
+    return max(sxx - c0 * sx - jj * srx, 0.0)
+
+
+@njit(cache=True)
+def ramp_onset(t, x, lo, hi, t_still, t0_pow, p_on):
+    """A rise from a still bar whose force builds up over tens of ms: position leaves the still
+    level as u^3 and only later as u^2, so one power law fitted over the window starts late. Fit
+    the ramp model (onset, build-up time, level, gain) to the samples from ``t_still`` on; return
+    its onset when it fits better than the power law by more than its extra parameter (AIC),
+    else ``t0_pow``."""
+    j0 = lo
+    while j0 < hi and t[j0] < t_still:
+        j0 += 1
+    m = hi - j0
+    if m < 12:
+        return t0_pow
+    gr = 0.6180339887498949
+    # the power law's own best onset on these samples (the window's fit also weighed the descent)
+    a = max(t_still, t0_pow - RAMP_BACK_S)
+    b = t0_pow + 0.01
+    c1 = b - gr * (b - a)
+    cc = a + gr * (b - a)
+    f1 = _power_sse(t, x, j0, hi, c1, p_on)
+    f2 = _power_sse(t, x, j0, hi, cc, p_on)
+    while b - a > 2e-5:
+        if f1 < f2:
+            b = cc
+            cc = c1
+            f2 = f1
+            c1 = b - gr * (b - a)
+            f1 = _power_sse(t, x, j0, hi, c1, p_on)
+        else:
+            a = c1
+            c1 = cc
+            f1 = f2
+            cc = a + gr * (b - a)
+            f2 = _power_sse(t, x, j0, hi, cc, p_on)
+    base = min(_power_sse(t, x, j0, hi, t0_pow, p_on), _power_sse(t, x, j0, hi, 0.5 * (a + b), p_on))
+    best = 1e300
+    best_t0 = t0_pow
+    c2 = np.empty(2)
+    for q in range(len(RAMP_TAUS)):
+        tau = RAMP_TAUS[q]
+        a = max(t_still, t0_pow - RAMP_BACK_S)
+        b = t0_pow + 0.01
+        if not b > a:
+            continue
+        c1 = b - gr * (b - a)
+        cc = a + gr * (b - a)
+        f1 = _ramp_sse(t, x, j0, hi, c1, tau, c2)
+        f2 = _ramp_sse(t, x, j0, hi, cc, tau, c2)
+        while b - a > 2e-5:
+            if f1 < f2:
+                b = cc
+                cc = c1
+                f2 = f1
+                c1 = b - gr * (b - a)
+                f1 = _ramp_sse(t, x, j0, hi, c1, tau, c2)
+            else:
+                a = c1
+                c1 = cc
+                f1 = f2
+                cc = a + gr * (b - a)
+                f2 = _ramp_sse(t, x, j0, hi, cc, tau, c2)
+        tm = 0.5 * (a + b)
+        f = _ramp_sse(t, x, j0, hi, tm, tau, c2)
+        if f < best and c2[1] > 0.0:
+            best = f
+            best_t0 = tm
+    if best < base * math.exp(-2.0 * RAMP_PENALTY / m):
+        return best_t0
+    return t0_pow
+
+
 @njit(cache=True)
 def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``, into
@@ -352,6 +492,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if pause < w_l + w_r:
             t0 = t_ecc_end + pause * w_l / (w_l + w_r)
             t_ecc_end = t0
+    if t0 - t_ecc_end >= SHAPE_MIN_STILL_S:  # from a still bar: the force may build up first
+        t0 = ramp_onset(t, x, left, right + 1, t_ecc_end, t0, p_on)
     # end: samples within h of the highest recorded point of the rise
     it = ip
     for j in range(ip, top + 1):
