@@ -29,8 +29,8 @@ from gui.state import ENDED, STOP, WARNING
 from gui.widgets import PaintMeter
 
 # device states of a rack, as the tile says them
-DEVICE_STARTING, DEVICE_OK, DEVICE_LOST, DEVICE_WAITING, DEVICE_PROBLEM = (
-    "starting", "ok", "lost", "waiting", "problem")
+DEVICE_STARTING, DEVICE_OK, DEVICE_LOST, DEVICE_WAITING, DEVICE_PROBLEM, DEVICE_STOPPED = (
+    "starting", "ok", "lost", "waiting", "problem", "stopped")  # stopped: the rack's worker process ended
 
 
 @dataclass
@@ -229,7 +229,7 @@ class RackGrid(QWidget):
         return image
 
     def _paint_tile(self, p: QPainter, r: QRectF, t: TileState) -> None:
-        lost = t.device in (DEVICE_LOST, DEVICE_PROBLEM)
+        lost = t.device in (DEVICE_LOST, DEVICE_PROBLEM, DEVICE_STOPPED)
         if t.stop:
             bg, border = theme.STOP_DARK, theme.STOP
         elif t.day_done:
@@ -270,9 +270,10 @@ class RackGrid(QWidget):
         # reps and loss, or the badge (STOP / DONE FOR TODAY)
         row_h = h * 0.15
         if lost:  # the loudest line: nothing from this bar is counted until the cable is back
+            loud = "RACK STOPPED" if t.device == DEVICE_STOPPED else "DEVICE LOST"
             p.setPen(QColor(theme.STOP))
-            p.setFont(_fitted("DEVICE LOST", w, row_h))
-            p.drawText(QRectF(x, y, w, row_h), Qt.AlignCenter, "DEVICE LOST")
+            p.setFont(_fitted(loud, w, row_h))
+            p.drawText(QRectF(x, y, w, row_h), Qt.AlignCenter, loud)
         elif t.stop or t.day_done:
             text = "STOP" if t.stop else "DONE FOR TODAY"
             if t.stop and t.day_done:
@@ -299,7 +300,8 @@ class RackGrid(QWidget):
                            QColor(theme.level_colour(level)))
         y += bars_h
         dev_h = h - (y - inner.y())
-        dev_colour = {DEVICE_OK: theme.GOOD, DEVICE_LOST: theme.STOP, DEVICE_PROBLEM: theme.STOP}.get(t.device,
+        dev_colour = {DEVICE_OK: theme.GOOD, DEVICE_LOST: theme.STOP, DEVICE_PROBLEM: theme.STOP,
+                      DEVICE_STOPPED: theme.STOP}.get(t.device,
                                                                                                      theme.MUTED)
         p.setPen(QColor(dev_colour))
         p.setFont(_fitted(t.device_text, w, dev_h * 0.8, bold=lost))

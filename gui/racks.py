@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBo
 from gui import theme
 from gui.main_window import MainWindow
 from gui.rack_process import ProcessBackend
-from gui.rack_tiles import DEVICE_LOST, DEVICE_OK, DEVICE_PROBLEM, DEVICE_STARTING, DEVICE_WAITING, RackGrid, TileState
+from gui.rack_tiles import (DEVICE_LOST, DEVICE_OK, DEVICE_PROBLEM, DEVICE_STARTING, DEVICE_STOPPED, DEVICE_WAITING,
+                             RackGrid, TileState)
 from gui.session import DemoOptions, LiveSettings
 from gui.sound import CuePlayer
 from gui.widgets import StatusBanner
@@ -392,7 +393,7 @@ class RackWindow(QMainWindow):
 
     def _worker_lost(self, rack: Rack, ev) -> None:
         """The rack's worker process ended on its own: this rack records and counts nothing more."""
-        rack.device = DEVICE_LOST
+        rack.device = DEVICE_STOPPED
         rack.device_text = "rack stopped: its worker process ended · remove the rack and add it again"
         rack.window.banner.set_mode(StatusBanner.LOUD, "RACK STOPPED — its worker process ended",
                                     f"{ev.payload.message}. Remove this rack and add it again.")
@@ -402,7 +403,7 @@ class RackWindow(QMainWindow):
         n = len(self.racks)
         lifting = sum(1 for r in self.racks if r.display.phase == "running")
         stops = sum(1 for r in self.racks if r.display.alert == "stop")
-        lost = sum(1 for r in self.racks if r.device in (DEVICE_LOST, DEVICE_PROBLEM))
+        lost = sum(1 for r in self.racks if r.device in (DEVICE_LOST, DEVICE_PROBLEM, DEVICE_STOPPED))
         parts = [f"{n} rack{'s' if n != 1 else ''}", f"{lifting} lifting"]
         if stops:
             parts.append(f"{stops} STOP")

@@ -16,7 +16,7 @@ from firmware_bridge.emulator import Emulator  # noqa: E402
 from gui import theme  # noqa: E402
 from gui.app import parse_rack  # noqa: E402
 from gui.demo import scripted_sets  # noqa: E402
-from gui.rack_tiles import DEVICE_LOST, DEVICE_OK  # noqa: E402
+from gui.rack_tiles import DEVICE_LOST, DEVICE_OK, DEVICE_STOPPED  # noqa: E402
 from gui.racks import EMULATED, RackSpec, RackWindow  # noqa: E402
 from gui.session import LiveSettings  # noqa: E402
 from gui.sound import CuePlayer  # noqa: E402
@@ -222,7 +222,7 @@ def test_each_rack_runs_in_its_own_process_and_a_killed_one_stops_only_its_tile(
     before = (rack_a.display.n_reps, rack_c.display.n_reps)
     os.kill(rack_b.session.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: "worker process ended" in rack_b.tile().device_text, timeout=5000)
-    assert rack_b.device == DEVICE_LOST and "device problem" in win.summary.text()
+    assert rack_b.device == DEVICE_STOPPED and "device problem" in win.summary.text()
     assert "RACK STOPPED" in rack_b.window.banner.label.text()
     assert rack_a.device == DEVICE_OK and rack_c.device == DEVICE_OK and rack_a.session.running
     # the other racks keep counting, to the end of their sets
