@@ -214,9 +214,10 @@ RAMP_PENALTY = 2.0  # AIC parameters charged for the build-up time (chance fits 
 
 
 @njit(cache=True)
-def _ramp_sse(t, x, lo, hi, t0, tau, coef2):
-    """Residual SS of x ~ c0 + J*R(t - t0) over samples lo..hi-1, R the rise from rest under a force
-    that builds up linearly for ``tau`` and then holds: u^3/(6 tau), then u^2/2 - tau u/2 + tau^2/6."""
+def _onset_sse(t, x, lo, hi, t0, ramp, par, coef2):
+    """Residual SS of x ~ c0 + g*B(t - t0) over samples lo..hi-1, both coefficients fitted (into
+    ``coef2``). B is the power law u^par, or with ``ramp`` the rise from rest under a force that builds
+    up linearly for ``par`` seconds and then holds: u^3/(6 par), then u^2/2 - par u/2 + par^2/6."""
     s1 = 0.0
     sr = 0.0
     srr = 0.0
@@ -227,10 +228,12 @@ def _ramp_sse(t, x, lo, hi, t0, tau, coef2):
         u = t[j] - t0
         if u <= 0.0:
             r = 0.0
-        elif u < tau:
-            r = u * u * u / (6.0 * tau)
+        elif not ramp:
+            r = u ** par
+        elif u < par:
+            r = u * u * u / (6.0 * par)
         else:
-            r = u * u / 2.0 - tau * u / 2.0 + tau * tau / 6.0
+            r = u * u / 2.0 - par * u / 2.0 + par * par / 6.0
         s1 += 1.0
         sr += r
         srr += r * r
@@ -241,36 +244,34 @@ def _ramp_sse(t, x, lo, hi, t0, tau, coef2):
     if det <= 0.0:
         return 1e300
     c0 = (srr * sx - sr * srx) / det
-    jj = (s1 * srx - sr * sx) / det
+    gain = (s1 * srx - sr * sx) / det
     coef2[0] = c0
-    coef2[1] = jj
-    return max(sxx - c0 * sx - jj * srx, 0.0)
+    coef2[1] = gain
+    return max(sxx - c0 * sx - gain * srx, 0.0)
 
 
 @njit(cache=True)
-def _power_sse(t, x, lo, hi, t0, p):
-    """Residual SS of x ~ c0 + c*(t - t0)+^p over samples lo..hi-1 (both coefficients fitted)."""
-    s1 = 0.0
-    sr = 0.0
-    srr = 0.0
-    sx = 0.0
-    srx = 0.0
-    sxx = 0.0
-    for j in range(lo, hi):
-        u = t[j] - t0
-        r = u ** p if u > 0.0 else 0.0
-        s1 += 1.0
-        sr += r
-        srr += r * r
-        sx += x[j]
-        srx += r * x[j]
-        sxx += x[j] * x[j]
-    det = s1 * srr - sr * sr
-    if det <= 0.0:
-        return 1e300
-    c0 = (srr * sx - sr * srx) / det
-    jj = (s1 * srx - sr * sx) / det
-    return max(sxx - c0 * sx - jj * srx, 0.0)
+def _best_onset(t, x, lo, hi, a, b, ramp, par, coef2):
+    """The onset in [a, b] that :func:`_onset_sse` finds best, by golden section (the bracket's middle)."""
+    gr = 0.6180339887498949
+    c1 = b - gr * (b - a)
+    c2 = a + gr * (b - a)
+    f1 = _onset_sse(t, x, lo, hi, c1, ramp, par, coef2)
+    f2 = _onset_sse(t, x, lo, hi, c2, ramp, par, coef2)
+    while b - a > 2e-5:
+        if f1 < f2:
+            b = c2
+            c2 = c1
+            f2 = f1
+            c1 = b - gr * (b - a)
+            f1 = _onset_sse(t, x, lo, hi, c1, ramp, par, coef2)
+        else:
+            a = c1
+            c1 = c2
+            f1 = f2
+            c2 = a + gr * (b - a)
+            f2 = _onset_sse(t, x, lo, hi, c2, ramp, par, coef2)
+    return 0.5 * (a + b)
 
 
 @njit(cache=True)
@@ -286,56 +287,20 @@ def ramp_onset(t, x, lo, hi, t_still, t0_pow, p_on):
     m = hi - j0
     if m < 12:
         return t0_pow
-    gr = 0.6180339887498949
-    # the power law's own best onset on these samples (the window's fit also weighed the descent)
+    c2 = np.empty(2)
     a = max(t_still, t0_pow - RAMP_BACK_S)
     b = t0_pow + 0.01
-    c1 = b - gr * (b - a)
-    cc = a + gr * (b - a)
-    f1 = _power_sse(t, x, j0, hi, c1, p_on)
-    f2 = _power_sse(t, x, j0, hi, cc, p_on)
-    while b - a > 2e-5:
-        if f1 < f2:
-            b = cc
-            cc = c1
-            f2 = f1
-            c1 = b - gr * (b - a)
-            f1 = _power_sse(t, x, j0, hi, c1, p_on)
-        else:
-            a = c1
-            c1 = cc
-            f1 = f2
-            cc = a + gr * (b - a)
-            f2 = _power_sse(t, x, j0, hi, cc, p_on)
-    base = min(_power_sse(t, x, j0, hi, t0_pow, p_on), _power_sse(t, x, j0, hi, 0.5 * (a + b), p_on))
+    # the power law's own best onset on these samples (the window's fit also weighed the descent)
+    t_pow = _best_onset(t, x, j0, hi, a, b, NO, p_on, c2)
+    base = min(_onset_sse(t, x, j0, hi, t0_pow, NO, p_on, c2), _onset_sse(t, x, j0, hi, t_pow, NO, p_on, c2))
     best = 1e300
     best_t0 = t0_pow
-    c2 = np.empty(2)
+    if not b > a:
+        return t0_pow
     for q in range(len(RAMP_TAUS)):
         tau = RAMP_TAUS[q]
-        a = max(t_still, t0_pow - RAMP_BACK_S)
-        b = t0_pow + 0.01
-        if not b > a:
-            continue
-        c1 = b - gr * (b - a)
-        cc = a + gr * (b - a)
-        f1 = _ramp_sse(t, x, j0, hi, c1, tau, c2)
-        f2 = _ramp_sse(t, x, j0, hi, cc, tau, c2)
-        while b - a > 2e-5:
-            if f1 < f2:
-                b = cc
-                cc = c1
-                f2 = f1
-                c1 = b - gr * (b - a)
-                f1 = _ramp_sse(t, x, j0, hi, c1, tau, c2)
-            else:
-                a = c1
-                c1 = cc
-                f1 = f2
-                cc = a + gr * (b - a)
-                f2 = _ramp_sse(t, x, j0, hi, cc, tau, c2)
-        tm = 0.5 * (a + b)
-        f = _ramp_sse(t, x, j0, hi, tm, tau, c2)
+        tm = _best_onset(t, x, j0, hi, a, b, YES, tau, c2)
+        f = _onset_sse(t, x, j0, hi, tm, YES, tau, c2)
         if f < best and c2[1] > 0.0:
             best = f
             best_t0 = tm
