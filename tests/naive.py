@@ -69,6 +69,19 @@ def filtfilt_constant_pad(b, a, x, n_pad):
     return back[n_pad:n_pad + len(x)]
 
 
+def least_squares(columns, y):
+    """Ordinary least squares of ``y`` on the given columns: (residual sum of squares, coefficients)."""
+    A = np.stack(columns, axis=1)
+    coef, *_ = np.linalg.lstsq(A, y, rcond=None)
+    return float(np.sum((y - A @ coef) ** 2)), coef
+
+
+def ramp_rise(u, tau):
+    """Rise from rest under a force that builds up linearly for ``tau`` and then holds, per unit
+    final acceleration: 0 before the onset, u^3/(6 tau), then u^2/2 - tau u/2 + tau^2/6."""
+    return np.where(u <= 0, 0.0, np.where(u < tau, u**3 / (6 * tau), u * u / 2 - tau * u / 2 + tau * tau / 6))
+
+
 def fit_turning_point_brute(t, x, p_left, p_right, step):
     """Least squares of x ~ c0 + cL (te-t)+^pL + cR (t-t0)+^pR over a fine (te <= t0) grid."""
     best = (np.inf, None, None)
@@ -77,10 +90,7 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
         ul = np.where(t < te, (te - t).clip(min=0) ** p_left, 0.0)
         for t0 in grid[i:]:
             ur = np.where(t > t0, (t - t0).clip(min=0) ** p_right, 0.0)
-            cols = [np.ones_like(t)] + [c for c in (ul, ur) if np.any(c)]
-            A = np.stack(cols, axis=1)
-            coef, *_ = np.linalg.lstsq(A, x, rcond=None)
-            sse = float(np.sum((x - A @ coef) ** 2))
+            sse, _ = least_squares([np.ones_like(t)] + [c for c in (ul, ur) if np.any(c)], x)
             if sse < best[0] - 1e-15:
                 best = (sse, te, t0)
     return best
@@ -111,9 +121,7 @@ def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, pen
         ul = np.where(dl > 0, dl**pl, 0.0)
         ur = np.where(dr > 0, dr**pr, 0.0)
         extra = ur * dr if right else ul * dl
-        A = np.stack([np.ones_like(t), ul, ur, extra], axis=1)
-        coef, *_ = np.linalg.lstsq(A, x, rcond=None)
-        return float(np.sum((x - A @ coef) ** 2))
+        return least_squares([np.ones_like(t), ul, ur, extra], x)[0]
 
     lo, hi = (max(t0 - radius, te), t0 + radius) if right else (te - radius, min(te + radius, t0))
     best = (np.inf, None)
@@ -134,18 +142,15 @@ def ramp_onset_brute(t, x, t_still, t0_pow, p_on, taus, back_s, step, penalty):
     tt, xx = t[keep], x[keep]
 
     def lsq(col):
-        A = np.stack([np.ones_like(tt), col], axis=1)
-        coef, *_ = np.linalg.lstsq(A, xx, rcond=None)
-        return float(np.sum((xx - A @ coef) ** 2)), coef[1]
+        sse, coef = least_squares([np.ones_like(tt), col], xx)
+        return sse, coef[1]
 
     grid = np.arange(max(t_still, t0_pow - back_s), t0_pow + 0.01 + step / 2, step)
     base = min(lsq(np.where(tt > c, (tt - c).clip(min=0) ** p_on, 0.0))[0] for c in [t0_pow, *grid])
     best = (np.inf, t0_pow)
     for tau in taus:
         for t0 in grid:
-            u = tt - t0
-            r = np.where(u <= 0, 0.0, np.where(u < tau, u**3 / (6 * tau), u * u / 2 - tau * u / 2 + tau * tau / 6))
-            sse, gain = lsq(r)
+            sse, gain = lsq(ramp_rise(tt - t0, tau))
             if gain > 0 and sse < best[0]:
                 best = (sse, t0)
     return best[1] if best[0] < base * np.exp(-2.0 * penalty / tt.size) else t0_pow

@@ -176,11 +176,6 @@ def test_two_term_refit_matches_its_plain_twin(right):
     assert (times[0] if right else times[1]) == (before[0] if right else before[1])  # the other end held
 
 
-def _ramp_rise(t, t0, tau, jerk):
-    u = t - t0
-    return np.where(u <= 0, 0.0, np.where(u < tau, u**3 / (6 * tau), u * u / 2 - tau * u / 2 + tau * tau / 6)) * jerk
-
-
 @pytest.mark.parametrize("tau", [0.03, 0.08])
 def test_ramp_onset_finds_a_force_build_up_the_power_law_starts_late_on(tau):
     """A still bar, then force building up over ``tau`` (no model family's own onset: a plain ramp of
@@ -189,7 +184,7 @@ def test_ramp_onset_finds_a_force_build_up_the_power_law_starts_late_on(tau):
     rng = np.random.default_rng(2)
     t = np.arange(0, 0.35, 0.001)
     t0_true = 0.1  # the descent arrives at 0.04 s, the bar is still until 0.1 s
-    x = 0.5 + 6.0 * (0.04 - t).clip(min=0) ** 2 + _ramp_rise(t, t0_true, tau, 12.0) + rng.normal(0, 2e-5, t.size)
+    x = 0.5 + 6.0 * (0.04 - t).clip(min=0) ** 2 + 12.0 * naive.ramp_rise(t - t0_true, tau) + rng.normal(0, 2e-5, t.size)
     coef, times, exps = np.empty(3), np.empty(2), np.empty(2)
     K.fit_turning_point_auto(t, x, 0, t.size, np.bool_(True), coef, times, exps)
     t0_pow = times[1]

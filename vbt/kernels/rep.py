@@ -287,16 +287,16 @@ def ramp_onset(t, x, lo, hi, t_still, t0_pow, p_on):
     m = hi - j0
     if m < 12:
         return t0_pow
-    c2 = np.empty(2)
     a = max(t_still, t0_pow - RAMP_BACK_S)
     b = t0_pow + 0.01
+    if not b > a:
+        return t0_pow
+    c2 = np.empty(2)
     # the power law's own best onset on these samples (the window's fit also weighed the descent)
     t_pow = _best_onset(t, x, j0, hi, a, b, NO, p_on, c2)
     base = min(_onset_sse(t, x, j0, hi, t0_pow, NO, p_on, c2), _onset_sse(t, x, j0, hi, t_pow, NO, p_on, c2))
     best = 1e300
     best_t0 = t0_pow
-    if not b > a:
-        return t0_pow
     for q in range(len(RAMP_TAUS)):
         tau = RAMP_TAUS[q]
         tm = _best_onset(t, x, j0, hi, a, b, YES, tau, c2)
