@@ -546,10 +546,12 @@ class TracePlots(pg.GraphicsLayoutWidget):
         self.position_plot = self.addPlot(row=0, col=0)
         self.velocity_plot = self.addPlot(row=1, col=0)
         self.curves = []
-        for plot, label, colour in ((self.position_plot, "position m", theme.POSITION),
-                                    (self.velocity_plot, "velocity m/s", theme.VELOCITY)):
+        # two short plots: a label as long as "position m" overran its plot into the other's; the unit
+        # alone, in its curve's colour, says which is which
+        for plot, label, colour in ((self.position_plot, "m", theme.POSITION),
+                                    (self.velocity_plot, "m/s", theme.VELOCITY)):
             _style_plot(plot, label, None)
-            plot.setLabel("left", label, color=theme.MUTED, size="11pt")  # two short plots: smaller labels
+            plot.setLabel("left", label, color=colour, size="11pt")
             plot.setMouseEnabled(x=False, y=False)
             plot.setXRange(-window_s, 0.0, padding=0)
             plot.disableAutoRange()
