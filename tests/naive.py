@@ -339,3 +339,49 @@ def takeoff_fit(t, x, lo, j_fly, hi, g, exponents, back_s, fit_m, n_grid=120):
             if sse < best[0]:
                 best = (sse, to)
     return best[1]
+
+
+def velocity_noise_gain(cutoff_hz, fs_hz, n=8001):
+    """Velocity sd per unit white position noise through the zero-phase low-pass and a central
+    difference: the root sum of squares of that chain's impulse response (Parseval)."""
+    b, a = butter2(cutoff_hz, fs_hz)
+    imp = np.zeros(n)
+    imp[n // 2] = 1.0
+    h = np.gradient(filtfilt_constant_pad(b, a, imp, 10), 1.0 / fs_hz)
+    return float(np.sqrt(np.sum(h * h)))
+
+
+def peak_velocity_lepski(x, fs_hz, j0, j1, base_hz, cutoffs, agree_sd, max_share, n_pad, step_m, raw_hz,
+                         still_s, still_v, still_min):
+    """Peak velocity over x[j0..j1] at the lowest cut-off whose peak lies within ``agree_sd`` noise
+    sd of every higher cut-off's. The noise sd is the larger of white noise (the robust scatter of x
+    about the highest curve, white over the raw samples' band ``raw_hz``) and the robust sd of that
+    cut-off's velocity at the still samples within ``still_s`` of the phase (base velocity under
+    ``still_v``; none when fewer than ``still_min``)."""
+    x = np.asarray(x, float)
+    cuts = [base_hz] + [c for c in cutoffs if 1.05 * base_hz < c < max_share * min(fs_hz, raw_hz)]
+    peaks, curves, vels = [], [], []
+    for c in cuts:
+        b, a = butter2(c, fs_hz)
+        # the whole window, padded (the kernel filters the phase and its surroundings only)
+        xf = filtfilt_constant_pad(b, a, x, n_pad)
+        curves.append(xf)
+        vels.append(np.gradient(xf, 1.0 / fs_hz))
+        peaks.append(float(np.max(vels[-1][j0:j1 + 1])))
+    near = np.arange(max(0, j0 - int(still_s * fs_hz)), min(len(x) - 1, j1 + int(still_s * fs_hz)) + 1)
+    near = near[(near < j0) | (near > j1)]
+    still = near[np.abs(vels[0][near]) < still_v]
+    sd = 1.4826 * float(np.median(np.abs(x[j0:j1 + 1] - curves[-1][j0:j1 + 1])))
+    if raw_hz < 0.75 * fs_hz:  # interpolated between raw samples: sqrt(2/3) of their scatter
+        sd /= math.sqrt(2.0 / 3.0)
+    sd = max(sd, step_m / math.sqrt(12.0))
+    noise = []
+    for c, v in zip(cuts, vels):
+        at_rest = 0.0
+        if still.size >= still_min:
+            at_rest = 1.4826 * float(np.median(np.abs(v[still] - np.median(v[still]))))
+        noise.append(max(sd * velocity_noise_gain(c, raw_hz), at_rest))
+    for i, p in enumerate(peaks):
+        if all(abs(p - peaks[k]) <= agree_sd * noise[k] for k in range(i + 1, len(cuts))):
+            return p
+    return peaks[-1]

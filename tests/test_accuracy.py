@@ -64,7 +64,7 @@ def test_mean_propulsive_velocity(scored):
 
 def test_peak_velocity_and_rom(scored):
     err, _, _, _ = scored
-    assert np.percentile(err[:, 2], 95) <= 0.03
+    assert np.percentile(err[:, 2], 95) <= 0.03  # 0.0153 here (0.0094 with the 10 Hz filter alone)
     assert np.percentile(err[:, 3], 95) <= 0.003
 
 

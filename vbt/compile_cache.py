@@ -167,7 +167,7 @@ def compile_fits() -> None:
     _fit_end(t, x, 0, t.size, True, 1, True, np.empty(3), np.empty(2), np.full(2, 2.0))
     coeffs = np.empty(5)
     K.butter_lowpass(10.0, fs, coeffs)
-    K.analyze_rep(x, coeffs, 100, 300, -1, K.rep_settings(fs, 50, 0.5, 0.01, 0.2, 60.0, 1, 0.001), K.rep_result())
+    K.analyze_rep(x, coeffs, 100, 300, -1, K.rep_settings(fs, 50, 0.5, 0.01, 0.2, 60.0, 1, 0.001, fs), K.rep_result())
 
 
 def compile_rest() -> None:
@@ -188,6 +188,7 @@ def compile_rest() -> None:
     K.butter_lowpass(10.0, fs, coeffs)
     xf = np.empty(n)
     K.filtfilt(x, coeffs, 50, xf)
+    K.peak_velocity_adaptive(x, np.gradient(xf) * fs, fs, 100, 300, coeffs, 1.0, 0.001, fs)
     K.median_of(np.abs(x - xf))
     _window_below(x, 100, 0, 300, 0.01)
     K.beta_from_shape(0.5, 1.5)

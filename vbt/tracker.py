@@ -392,8 +392,9 @@ class LiveTracker:
         tol_floor = TOL_STEPS * step if math.isfinite(step) else 0.0
         tol_floor = min(max(tol_floor, TOL_MIN_M), FIT_MAX_M)
         # the raw kernel, not a checked wrapper: the window and the buffers are ours, already right
+        raw_hz = 1.0 / dt_raw if math.isfinite(dt_raw) and dt_raw > 0.0 else 0.0
         settings = K.rep_settings(fs, int(FILTER_PAD_S * fs), FIT_FRACTION, fit_min, FIT_SIDE_S, load,
-                                  SHAPE_PASSES, tol_floor)
+                                  SHAPE_PASSES, tol_floor, raw_hz)
         K.analyze_rep(window, self._coeffs, bottom_rel, top - w0, pt, settings, self._rep_out)
         o = self._rep_out[0]
         if not o["ok"]:

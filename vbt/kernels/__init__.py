@@ -12,7 +12,8 @@ common   gravity and the typed flags passed between kernels
 order    search_left/right, median_of, rank_order: small loops instead of numba's generic numpy
 stream   resample_stream/flush (monotone cubic onto a uniform grid), detect_stream (turning points
          with hysteresis: rep candidates and stillness marks), resumable
-filters  butter_lowpass (2nd-order Butterworth), filtfilt (zero-phase biquad, padded ends)
+filters  butter_lowpass (2nd-order Butterworth), filtfilt (zero-phase biquad, padded ends),
+         peak_velocity_adaptive (peak velocity at the lowest cut-off the data agree with)
 turning  fit_turning_point(_near, _auto), refit_two_term: a turning point as two power-law branches
          either side of a hold
 phase    fit_phase_lm: a whole concentric phase as one Beta-shaped velocity profile, beta_from_shape
@@ -43,7 +44,7 @@ from .stream import (
     RS_K, RS_MB, RS_N, RS_ORIGIN, RS_T, RS_TB, RS_X, RS_XB, detect_init, detect_stream, pending_rep,
     resample_flush, resample_stream,
 )
-from .filters import butter_lowpass, filtfilt
+from .filters import butter_lowpass, cutoff_of, filtfilt, peak_velocity_adaptive, velocity_noise_gain
 from .turning import (
     fit_turning_point, fit_turning_point_auto, fit_turning_point_near, refit_two_term,
 )

@@ -8,6 +8,7 @@ import numpy as np
 from numba import njit
 
 from .common import NO, YES
+from .order import median_of
 
 # ---- filtering ------------------------------------------------------------------------------
 
@@ -57,3 +58,141 @@ def filtfilt(x, c, n_pad, out):
     _biquad_pass(buf, c, YES)
     for j in range(n):
         out[j] = buf[n_pad + j]
+
+
+# ---- peak velocity: the lowest cut-off the data agree with ----------------------------------
+# A 10 Hz low-pass flattens a sharp velocity peak (a take-off, a bounce, a short fast rep) by
+# several cm/s, while a higher one lets the encoder's steps and noise through on a slow,
+# flat-topped rep. Peak velocity is therefore read at the lowest cut-off whose peak agrees with the
+# peaks at all higher cut-offs (Lepski's rule for choosing a bandwidth): within PV_AGREE_SD
+# standard deviations of the higher cut-off's velocity noise, taken as the larger of
+#  - white noise: the samples' robust scatter about the highest cut-off's curve (never below the
+#    step's rounding), through the filter and the difference, over the raw samples' band;
+#  - what that cut-off's velocity shows where the bar is still next to the phase (within
+#    PV_STILL_S of it, 10 Hz velocity under PV_STILL_M_S): coloured noise such as a cable
+#    vibration at 20-60 Hz, which the white-noise model misses, shows there, and no motion does.
+# Tuned on seeds 0-14 of every motion family and seeds 0-59 of the Beta model with vibration
+# (benchmarks/bench_families.py, tests/test_accuracy.py; issue 9), checked on fresh seeds.
+PV_CUTOFFS_HZ = (12.0, 14.0, 17.0, 20.0, 24.0, 30.0)
+PV_AGREE_SD = 3.0
+PV_MAX_CUT_SHARE = 0.4  # of the sampling rate
+PV_STILL_S = 0.5
+PV_STILL_M_S = 0.02
+PV_STILL_MIN = 50  # still samples needed to measure the noise there
+NOISE_GAIN_POINTS = 512
+# A grid resampled from slower raw samples scatters less about a curve than the samples do: a
+# point a share w of the way between two samples carries sqrt(w^2 + (1-w)^2) of their noise,
+# sqrt(2/3) on average.
+INTERPOLATED_SHARE = 0.75
+INTERPOLATED_SD_GAIN = 1.0 / math.sqrt(2.0 / 3.0)
+# The higher cut-offs filter the phase, the still stretches beside it and this much more either
+# side (their start-up transient has decayed to ~1e-6 by then at 12 Hz and above), not the window.
+PV_MARGIN_S = 0.25
+
+
+@njit(cache=True)
+def cutoff_of(c, fs_hz):
+    """The cut-off (Hz) of butter_lowpass coefficients ``c`` at ``fs_hz``."""
+    k = 2.0 * math.sqrt(2.0) * c[0] / (1.0 - c[4])
+    return fs_hz * math.atan(k) / math.pi
+
+
+@njit(cache=True)
+def velocity_noise_gain(cutoff_hz, fs_hz):
+    """Standard deviation of the velocity (filtfilt at ``cutoff_hz``, then a central difference)
+    per unit of white noise in the position at ``fs_hz``: fs sqrt((1/pi) int_0^pi |H|^4 sin^2 w dw).
+    The bilinear Butterworth has |H|^2 = 1 / (1 + (tan(w/2) / K)^4), K = tan(pi fc / fs); with
+    tan(w/2) = K s and s = tan(u) the integral is 8 K^3 int_0^(pi/2) s^2 (1 + s^2) /
+    ((1 + s^4)^2 (1 + K^2 s^2)^3) du, smooth on a finite interval (midpoint rule)."""
+    k = math.tan(math.pi * cutoff_hz / fs_hz)
+    k2 = k * k
+    h = 0.5 * math.pi / NOISE_GAIN_POINTS
+    acc = 0.0
+    for i in range(NOISE_GAIN_POINTS):
+        s = math.tan((i + 0.5) * h)
+        s2 = s * s
+        d = 1.0 + s2 * s2
+        e = 1.0 + k2 * s2
+        acc += s2 * (1.0 + s2) / (d * d * e * e * e)
+    return fs_hz * math.sqrt(8.0 * k2 * k * acc * h / math.pi)
+
+
+@njit(cache=True)
+def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, raw_hz):
+    """Peak velocity of ``x[j0..j1]``: ``pv_base``, the peak of ``v_base`` (the low-pass
+    ``c_base``'s velocity over the window), unless the higher cut-offs of PV_CUTOFFS_HZ show a
+    sharper peak than their noise explains (see above). ``step_m`` is the encoder step: the white
+    noise is never taken below its rounding (step/sqrt 12). ``raw_hz`` is the rate of the samples
+    the window was resampled from: their noise is white over that band, not the grid's (a 100 Hz
+    sensor on a 1 kHz grid has ~3x the velocity noise the grid's rate would suggest)."""
+    n = x.shape[0]
+    base_hz = cutoff_of(c_base, fs_hz)
+    top_hz = PV_MAX_CUT_SHARE * min(fs_hz, raw_hz)
+    m = 1
+    for cut in PV_CUTOFFS_HZ:
+        if cut > 1.05 * base_hz and cut < top_hz:
+            m += 1
+    if m == 1 or j1 - j0 < 2:
+        return pv_base
+    # the still samples beside the phase
+    n_still = int(PV_STILL_S * fs_hz)
+    s0 = max(0, j0 - n_still)
+    s1 = min(n - 1, j1 + n_still)
+    still = np.empty(s1 - s0 + 1, dtype=np.int64)
+    ns = 0
+    for j in range(s0, s1 + 1):
+        if (j < j0 or j > j1) and abs(v_base[j]) < PV_STILL_M_S:
+            still[ns] = j
+            ns += 1
+    pvs = np.empty(m)
+    white = np.empty(m)  # per unit of white position noise
+    at_rest = np.zeros(m)  # the velocity's robust sd where the bar is still (0: too few samples)
+    pvs[0] = pv_base
+    white[0] = velocity_noise_gain(base_hz, raw_hz)
+    lo = max(0, s0 - int(PV_MARGIN_S * fs_hz))
+    hi = min(n, s1 + int(PV_MARGIN_S * fs_hz) + 1)
+    xs = np.empty(hi - lo)
+    for j in range(lo, hi):
+        xs[j - lo] = x[j]
+    xf = np.empty(hi - lo)
+    vr = np.empty(max(ns, 1))
+    c = np.empty(5)
+    i = 1
+    for cut in PV_CUTOFFS_HZ:
+        if cut > 1.05 * base_hz and cut < top_hz:
+            butter_lowpass(cut, fs_hz, c)
+            filtfilt(xs, c, 0, xf)  # (the margin is the padding)
+            best = -1e300
+            for j in range(j0, j1 + 1):
+                jj = min(max(j, lo + 1), hi - 2)
+                vj = (xf[jj + 1 - lo] - xf[jj - 1 - lo]) * 0.5 * fs_hz
+                if vj > best:
+                    best = vj
+            pvs[i] = best
+            white[i] = velocity_noise_gain(cut, raw_hz)
+            if ns >= PV_STILL_MIN:
+                for k in range(ns):
+                    jj = min(max(still[k], lo + 1), hi - 2)
+                    vr[k] = (xf[jj + 1 - lo] - xf[jj - 1 - lo]) * 0.5 * fs_hz
+                mid = median_of(vr)
+                for k in range(ns):
+                    vr[k] = abs(vr[k] - mid)
+                at_rest[i] = 1.4826 * median_of(vr)
+            i += 1
+    # white noise: robust scatter of the samples about the highest cut-off's curve, over the phase
+    dev = np.empty(j1 - j0 + 1)
+    for j in range(j0, j1 + 1):
+        dev[j - j0] = abs(x[j] - xf[j - lo])
+    sd = 1.4826 * median_of(dev)
+    if raw_hz < INTERPOLATED_SHARE * fs_hz:
+        sd *= INTERPOLATED_SD_GAIN  # grid points between raw samples average two samples' noise
+    sd = max(sd, step_m / math.sqrt(12.0))
+    for a in range(m):
+        agree = True
+        for b in range(a + 1, m):
+            if abs(pvs[a] - pvs[b]) > PV_AGREE_SD * max(sd * white[b], at_rest[b]):
+                agree = False
+                break
+        if agree:
+            return pvs[a]
+    return pvs[m - 1]

@@ -10,7 +10,7 @@ from numba import njit
 
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
-from .filters import filtfilt
+from .filters import filtfilt, peak_velocity_adaptive
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, fit_turning_point,
                       fit_turning_point_auto, refit_two_term)
 from .phase import beta_from_shape, fit_phase_lm
@@ -29,6 +29,7 @@ REP_SETTINGS = np.dtype([
     ("load_kg", np.float64),        # the moving mass; 0: no force or power
     ("shape_passes", np.int64),     # > 0: exponents chosen by the data and the whole-phase shape fit
     ("tol_floor_m", np.float64),    # the encoder's resolution in the end checks (steps)
+    ("raw_hz", np.float64),         # the raw samples' mean rate, the noise's bandwidth (0: fs_hz)
 ], align=True)
 REP_RESULT = np.dtype([
     ("ok", np.bool_),               # a valid concentric phase was found (else the rest is NaN)
@@ -50,10 +51,11 @@ REP_RESULT = np.dtype([
 ], align=True)
 
 
-def rep_settings(fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m):
+def rep_settings(fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m,
+                 raw_hz=0.0):
     """A one-element REP_SETTINGS array (analyze_rep's ``settings``)."""
     s = np.empty(1, dtype=REP_SETTINGS)
-    s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m)
+    s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m, raw_hz)
     return s
 
 
@@ -611,6 +613,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
                 t_off = takeoff_fit(t, x, j0, j_fly, j_past)
                 if t_off > t[jp] and t_off < tp:
                     tp = t_off
+    # (the 10 Hz peak above stays the reference for the propulsive phase and the time to peak)
+    pv = peak_velocity_adaptive(x, v, fs, j0, j1, coeffs, pv, tol_floor_m / TOL_STEPS_K,
+                                cfg.raw_hz if cfg.raw_hz > 0.0 else fs)
     if tp >= t1:
         mpv = mv
     else:
