@@ -118,6 +118,14 @@ def velocity_noise_gain(cutoff_hz, fs_hz):
 
 
 @njit(cache=True)
+def _velocity_at(xf, j, lo, fs_hz):
+    """Central-difference velocity at window sample ``j`` of ``xf`` (which holds the window from
+    ``lo`` on), taken one sample in from either end of ``xf``."""
+    jj = min(max(j - lo, 1), xf.shape[0] - 2)
+    return (xf[jj + 1] - xf[jj - 1]) * 0.5 * fs_hz
+
+
+@njit(cache=True)
 def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, raw_hz):
     """Peak velocity of ``x[j0..j1]``: ``pv_base``, the peak of ``v_base`` (the low-pass
     ``c_base``'s velocity over the window), unless the higher cut-offs of PV_CUTOFFS_HZ show a
@@ -128,9 +136,12 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
     n = x.shape[0]
     base_hz = cutoff_of(c_base, fs_hz)
     top_hz = PV_MAX_CUT_SHARE * min(fs_hz, raw_hz)
+    cuts = np.empty(len(PV_CUTOFFS_HZ) + 1)  # the base, then the higher cut-offs this rate allows
+    cuts[0] = base_hz
     m = 1
     for cut in PV_CUTOFFS_HZ:
         if cut > 1.05 * base_hz and cut < top_hz:
+            cuts[m] = cut
             m += 1
     if m == 1 or j1 - j0 < 2:
         return pv_base
@@ -148,7 +159,7 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
     white = np.empty(m)  # per unit of white position noise
     at_rest = np.zeros(m)  # the velocity's robust sd where the bar is still (0: too few samples)
     pvs[0] = pv_base
-    white[0] = velocity_noise_gain(base_hz, raw_hz)
+    white[0] = velocity_noise_gain(cuts[0], raw_hz)
     lo = max(0, s0 - int(PV_MARGIN_S * fs_hz))
     hi = min(n, s1 + int(PV_MARGIN_S * fs_hz) + 1)
     xs = np.empty(hi - lo)
@@ -157,28 +168,21 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
     xf = np.empty(hi - lo)
     vr = np.empty(max(ns, 1))
     c = np.empty(5)
-    i = 1
-    for cut in PV_CUTOFFS_HZ:
-        if cut > 1.05 * base_hz and cut < top_hz:
-            butter_lowpass(cut, fs_hz, c)
-            filtfilt(xs, c, 0, xf)  # (the margin is the padding)
-            best = -1e300
-            for j in range(j0, j1 + 1):
-                jj = min(max(j, lo + 1), hi - 2)
-                vj = (xf[jj + 1 - lo] - xf[jj - 1 - lo]) * 0.5 * fs_hz
-                if vj > best:
-                    best = vj
-            pvs[i] = best
-            white[i] = velocity_noise_gain(cut, raw_hz)
-            if ns >= PV_STILL_MIN:
-                for k in range(ns):
-                    jj = min(max(still[k], lo + 1), hi - 2)
-                    vr[k] = (xf[jj + 1 - lo] - xf[jj - 1 - lo]) * 0.5 * fs_hz
-                mid = median_of(vr)
-                for k in range(ns):
-                    vr[k] = abs(vr[k] - mid)
-                at_rest[i] = 1.4826 * median_of(vr)
-            i += 1
+    for i in range(1, m):
+        butter_lowpass(cuts[i], fs_hz, c)
+        filtfilt(xs, c, 0, xf)  # (the margin is the padding)
+        best = -1e300
+        for j in range(j0, j1 + 1):
+            best = max(best, _velocity_at(xf, j, lo, fs_hz))
+        pvs[i] = best
+        white[i] = velocity_noise_gain(cuts[i], raw_hz)
+        if ns >= PV_STILL_MIN:
+            for k in range(ns):
+                vr[k] = _velocity_at(xf, still[k], lo, fs_hz)
+            mid = median_of(vr)
+            for k in range(ns):
+                vr[k] = abs(vr[k] - mid)
+            at_rest[i] = 1.4826 * median_of(vr)
     # white noise: robust scatter of the samples about the highest cut-off's curve, over the phase
     dev = np.empty(j1 - j0 + 1)
     for j in range(j0, j1 + 1):
