@@ -81,6 +81,7 @@ SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest poi
 SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
 SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
+SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point: the rise starts after it
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
@@ -188,6 +189,29 @@ def _window_below(x, ib, lo_limit, hi_limit, h):
     while left > lo_limit and x[left - 1] - x[ib] <= h:
         left -= 1
     return left, right
+
+
+@njit(cache=True)
+def _last_still_run(x, ib, ip, settle, n_still, tol, above):
+    """The last sample j in (ib, ip) that ends a still run (samples j - n_still..j within ``tol``
+    of each other) lying more than ``above`` over x[ib], before the bar first rises ``settle`` over
+    x[ib]; -1 when there is none."""
+    k_exit = ib
+    while k_exit < ip and x[k_exit] <= x[ib] + settle:
+        k_exit += 1
+    j = k_exit - 1
+    while j > ib + n_still:
+        lo_v = x[j]
+        hi_v = x[j]
+        k = j
+        while k > ib and j - k < n_still:
+            k -= 1
+            lo_v = min(lo_v, x[k])
+            hi_v = max(hi_v, x[k])
+        if hi_v - lo_v <= tol and x[j] - x[ib] > above:
+            return j
+        j -= 1
+    return -1
 
 
 @njit(cache=True)
@@ -409,26 +433,17 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     # Corrections at the bottom (a grinder shifting the bar a few mm, then holding it) belong to
     # the pause, not to the rise: the rise starts at the last still run within `settle` of the
     # bottom, if the bar held still there.
-    settle = min(SETTLE_MAX_M, SETTLE_SHARE * rom0)
-    k_exit = ib
-    while k_exit < ip and x[k_exit] <= x[ib] + settle:
-        k_exit += 1
-    n_still = int(SETTLE_STILL_S * fs)
-    run_end = -1
-    j = k_exit - 1
-    while j > ib + n_still:
-        # a still run ending at j: the samples j-n_still..j within a step of each other
-        lo_v = x[j]
-        hi_v = x[j]
-        k = j
-        while k > ib and j - k < n_still:
-            k -= 1
-            lo_v = min(lo_v, x[k])
-            hi_v = max(hi_v, x[k])
-        if hi_v - lo_v <= tol_floor_m and x[j] - x[ib] > max(3.0 * tol_floor_m, SETTLE_MIN_M):
-            run_end = j
-            break
-        j -= 1
+    x_top = x[ip]
+    for j in range(ip, top + 1):
+        x_top = max(x_top, x[j])
+    settle = min(SETTLE_MAX_M, SETTLE_SHARE * (x_top - x[ib]))  # of the whole recorded rise
+    run_end = _last_still_run(x, ib, ip, settle, int(SETTLE_STILL_S * fs), tol_floor_m,
+                              max(3.0 * tol_floor_m, SETTLE_MIN_M))
+    if run_end < 0:
+        # A long hold after a correction is unambiguous, however small the correction (a 3-4 mm
+        # dip and back at 1 mm per count) and however short the phase around the peak (a grind
+        # with a hold mid-rise): the rise starts after it.
+        run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs), tol_floor_m, tol_floor_m)
     if run_end > 0:
         k = run_end
         while k > ib and abs(x[k - 1] - x[run_end]) <= tol_floor_m:
