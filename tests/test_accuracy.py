@@ -119,10 +119,10 @@ def test_grinding_and_fast_reps():
 
 def _grind_after_correction(dip_m, hold_s, creep_s, creep_v=0.012, step_m=0.001):
     """A grind at 1 kHz and ``step_m`` per count (1 mm: Chronojump's raw format): the bar still at
-    the top, a 0.30 m descent, still, a correction
-    (down ``dip_m`` and back up), held still ``hold_s``, then a 0.30 m rise: a 2.2 s hump of
-    velocity (a sine: from still at both ends with a step of force) plus, for ``creep_s`` > 0, a lockout creep at ``creep_v``
-    that sets in during the push and goes on ``creep_s`` after it, then stops within 50 ms.
+    the top, a 0.30 m descent, still, a correction (down ``dip_m`` and back up), held still
+    ``hold_s``, then a 0.30 m rise: a 2.2 s hump of velocity (a sine: from still at both ends with a
+    step of force) plus, for ``creep_s`` > 0, a lockout creep at ``creep_v`` that sets in during the
+    push and goes on ``creep_s`` after it, then stops within 50 ms.
     Returns t, x (quantised) and the true start, end and MV (velocity zero at both ends)."""
     fs = 1000.0
     t_push, stop_s = 2.2, 0.05
