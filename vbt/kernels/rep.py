@@ -81,6 +81,7 @@ SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest poi
 SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
 SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
+HOLD_NOISE_SD = 6.0  # a held bar's samples span this many sd of the noise (150 of them)
 SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point: the rise starts after it
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
@@ -443,7 +444,13 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         # A long hold after a correction is unambiguous, however small the correction (a 3-4 mm
         # dip and back at 1 mm per count) and however short the phase around the peak (a grind
         # with a hold mid-rise): the rise starts after it.
-        run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs), tol_floor_m, tol_floor_m)
+        # Held still: within a step, or within the noise (a 0.1-0.2 mm sensor with 0.1-0.2 mm of
+        # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain (the MAD sd of
+        # a staircase about a smooth curve is 0.37 of a step).
+        step = tol_floor_m / TOL_STEPS_K
+        sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (0.37 * step) ** 2))
+        run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs),
+                                  max(tol_floor_m, HOLD_NOISE_SD * sd_beyond), tol_floor_m)
     if run_end > 0:
         k = run_end
         while k > ib and abs(x[k - 1] - x[run_end]) <= tol_floor_m:
