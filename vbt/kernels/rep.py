@@ -82,6 +82,7 @@ SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
 SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
 HOLD_NOISE_SD = 6.0  # a held bar's samples span this many sd of the noise (150 of them)
+STAIRCASE_SD_STEPS = 0.37  # the robust (MAD) sd of a noiseless staircase about a smooth curve, in steps
 SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point: the rise starts after it
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
@@ -434,10 +435,12 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     # Corrections at the bottom (a grinder shifting the bar a few mm, then holding it) belong to
     # the pause, not to the rise: the rise starts at the last still run within `settle` of the
     # bottom, if the bar held still there.
-    x_top = x[ip]
+    # the highest recorded point of the rise (the end's fit is anchored on it below)
+    it = ip
     for j in range(ip, top + 1):
-        x_top = max(x_top, x[j])
-    settle = min(SETTLE_MAX_M, SETTLE_SHARE * (x_top - x[ib]))  # of the whole recorded rise
+        if x[j] > x[it]:
+            it = j
+    settle = min(SETTLE_MAX_M, SETTLE_SHARE * (x[it] - x[ib]))  # of the whole recorded rise
     run_end = _last_still_run(x, ib, ip, settle, int(SETTLE_STILL_S * fs), tol_floor_m,
                               max(3.0 * tol_floor_m, SETTLE_MIN_M))
     if run_end < 0:
@@ -445,10 +448,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         # dip and back at 1 mm per count) and however short the phase around the peak (a grind
         # with a hold mid-rise): the rise starts after it.
         # Held still: within a step, or within the noise (a 0.1-0.2 mm sensor with 0.1-0.2 mm of
-        # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain (the MAD sd of
-        # a staircase about a smooth curve is 0.37 of a step).
+        # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain.
         step = tol_floor_m / TOL_STEPS_K
-        sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (0.37 * step) ** 2))
+        sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (STAIRCASE_SD_STEPS * step) ** 2))
         run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs),
                                   max(tol_floor_m, HOLD_NOISE_SD * sd_beyond), tol_floor_m)
     if run_end > 0:
@@ -483,11 +485,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             t_ecc_end = t0
     if t0 - t_ecc_end >= SHAPE_MIN_STILL_S:  # from a still bar: the force may build up first
         t0 = ramp_onset(t, x, left, right + 1, t_ecc_end, t0, p_on)
-    # end: samples within h of the highest recorded point of the rise
-    it = ip
-    for j in range(ip, top + 1):
-        if x[j] > x[it]:
-            it = j
+    # end: samples within h of the highest recorded point of the rise (it)
     firstt = it
     for j in range(it, ip - 1, -1):
         if x[j] >= x[it] - near:
