@@ -4,6 +4,7 @@
                                         [--jobs J] [--json FILE] [--worst N]
     python benchmarks/bench_families.py --family F --seed S [--kind K] --plot out.png [--zoom REP]
     python benchmarks/bench_families.py --seeds fresh --sets N --export DIR   (files + truth JSON)
+    python benchmarks/bench_families.py --seeds fresh --sets N --warp 0.05   (continuity, below)
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
 (its raw format), ``fine`` 1 kHz at 0.1-0.5 mm (the sensors the tightest MV targets are stated for).
@@ -15,6 +16,13 @@ is matched. Errors are over matched reps. The stop rep is scored on "clear" sets
 true reps up to the true stop rep (all reps when none) lie more than 1 point from the threshold
 (10 %, MV); it is exact when the measured stop rep is the one matched to the true stop rep (or
 both are none).
+
+``--warp PCT``: continuity instead of accuracy. Each set is re-timed WARPS times, its sample spacing
+scaled by a factor within +-PCT % that changes at 40 random instants (a live byte clock's stamps
+move like this: tests/test_live.py), and every rep's MV is compared with the unwarped set's. A
+measurement moves by about PCT %; an estimate that switches between two methods at a hard limit
+jumps by their whole difference. Printed: |MV change| / MV median, p99 and max, and the share of reps
+that moved more than 0.5 %.
 """
 
 from __future__ import annotations
@@ -114,6 +122,46 @@ def score_set(args):
     return dict(family=family, kind=kind, seed=seed, n_true=len(truth), n_got=len(reps), exact=exact,
                 clear=clear, stop_ok=stop_ok, true_stop=true_stop, got_stop=res.stop_rep, reps=rows, extra=extra,
                 analyze_s=elapsed, samples=int(sim.t_s.size))
+
+
+WARPS = 4
+
+
+def warped_times(t, rng, pct, pieces=40):
+    """``t`` with its spacing scaled by a factor within +-pct % that changes at ``pieces`` random samples."""
+    d = np.diff(t)
+    scale = np.ones(d.size)
+    cuts = np.sort(rng.integers(0, d.size, pieces))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        scale[a:b] = 1.0 + rng.uniform(-pct, pct) / 100.0
+    return np.concatenate([t[:1], t[0] + np.cumsum(d * scale)])
+
+
+def continuity_set(args):
+    family, kind, seed, pct = args
+    sim = simulate_family(family, seed, kind)
+    base = [r.mean_velocity_m_s for r in analyze(sim.t_s, sim.position_m, CONFIG).reps]
+    rng = np.random.default_rng(seed)
+    moved, recounted = [], 0
+    for _ in range(WARPS):
+        got = [r.mean_velocity_m_s for r in analyze(warped_times(sim.t_s, rng, pct), sim.position_m, CONFIG).reps]
+        if len(got) != len(base):
+            recounted += 1
+            continue
+        moved += [abs(g / b - 1.0) for g, b in zip(got, base)]
+    return dict(family=family, kind=kind, moved=moved, recounted=recounted)
+
+
+def print_continuity(results, families, kinds, pct):
+    print(f"MV moved by warps within +-{pct} % ({WARPS} per set): |change| / MV")
+    print(f"{'family':9s} {'sensor':10s} {'reps':>5s} {'median':>8s} {'p99':>7s} {'max':>7s} {'>0.5 %':>7s} recounted")
+    for kind in kinds:
+        for fam in families + ["ALL"]:
+            sel = [s for s in results if s["kind"] == kind and (fam == "ALL" or s["family"] == fam)]
+            m = np.array([v for s in sel for v in s["moved"]])
+            if m.size:
+                print(f"{fam:9s} {kind:10s} {m.size:5d} {100 * np.median(m):7.3f}% {100 * np.percentile(m, 99):6.2f}% "
+                      f"{100 * m.max():6.2f}% {100 * np.mean(m > 0.005):6.1f}% {sum(s['recounted'] for s in sel):5d}")
 
 
 def summarise(results):
@@ -276,6 +324,8 @@ def main(argv=None):
     ap.add_argument("--plot", help="draw one set (--family F --seed S) to this PNG and exit")
     ap.add_argument("--zoom", type=int, help="with --plot: show only true rep N and a second either side")
     ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
+    ap.add_argument("--warp", type=float, metavar="PCT", help="continuity: how far MV moves when the samples' "
+                    "spacing is warped within +-PCT %% (see the module's doc)")
     a = ap.parse_args(argv)
     families = a.family or list(FAMILIES)
     kinds = a.kind or list(SENSOR_KINDS)
@@ -293,6 +343,15 @@ def main(argv=None):
         return 0
     analyze(*_warm())  # numba compiles once, outside the timing
     simulate_family("forcevel", 0)
+    if a.warp is not None:
+        cjobs = [(*j, a.warp) for j in jobs]
+        if a.jobs > 1:
+            with Pool(a.jobs) as pool:
+                cres = pool.map(continuity_set, cjobs, chunksize=4)
+        else:
+            cres = [continuity_set(j) for j in cjobs]
+        print_continuity(cres, families, kinds, a.warp)
+        return 0
     t0 = time.perf_counter()
     if a.jobs > 1:
         with Pool(a.jobs) as pool:
