@@ -38,7 +38,7 @@ import numpy as np
 
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig, StopRuleConfig
-from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family
+from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family, warped_times
 
 THRESHOLD_PCT = 10.0
 SEED_BASE = {"tune": 0, "fresh": 100000}
@@ -125,16 +125,6 @@ def score_set(args):
 
 
 WARPS = 4
-
-
-def warped_times(t, rng, pct, pieces=40):
-    """``t`` with its spacing scaled by a factor within +-pct % that changes at ``pieces`` random samples."""
-    d = np.diff(t)
-    scale = np.ones(d.size)
-    cuts = np.sort(rng.integers(0, d.size, pieces))
-    for a, b in zip(cuts[:-1], cuts[1:]):
-        scale[a:b] = 1.0 + rng.uniform(-pct, pct) / 100.0
-    return np.concatenate([t[:1], t[0] + np.cumsum(d * scale)])
 
 
 def continuity_set(args):

@@ -786,3 +786,14 @@ def chronojump_text(sim: SimulatedSet) -> str:
     if sim.t_s.size > 1 and abs(np.median(np.diff(sim.t_s)) - CHRONOJUMP_PERIOD_S) > 1e-9:
         raise ValueError("not a 1 kHz set: simulate it with sensor_kind='chronojump'")
     return ", ".join(str(int(c)) for c in chronojump_counts(sim.position_m))
+
+
+def warped_times(t_s: np.ndarray, rng: np.random.Generator, pct: float, pieces: int = 40) -> np.ndarray:
+    """``t_s`` with its spacing scaled by a factor within +-``pct`` % that changes at ``pieces``
+    random samples: the same motion at a new sampling phase, as a live byte clock stamps it."""
+    d = np.diff(t_s)
+    scale = np.ones(d.size)
+    cuts = np.sort(rng.integers(0, d.size, pieces))
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        scale[a:b] = 1.0 + rng.uniform(-pct, pct) / 100.0
+    return np.concatenate([t_s[:1], t_s[0] + np.cumsum(d * scale)])

@@ -90,6 +90,7 @@ SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
+FINAL_RISE_MIN_SHARE = 0.5  # a last rise shorter than this share of the recorded rise is not the rep (see analyze_rep)
 SOFT_BAND = 0.25  # the shape fit's limits are bands: its share falls from all at 0.75 of a limit to none at 1.25
 
 
@@ -590,6 +591,10 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     if method == 0 and not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
         # The next method: the same fits on the last stretch before the top in which the bar
         # never descends (corrections before a grind, a false start), ends by the recorded extremes.
+        t0_fit = t0
+        t1_fit = t1
+        x0_fit = x0
+        x1_fit = x1
         method = 1
         js = final_rise_start(x, max(0, bottom - side), it, tol)
         ib2 = js
@@ -617,6 +622,16 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             x1 = x[k1]
             if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
                 method = 3
+        if x1 - x0 < FINAL_RISE_MIN_SHARE * (x[it] - x[ib]) and t1_fit > t0_fit and x1_fit > x0_fit:
+            # Not a false start before the rep but a sag inside it (a grinder's hold, a noisy
+            # step): the rep is the whole rise, placed by the first fits, and said to be doubtful,
+            # not cut to its last part (which then fell below the minimum range or speed and the
+            # rep was lost).
+            t0 = t0_fit
+            t1 = t1_fit
+            x0 = x0_fit
+            x1 = x1_fit
+            method = 3
     if not (t1 > t0):
         return
     desc = np.zeros(3, dtype=np.int64)
