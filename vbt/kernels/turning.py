@@ -326,8 +326,9 @@ def _sse_two_term(t, x, te, t0, pl, pr, right, coef4):
 def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     """Refine the turning point of the branch named by ``right`` (t0 of a rise's onset, or te of
     an arrival) with :func:`_sse_two_term`, the other end held, within ``radius`` of ``times``.
-    Taken only if the extra term lowers the residual by more than chance would (AIC). Returns
-    True when taken; ``coef`` (c0, cL, cR) and ``times`` are then updated."""
+    The refined end and level are weighed against the one-term fit's by their Akaike weights (the
+    extra term must lower the residual by more than chance would to carry more than half). Returns
+    True when the refinement carries more than half; ``coef`` (c0) and ``times`` are updated."""
     tb, xb, m = _binned(t, x, lo, hi)
     if m < 8:
         return False
@@ -378,15 +379,19 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
         sse = _sse_two_term(tt, xb, te, tm, pl, pr, right, c4)
     else:
         sse = _sse_two_term(tt, xb, tm, t0, pl, pr, right, c4)
-    # AIC: one more coefficient must earn its keep
-    if not (sse < one * math.exp(-2.0 * TWO_TERM_PENALTY / m)) or base >= 1e300:
+    if base >= 1e300 or not (sse < 1e300) or sse <= 0.0 or one <= 0.0:
         return False
+    # AIC: one more coefficient must earn its keep. The two fits weighed by their Akaike weights,
+    # not the better one taken whole (a near tie would move the end by their difference on a tiny
+    # change in the data).
+    d_aic = m * math.log(sse / one) + 2.0 * TWO_TERM_PENALTY
+    w = 1.0 / (1.0 + math.exp(min(0.5 * d_aic, 700.0)))
     if right:
-        times[1] = tm + tc
+        times[1] += w * (tm + tc - times[1])
     else:
-        times[0] = tm + tc
-    coef[0] = c4[0]
-    return True
+        times[0] += w * (tm + tc - times[0])
+    coef[0] += w * (c4[0] - coef[0])
+    return w >= 0.5
 
 
 @njit(cache=True)
