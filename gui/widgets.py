@@ -409,6 +409,9 @@ def _style_plot(plot: pg.PlotItem, left: str, bottom: str | None) -> None:
         plot.setLabel("bottom", bottom, color=theme.MUTED, size="13pt")
 
 
+VALUE_ROOM_PX = 32.0  # a bar's value above it: 18 px type in a 29 px text box, and a margin
+
+
 class RepBars(TimedPlotWidget):
     """One bar per rep of the set, coloured by level, with the best-rep and stop-threshold lines."""
 
@@ -426,17 +429,10 @@ class RepBars(TimedPlotWidget):
         self.best_line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(theme.BEST, width=2))
         self.stop_line = pg.InfiniteLine(angle=0, movable=False,
                                          pen=pg.mkPen(theme.STOP, width=3, style=Qt.DashLine))
-        # line labels at the right end, where bars only arrive late in a long set
-        self.best_label = pg.TextItem("", color=theme.BEST, anchor=(1, 1))
-        self.stop_label = pg.TextItem("", color=theme.STOP, anchor=(1, 0))
-        for label in (self.best_label, self.stop_label):
-            f = QFont()
-            f.setPixelSize(17)
-            f.setBold(True)
-            label.setFont(f)
-            label.setZValue(20)
-            plot.addItem(label)
-            label.hide()
+        # The lines' values in a legend above the bars, never on them: at the lines' right end
+        # they covered the last bars' values (a 9-rep set's "stop 0.84" over bars 8 and 9).
+        self.legend: str | None = None
+        self._set_legend("")
         plot.addItem(self.best_line)
         plot.addItem(self.stop_line)
         self.best_line.hide()
@@ -469,10 +465,20 @@ class RepBars(TimedPlotWidget):
         self.stop_y: float | None = None
         self._set_ranges(0, None)
 
+    def _set_legend(self, html: str) -> None:
+        """The lines' legend in the title row (kept, even empty, so the bars do not jump when it fills)."""
+        if html != self.legend:
+            self.legend = html
+            self.getPlotItem().setTitle(html or "&nbsp;", justify="right", size="13pt", bold=True)
+
     def _set_ranges(self, n: int, top: float | None) -> None:
         plot = self.getPlotItem()
         plot.setXRange(0.4, max(8, n) + 0.6, padding=0)
-        plot.setYRange(0.0, max(0.4, (top or 0.0) * 1.18), padding=0)
+        # headroom for the values above the bars: 18 % of the tallest, or their type's height in
+        # pixels where the chart is short (a 9-rep set's tallest values were cut off)
+        h = float(plot.getViewBox().height())
+        room = VALUE_ROOM_PX / h if h > 2.0 * VALUE_ROOM_PX else 0.5
+        plot.setYRange(0.0, max(0.4, (top or 0.0) * max(1.18, 1.0 / (1.0 - room))), padding=0)
         ticks = [(i, str(i)) for i in range(1, max(8, n) + 1)]
         plot.getAxis("bottom").setTicks([ticks])
 
@@ -502,25 +508,16 @@ class RepBars(TimedPlotWidget):
             else:
                 label.hide()
         self.best_y, self.stop_y = best, threshold
-        x_right = max(8, n) + 0.55
-        if best is not None:
-            self.best_line.setPos(best)
-            self.best_label.setText(f"best {best:.2f}")
-            self.best_label.setPos(x_right, best)
-            self.best_line.show()
-            self.best_label.show()
-        else:
-            self.best_line.hide()
-            self.best_label.hide()
-        if threshold is not None:
-            self.stop_line.setPos(threshold)
-            self.stop_label.setText(f"stop {threshold:.2f}")
-            self.stop_label.setPos(x_right, threshold)
-            self.stop_line.show()
-            self.stop_label.show()
-        else:
-            self.stop_line.hide()
-            self.stop_label.hide()
+        parts = []
+        for line, y, colour, text in ((self.best_line, best, theme.BEST, "── best"),
+                                      (self.stop_line, threshold, theme.STOP, "╍╍ stop")):
+            if y is None:
+                line.hide()
+                continue
+            line.setPos(y)
+            line.show()
+            parts.append(f'<span style="color:{colour}">{text} {y:.2f}</span>')
+        self._set_legend("&nbsp;&nbsp;&nbsp;".join(parts))
         top = float(np.nanmax(v)) if n else None
         self._set_ranges(n, top)
 

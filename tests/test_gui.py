@@ -370,3 +370,29 @@ def test_a_cable_pulled_mid_rep_shows_check_rep_and_no_stop(qtbot, make_window):
     assert cut.quality == "device lost during the rep"
     assert win.live.velocity.footer().startswith(f"check rep {cut.index}")
     assert [r.index for r in reps] == list(range(1, len(reps) + 1)) and not stops
+
+
+def test_rep_bars_keep_the_lines_values_off_the_bars(qtbot):
+    """A lifter reads every bar's value from two metres: the best and stop lines' values sit in a
+    legend above the chart, not at the lines' right end (where "stop 0.84" covered bars 8 and 9 of
+    a 9-rep set), and the tallest bars' values fit inside the chart (a short chart cut them off)."""
+    from gui.widgets import RepBars
+
+    bars = RepBars()
+    qtbot.addWidget(bars)
+    bars.resize(560, 160)
+    bars.show()
+    qtbot.waitExposed(bars)
+    v = [0.93, 0.90, 0.87, 0.81, 0.74, 0.69, 0.65, 0.57, 0.51]
+    bars.show_reps(v, ["good"] * 3 + ["stop"] * 6, 0.93, 0.84)
+    qtbot.wait(50)
+    assert "best 0.93" in bars.legend and "stop 0.84" in bars.legend
+    view = bars.getPlotItem().getViewBox()
+    texts = [item for item in view.addedItems if hasattr(item, "textItem") and item.isVisible()]
+    assert len(texts) == len(v)  # the bars' values, nothing else on the chart
+    inside = view.sceneBoundingRect()
+    for i, a in enumerate(texts):
+        ra = a.sceneBoundingRect()
+        assert ra.top() >= inside.top() - 0.5, a.textItem.toPlainText()
+        for b in texts[i + 1:]:
+            assert not ra.intersects(b.sceneBoundingRect()), (a.textItem.toPlainText(), b.textItem.toPlainText())
