@@ -11,7 +11,7 @@ from numba import njit
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
 from .filters import filtfilt, peak_velocity_adaptive
-from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, fit_turning_point,
+from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term)
 from .phase import beta_from_shape, fit_phase_lm
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
@@ -342,21 +342,20 @@ def ramp_onset(t, x, lo, hi, t_still, t0_pow, p_on):
     # Both models weighed by their Akaike weights, not the better one taken whole: two fits
     # within a few AIC units of each other are about as likely, and a hard choice between them
     # moves the start by the difference on a tiny change in the data.
-    d_aic = m * math.log(best / base) + 2.0 * RAMP_PENALTY
-    w = 1.0 / (1.0 + math.exp(min(0.5 * d_aic, 700.0)))
+    w = akaike_share(m * math.log(best / base) + 2.0 * RAMP_PENALTY)
     return t0_pow + w * (best_t0 - t0_pow)
 
 
 @njit(cache=True)
-def _taper(r):
-    """1 up to a limit (r <= 1), falling linearly to 0 at r = 1 + VERTEX_TAPER."""
-    return min(1.0, max(0.0, (1.0 + VERTEX_TAPER - r) / VERTEX_TAPER))
+def _band(r, lo, hi):
+    """A limit as a band: 1 for r <= lo, 0 for r >= hi, linear between."""
+    return min(1.0, max(0.0, (hi - r) / (hi - lo)))
 
 
 @njit(cache=True)
 def _within(r):
-    """1 well inside a limit (r <= 1 - SOFT_BAND), 0 well beyond it (r >= 1 + SOFT_BAND), linear between."""
-    return min(1.0, max(0.0, (1.0 + SOFT_BAND - r) / (2.0 * SOFT_BAND)))
+    """1 well inside a limit (r <= 1 - SOFT_BAND), 0 well beyond it (r >= 1 + SOFT_BAND)."""
+    return _band(r, 1.0 - SOFT_BAND, 1.0 + SOFT_BAND)
 
 
 @njit(cache=True)
@@ -505,7 +504,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         w_l = (climb / c_off) ** (1.0 / exps[0])
         w_r = (climb / c_on) ** (1.0 / p_on)
         u = w_l + w_r
-        hidden = min(pause, u) * _taper(pause / u) * _taper(pause / VERTEX_MAX_S)
+        hidden = min(pause, u) * _band(pause / u, 1.0, 1.0 + VERTEX_TAPER) \
+            * _band(pause / VERTEX_MAX_S, 1.0, 1.0 + VERTEX_TAPER)
         if hidden > 0.0:
             t_ecc_end += hidden * w_l / u
             t0 -= hidden * w_r / u
@@ -572,8 +572,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0))
             shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0))
             # Each limit is a band, not a line: the refinement's share falls from all to none
-            # across it, so a tiny change in the data (a live clock's 0.05 %) never swaps one
-            # estimate for the other whole (4-6 % of MV on plateau and Beta reps at 1 mm).
+            # across it, so a tiny change in the data (a live clock's 0.05 %) no longer swaps one
+            # estimate for the other whole at a limit (4-6 % of MV on plateau and Beta reps at 1 mm;
+            # the end checks below still pass or fail).
             g = still_w * _within(math.sqrt(ms_fit / noise2) / SHAPE_MAX_NOISE_RATIO) if noise2 > 0.0 else 0.0
             g *= _within(abs(ph[2] - t0) / shift0) if shift0 > 0.0 else 0.0
             g *= _within(abs(ph[2] + ph[3] - t1) / shift1) if shift1 > 0.0 else 0.0

@@ -323,6 +323,13 @@ def _sse_two_term(t, x, te, t0, pl, pr, right, coef4):
 
 
 @njit(cache=True)
+def akaike_share(d_aic):
+    """The Akaike weight of a model whose AIC exceeds its one rival's by ``d_aic`` (its share when
+    the two are averaged, rather than the better one taken whole)."""
+    return 1.0 / (1.0 + math.exp(min(0.5 * d_aic, 700.0)))
+
+
+@njit(cache=True)
 def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     """Refine the turning point of the branch named by ``right`` (t0 of a rise's onset, or te of
     an arrival) with :func:`_sse_two_term`, the other end held, within ``radius`` of ``times``.
@@ -384,8 +391,7 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     # AIC: one more coefficient must earn its keep. The two fits weighed by their Akaike weights,
     # not the better one taken whole (a near tie would move the end by their difference on a tiny
     # change in the data).
-    d_aic = m * math.log(sse / one) + 2.0 * TWO_TERM_PENALTY
-    w = 1.0 / (1.0 + math.exp(min(0.5 * d_aic, 700.0)))
+    w = akaike_share(m * math.log(sse / one) + 2.0 * TWO_TERM_PENALTY)
     if right:
         times[1] += w * (tm + tc - times[1])
     else:
