@@ -182,6 +182,25 @@ def test_a_grind_that_sags_mid_rise_is_one_rep_never_lost():
         assert third.quality == "ok" or third.quality.startswith("ends uncertain")
 
 
+@pytest.mark.xfail(strict=True, reason="known gap (issue 9): a first rep that holds still mid-rise for less "
+                   "than MID_RISE_HOLD_S is closed at the hold (the quick decision a first pull keeps); it "
+                   "needs the rep revised when the bar rises on from the hold without a descent")
+def test_a_first_rep_that_holds_mid_rise_is_one_rep_and_no_false_stop():
+    """Fresh grinder seed 100016 (1 kHz, 0.1-0.5 mm): the first rep, pulled from a still bar, holds
+    dead still for 0.45 s at 0.26 m and then rises on to 0.46 m. It is one rep (truth: MV 0.249 m/s).
+    Closed at the hold it reads 0.43 m/s, becomes the set's best, and rep 2 (0.227 m/s) fires a false
+    STOP at 47 % "loss". Making every first rise wait like a stalled one fixes this rep but loses a
+    rep to a cable pull and slows the first rep of every set (three tests failed), so it is not done."""
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("grinder", 100016, "fine")
+    res = analyze(sim.t_s, sim.position_m)
+    first = res.reps[0]
+    assert first.concentric_end_s == pytest.approx(sim.truth[0].concentric_end_s, abs=0.05)
+    assert first.mean_velocity_m_s == pytest.approx(sim.truth[0].mean_velocity_m_s, rel=0.03)
+    assert res.stop_rep is None or res.stop_rep >= 3
+
+
 def test_force_and_power_with_a_load():
     """Against the motion model: over a phase that starts and ends at rest the mean force is the
     weight and the mean power m g MV; peak power is max m (a + g) v of the analytic profile."""
