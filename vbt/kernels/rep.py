@@ -359,6 +359,13 @@ def _within(r):
 
 
 @njit(cache=True)
+def _still_share(pause):
+    """How far a rise counts as "from a still bar", by the still time before its start: 0 up to
+    0.75 SHAPE_MIN_STILL_S, 1 from 1.25 of it, linear between (a band, not a line)."""
+    return _within(2.0 - pause / SHAPE_MIN_STILL_S)
+
+
+@njit(cache=True)
 def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``, into
     ``out[0]`` (a REP_RESULT record); ``settings[0]`` is a REP_SETTINGS record, ``coeffs`` the low-pass's.
@@ -509,7 +516,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if hidden > 0.0:
             t_ecc_end += hidden * w_l / u
             t0 -= hidden * w_r / u
-    still_w = _within(2.0 - (t0 - t_ecc_end) / SHAPE_MIN_STILL_S)  # from a still bar (a band, not a line)
+    still_w = _still_share(t0 - t_ecc_end)
     if still_w > 0.0:  # from a still bar: the force may build up first
         t0 += still_w * (ramp_onset(t, x, left, right + 1, t_ecc_end, t0, p_on) - t0)
     # end: samples within h of the highest recorded point of the rise (it)
@@ -536,7 +543,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t_stop = (n - 1) * dt
     method = 0
     # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
-    still_w = _within(2.0 - (t0 - t_ecc_end) / SHAPE_MIN_STILL_S)  # still before the start (after the ramp)
+    still_w = _still_share(t0 - t_ecc_end)  # again: the ramp may have moved the start
     if shape_passes > 0 and t1 > t0 and x1 > x0 and still_w > 0.0:
         # A model-based refinement, taken only where the model explains the rep: the whole
         # phase as one Beta-shaped velocity profile (fit_phase_lm), accepted when its residual is
