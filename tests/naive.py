@@ -156,14 +156,20 @@ def ramp_onset_brute(t, x, t_still, t0_pow, p_on, taus, back_s, step, penalty):
     return best[1] if best[0] < base * np.exp(-2.0 * penalty / tt.size) else t0_pow
 
 
-def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0):
-    """Rep candidates (bottom, top, confirm) of a whole grid series, written as plainly as possible:
-    walk the samples, remember the lowest point since the last top and the highest since the
-    last bottom, and close a rise when the bar drops back or has risen no more than ``band``
-    over the last ``n_still`` samples (``still_share`` of the rise's duration when longer; ``n_hold``
-    while the rise is still more than a tenth of the last rep's range below the last top, or, for a
-    first rise, while it has risen slower than ``slow_per_sample`` per sample since it became a rise)."""
+def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0,
+                          n_reopen=0):
+    """Rep candidates ("rep" or "revise", bottom, top, confirm) of a whole grid series, written as
+    plainly as possible: walk the samples, remember the lowest point since the last top and the
+    highest since the last bottom, and close a rise when the bar drops back or has risen no more than
+    ``band`` over the last ``n_still`` samples (``still_share`` of the rise's duration when longer;
+    ``n_hold`` while the rise is still more than a tenth of the last rep's range below the last top,
+    or, for a first rise, while it has risen slower than ``slow_per_sample`` per sample since it
+    became a rise). A first rise closed that way and then, within ``n_reopen`` samples, risen on by a
+    quarter of its rise (at least twice the hysteresis) is open again, and its next close is a
+    "revise"."""
     reps = []
+    reopened = False
+    emit_val = emit_i = None
     prev_top = None
     direction = None
     lo_val, lo_i = x[0], 0
@@ -200,15 +206,19 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
         else:
             if xi > hi_val:
                 hi_val, hi_i = xi, i
+            if emitted and prev_top is None and i - emit_i <= n_reopen and \
+                    xi - emit_val > max(2 * hysteresis, 0.25 * (emit_val - bottom_val)):
+                emitted, reopened = False, True
             big_enough = hi_val - bottom_val >= min_rom
             if xi < hi_val - hysteresis:
                 if big_enough and not emitted:
-                    reps.append((bottom_i, hi_i, i))
+                    reps.append(("revise" if reopened else "rep", bottom_i, hi_i, i))
                 direction, lo_val, lo_i = "down", xi, i
                 prev_top = hi_val
+                reopened = False
             elif big_enough and not emitted and i - up_i >= look_back and xi - before <= band:
-                reps.append((bottom_i, hi_i, i))
-                emitted = True
+                reps.append(("revise" if reopened else "rep", bottom_i, hi_i, i))
+                emitted, reopened, emit_val, emit_i = True, False, hi_val, i
     return reps
 
 

@@ -324,9 +324,9 @@ def _detect(x, **kw):
     for a in range(0, x.size, 777):  # in chunks: the ring carries the history across calls
         n += K.detect_stream(x[a:a + 777], a, state, ring, events[n:], kw["hysteresis"], kw["min_rom"],
                              kw["band"], kw["n_still"], kw["still_share"], 3000.0, kw.get("n_hold", 0.0),
-                             kw.get("slow_per_sample", 0.0))
-    rows = events[:n]
-    return [tuple(int(v) for v in r[1:4]) for r in rows if r[0] == K.EV_REP]
+                             kw.get("slow_per_sample", 0.0), kw.get("n_reopen", 0.0))
+    kinds = {K.EV_REP: "rep", K.EV_REVISE: "revise"}
+    return [(kinds[r[0]], *(int(v) for v in r[1:4])) for r in events[:n] if r[0] in kinds]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -343,7 +343,7 @@ def test_detector_matches_plain_twin_on_random_walks(seed):
     x = np.concatenate(pieces)
     x = np.round(x + rng.normal(0, 0.001, x.size), 4)
     kw = dict(hysteresis=0.03, min_rom=0.15, band=0.002, n_still=130.0, still_share=0.04, n_hold=1000.0,
-              slow_per_sample=0.00035)
+              slow_per_sample=0.00035, n_reopen=3000.0)
     got = _detect(x, **kw)
     want = naive.detect_turning_points(x, **kw)
     assert got == want
@@ -359,7 +359,16 @@ def test_detector_edge_cases():
     ok = np.concatenate([np.zeros(100), np.linspace(0, 0.3, 300), np.full(500, 0.3)])
     got = _detect(ok, **kw)
     assert got == naive.detect_turning_points(ok, **kw)
-    assert len(got) == 1 and got[0][1] == 399 and 399 + 128 <= got[0][2] <= 399 + 130
+    assert len(got) == 1 and got[0][2] == 399 and 399 + 128 <= got[0][3] <= 399 + 130
+    # a first pull held still mid-way (0.3 s), then on up without coming down: closed at the hold,
+    # then revised once it has risen on by a quarter of the rise; not when it rises on too late
+    held = np.concatenate([np.zeros(100), np.linspace(0, 0.3, 300), np.full(300, 0.3), np.linspace(0.3, 0.5, 400),
+                           np.full(500, 0.5)])
+    for n_reopen, kinds in ((3000.0, ["rep", "revise"]), (100.0, ["rep"])):
+        got = _detect(held, **kw, n_reopen=n_reopen)
+        assert got == naive.detect_turning_points(held, **kw, n_reopen=n_reopen)
+        assert [g[0] for g in got] == kinds and all(g[1] == 0 for g in got)
+    assert got[0][2] == 399
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -168,6 +168,21 @@ class RepCompleted(Event):
 
 
 @dataclass(frozen=True)
+class RepRevised(Event):
+    """The set's first rep, closed when the bar held still mid-rise, went on up without coming down:
+    it was one rep, and ``rep`` (same index) replaces the one reported. ``previous`` is that one.
+    Only a set's first rep is ever revised (later reps wait longer at a stall below the last top),
+    so no stop or warning can have been based on the rep replaced."""
+
+    rep: Rep = field(metadata=FLATTEN)
+    best_rep: int
+    t_s: float
+    previous: Rep = field(default=None, metadata=HIDDEN)
+    zone: object = field(default=None, metadata=OPTIONAL)  # vbt.plan.ZoneCall when the plan gives a zone
+    type: ClassVar[str] = "rep_revised"
+
+
+@dataclass(frozen=True)
 class _VelocityLoss(Event):
     """Rep ``index`` lost ``velocity_loss_pct`` against the set's best (limit ``threshold_pct``)."""
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from vbt import kernels as K
 from vbt.config import MAX_CONCENTRIC_S, MAX_TOP_STILLNESS_S, AnalysisConfig
-from vbt.results import QUALITY_OK, Rep, RepCompleted, SetEnded, SetResult, StopSet, VelocityWarning
+from vbt.results import QUALITY_OK, Rep, RepCompleted, RepRevised, SetEnded, SetResult, StopSet, VelocityWarning
 from vbt.stoprule import StopRule
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,10 @@ MID_RISE_HOLD_S = 1.0
 # ... and so does a first rise with no top before it (a pull from the floor) slower than this on
 # average: a grind may hold still mid-rise; a quick first pull keeps its quick decision.
 SLOW_RISE_M_S = 0.35
+# A quick first pull that held still mid-rise anyway is closed there, and revised (one RepRevised
+# event, the same rep number) if the bar rises on without coming down (vbt.kernels.stream.REOPEN_SHARE)
+# within this long of the close.
+REOPEN_S = 3.0
 
 
 class LiveTracker:
@@ -303,6 +307,7 @@ class LiveTracker:
 
     def _new_set(self) -> None:
         self._reps: list[Rep] = []
+        self._revisable: Rep | None = None  # the last rise's rep, while a revision may replace it
         config, self._pending_config = self._pending_config or self.config, None
         self._apply_config(config)
 
@@ -341,13 +346,14 @@ class LiveTracker:
             grid, first, self._det_state, self._ring, self._events_buf,
             seg.direction_hysteresis_m, seg.min_rom_m, seg.top_stillness_band_m,
             seg.top_stillness_s * self._fs, TOP_STILLNESS_SHARE, seg.set_end_stillness_s * self._fs,
-            MID_RISE_HOLD_S * self._fs, SLOW_RISE_M_S / self._fs,
+            MID_RISE_HOLD_S * self._fs, SLOW_RISE_M_S / self._fs, REOPEN_S * self._fs,
         )
         out = []
         for row in self._events_buf[:n_ev].copy():
             kind, bottom, top, confirm, prev_top = row
-            if kind == K.EV_REP:
-                out.extend(self._rep_candidate(int(bottom), int(top), int(confirm), int(prev_top)))
+            if kind == K.EV_REP or kind == K.EV_REVISE:
+                out.extend(self._rep_candidate(int(bottom), int(top), int(confirm), int(prev_top),
+                                               revise=kind == K.EV_REVISE))
             elif kind == K.EV_STILL and self.auto_end_sets and self._reps:
                 out.append(self._end_set_event("stillness", t_s=confirm / self._fs + self._origin_s()))
         return out
@@ -357,12 +363,30 @@ class LiveTracker:
         if self._n_grid and K.pending_rep(self._det_state, seg.min_rom_m):
             st = self._det_state
             events = self._rep_candidate(int(st[K.DS_BOT_I]), int(st[K.DS_EXT_I]), self._n_grid - 1,
-                                         int(st[K.DS_PREV_TOP_I]))
+                                         int(st[K.DS_PREV_TOP_I]), revise=st[K.DS_REOPENED] == 1.0)
             st[K.DS_EMITTED] = 1.0
+            st[K.DS_REOPENED] = 0.0
             return events
         return []
 
-    def _rep_candidate(self, bottom: int, top: int, confirm: int, prev_top: int) -> list:
+    def _rep_candidate(self, bottom: int, top: int, confirm: int, prev_top: int, revise: bool = False) -> list:
+        """Analyse the rise from grid index ``bottom`` to ``top`` (decided at ``confirm``). ``revise``:
+        the same rise was reported before, closed at a mid-way hold; its rep is replaced if it is the
+        set's only rep, kept if later reps exist (a first rise after a reconnection), and if it was
+        never counted (the set ended since, or that analysis failed) this is a new rep."""
+        revisable, self._revisable = self._revisable, None
+        replaces = revisable if revise and self._reps and self._reps[-1] is revisable else None
+        if replaces is not None and len(self._reps) > 1:
+            # a first rise after a reconnection: only a set's first rep is revised (no STOP or warning
+            # can rest on it); this one keeps what was reported
+            self._revisable = revisable
+            return []
+        events = self._rise_events(bottom, top, confirm, prev_top, replaces)
+        if not events and revise:
+            self._revisable = revisable  # no valid revision: the rep reported stands (and may be revised later)
+        return events
+
+    def _rise_events(self, bottom: int, top: int, confirm: int, prev_top: int, replaces: Rep | None) -> list:
         seg = self.config.segmentation
         fs = self._fs
         if prev_top >= 0:
@@ -414,7 +438,7 @@ class LiveTracker:
         acc = self.config.accommodation
         if acc is not None and not acc.empty and load > 0.0:
             self._accommodate(o, window, acc, load)
-        return self._add_rep(o, w0 / fs, confirm / fs, quality)
+        return self._add_rep(o, w0 / fs, confirm / fs, quality, replaces)
 
     def _accommodate(self, o: np.void, window: np.ndarray, acc, load: float) -> None:
         """Bands and chains: force and power from the load at each height (vbt.resistance); the
@@ -433,12 +457,18 @@ class LiveTracker:
         and rep is given back on the input's own time base (a live session's stream time)."""
         return float(self._rs_state[K.RS_ORIGIN])
 
-    def _add_rep(self, o: np.void, offset_s: float, decided_s: float, quality: str = QUALITY_OK) -> list:
-        """``offset_s`` and ``decided_s`` in tracker time (seconds from the first sample)."""
+    def _add_rep(self, o: np.void, offset_s: float, decided_s: float, quality: str = QUALITY_OK,
+                 replaces: Rep | None = None) -> list:
+        """``offset_s`` and ``decided_s`` in tracker time (seconds from the first sample). ``replaces``:
+        the set's first and only rep, which this one replaces (RepRevised)."""
         def opt(name):
             val = float(o[name])
             return None if math.isnan(val) else val
 
+        previous = replaces
+        if previous is not None:  # the set's first rep: the rule starts again without it
+            self._reps.pop()
+            self._rule = StopRule(self.config.stop_rule)
         index = len(self._reps) + 1
         origin = self._origin_s()
         rep = Rep(
@@ -465,8 +495,12 @@ class LiveTracker:
         verdict = self._rule.add(rep)
         rep = rep.with_loss(verdict.velocity_loss_pct)
         self._reps.append(rep)
+        self._revisable = rep
         decided_s += origin
-        events: list = [RepCompleted(rep, verdict.best_rep, decided_s)]
+        if previous is not None:
+            events: list = [RepRevised(rep, verdict.best_rep, decided_s, previous)]
+        else:
+            events = [RepCompleted(rep, verdict.best_rep, decided_s)]
         limit = self.config.stop_rule.velocity_loss_pct
         if verdict.stop:
             events.append(StopSet(index, verdict.velocity_loss_pct, limit, decided_s))

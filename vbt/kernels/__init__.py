@@ -40,7 +40,8 @@ from .order import median_of, rank_order, search_left, search_right
 from .stream import (
     DETECT_STATE_SIZE, DS_BOT, DS_BOT_I, DS_EMITTED, DS_EXT, DS_EXT_I, DS_IMAX, DS_IMAX_I, DS_IMIN,
     DS_IMIN_I, DS_MODE, DS_MOVE_ANCH, DS_MOVE_I, DS_N, DS_PREV_TOP_I, DS_PREV_TOP_X, DS_STILL_SENT,
-    DS_UP_I, EV_REP, EV_STILL, EVENT_WIDTH, MODE_DOWN, MODE_INIT, MODE_UP, RESAMPLE_STATE_SIZE, RS_DT,
+    DS_REOPENED, DS_UP_I, EV_REP, EV_REVISE, EV_STILL, EVENT_WIDTH, MODE_DOWN, MODE_INIT, MODE_UP,
+    RESAMPLE_STATE_SIZE, RS_DT,
     RS_K, RS_MB, RS_N, RS_ORIGIN, RS_T, RS_TB, RS_X, RS_XB, detect_init, detect_stream, pending_rep,
     resample_flush, resample_stream,
 )

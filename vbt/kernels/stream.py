@@ -107,11 +107,16 @@ def resample_flush(state, out):
 # ---- detector -------------------------------------------------------------------------------
 # state slots
 DS_MODE, DS_EXT, DS_EXT_I, DS_BOT_I, DS_BOT, DS_PREV_TOP_I, DS_PREV_TOP_X, DS_EMITTED, \
-    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I = range(17)
-DETECT_STATE_SIZE = 17
+    DS_MOVE_ANCH, DS_MOVE_I, DS_IMIN, DS_IMIN_I, DS_IMAX, DS_IMAX_I, DS_STILL_SENT, DS_N, DS_UP_I, \
+    DS_EMIT_X, DS_EMIT_I, DS_REOPENED = range(20)
+DETECT_STATE_SIZE = 20
 MODE_INIT, MODE_DOWN, MODE_UP = 0.0, 1.0, 2.0
-EV_REP, EV_STILL = 1.0, 2.0
+EV_REP, EV_STILL, EV_REVISE = 1.0, 2.0, 3.0
 STALL_SHARE = 0.1  # a rise this share of the last rep's range (at least the hysteresis) below its top is stalled
+# A first rise closed by stillness is reopened when, soon after that close and without coming back
+# down, the bar rises on by this share of the rise closed (at least twice the hysteresis): the lifter
+# held still mid-rise (a sticking point in a grind, a paused pull), it was one rep.
+REOPEN_SHARE = 0.25
 # event row: [kind, bottom_i, top_i, confirm_i, prev_top_i]
 EVENT_WIDTH = 5
 
@@ -134,11 +139,12 @@ def _enter_rise(state, bottom, bottom_i, xi, i):
     state[DS_EXT_I] = i
     state[DS_UP_I] = i
     state[DS_EMITTED] = 0.0
+    state[DS_REOPENED] = 0.0
 
 
 @njit(cache=True)
 def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band, n_still, still_share, n_set_end,
-                  n_hold, slow_per_sample):
+                  n_hold, slow_per_sample, n_reopen):
     """Run the turning-point state machine over grid samples ``x`` (global index of ``x[0]`` is
     ``first_index``). Writes event rows into ``events`` and returns their count.
 
@@ -151,6 +157,10 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     lockout: it closes after ``n_hold`` still samples, or when it comes back down. So does a first
     rise with no top before it (a pull from the floor) that has risen slower than
     ``slow_per_sample`` per sample on average since it became a rise (a grind).
+    EV_REVISE rows: a first rise (no top before it) that was closed by stillness has risen on, within
+    ``n_reopen`` samples of that close and without coming down, by REOPEN_SHARE of the rise closed (at
+    least twice the hysteresis): the rep it gave is to be replaced by this longer rise, closed by the
+    same rules. Same columns as EV_REP.
     EV_STILL rows: the bar has not moved ``hysteresis`` for ``n_set_end`` samples.
     """
     n_ev = 0
@@ -221,14 +231,14 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
             rise = state[DS_EXT] - state[DS_BOT]
+            if state[DS_EMITTED] == 1.0 and state[DS_PREV_TOP_I] < 0.0 and i - state[DS_EMIT_I] <= n_reopen \
+                    and xi - state[DS_EMIT_X] > max(2.0 * hysteresis,
+                                                    REOPEN_SHARE * (state[DS_EMIT_X] - state[DS_BOT])):
+                state[DS_EMITTED] = 0.0  # a first rise held still mid-way and went on: one rep, revised
+                state[DS_REOPENED] = 1.0
             if xi < state[DS_EXT] - hysteresis:
                 if state[DS_EMITTED] == 0.0 and rise >= min_rom:
-                    events[n_ev, 0] = EV_REP
-                    events[n_ev, 1] = state[DS_BOT_I]
-                    events[n_ev, 2] = state[DS_EXT_I]
-                    events[n_ev, 3] = i
-                    events[n_ev, 4] = state[DS_PREV_TOP_I]
-                    n_ev += 1
+                    n_ev = _emit_rise(state, events, n_ev, i)
                 state[DS_MODE] = MODE_DOWN
                 state[DS_PREV_TOP_I] = state[DS_EXT_I]
                 state[DS_PREV_TOP_X] = state[DS_EXT]
@@ -236,14 +246,23 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 state[DS_EXT_I] = i
             elif state[DS_EMITTED] == 0.0 and rise >= min_rom and i - state[DS_UP_I] >= lag_i \
                     and xi - x_before <= band:
-                events[n_ev, 0] = EV_REP
-                events[n_ev, 1] = state[DS_BOT_I]
-                events[n_ev, 2] = state[DS_EXT_I]
-                events[n_ev, 3] = i
-                events[n_ev, 4] = state[DS_PREV_TOP_I]
-                n_ev += 1
-                state[DS_EMITTED] = 1.0
+                n_ev = _emit_rise(state, events, n_ev, i)
     return n_ev
+
+
+@njit(cache=True)
+def _emit_rise(state, events, n_ev, i):
+    """Write the open rise's EV_REP row (EV_REVISE if it was reopened) and mark it emitted."""
+    events[n_ev, 0] = EV_REVISE if state[DS_REOPENED] == 1.0 else EV_REP
+    events[n_ev, 1] = state[DS_BOT_I]
+    events[n_ev, 2] = state[DS_EXT_I]
+    events[n_ev, 3] = i
+    events[n_ev, 4] = state[DS_PREV_TOP_I]
+    state[DS_EMITTED] = 1.0
+    state[DS_REOPENED] = 0.0
+    state[DS_EMIT_X] = state[DS_EXT]
+    state[DS_EMIT_I] = i
+    return n_ev + 1
 
 
 @njit(cache=True)
