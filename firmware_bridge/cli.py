@@ -206,14 +206,18 @@ def format_event(event, approximate_power: bool = False) -> str | None:
         return f"[{event.t_s:8.2f} s] device lost: {event.port}: {event.reason}; reconnecting…"
     if kind == "device_unavailable":
         return f"[{event.t_s:8.2f} s] {event.reason}"
-    if kind == "rep":
+    if kind in ("rep", "rep_revised"):
         r = event.rep
         loss = f", loss {r.velocity_loss_pct:.1f} %" if r.velocity_loss_pct is not None else ""
         approx = "≈" if approximate_power else ""
         power = f", mean power {approx}{r.mean_power_w:.0f} W" if r.mean_power_w is not None else ""
         zone = f"; zone: {event.zone.line()}" if getattr(event, "zone", None) is not None else ""
         check = f"; check rep {r.index}: {r.quality}" if r.doubtful else ""
-        return (f"[{event.t_s:8.2f} s] rep {r.index}: MV {fmt(r.mean_velocity_m_s, '.3f', ' m/s')}, "
+        what = f"rep {r.index}"
+        if kind == "rep_revised":  # the first rep, closed at a hold mid-way, went on up: one rep
+            was = event.previous.mean_velocity_m_s if event.previous is not None else None
+            what += f" revised (the bar rose on after a hold; was MV {fmt(was, '.3f', ' m/s')})"
+        return (f"[{event.t_s:8.2f} s] {what}: MV {fmt(r.mean_velocity_m_s, '.3f', ' m/s')}, "
                 f"MPV {fmt(r.mean_propulsive_velocity_m_s, '.3f', ' m/s')}, "
                 f"PV {fmt(r.peak_velocity_m_s, '.3f', ' m/s')}, ROM {fmt(r.rom_m, '.3f', ' m')}{loss}{power}{check}"
                 f"{zone}")
@@ -248,7 +252,7 @@ def format_event(event, approximate_power: bool = False) -> str | None:
 
 
 # The events `vbt live --jsonl` prints, each as its own ``to_json()``.
-JSONL_EVENTS = frozenset({"rep", "warning", "stop", "set_end", "day_done", "tempo_miss", "line_errors",
+JSONL_EVENTS = frozenset({"rep", "rep_revised", "warning", "stop", "set_end", "day_done", "tempo_miss", "line_errors",
                           "device_connected", "device_lost", "device_unavailable"})
 
 
@@ -491,7 +495,7 @@ def _run_live(session, args) -> int:
         if args.jsonl:
             obj = event_json(event)
             if obj is not None:
-                if approximate and event.type == "rep":
+                if approximate and event.type in ("rep", "rep_revised"):
                     obj["force_power_approximate"] = True
                 _out(json.dumps(obj))
         else:

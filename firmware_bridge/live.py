@@ -209,7 +209,7 @@ class LiveSession:
         end. Returns the event (a SetEnded carries the verdicts) and the events to emit after it."""
         ctx = self.context
         try:
-            if event.type == "rep" and ctx.zone is not None:
+            if event.type in ("rep", "rep_revised") and ctx.zone is not None:
                 from vbt.plan import call_rep
 
                 event = replace(event, zone=call_rep(ctx.zone, event.rep))
@@ -381,6 +381,8 @@ class HistoryHook:
                     self.set_id = self.recorder.start_set(**self.set_fields)
                     self.open = True
                 self.recorder.add_rep(event.rep)
+            elif event.type == "rep_revised" and self.open:
+                self.recorder.revise_rep(event.rep)
             elif event.type == "set_end" and self.open:
                 self.open = False
                 self.ended = ended = self.recorder.end_set(event.result, event.reason)

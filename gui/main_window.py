@@ -158,6 +158,7 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
     def _connect(self) -> None:
         b = self.bridge
         b.rep.connect(self._on_rep)
+        b.rep_revised.connect(self._on_rep)
         b.warning.connect(self._on_warning)
         b.stop.connect(self._on_stop)
         b.set_end.connect(self._on_set_end)

@@ -332,7 +332,7 @@ class RackWindow(QMainWindow):
     def _wire(self, rack: Rack) -> None:
         b = rack.window.bridge
         b.rep.connect(lambda ev, r=rack: self._update(r, rep_emitted_s=ev.emitted_s))
-        for sig in (b.stop, b.set_end, b.warning, b.tempo_miss):
+        for sig in (b.rep_revised, b.stop, b.set_end, b.warning, b.tempo_miss):
             sig.connect(lambda _ev, r=rack: self._update(r))
         b.day_done.connect(lambda _ev, r=rack: self._day_done(r))
         b.device_connected.connect(lambda ev, r=rack: self._device(r, DEVICE_OK, ev))

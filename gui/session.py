@@ -218,8 +218,8 @@ class PlanChanged:
 
 
 # What the live session reports that the dashboard passes on as it is (samples go to the trace).
-FORWARDED = frozenset({"rep", "warning", "stop", "day_done", "tempo_miss", "device_connected", "device_lost",
-                       "device_unavailable", "health", "line_errors"})
+FORWARDED = frozenset({"rep", "rep_revised", "warning", "stop", "day_done", "tempo_miss", "device_connected",
+                       "device_lost", "device_unavailable", "health", "line_errors"})
 
 
 @dataclass(frozen=True)

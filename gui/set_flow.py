@@ -83,6 +83,8 @@ class SetFlowMixin:
 
     def _on_rep(self, ev) -> None:
         action = self.display.apply(ev.payload)
+        if action is None:  # a revision of a rep no longer on screen
+            return
         if action == "new_set":  # the first rep of a set after the last one ended
             self._clear_last_set()
         d = self.display
@@ -98,6 +100,8 @@ class SetFlowMixin:
         else:
             footer = f"rep {last.index}"
         rep = getattr(ev.payload, "rep", None)
+        if ev.type == "rep_revised":
+            footer = f"rep {last.index} · revised: one rep with its hold"
         if rep is not None and rep.doubtful:
             footer = f"check rep {rep.index}: {rep.quality}"
         call = getattr(ev.payload, "zone", None)  # the rep against the plan's zone (gui/zone_view.py)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vbt.config import METRIC_LABELS
-from vbt.results import Rep, RepCompleted, SetEnded, StopSet, VelocityWarning
+from vbt.results import Rep, RepCompleted, RepRevised, SetEnded, StopSet, VelocityWarning
 
 # colour levels of a rep, by its loss against the best rep so far
 GOOD, WARNING, STOP = "good", "warning", "stop"
@@ -148,19 +148,23 @@ class SetDisplay:
 
     def apply(self, event) -> str | None:
         """Update from one tracker event. Returns what the view must do about it, if anything:
-        ``"new_set"`` (the display was reset first), ``"rep"``, ``"warning"``, ``"stop"``, ``"set_ended"``.
+        ``"new_set"`` (the display was reset first), ``"rep"`` (a rep revised too: its bar is
+        replaced), ``"warning"``, ``"stop"``, ``"set_ended"``.
         """
+        if isinstance(event, RepRevised):
+            at = next((i for i, row in enumerate(self.reps) if row.index == event.rep.index), None)
+            if at is None or self.phase != RUNNING:
+                return None  # that rep is no longer on screen
+            self.reps[at] = self._row(event.rep)
+            self.best_index = event.best_rep
+            return "rep"
         if isinstance(event, RepCompleted):
             started = None
             if self.phase == ENDED or (self.phase == WAITING and self.reps) or (event.rep.index == 1 and self.reps):
                 self.new_set()
                 started = "new_set"
             self.phase = RUNNING
-            rep = event.rep
-            v = rep.velocity(self.metric)
-            loss = rep.velocity_loss_pct
-            level = loss_level(loss, self.threshold_pct, self.warning_margin_pct) if rep.index > 1 else GOOD
-            self.reps.append(RepRow(rep.index, float(v) if v is not None else float("nan"), loss, level, rep))
+            self.reps.append(self._row(event.rep))
             self.best_index = event.best_rep
             return started or "rep"
         if isinstance(event, VelocityWarning):
@@ -184,6 +188,13 @@ class SetDisplay:
                     self.stop_index = event.result.stop_rep
             return "set_ended"
         return None
+
+
+    def _row(self, rep: Rep) -> RepRow:
+        v = rep.velocity(self.metric)
+        loss = rep.velocity_loss_pct
+        level = loss_level(loss, self.threshold_pct, self.warning_margin_pct) if rep.index > 1 else GOOD
+        return RepRow(rep.index, float(v) if v is not None else float("nan"), loss, level, rep)
 
 
 @dataclass

@@ -27,6 +27,7 @@ class SessionBridge(QObject):
 
     # the live session's (vbt.results, firmware_bridge.events)
     rep = Signal(object)
+    rep_revised = Signal(object)
     warning = Signal(object)
     stop = Signal(object)
     set_end = Signal(object)

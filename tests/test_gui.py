@@ -372,6 +372,31 @@ def test_a_cable_pulled_mid_rep_shows_check_rep_and_no_stop(qtbot, make_window):
     assert [r.index for r in reps] == list(range(1, len(reps) + 1)) and not stops
 
 
+def test_a_first_rep_held_mid_rise_is_one_bar_revised_on_screen(qtbot, make_window):
+    """Fresh grinder seed 100016 played by the demo transducer (4x real time): the first pull holds
+    still mid-way and goes on up. The tile first shows the rep closed at the hold, then the revised
+    rep with a "revised" footer; one bar, the best at the true 0.25 m/s, and rep 2 is judged against it
+    (8 % loss, not the false 47 %)."""
+    from firmware_bridge.motion import MotionScript
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("grinder", 100016, "fine")
+    win = make_window(LiveSettings(set_end_stillness_s=4.0))
+    revised = []
+    win.bridge.rep_revised.connect(revised.append)
+    win.start_session(demo=DemoOptions(protocol="native", seed=11, emulator_kwargs={"speed": 4.0},
+                                       script=MotionScript.from_arrays(sim.t_s, sim.position_m)))
+    qtbot.waitUntil(lambda: bool(revised), timeout=40000)
+    d = win.display
+    assert d.n_reps == 1 and d.set_number == 1
+    assert d.best_velocity_m_s == pytest.approx(sim.truth[0].mean_velocity_m_s, rel=0.03)
+    assert win.live.velocity.value() == f"{d.best_velocity_m_s:.2f}"
+    assert "revised" in win.live.velocity.footer()
+    wait_reps(qtbot, win, 2, timeout=40000)
+    assert d.best_index == 1 and d.reps[1].loss_pct == pytest.approx(8.1, abs=1.5)
+    assert d.stop_index is None
+
+
 def test_rep_bars_keep_the_lines_values_off_the_bars(qtbot):
     """A lifter reads every bar's value from two metres: the best and stop lines' values sit in a
     legend above the chart, not at the lines' right end (where "stop 0.84" covered bars 8 and 9 of

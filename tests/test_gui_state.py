@@ -13,7 +13,7 @@ from gui.session import LiveSettings
 from gui.sound import CuePlayer, write_cues
 from gui.state import ENDED, GOOD, RUNNING, STOP, WAITING, WARNING, AutoEnd, SetDisplay, loss_level
 from vbt.config import StopRuleConfig
-from vbt.results import Rep, RepCompleted, SetEnded, StopSet, VelocityWarning
+from vbt.results import Rep, RepCompleted, RepRevised, SetEnded, StopSet, VelocityWarning
 from vbt.stoprule import StopRule, apply_stop_rule
 
 
@@ -112,6 +112,20 @@ def test_set_display_next_set_ignores_the_late_end_of_the_cleared_set_and_defers
     assert d.threshold_pct == 20.0 and d.metric == "peak" and d.phase == WAITING and d.set_number == 2
     assert d.apply(SetEnded(apply_stop_rule([_rep(1, 0.8)]), "manual", 9.0)) is None
     assert d.phase == WAITING
+
+
+def test_a_revised_first_rep_replaces_its_bar_and_the_best():
+    """A first rep closed at a hold mid-rise (0.43 m/s) and revised once the bar went on (0.25):
+    the dashboard shows one bar, at 0.25, as the best; the next rep is judged against it; a revision
+    that arrives after the set was cleared changes nothing."""
+    d = SetDisplay()
+    first = _rep(1, 0.43)
+    assert d.apply(RepCompleted(first, 1, 2.0)) == "rep"
+    assert d.apply(RepRevised(_rep(1, 0.25), 1, 4.0, first)) == "rep"
+    assert d.n_reps == 1 and d.set_number == 1 and d.best_velocity_m_s == pytest.approx(0.25)
+    assert d.threshold_velocity_m_s == pytest.approx(0.225)
+    d.new_set()
+    assert d.apply(RepRevised(_rep(1, 0.2), 1, 5.0, first)) is None and d.n_reps == 0
 
 
 def test_auto_end_is_off_by_default_and_separate_from_alerts():

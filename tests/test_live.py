@@ -198,3 +198,59 @@ def test_history_hook_records_the_live_set(tmp_path):
         assert store.trace(record.id).n_samples > 1000
     finally:
         store.close()
+
+
+# ---- a first rep held still mid-rise, revised live and in the history ------------------------------
+
+
+def test_a_first_rep_held_mid_rise_is_revised_live_and_in_the_history(tmp_path):
+    """Fresh grinder seed 100016 (tests/test_accuracy.py): the first pull holds still for 0.45 s
+    mid-way, then goes on up. Live over a real pty with `vbt live --jsonl`: one ``rep`` line at the
+    hold (the quick number), one ``rep_revised`` line for rep 1 once the bar rises on, no STOP before
+    rep 3, and the history file keeps the revised rep, not the one closed at the hold."""
+    from firmware_bridge.motion import MotionScript
+    from vbt.motions import simulate_family
+    from vbt.store import Store
+
+    sim = simulate_family("grinder", 100016, "fine")
+    truth = sim.truth[0].mean_velocity_m_s
+    env = cli_env(tmp_path)
+    script = MotionScript.from_arrays(sim.t_s, sim.position_m)
+    with Emulator("native", script=script, speed=4.0, link_dir=str(tmp_path / "emu")) as emu:
+        live = subprocess.run(vbt_cmd("live", "--jsonl", "--port", emu.port, "--protocol", "native", "--exercise",
+                                      "deadlift", "--velocity-loss", "10", "--max-sets", "1"),
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert live.returncode == 0, live.stderr
+    lines = [json.loads(line) for line in live.stdout.splitlines()]
+    reps = [(d["type"], d["index"]) for d in lines if d["type"] in ("rep", "rep_revised")]
+    assert reps[:2] == [("rep", 1), ("rep_revised", 1)] and [i for _, i in reps[2:]] == list(range(2, len(reps)))
+    first, revised = (d for d in lines if d["type"] in ("rep", "rep_revised") and d["index"] == 1)
+    assert first["mean_velocity_m_s"] > 0.4  # closed at the hold: what the lifter saw first
+    assert revised["mean_velocity_m_s"] == pytest.approx(truth, rel=0.03)
+    assert all(d["index"] >= 3 for d in lines if d["type"] == "stop")
+    (end,) = [d for d in lines if d["type"] == "set_end"]
+    assert end["reps"][0]["mean_velocity_m_s"] == revised["mean_velocity_m_s"]
+
+    with Store.open(tmp_path / "home") as store:
+        (stored,) = store.sets()
+        kept = [s.rep for s in store.reps(stored.id)]
+    assert [r.index for r in kept] == list(range(1, len(end["reps"]) + 1))
+    assert kept[0].mean_velocity_m_s == pytest.approx(revised["mean_velocity_m_s"])
+    assert kept[0].concentric_end_s == pytest.approx(revised["concentric_end_s"])
+    assert stored.best_rep == end["best_rep"] and stored.stop_rep == end["stop_rep"]
+
+
+def test_a_revised_rep_reads_as_one_line_saying_what_changed():
+    from firmware_bridge.cli import event_json, format_event
+    from vbt.results import Rep, RepRevised
+
+    def rep(mv, end):
+        return Rep(index=1, concentric_start_s=1.0, concentric_end_s=end, mean_velocity_m_s=mv,
+                   mean_propulsive_velocity_m_s=mv, peak_velocity_m_s=2 * mv, rom_m=0.46,
+                   time_to_peak_velocity_s=0.3, concentric_duration_s=end - 1.0)
+
+    event = RepRevised(rep(0.249, 2.85), 1, 4.2, rep(0.429, 1.6))
+    line = format_event(event)
+    assert line.startswith("[    4.20 s] rep 1 revised (the bar rose on after a hold; was MV 0.429 m/s): MV 0.249 m/s")
+    obj = event_json(event)
+    assert obj["type"] == "rep_revised" and obj["index"] == 1 and obj["mean_velocity_m_s"] == 0.249

@@ -31,6 +31,7 @@ from vbt.store import (
     SCHEMA_VERSION,
     SetRecorder,
     Store,
+    NotFoundError,
     StoreError,
     UnknownAthleteError,
     UnknownExerciseError,
@@ -644,6 +645,45 @@ def test_recorder_reports_a_full_disk(tmp_path, monkeypatch):
         assert errors and all("disk is full" in e for e in errors)
     finally:
         rec.stop()
+
+
+def test_recorder_revises_a_rep_written_or_waiting_and_keeps_a_revision_through_a_full_disk(tmp_path, monkeypatch):
+    """A live set's first rep revised (the tracker's RepRevised): the stored row takes the new
+    measures whether the rep was committed already or still waits; a revision that meets a full
+    disk waits in memory and is written once storage recovers, and nothing else is lost."""
+    with SetRecorder(tmp_path, trace_flush_interval_s=0.05, retry_max_s=0.1) as rec:
+        set_id = rec.start_set(exercise="deadlift", load_kg=140).result(10)
+        rec.add_rep(make_rep(1, 0.43)).result(10)  # committed: closed at the hold
+        rec.revise_rep(make_rep(1, 0.25, concentric_end_s=5.2)).result(10)
+        with Store.open(tmp_path) as reader:
+            (row,) = reader.reps(set_id)
+            assert (row.rep.mean_velocity_m_s, row.rep.concentric_end_s) == (0.25, 5.2)
+        rec.end_set(apply_stop_rule(reps_from([0.25]), StopRuleConfig()), "stillness").result(10)
+
+
+    _full_disk(monkeypatch, extra_pages=3)
+    rec = SetRecorder(tmp_path, trace_flush_interval_s=0.05, retry_max_s=0.1)
+    try:
+        with pytest.raises(RuntimeError):  # a revision needs an open set
+            rec.revise_rep(make_rep(1, 0.3))
+        second = rec.start_set(exercise="deadlift", load_kg=140).result(10)
+        rec.add_trace(np.arange(100_000) / 1000.0, np.random.default_rng(1).normal(size=100_000))
+        with pytest.raises(StoreError, match="disk is full"):
+            rec.add_rep(make_rep(1, 0.5)).result(10)
+        revised = rec.revise_rep(make_rep(1, 0.3))  # waits with the rep it replaces
+        rec.add_rep(make_rep(2, 0.29))
+        rec.submit(lambda store: store.conn.execute("PRAGMA max_page_count = 1073741823")).result(10)  # room again
+        assert rec.flush(10)
+        assert isinstance(revised.exception(10), StoreError)  # its first attempt failed (not durable then)
+        rec.end_set(apply_stop_rule(reps_from([0.3, 0.29]), StopRuleConfig()), "stillness").result(10)
+    finally:
+        rec.stop()
+    with Store.open(tmp_path) as s:
+        assert [r.rep.mean_velocity_m_s for r in s.reps(set_id)] == [0.25]
+        assert [r.rep.mean_velocity_m_s for r in s.reps(second)] == [0.3, 0.29]
+        assert s.get_set(second).n_reps == 2
+        with pytest.raises(NotFoundError):
+            s.revise_rep(second, 7, make_rep(7, 0.2))
 
 
 def test_recorder_open_errors_surface_in_the_constructor(tmp_path):

@@ -61,6 +61,13 @@ class AddRep:
 
 
 @dataclass(frozen=True)
+class ReviseRep:
+    token: object
+    rep: Rep
+    future: Future
+
+
+@dataclass(frozen=True)
 class AddTrace:
     token: object | None  # None: no set open, the samples are pre-roll
     t_s: np.ndarray
@@ -105,13 +112,15 @@ class _LiveSet:
     trace_t: list[np.ndarray] = field(default_factory=list)
     trace_x: list[np.ndarray] = field(default_factory=list)
     reps: list[tuple[int, Rep, Future]] = field(default_factory=list)  # (recorded index, rep, future)
+    revisions: list[tuple[int, Rep, Future]] = field(default_factory=list)  # (recorded index, new rep, future)
+    seqs: dict[int, int] = field(default_factory=dict)  # rep number -> recorded index
     next_seq: int = 1
     ending: EndSet | None = None
     opened: Future | None = None  # the start_set future, until the set's row is written
 
     @property
     def pending(self) -> bool:
-        return bool(self.trace_t or self.reps or self.ending or self.set_id is None)
+        return bool(self.trace_t or self.reps or self.revisions or self.ending or self.set_id is None)
 
 
 class SetRecorder:
@@ -127,6 +136,7 @@ class SetRecorder:
         rec.start_set(exercise="squat", load_kg=100, athlete="ana")
         rec.add_trace(t_s, position_m)                 # every chunk of samples, as they come
         rec.add_rep(event.rep)                         # on each RepCompleted
+        rec.revise_rep(event.rep)                      # on a RepRevised (the same rep number)
         rec.end_set(event.result, "stillness", rpe=8)  # on SetEnded (or the GUI's stop button)
         rec.stop()                                     # drains the queue and closes
 
@@ -259,6 +269,18 @@ class SetRecorder:
             if self._current is None:
                 raise RuntimeError("add_rep: no set is open (call start_set first)")
             self._put(AddRep(self._current, rep, fut))
+        return fut
+
+    def revise_rep(self, rep: Rep) -> Future:
+        """Replace the open set's rep of the same number (the tracker's RepRevised); the future
+        completes once the change is durable."""
+        if not isinstance(rep, Rep):
+            raise TypeError(f"revise_rep needs a vbt.results.Rep, got {type(rep).__name__}")
+        fut: Future = Future()
+        with self._lock:
+            if self._current is None:
+                raise RuntimeError("revise_rep: no set is open (call start_set first)")
+            self._put(ReviseRep(self._current, rep, fut))
         return fut
 
     def add_trace(self, t_s, position_m) -> None:
@@ -458,7 +480,18 @@ class _Writer:
         elif isinstance(cmd, AddRep):
             live = self.sets[cmd.token]
             live.reps.append((live.next_seq, cmd.rep, cmd.future))
+            live.seqs[cmd.rep.index] = live.next_seq
             live.next_seq += 1
+            self.attempt(live)
+        elif isinstance(cmd, ReviseRep):
+            live = self.sets[cmd.token]
+            seq = live.seqs.get(cmd.rep.index)
+            if seq is None:  # not recorded: it is a rep of its own
+                live.reps.append((live.next_seq, cmd.rep, cmd.future))
+                live.seqs[cmd.rep.index] = live.next_seq
+                live.next_seq += 1
+            else:
+                live.revisions.append((seq, cmd.rep, cmd.future))
             self.attempt(live)
         elif isinstance(cmd, EndSet):
             live = self.sets[cmd.token]
@@ -483,7 +516,7 @@ class _Writer:
             self.commit(live)
             return
         exc = StoreError(self.rec.failing)
-        for fut in (live.opened, *(f for _, _, f in live.reps), live.ending and live.ending.future):
+        for fut in (live.opened, *(f for _, _, f in live.reps + live.revisions), live.ending and live.ending.future):
             if fut is not None and not fut.done():
                 fut.set_exception(exc)
 
@@ -504,6 +537,8 @@ class _Writer:
                 if live.trace_t:
                     store.append_trace(live.set_id, np.concatenate(live.trace_t), np.concatenate(live.trace_x))
                 rep_ids = store.append_reps(live.set_id, [(seq, rep) for seq, rep, _ in live.reps])
+                for seq, rep, _ in live.revisions:
+                    store.revise_rep(live.set_id, seq, rep)
                 end = live.ending
                 if end is not None:
                     if end.result is not None:  # reps the tracker reported only at the set's end
@@ -522,7 +557,7 @@ class _Writer:
             self.backoff_s = min(max(2 * self.backoff_s, self.rec.trace_flush_interval_s, 0.05),
                                  self.rec.retry_max_s)
             self.retry_at = time.monotonic() + self.backoff_s
-            for fut in (opened, *(f for _, _, f in live.reps), live.ending and live.ending.future):
+            for fut in (opened, *(f for _, _, f in live.reps + live.revisions), live.ending and live.ending.future):
                 if fut is not None and not fut.done():
                     fut.set_exception(exc)
             return False
@@ -536,6 +571,10 @@ class _Writer:
             if not fut.done():
                 fut.set_result(rep_id)
         live.reps.clear()
+        for _, _, fut in live.revisions:
+            if not fut.done():
+                fut.set_result(None)
+        live.revisions.clear()
         if opened is not None and not opened.done():
             opened.set_result(live.set_id)
         live.opened = None

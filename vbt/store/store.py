@@ -87,6 +87,12 @@ def _finite_or_none(value):
     return value if math.isfinite(value) else None
 
 
+def _rep_values(rep: Rep) -> list:
+    """A rep's REP_METRIC_COLUMNS, as stored."""
+    return [str(getattr(rep, c)) if c in REP_TEXT_COLUMNS else _finite_or_none(getattr(rep, c))
+            for c in REP_METRIC_COLUMNS]
+
+
 def _trace_arrays(trace) -> tuple[np.ndarray, np.ndarray]:
     if trace is None:
         return np.zeros(0), np.zeros(0)
@@ -453,8 +459,7 @@ class Store(Queries, CsvExchange, PlanStore):
         return cur.lastrowid
 
     def _insert_rep(self, set_id: int, seq: int, rep: Rep, deleted: bool = False) -> int:
-        values = [str(getattr(rep, c)) if c in REP_TEXT_COLUMNS else _finite_or_none(getattr(rep, c))
-                  for c in REP_METRIC_COLUMNS]
+        values = _rep_values(rep)
         cur = self.conn.execute(
             f"INSERT INTO reps (set_id, seq, deleted, rep_index, {', '.join(REP_METRIC_COLUMNS)}) "
             f"VALUES (?, ?, ?, ?, {', '.join('?' * len(REP_METRIC_COLUMNS))})",
@@ -574,6 +579,19 @@ class Store(Queries, CsvExchange, PlanStore):
         with self.transaction():
             self.conn.execute("UPDATE sets SET heartbeat_at = ? WHERE id = ?",
                               (_now() if at_unix_s is None else at_unix_s, set_id))
+
+    @_translated
+    def revise_rep(self, set_id: int, seq: int, rep: Rep) -> None:
+        """Replace the measures of rep ``seq`` of an open set (a live revision: the tracker's
+        RepRevised, a first rep closed at a mid-way hold that went on up)."""
+        with self.transaction():
+            cur = self.conn.execute(
+                f"UPDATE reps SET rep_index = ?, {', '.join(c + ' = ?' for c in REP_METRIC_COLUMNS)} "
+                "WHERE set_id = ? AND seq = ?",
+                (int(rep.index), *_rep_values(rep), set_id, seq),
+            )
+            if cur.rowcount != 1:
+                raise NotFoundError(f"set {set_id} has no rep {seq} to revise")
 
     @_translated
     def recorded_rep_indices(self, set_id: int) -> set[int]:
