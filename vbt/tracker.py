@@ -117,6 +117,7 @@ class LiveTracker:
         self._raw_x = np.empty(4096)
         self._raw_n = 0
         self._init_faults()
+        self._revisable: Rep | None = None  # the last rise's rep, which a revision may replace
         self._new_set()
 
     # ---- public API ----------------------------------------------------------------------
@@ -307,7 +308,6 @@ class LiveTracker:
 
     def _new_set(self) -> None:
         self._reps: list[Rep] = []
-        self._revisable: Rep | None = None  # the last rise's rep, while a revision may replace it
         config, self._pending_config = self._pending_config or self.config, None
         self._apply_config(config)
 
@@ -372,10 +372,14 @@ class LiveTracker:
     def _rep_candidate(self, bottom: int, top: int, confirm: int, prev_top: int, revise: bool = False) -> list:
         """Analyse the rise from grid index ``bottom`` to ``top`` (decided at ``confirm``). ``revise``:
         the same rise was reported before, closed at a mid-way hold; its rep is replaced if it is the
-        set's only rep, kept if later reps exist (a first rise after a reconnection), and if it was
-        never counted (the set ended since, or that analysis failed) this is a new rep."""
+        set's only rep, and kept if later reps exist (a first rise after a reconnection) or its set
+        has ended since; if it was never counted (that analysis failed) this is a new rep."""
         revisable, self._revisable = self._revisable, None
         replaces = revisable if revise and self._reps and self._reps[-1] is revisable else None
+        if revise and revisable is not None and replaces is None:
+            # its rep went with a set that has ended since (a hold longer than the set-end
+            # stillness): the rest of that rise is not a rep of its own
+            return []
         if replaces is not None and len(self._reps) > 1:
             # a first rise after a reconnection: only a set's first rep is revised (no STOP or warning
             # can rest on it); this one keeps what was reported
