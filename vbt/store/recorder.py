@@ -262,25 +262,21 @@ class SetRecorder:
 
     def add_rep(self, rep: Rep) -> Future:
         """Commit a completed rep of the open set; the future gives its row id once durable."""
-        if not isinstance(rep, Rep):
-            raise TypeError(f"add_rep needs a vbt.results.Rep, got {type(rep).__name__}")
-        fut: Future = Future()
-        with self._lock:
-            if self._current is None:
-                raise RuntimeError("add_rep: no set is open (call start_set first)")
-            self._put(AddRep(self._current, rep, fut))
-        return fut
+        return self._rep_command(AddRep, "add_rep", rep)
 
     def revise_rep(self, rep: Rep) -> Future:
         """Replace the open set's rep of the same number (the tracker's RepRevised); the future
         completes once the change is durable."""
+        return self._rep_command(ReviseRep, "revise_rep", rep)
+
+    def _rep_command(self, command, name: str, rep: Rep) -> Future:
         if not isinstance(rep, Rep):
-            raise TypeError(f"revise_rep needs a vbt.results.Rep, got {type(rep).__name__}")
+            raise TypeError(f"{name} needs a vbt.results.Rep, got {type(rep).__name__}")
         fut: Future = Future()
         with self._lock:
             if self._current is None:
-                raise RuntimeError("revise_rep: no set is open (call start_set first)")
-            self._put(ReviseRep(self._current, rep, fut))
+                raise RuntimeError(f"{name}: no set is open (call start_set first)")
+            self._put(command(self._current, rep, fut))
         return fut
 
     def add_trace(self, t_s, position_m) -> None:
