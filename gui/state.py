@@ -189,7 +189,6 @@ class SetDisplay:
             return "set_ended"
         return None
 
-
     def _row(self, rep: Rep) -> RepRow:
         v = rep.velocity(self.metric)
         loss = rep.velocity_loss_pct
