@@ -190,7 +190,8 @@ class SetFlowMixin:
                   "end_of_stream": "end of stream", "closed": "closed"}.get(ev.payload.reason, ev.payload.reason)
         loss = d.max_loss_pct
         self.live.end_panel.show_set(
-            f"Set {d.set_number} done ({reason}): {len(r.reps)} reps · best {best:.2f} · "
+            f"Set {d.set_number} done ({reason}): {len(r.reps)} reps · "
+            f"best {'– (every rep doubtful)' if best is None else f'{best:.2f}'} · "
             f"max loss {0.0 if loss is None else loss:.1f} % · {stop}" + "".join(f" · {m}" for m in method))
         self.live.velocity.set_value(self.live.velocity.value(), None,
                                      footer=f"set {d.set_number} done · {len(r.reps)} reps · Space for the next")

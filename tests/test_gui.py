@@ -388,13 +388,33 @@ def test_a_first_rep_held_mid_rise_is_one_bar_revised_on_screen(qtbot, make_wind
                                        script=MotionScript.from_arrays(sim.t_s, sim.position_m)))
     qtbot.waitUntil(lambda: bool(revised), timeout=40000)
     d = win.display
-    assert d.n_reps == 1 and d.set_number == 1
-    assert d.best_velocity_m_s == pytest.approx(sim.truth[0].mean_velocity_m_s, rel=0.03)
-    assert win.live.velocity.value() == f"{d.best_velocity_m_s:.2f}"
+    first = revised[0].payload.rep
+    assert d.n_reps == 1 and d.set_number == 1 and d.reps[0].rep == first
+    assert first.mean_velocity_m_s == pytest.approx(sim.truth[0].mean_velocity_m_s, rel=0.03)
+    assert win.live.velocity.value() == f"{first.mean_velocity_m_s:.2f}"
+    if first.doubtful:  # a fault during the rep on a loaded machine: shown, never the best (CI saw it once)
+        assert d.best_velocity_m_s is None and win.live.velocity.footer().startswith("check rep 1: ")
+        return
+    assert d.best_velocity_m_s == pytest.approx(first.mean_velocity_m_s)
     assert "revised" in win.live.velocity.footer()
     wait_reps(qtbot, win, 2, timeout=40000)
     assert d.best_index == 1 and d.reps[1].loss_pct == pytest.approx(8.1, abs=1.5)
     assert d.stop_index is None
+
+
+def test_a_set_whose_only_rep_is_doubtful_ends_with_a_panel_saying_so(qtbot, make_window):
+    """A set whose every rep is doubtful has no best: its end panel says so (it raised in the Qt loop)."""
+    from vbt.results import Rep, RepCompleted, SetEnded
+    from vbt.stoprule import apply_stop_rule
+
+    win = make_window()
+    rep = Rep(index=1, concentric_start_s=1.0, concentric_end_s=1.8, mean_velocity_m_s=0.5,
+              mean_propulsive_velocity_m_s=0.5, peak_velocity_m_s=0.9, rom_m=0.4, time_to_peak_velocity_s=0.3,
+              concentric_duration_s=0.8, quality="device lost during the rep")
+    win.bridge.rep.emit(SessionEvent(RepCompleted(rep, None, 2.0), 1, 0.0))
+    win.bridge.set_end.emit(SessionEvent(SetEnded(apply_stop_rule([rep]), "manual", 5.0), 1, 0.0))
+    assert win.display.best_velocity_m_s is None
+    assert "best – (every rep doubtful)" in win.live.end_panel.summary.text()
 
 
 def test_rep_bars_keep_the_lines_values_off_the_bars(qtbot):
