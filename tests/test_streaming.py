@@ -156,8 +156,9 @@ def test_encoder_step_and_sample_interval_estimates():
     assert tracker._raw_t.size <= 4 * (tracker_module.MAX_WINDOW_S + 1.0) * 1000
 
 
-def _first_pull_with_a_hold(hold_s: float, fs: float = 1000.0):
-    """A quick first pull to 0.30 m, still for ``hold_s``, on up to 0.50 m, then one more rep."""
+def _first_pull_with_a_hold(hold_s: float, fs: float = 1000.0, second_hold_s: float = 0.0):
+    """A quick first pull to 0.30 m, still for ``hold_s``, on up to 0.50 m (still for ``second_hold_s``
+    at 0.39 m on the way), then one more rep."""
     def ramp(x0, x1, dur):
         u = np.arange(int(dur * fs)) / (dur * fs)
         return x0 + (x1 - x0) * (1 - np.cos(np.pi * u)) / 2
@@ -165,7 +166,9 @@ def _first_pull_with_a_hold(hold_s: float, fs: float = 1000.0):
     def flat(x, dur):
         return np.full(int(dur * fs), x)
 
-    x = np.concatenate([flat(0, 1.0), ramp(0, 0.3, 0.5), flat(0.3, hold_s), ramp(0.3, 0.5, 0.4), flat(0.5, 0.6),
+    on_up = [ramp(0.3, 0.39, 0.2), flat(0.39, second_hold_s), ramp(0.39, 0.5, 0.2)] if second_hold_s else \
+        [ramp(0.3, 0.5, 0.4)]
+    x = np.concatenate([flat(0, 1.0), ramp(0, 0.3, 0.5), flat(0.3, hold_s), *on_up, flat(0.5, 0.6),
                         ramp(0.5, 0.0, 0.8), flat(0, 0.3), ramp(0, 0.5, 0.7), flat(0.5, 0.6), ramp(0.5, 0, 0.8),
                         flat(0, 5)])
     return np.arange(x.size) / fs, x
@@ -175,9 +178,10 @@ def _first_pull_with_a_hold(hold_s: float, fs: float = 1000.0):
 def test_a_first_pull_held_mid_way_is_revised_unless_its_set_ended_during_the_hold(chunk):
     """Held 0.5 s mid-way: rep 1 at the hold (0.6 m/s), then one revision for the whole rise (0.5 m
     in 1.4 s), whatever the chunking. Held 1.6 s with a 1 s set-end stillness: the set ends during
-    the hold with its one rep, and the rest of that rise is not counted again in the next set."""
-    def run(hold_s, still_s):
-        t, x = _first_pull_with_a_hold(hold_s)
+    the hold with its one rep, and the rest of that rise is not counted again in the next set, even
+    when it holds a second time on the way up (and the next set ends during that hold too)."""
+    def run(hold_s, still_s, second_hold_s=0.0):
+        t, x = _first_pull_with_a_hold(hold_s, second_hold_s=second_hold_s)
         tracker = LiveTracker(AnalysisConfig(segmentation=SegmentationConfig(set_end_stillness_s=still_s)))
         events = []
         for i in range(0, t.size, chunk):
@@ -188,3 +192,4 @@ def test_a_first_pull_held_mid_way_is_revised_unless_its_set_ended_during_the_ho
 
     assert run(0.5, 3.0) == [("rep", 1, 0.6), ("rep_revised", 1, 0.36), ("rep", 2, 0.71), ("set_end",)]
     assert run(1.6, 1.0) == [("rep", 1, 0.6), ("set_end",), ("rep", 1, 0.71), ("set_end",)]
+    assert run(1.6, 1.0, second_hold_s=1.2) == [("rep", 1, 0.6), ("set_end",), ("rep", 1, 0.71), ("set_end",)]

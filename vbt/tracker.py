@@ -372,19 +372,18 @@ class LiveTracker:
     def _rep_candidate(self, bottom: int, top: int, confirm: int, prev_top: int, revise: bool = False) -> list:
         """Analyse the rise from grid index ``bottom`` to ``top`` (decided at ``confirm``). ``revise``:
         the same rise was reported before, closed at a mid-way hold; its rep is replaced if it is the
-        set's only rep, and kept if later reps exist (a first rise after a reconnection) or its set
-        has ended since; if it was never counted (that analysis failed) this is a new rep."""
+        set's only rep, else kept (and the rest of the rise is no rep); if it was never counted (that
+        analysis failed) this is a new rep."""
         revisable, self._revisable = self._revisable, None
-        replaces = revisable if revise and self._reps and self._reps[-1] is revisable else None
-        if revise and revisable is not None and replaces is None:
-            # its rep went with a set that has ended since (a hold longer than the set-end
-            # stillness): the rest of that rise is not a rep of its own
-            return []
-        if replaces is not None and len(self._reps) > 1:
-            # a first rise after a reconnection: only a set's first rep is revised (no STOP or warning
-            # can rest on it); this one keeps what was reported
-            self._revisable = revisable
-            return []
+        replaces = None
+        if revise and revisable is not None:
+            if not (len(self._reps) == 1 and self._reps[0] is revisable):
+                # only a set's first and only rep is revised (no STOP or warning can rest on it): a
+                # first rise after a reconnection, or one whose set ended during a hold longer than
+                # the set-end stillness, keeps what was reported, and the rest of it is no rep
+                self._revisable = revisable
+                return []
+            replaces = revisable
         events = self._rise_events(bottom, top, confirm, prev_top, replaces)
         if not events and revise:
             self._revisable = revisable  # no valid revision: the rep reported stands (and may be revised later)
@@ -469,8 +468,7 @@ class LiveTracker:
             val = float(o[name])
             return None if math.isnan(val) else val
 
-        previous = replaces
-        if previous is not None:  # the set's first rep: the rule starts again without it
+        if replaces is not None:  # the set's first rep: the rule starts again without it
             self._reps.pop()
             self._rule = StopRule(self.config.stop_rule)
         index = len(self._reps) + 1
@@ -501,8 +499,8 @@ class LiveTracker:
         self._reps.append(rep)
         self._revisable = rep
         decided_s += origin
-        if previous is not None:
-            events: list = [RepRevised(rep, verdict.best_rep, decided_s, previous)]
+        if replaces is not None:
+            events: list = [RepRevised(rep, verdict.best_rep, decided_s, replaces)]
         else:
             events = [RepCompleted(rep, verdict.best_rep, decided_s)]
         limit = self.config.stop_rule.velocity_loss_pct
