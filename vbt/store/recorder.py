@@ -473,16 +473,10 @@ class _Writer:
             self.pre_x.clear()
             live.opened = cmd.future
             self.attempt(live)
-        elif isinstance(cmd, AddRep):
+        elif isinstance(cmd, (AddRep, ReviseRep)):
             live = self.sets[cmd.token]
-            live.reps.append((live.next_seq, cmd.rep, cmd.future))
-            live.seqs[cmd.rep.index] = live.next_seq
-            live.next_seq += 1
-            self.attempt(live)
-        elif isinstance(cmd, ReviseRep):
-            live = self.sets[cmd.token]
-            seq = live.seqs.get(cmd.rep.index)
-            if seq is None:  # not recorded: it is a rep of its own
+            seq = live.seqs.get(cmd.rep.index) if isinstance(cmd, ReviseRep) else None
+            if seq is None:  # a new rep (a revision of a rep never recorded is one too)
                 live.reps.append((live.next_seq, cmd.rep, cmd.future))
                 live.seqs[cmd.rep.index] = live.next_seq
                 live.next_seq += 1
