@@ -193,28 +193,6 @@ def test_help_and_analyze_import_only_what_they_need(squat_csv):
 
 
 @pytest.mark.slow
-def test_first_run_says_it_compiles_then_later_runs_do_not(tmp_path, squat_csv):
-    """A cold numba cache (a fresh machine): a line on stderr before the compile, then the result."""
-    import os
-
-    path, sim = squat_csv
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
-    first = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(path), "--json"], capture_output=True,
-                           text=True, timeout=600, env=env)
-    assert first.returncode == 0, first.stderr
-    assert first.stderr.startswith("Preparing the analysis (first run compiles, ~"), first.stderr
-    assert len(json.loads(first.stdout)["reps"]) == len(sim.truth)
-    again = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(path), "--json"], capture_output=True,
-                           text=True, timeout=120, env=env)
-    assert again.returncode == 0 and again.stderr == "" and again.stdout == first.stdout
-    raw = tmp_path / "raw.txt"  # the other format: compiled on the first run too
-    _chronojump_set(raw, 7)
-    other = subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", str(raw), "--json"], capture_output=True,
-                           text=True, timeout=120, env=env)
-    assert other.returncode == 0 and other.stderr == "", other.stderr
-
-
-@pytest.mark.slow
 def test_first_compile_in_two_halves_leaves_nothing_to_compile(tmp_path):
     """The two halves a first run compiles at once (vbt.compile_cache) call every kernel with the
     argument types the analysis uses: after the helper's half, this process's half compiles only

@@ -2,7 +2,13 @@
 
 numba compiles the kernels on their first call and keeps the machine code in its cache
 (``__pycache__`` beside the sources, or ``$NUMBA_CACHE_DIR``); a first run on a machine takes
-~20 s, every later one loads them in a fraction of a second.
+~20 s, every later one loads them in a fraction of a second. One process at a time compiles
+(:func:`compile_lock`); another first run waits for it and loads what it compiled.
+
+A first ``vbt analyze`` of a small recording does not wait for the compile: a background process
+compiles the cache (:func:`start_background_compile`) while the analysis runs the same kernels as
+plain Python (:func:`interpreted`: numba's ``NUMBA_DISABLE_JIT``), slower per rep but done in a
+few seconds, with the same results (tests/test_first_run.py compares them on every fixture).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ KERNEL_PARTS = ("order", "stream", "filters", "turning", "phase", "flight", "rep
 KERNEL_MODULES = (*(f"{KERNEL_PACKAGE}.{part}" for part in KERNEL_PARTS), "vbt.textscan")
 FIRST_COMPILE_S = 20  # measured on a 2-core machine (README, benchmarks/bench_analyze.py)
 STAMP_NAME = "kernels-source.stamp"  # beside numba's cache files of the kernels package
+LOCK_NAME = "kernels-compile.lock"  # ... and the lock a compiling process holds
+INTERPRETED_ENV = "NUMBA_DISABLE_JIT"  # numba's switch: "1" makes every kernel plain Python
 
 
 def _kernels_dir() -> str:
@@ -213,7 +221,16 @@ def compile_rest() -> None:
 def compile_in_parallel(timeout_s: float = 300.0) -> bool:
     """On a machine with two cores or more: a helper process compiles :func:`compile_rest` while
     this one compiles :func:`compile_fits`; returns when both are done (False: one core, nothing
-    done). A helper that fails only means this process compiles its half later, as it would anyway."""
+    done). A helper that fails only means this process compiles its half later, as it would anyway.
+    When another process is compiling (:func:`compile_lock`), this one waits for it instead, and
+    compiles only what it left missing."""
+    with compile_lock():
+        if cold_kernels() is False:
+            return True  # another process compiled them while this one waited
+        return _compile_halves(timeout_s)
+
+
+def _compile_halves(timeout_s: float) -> bool:
     import os
     import subprocess
 
@@ -221,7 +238,8 @@ def compile_in_parallel(timeout_s: float = 300.0) -> bool:
         return False
     try:
         helper = subprocess.Popen([sys.executable, "-c", "from vbt.compile_cache import compile_rest; compile_rest()"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=child_env())
     except OSError:
         return False
     try:
@@ -233,6 +251,121 @@ def compile_in_parallel(timeout_s: float = 300.0) -> bool:
             helper.kill()
             helper.wait()
     return True
+
+
+def _lock_path() -> str:
+    """Beside numba's cache of the kernels where that can be written, else in the temp dir."""
+    import hashlib
+    import os
+    import tempfile
+
+    here = _kernels_dir()
+    for cache_dir in kernel_cache_dirs(here):
+        if os.path.isdir(cache_dir) and os.access(cache_dir, os.W_OK):
+            return os.path.join(cache_dir, LOCK_NAME)
+    return os.path.join(tempfile.gettempdir(), f"vbt-{hashlib.sha1(here.encode()).hexdigest()[:12]}-{LOCK_NAME}")
+
+
+@contextlib.contextmanager
+def compile_lock(wait: bool = True):
+    """Held by a process while it compiles the kernels into numba's cache, so that a second first
+    run waits and then loads them rather than compiling the same kernels on the same cores. Yields
+    True when held (or when no lock can be taken here: then nothing is serialised), False when
+    ``wait`` is False and another process holds it."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock
+        yield True
+        return
+    try:
+        f = open(_lock_path(), "a")
+    except OSError:
+        yield True
+        return
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            held = True
+        except BlockingIOError:
+            held = False
+        except OSError:  # a file system without locks
+            held = None
+        yield held is not False
+
+
+def compiling_elsewhere() -> bool:
+    """Whether another process holds the compile lock now (a background compile at work)."""
+    with compile_lock(wait=False) as free:
+        return not free
+
+
+def interpreted() -> bool:
+    """True when the kernels run as plain Python (numba's ``NUMBA_DISABLE_JIT=1``, read when numba
+    is imported): a first run's small analysis, or a person who asked for it."""
+    import numba
+
+    return bool(numba.config.DISABLE_JIT)
+
+
+def child_env() -> dict:
+    """This process's environment for a process that must run the compiled kernels, with this
+    package importable whatever that process's working directory."""
+    import os
+
+    import vbt
+
+    env = {k: v for k, v in os.environ.items() if k != INTERPRETED_ENV}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(vbt.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+    return env
+
+
+def cache_writable() -> bool:
+    """Whether numba can keep the kernels' machine code anywhere (else every run compiles them)."""
+    import os
+
+    for cache_dir in kernel_cache_dirs(_kernels_dir()):
+        parent = cache_dir
+        while not os.path.exists(parent):  # numba creates the missing part
+            parent = os.path.dirname(parent)
+        if os.path.isdir(parent) and os.access(parent, os.W_OK):
+            return True
+    return False
+
+
+def start_background_compile():
+    """Start a process, in its own session so that it outlives this one and a Ctrl-C here, that
+    compiles every kernel into numba's cache (:func:`main`). Returns its Popen, or None when numba
+    cannot keep a cache here or the process cannot start."""
+    import subprocess
+
+    if not cache_writable():
+        return None
+    try:
+        return subprocess.Popen([sys.executable, "-m", "vbt.compile_cache"], env=child_env(),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError:
+        return None
+
+
+def main() -> int:
+    """The background compile: every kernel into numba's cache, both halves at once on two cores;
+    nothing when another process holds the compile lock (it is compiling them) or they are cached.
+    Exit status 0 when the kernels are cached afterwards."""
+    import os
+
+    with compile_lock(wait=False) as mine:
+        if not mine:
+            return 1  # another process compiles: whoever waits on this one waits on the lock too
+        if hasattr(os, "nice"):
+            os.nice(10)  # the analysis a person waits for comes first; this (and its helper) takes the rest
+        with without_scipy_blas():
+            if cold_kernels() is not False:
+                _compile_halves(300.0)
+                compile_fits()  # one core: everything here (two: loads what the helper compiled)
+                compile_rest()
+            return 0 if cold_kernels() is False else 1
 
 
 def prepare() -> None:
@@ -258,3 +391,7 @@ def without_scipy_blas():
         yield
     finally:
         sys.meta_path.remove(finder)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,6 +10,15 @@ import numpy as np
 from numba import njit
 
 
+def _bytes(raw) -> np.ndarray:
+    """The bytes as the scanners read them: uint8, or int64 when the scanners run as plain Python
+    (a first run, vbt.compile_cache.interpreted), where uint8 arithmetic would wrap (``c - 48``)."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    from vbt.compile_cache import interpreted
+
+    return buf.astype(np.int64) if interpreted() else buf
+
+
 @njit(cache=True, nogil=True)
 def scan_positions(buf, out, divisor):
     """Read ``[\\s,]*-?\\d+([\\s,]+-?\\d+)*[\\s,]*`` from the bytes ``buf``; write the running sum
@@ -60,7 +69,7 @@ def scan_positions(buf, out, divisor):
 def positions(raw: bytes, divisor: float) -> tuple[np.ndarray, int, int]:
     """(running sums of the integers divided by ``divisor``, offset of the first bad byte or -1, largest
     absolute integer) of a comma/space separated text."""
-    buf = np.frombuffer(raw, dtype=np.uint8)
+    buf = _bytes(raw)
     out = np.empty((buf.size + 1) // 2, dtype=np.float64)
     k, bad, largest = scan_positions(buf, out, float(divisor))
     return out[:k], int(bad), int(largest)
@@ -194,7 +203,7 @@ def scan_csv_columns(buf, delim, col_a, col_b, out_a, out_b, pow10):
 def csv_columns(body, delimiter: str, col_a: int, col_b: int):
     """Two columns of a CSV body (bytes-like) as float64 arrays, or None when the careful reader
     must read it."""
-    buf = np.frombuffer(body, dtype=np.uint8)
+    buf = _bytes(body)
     size = (buf.size + 1) // 4 + 1  # a row is at least "1,2" and its line end
     out_a = np.empty(size, dtype=np.float64)
     out_b = np.empty(size, dtype=np.float64)

@@ -168,13 +168,70 @@ class Progress:
             self.shown = False
 
 
+# A first run analysing uncompiled: the background compile, and whether anything has been printed
+# (under the lock: its rerun on the compiled kernels must not repeat a line).
+_FIRST_RUN: dict = {"lock": threading.Lock(), "printed": False, "compiler": None}
+# A first run on a recording this size or smaller runs the kernels uncompiled (~0.35 s a rep, a
+# 30 s set in ~2 s) while a background process compiles them (~20 s on 2 cores; if that ends
+# first, the compiled kernels take over); a larger one waits for the compile (README,
+# benchmarks/bench_analyze.py). 300 kB: ~1 minute of Chronojump's 1 kHz text.
+UNCOMPILED_MAX_BYTES = 300_000
+HANDOVER_LINE = "The analysis is compiled now: analysing again with it…"
+WAITING_LINE = "Waiting for the analysis, compiling in the background (a first run, once)…"
+
+
+def _first_run_uncompiled(path: str, stderr_line) -> bool:
+    """On a first run (numba's cache cold) with a small recording: start the background compile
+    and make this process's kernels plain Python (numba not imported yet), saying so on stderr.
+    True when it did."""
+    from vbt.compile_cache import FIRST_COMPILE_S, INTERPRETED_ENV, probably_cold, start_background_compile
+
+    if "numba" in sys.modules or os.environ.get(INTERPRETED_ENV) or not probably_cold():
+        return False
+    try:
+        if os.path.getsize(path) > UNCOMPILED_MAX_BYTES:
+            return False
+    except OSError:
+        return False  # the reader says what is wrong with it
+    _FIRST_RUN["compiler"] = start_background_compile()  # None: numba cannot keep a cache here
+    os.environ[INTERPRETED_ENV] = "1"
+    stderr_line(f"First run: the analysis compiles in the background (~{FIRST_COMPILE_S} s, once); "
+                f"this file is analysed meanwhile, uncompiled…")
+    return True
+
+
+def _rerun_once_compiled(argv: list[str] | None) -> None:
+    """When the background compile ends before this uncompiled analysis has printed anything, this
+    process becomes the same command on the compiled kernels (a long set: the compiled analysis
+    then finishes sooner). Nothing when the compile fails: the uncompiled analysis goes on."""
+    compiler = _FIRST_RUN["compiler"]
+    if compiler is None or argv is None:
+        return
+
+    def watch() -> None:
+        if compiler.wait() != 0:
+            return
+        from vbt.compile_cache import child_env
+
+        with _FIRST_RUN["lock"]:
+            if _FIRST_RUN["printed"]:
+                return
+            print(HANDOVER_LINE, file=sys.stderr, flush=True)
+            os.execve(sys.executable, [sys.executable, "-m", "vbt_cli", *argv], child_env())
+
+    threading.Thread(target=watch, name="rerun-once-compiled", daemon=True).start()
+
+
 def _announce_first_run(stderr_line) -> threading.Timer | None:
     """Say so before a first run compiles the kernels (numba's cache cold); when the cache cannot
     be read, say it only if the start takes longer than a second. Returns a timer to cancel."""
-    from vbt.compile_cache import FIRST_COMPILE_S, cold_kernels, compile_in_parallel, probably_cold
+    from vbt.compile_cache import (FIRST_COMPILE_S, cold_kernels, compile_in_parallel, compiling_elsewhere,
+                                   probably_cold)
 
     message = f"Preparing the analysis (first run compiles, ~{FIRST_COMPILE_S} s)…"
     said = probably_cold()
+    if said and compiling_elsewhere():
+        message = WAITING_LINE
     if said:
         stderr_line(message)  # at once, before numba takes its second to load
     cold = cold_kernels()
@@ -281,6 +338,8 @@ def run(args) -> int:
 
     def emit(ok: bool, text: str) -> None:
         nonlocal failed
+        with _FIRST_RUN["lock"]:
+            _FIRST_RUN["printed"] = True
         progress.clear()
         if ok:
             print(text, flush=True)
@@ -293,7 +352,10 @@ def run(args) -> int:
     timer = None
     try:
         with without_scipy_blas():
-            timer = _announce_first_run(stderr_line)
+            if len(files) == 1 and not args.warm_up and _first_run_uncompiled(files[0], stderr_line):
+                _rerun_once_compiled(getattr(args, "argv", None))
+            else:
+                timer = _announce_first_run(stderr_line)
             if len(files) == 1:
                 emit(*analyse_file(files[0]))
             else:

@@ -73,6 +73,7 @@ def main(argv=None) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # the command as given, for a command that runs itself again (analyze)
     import logging
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -19,7 +19,8 @@ from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_fr
 # ---- one rep --------------------------------------------------------------------------------
 # What analyze_rep is given and what it answers: one record each (a numpy structured dtype; numba
 # reads and writes the fields by name, at the cost of array slots). Allocate with rep_settings()
-# and rep_result(); times are in seconds from the window's first sample.
+# and rep_result(), as record arrays so that the fields read by name in plain Python too (numba
+# left out: vbt.compile_cache.interpreted); times are in seconds from the window's first sample.
 REP_SETTINGS = np.dtype([
     ("fs_hz", np.float64),          # the window's (uniform) sampling rate
     ("n_pad", np.int64),            # filter padding at each end (samples)
@@ -56,12 +57,12 @@ def rep_settings(fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, sha
     """A one-element REP_SETTINGS array (analyze_rep's ``settings``)."""
     s = np.empty(1, dtype=REP_SETTINGS)
     s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m, raw_hz)
-    return s
+    return s.view(np.recarray)
 
 
 def rep_result():
     """A one-element REP_RESULT array (analyze_rep's ``out``)."""
-    return np.zeros(1, dtype=REP_RESULT)
+    return np.zeros(1, dtype=REP_RESULT).view(np.recarray)
 
 
 # The checks of a rep's ends allow this many robust standard deviations of the recording's noise
