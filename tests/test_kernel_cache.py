@@ -76,4 +76,31 @@ def test_a_cache_dir_that_cannot_be_written_is_left_alone(tmp_path, monkeypatch)
     not_a_dir.write_text("")
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(not_a_dir))
     compile_cache.refresh_kernel_cache(KERNELS)  # no exception
-    assert compile_cache.probably_cold()  # nothing can be cached there: a first run every time
+    assert compile_cache.numba_cache_dir(KERNELS) != compile_cache.kernel_cache_dirs(KERNELS)[0]
+
+
+TINY = "from numba import njit\n\n\n@njit(cache=True)\ndef twice(x):\n    return 2 * x\n"
+
+
+@pytest.mark.parametrize("case", ["numba_cache_dir", "numba_cache_dir_unwritable", "beside_unwritable_too"])
+def test_the_cache_dir_is_the_one_numba_uses(tmp_path, monkeypatch, case):
+    """numba takes $NUMBA_CACHE_DIR, else ``__pycache__`` beside the sources, else the user's cache
+    dir, skipping any it cannot write (an installed package a user cannot write, a bad setting):
+    numba_cache_dir must name the one numba really used, or a first run is guessed wrongly."""
+    pkg = tmp_path / "src" / "tinypkg"
+    pkg.mkdir(parents=True)
+    (pkg / "tiny.py").write_text(TINY)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache" if case == "numba_cache_dir" else not_a_dir))
+    if case == "beside_unwritable_too":
+        (pkg / "__pycache__").write_text("")  # a file where the dir would be: numba cannot use it
+    run = subprocess.run([sys.executable, "-c", "import tiny; print(tiny.twice(21))"], capture_output=True,
+                         text=True, timeout=120, cwd=pkg, env=dict(os.environ))
+    assert run.returncode == 0 and run.stdout.strip() == "42", run.stderr
+    used = [d for d in compile_cache.kernel_cache_dirs(str(pkg))
+            if os.path.isdir(d) and any(name.endswith(".nbi") for name in os.listdir(d))]
+    expected = {"numba_cache_dir": 0, "numba_cache_dir_unwritable": 1, "beside_unwritable_too": 2}[case]
+    assert used == [compile_cache.kernel_cache_dirs(str(pkg))[expected]]
+    assert compile_cache.numba_cache_dir(str(pkg)) == used[0]

@@ -36,19 +36,36 @@ def _kernels_dir() -> str:
 
 
 def kernel_cache_dirs(package_dir: str) -> list[str]:
-    """Where numba keeps the machine code of the modules in ``package_dir``, in numba's layout:
-    ``$NUMBA_CACHE_DIR/<dir name>_<sha1 of the dir's path>`` when set, else ``__pycache__`` beside
-    the sources, or (when that cannot be written) the same subpath under the user's cache dir."""
+    """Where numba may keep the machine code of the modules in ``package_dir``, in numba's order
+    and layout: ``$NUMBA_CACHE_DIR/<dir name>_<sha1 of the dir's path>`` when set, then
+    ``__pycache__`` beside the sources, then the same subpath under the user's cache dir. numba
+    takes the first it can write (:func:`numba_cache_dir`)."""
     import hashlib
     import os
 
     package_dir = os.path.abspath(package_dir)
     subpath = f"{os.path.basename(package_dir)}_{hashlib.sha1(package_dir.encode()).hexdigest()}"
     user_dir = os.environ.get("NUMBA_CACHE_DIR")
-    if user_dir:
-        return [os.path.join(user_dir, subpath)]
     user_wide = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "numba")
-    return [os.path.join(package_dir, "__pycache__"), os.path.join(user_wide, subpath)]
+    return [*([os.path.join(user_dir, subpath)] if user_dir else []), os.path.join(package_dir, "__pycache__"),
+            os.path.join(user_wide, subpath)]
+
+
+def numba_cache_dir(package_dir: str) -> str | None:
+    """The cache dir numba uses for ``package_dir``: the first of :func:`kernel_cache_dirs` that
+    can be made and written (numba's own test: make it, write a temporary file there). None when
+    none can: numba then compiles on every run."""
+    import os
+    import tempfile
+
+    for cache_dir in kernel_cache_dirs(package_dir):
+        try:
+            os.makedirs(cache_dir, exist_ok=True)
+            tempfile.TemporaryFile(dir=cache_dir).close()
+            return cache_dir
+        except OSError:
+            continue
+    return None
 
 
 def kernel_sources_hash(package_dir: str) -> str:
@@ -79,23 +96,20 @@ def refresh_kernel_cache(package_dir: str) -> None:
     """Before the kernels package loads: numba checks a cached kernel against its own file only,
     so a kernel whose callee (in another file) changed would load stale machine code. When the
     package's sources differ from the stamp beside numba's cache, delete the package's cache files
-    there and write the new stamp. A cache dir that cannot be read or written is left alone (numba
-    then compiles in memory or uses its next location, which is checked the same way)."""
+    there and write the new stamp; the same in any other place numba may have used before. A cache
+    dir that cannot be read or written is left alone (numba does not use it)."""
     import glob
     import os
 
     digest = kernel_sources_hash(package_dir)
-    for n, cache_dir in enumerate(kernel_cache_dirs(package_dir)):
-        if _read_stamp(cache_dir) == digest:
+    used = numba_cache_dir(package_dir)
+    for cache_dir in kernel_cache_dirs(package_dir):
+        if (cache_dir != used and not os.path.isdir(cache_dir)) or _read_stamp(cache_dir) == digest:
             continue
         try:
             for path in glob.glob(os.path.join(cache_dir, "*.nbi")) + glob.glob(os.path.join(cache_dir, "*.nbc")):
                 with contextlib.suppress(FileNotFoundError):  # another process cleared it first
                     os.remove(path)
-            if n == 0:
-                os.makedirs(cache_dir, exist_ok=True)  # numba's first choice: it would create it too
-            elif not os.path.isdir(cache_dir):
-                continue  # a fallback numba has not used: nothing to mark
             tmp = os.path.join(cache_dir, f"{STAMP_NAME}.{os.getpid()}")
             with open(tmp, "w", encoding="ascii") as f:
                 f.write(digest + "\n")
@@ -113,8 +127,8 @@ def probably_cold() -> bool:
 
     here = _kernels_dir()
     try:
-        where = kernel_cache_dirs(here)[0]
-        if _read_stamp(where) != kernel_sources_hash(here):
+        where = numba_cache_dir(here)
+        if where is None or _read_stamp(where) != kernel_sources_hash(here):
             return True
         return any(not glob.glob(os.path.join(where, f"{part}.*.nbi")) for part in KERNEL_PARTS)
     except OSError:
@@ -254,15 +268,15 @@ def _compile_halves(timeout_s: float) -> bool:
 
 
 def _lock_path() -> str:
-    """Beside numba's cache of the kernels where that can be written, else in the temp dir."""
+    """Beside numba's cache of the kernels where there is one, else in the temp dir."""
     import hashlib
     import os
     import tempfile
 
     here = _kernels_dir()
-    for cache_dir in kernel_cache_dirs(here):
-        if os.path.isdir(cache_dir) and os.access(cache_dir, os.W_OK):
-            return os.path.join(cache_dir, LOCK_NAME)
+    cache_dir = numba_cache_dir(here)
+    if cache_dir is not None:
+        return os.path.join(cache_dir, LOCK_NAME)
     return os.path.join(tempfile.gettempdir(), f"vbt-{hashlib.sha1(here.encode()).hexdigest()[:12]}-{LOCK_NAME}")
 
 
@@ -320,26 +334,13 @@ def child_env() -> dict:
     return env
 
 
-def cache_writable() -> bool:
-    """Whether numba can keep the kernels' machine code anywhere (else every run compiles them)."""
-    import os
-
-    for cache_dir in kernel_cache_dirs(_kernels_dir()):
-        parent = cache_dir
-        while not os.path.exists(parent):  # numba creates the missing part
-            parent = os.path.dirname(parent)
-        if os.path.isdir(parent) and os.access(parent, os.W_OK):
-            return True
-    return False
-
-
 def start_background_compile():
     """Start a process, in its own session so that it outlives this one and a Ctrl-C here, that
     compiles every kernel into numba's cache (:func:`main`). Returns its Popen, or None when numba
     cannot keep a cache here or the process cannot start."""
     import subprocess
 
-    if not cache_writable():
+    if numba_cache_dir(_kernels_dir()) is None:
         return None
     try:
         return subprocess.Popen([sys.executable, "-m", "vbt.compile_cache"], env=child_env(),
