@@ -156,9 +156,10 @@ def _child_main(conn, kwargs: dict, warm_first: bool) -> None:
     shipping = {"on": False, "reset": True}
     try:
         if warm_first:
+            from vbt.compile_cache import preparing_words
             from vbt.tracker import warm_up
 
-            emit(SessionEvent(Status("preparing the analysis"), 1, time.perf_counter()))
+            emit(SessionEvent(Status(preparing_words()), 1, time.perf_counter()))
             t0 = time.perf_counter()
             warm_up()
             log.info("kernels warmed in %.1f s", time.perf_counter() - t0)

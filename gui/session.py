@@ -504,7 +504,9 @@ class DashboardBackend:
         if self._stop.is_set():
             return
         # Kernels are compiled (or loaded from the cache) before the first live sample.
-        self._emit(Status("preparing the analysis"))
+        from vbt.compile_cache import preparing_words
+
+        self._emit(Status(preparing_words()))
         t0 = time.perf_counter()
         warm_up()
         log.info("tracker kernels ready in %.2f s", time.perf_counter() - t0)

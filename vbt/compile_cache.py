@@ -307,6 +307,13 @@ def compile_lock(wait: bool = True):
         yield held is not False
 
 
+def preparing_words() -> str:
+    """What a live view says while its kernels load: on a first run, how long that takes."""
+    if probably_cold():
+        return f"preparing the analysis (a first run compiles it: ~{FIRST_COMPILE_S} s, once)"
+    return "preparing the analysis"
+
+
 def compiling_elsewhere() -> bool:
     """Whether another process holds the compile lock now (a background compile at work)."""
     with compile_lock(wait=False) as free:
