@@ -10,6 +10,19 @@ import time
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """numba's cache holds every kernel before the first test: on a fresh machine they compile here,
+    once (~20 s on two cores). Without it, whichever test first started `vbt analyze` on a small file
+    would take the first-run path (uncompiled, with a background compile), and the tests after it
+    would share the machine with that compile. The first-run tests use caches of their own."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "vbt_cli", "analyze", "--warm-up"], capture_output=True, timeout=900,
+                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def db_dump(path) -> list[str]:
     """Everything in an SQLite file, as SQL text (to show that nothing changed)."""
     conn = sqlite3.connect(str(path))
