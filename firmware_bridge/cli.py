@@ -512,6 +512,12 @@ def _run_live(session, args) -> int:
 
 def _live_loop(session, args, show, deadline, sets_ended) -> int:
     try:
+        if session.warm:
+            from vbt.compile_cache import first_run_words
+
+            words = first_run_words()  # a first run: say why nothing happens for ~20 s
+            if words:
+                print(f"{words[:1].upper()}{words[1:]}…", file=sys.stderr, flush=True)
         session.start()
         while True:
             if deadline is not None and time.monotonic() >= deadline:

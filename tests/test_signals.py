@@ -72,3 +72,45 @@ def test_dashboard_closes_cleanly(tmp_path, signum, background):
     out, err = finish(proc, signum)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the compile's helper process in /proc")
+def test_live_on_a_first_run_says_it_compiles_and_ends_at_once_when_stopped(tmp_path, signum):
+    """A first run (numba's cache empty): `vbt live` says why nothing happens for ~20 s, and a person who
+    stops it then is not kept waiting for the compile's helper process to finish its half."""
+    proc = start(["live", "--demo", "--jsonl", "--no-record"], tmp_path, False,
+                 NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    lines = []
+    while not lines or not lines[-1].startswith("Preparing the analysis"):
+        line = proc.stderr.readline()
+        assert line, f"no first-run line: {lines}"
+        lines.append(line)
+    assert "a first run compiles it" in lines[-1]
+    time.sleep(1.0)  # inside the compile
+    out, err = finish(proc, signum)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    # it did not wait for the helper, whose half of the compile takes 10 s or more: still at work
+    marker = str(tmp_path / "numba-cache")
+    assert _processes_with(marker), "vbt live waited for the compile's helper before it ended"
+    _wait_for_processes_with(marker)  # not into the next tests
+
+
+def _processes_with(marker: str) -> list[str]:
+    """The processes with ``marker`` in their environment (Linux's /proc)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    pids.append(pid)
+        except OSError:
+            continue
+    return pids
+
+
+def _wait_for_processes_with(marker: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -160,12 +160,14 @@ class _HideSciPy(importlib.abc.MetaPathFinder):
 
 
 # ---- a first run on two cores: two processes compile two halves at once --------------------
-# numba compiles a kernel when first called and looks in its cache before compiling; so while
-# this process compiles the end fits (``_fit_end`` and all below it, the largest part), a helper
-# process compiles everything else into the cache, and this process then loads it instead of
-# compiling it. Each half is driven by calls on a small synthetic rep with the argument types
-# the analysis uses (tests/test_analyze_cli.py checks, on an empty cache, that nothing is left
-# to compile afterwards).
+# numba compiles a kernel when first called and looks in its cache before compiling; so one
+# helper process compiles the end fits (``_fit_end`` and all below it, the largest part) while
+# another compiles everything else into the cache, and the process that asked then loads them.
+# It compiles nothing itself: a Ctrl-C landing inside numba's compiler (in one of LLVM's ctypes
+# callbacks) leaves numba half-way and raises some other error, where a Ctrl-C in a wait is clean.
+# Each half is driven by calls on a small synthetic rep with the argument types the analysis
+# uses (tests/test_analyze_cli.py checks, on an empty cache, that nothing is left to compile
+# afterwards).
 
 
 def _synthetic_rep():
@@ -233,11 +235,11 @@ def compile_rest() -> None:
 
 
 def compile_in_parallel(timeout_s: float = 300.0) -> bool:
-    """On a machine with two cores or more: a helper process compiles :func:`compile_rest` while
-    this one compiles :func:`compile_fits`; returns when both are done (False: one core, nothing
-    done). A helper that fails only means this process compiles its half later, as it would anyway.
-    When another process is compiling (:func:`compile_lock`), this one waits for it instead, and
-    compiles only what it left missing."""
+    """Compile every kernel into numba's cache in helper processes, :func:`compile_fits` and
+    :func:`compile_rest` at once on two cores or more (one after the other on one); returns when
+    they are done, True when both succeeded. A helper that fails only means the caller compiles
+    what is missing when it first calls it, as it would anyway. When another process is compiling
+    (:func:`compile_lock`), this one waits for it instead."""
     with compile_lock():
         if cold_kernels() is False:
             return True  # another process compiled them while this one waited
@@ -247,24 +249,27 @@ def compile_in_parallel(timeout_s: float = 300.0) -> bool:
 def _compile_halves(timeout_s: float) -> bool:
     import os
     import subprocess
+    import time
 
-    if (os.cpu_count() or 1) < 2:
-        return False
+    one_core = (os.cpu_count() or 1) < 2
+    halves = [("compile_fits", "compile_rest")] if one_core else [("compile_fits",), ("compile_rest",)]
+    helpers = []
     try:
-        helper = subprocess.Popen([sys.executable, "-c", "from vbt.compile_cache import compile_rest; compile_rest()"],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  env=child_env())
+        for names in halves:
+            code = f"from vbt.compile_cache import {', '.join(names)}; " + "; ".join(f"{n}()" for n in names)
+            helpers.append(subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env()))
     except OSError:
-        return False
-    try:
-        compile_fits()
-    finally:
+        pass
+    # interrupted here (Ctrl-C, SIGTERM): no waiting for the helpers, which end their halves alone
+    deadline = time.monotonic() + timeout_s
+    for helper in helpers:
         try:
-            helper.wait(timeout=timeout_s)
+            helper.wait(timeout=max(deadline - time.monotonic(), 0.0))
         except subprocess.TimeoutExpired:
             helper.kill()
             helper.wait()
-    return True
+    return len(helpers) == len(halves) and all(h.returncode == 0 for h in helpers)
 
 
 def _lock_path() -> str:
@@ -307,11 +312,16 @@ def compile_lock(wait: bool = True):
         yield held is not False
 
 
-def preparing_words() -> str:
-    """What a live view says while its kernels load: on a first run, how long that takes."""
+def first_run_words() -> str | None:
+    """What a live view says before its kernels load on a first run (how long that takes), else None."""
     if probably_cold():
         return f"preparing the analysis (a first run compiles it: ~{FIRST_COMPILE_S} s, once)"
-    return "preparing the analysis"
+    return None
+
+
+def preparing_words() -> str:
+    """What a live view says while its kernels load."""
+    return first_run_words() or "preparing the analysis"
 
 
 def compiling_elsewhere() -> bool:
@@ -371,7 +381,7 @@ def main() -> int:
         with without_scipy_blas():
             if cold_kernels() is not False:
                 _compile_halves(300.0)
-                compile_fits()  # one core: everything here (two: loads what the helper compiled)
+                compile_fits()  # loads what the helpers compiled, or compiles what they could not
                 compile_rest()
             return 0 if cold_kernels() is False else 1
 
