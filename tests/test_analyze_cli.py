@@ -79,7 +79,7 @@ def test_readable_table(squat_csv):
     ("t_s,position_m\n0.0,1.0\n0.0,1.1\n", "csv", "time does not increase"),
     ("1, 2, 3, 500, 4", "chronojump", "80 mm"),
     ("t_s,position_m\n0.0,1.0\n0.1,1.0\n", "chronojump", "not a Chronojump raw signal"),
-    ("a,b\n1,2\n", "csv", "needs columns t_s and position_m"),
+    ("a,b\n1,2\n", "csv", "no time and position columns (a header such as t_s,position_m"),
     (b"\x00\xff\xfe garbage", "auto", "binary"),
 ])
 def test_bad_files_get_one_clear_line(tmp_path, content, fmt, needle):
@@ -149,8 +149,9 @@ def test_a_folder_gives_one_json_line_per_file_in_order_on_several_cores(tmp_pat
     docs = [json.loads(line) for line in two.stdout.splitlines()]
     names = [d["path"].rsplit("/", 1)[1] for d in docs]
     assert names == ["set0.txt", "set1.txt", "set2.txt", "set3.txt", "set4.txt"]
-    assert two.stderr.strip().splitlines() == [f"vbt analyze: {folder / 'set2b.txt'}: format not recognised "
-                                               "(expected a CSV with t_s,position_m or a Chronojump raw signal)"]
+    assert two.stderr.strip().splitlines() == [
+        f"vbt analyze: {folder / 'set2b.txt'}: format not recognised: not a Chronojump raw signal, and as a CSV: "
+        "no time and position columns (a header such as t_s,position_m or time_ms,position_mm; found: not,a,signal)"]
     alone = json.loads(vbt("analyze", str(folder / "set3.txt"), "--json").stdout)
     assert {k: v for k, v in docs[3].items() if k != "path"} == alone
 

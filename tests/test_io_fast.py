@@ -97,5 +97,75 @@ def test_csv_shapes_spreadsheets_write(tmp_path):
         assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.position_m, want.position_m), name
     comma = tmp_path / "decimal comma.csv"
     comma.write_text("t_s;position_m\n" + "\n".join(r.replace(",", ";").replace(".", ",") for r in rows) + "\n")
-    with pytest.raises(RecordingError, match="line 2 is not two numbers"):
-        read_recording(comma)
+    got = read_recording(comma)  # a spreadsheet in a locale that writes 0,25: semicolons and decimal commas
+    assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.position_m, want.position_m)
+
+
+def _reference_set():
+    t = np.round(np.arange(3000) * 0.002, 6)
+    x = np.round(0.9 + 0.25 * np.sin(t * 4), 6)
+    return t, x
+
+
+def _rows(t, x, cell):
+    return "".join(f"{cell(a, b)}\n" for a, b in zip(t, x))
+
+
+@pytest.mark.parametrize("name,text,notes", [
+    ("ms and mm by name.csv", lambda t, x: "time_ms,position_mm\n"
+     + _rows(t, x, lambda a, b: f"{a * 1e3:.3f},{b * 1e3:.3f}"), 0),
+    ("units in brackets.csv", lambda t, x: '"Time (s)","Position (cm)","Velocity (m/s)"\n'
+     + _rows(t, x, lambda a, b: f"{a:.6f},{b * 100:.4f},0"), 0),
+    ("position first.csv", lambda t, x: "position_m,time_s\n" + _rows(t, x, lambda a, b: f"{b:.6f},{a:.6f}"), 0),
+    ("tab separated.tsv", lambda t, x: "time\tposition\n" + _rows(t, x, lambda a, b: f"{a:.6f}\t{b:.6f}"), 0),
+    ("spaces.txt", lambda t, x: "time   position\n" + _rows(t, x, lambda a, b: f"{a:.6f}   {b:.6f}"), 0),
+    ("german locale.csv", lambda t, x: "Zeit [s];Weg [mm]\n"
+     + _rows(t, x, lambda a, b: f"{a:.6f};{b * 1e3:.3f}".replace(".", ",")), 0),
+    ("no header.csv", lambda t, x: _rows(t, x, lambda a, b: f"{a:.6f},{b:.6f}"), 0),
+    ("no header, ms and mm.csv", lambda t, x: _rows(t, x, lambda a, b: f"{a * 1e3:.3f},{b * 1e3:.3f}"), 2),
+    ("no header, cm.csv", lambda t, x: _rows(t, x, lambda a, b: f"{a:.6f} {b * 100:.4f}"), 1),
+    ("unknown names.csv", lambda t, x: "unix_time,bar\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b:.6f}"), 0),
+])
+def test_csv_layouts_other_software_writes(tmp_path, name, text, notes):
+    """Time and position are found by their names or places, in the units their names or values say."""
+    t, x = _reference_set()
+    path = tmp_path / name
+    path.write_text(text(t, x))
+    rec = read_recording(path)
+    assert rec.source_format == "csv" and len(rec.notes) == notes, rec.notes
+    assert np.allclose(rec.t_s, t, atol=1e-9) and np.allclose(rec.position_m, x, atol=1e-9)
+
+
+def test_an_integer_table_is_not_taken_for_a_raw_signal(tmp_path):
+    t, x = _reference_set()
+    path = tmp_path / "ints.csv"  # ms and mm as integers: the raw signal's grammar allows it too
+    path.write_text("".join(f"{int(round(a * 1e3))},{int(round(b * 1e3))}\n" for a, b in zip(t, x)))
+    rec = read_recording(path)
+    assert rec.source_format == "csv" and np.allclose(rec.position_m, np.round(x, 3))
+    assert rec.notes == ("times read as ms (samples a median 2 apart)",
+                         "positions read as mm (from their range; --units sets them)")
+    assert np.allclose(read_recording(path, units="mm").position_m, np.round(x, 3))
+    assert read_recording(path, units="mm").notes == ("times read as ms (samples a median 2 apart)",)
+
+
+def test_utf16_and_local_encodings_are_read(tmp_path):
+    t, x = _reference_set()
+    text = "Time (s);Höhe (m)\n" + "".join(f"{a:.6f};{b:.6f}\n" for a, b in zip(t, x))
+    for enc in ("utf-16", "cp1252"):
+        path = tmp_path / f"{enc}.csv"
+        path.write_bytes(text.encode(enc))
+        rec = read_recording(path)
+        assert np.allclose(rec.position_m, x), enc
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("position_m\n0.1\n0.2\n", "one column of numbers"),
+    ("0.1\n0.2\n0.3\n", "one column of numbers"),
+    ("0.2,0.1\n0.1,0.2\n0.3,0.3\n", "the first column does not rise"),
+    ("velocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
+])
+def test_tables_without_time_and_position_say_what_is_missing(tmp_path, text, needle):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingError, match=needle):
+        read_recording(path)

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
-from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, in_units, read_recording
+from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, read_recording
 from vbt.profile import ProfileError, describe
 from vbt.fields import as_options
 from vbt.store import (
@@ -332,7 +332,7 @@ def _cmd_import(args) -> int:
             except ImportError as exc:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
-                rec = in_units(read_recording(path, args.format), args.units)
+                rec = read_recording(path, args.format, args.units)
                 check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 result = analyze(rec.t_s, rec.position_m, config)
@@ -554,8 +554,9 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort of the recorded sets")
     p.add_argument("--note", help="note kept with each recorded set")
     p.add_argument("--format", choices=FORMATS, default="auto", help="recording format (default: detect)")
-    p.add_argument("--units", choices=tuple(UNITS), default="m",
-                   help="position units of CSV recordings (default m; a Chronojump file is always mm)")
+    p.add_argument("--units", choices=tuple(UNITS), default=None,
+                   help="position units of CSV recordings (default: the header's, as in position_mm, else "
+                        "judged from the values' range; a Chronojump file is always mm)")
     p.add_argument("--new-session", action="store_true",
                    help="start a new session instead of joining sets within two hours")
     p.set_defaults(func=_guarded("import", _cmd_import))

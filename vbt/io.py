@@ -36,6 +36,7 @@ class Recording:
     t_s: np.ndarray  # seconds, strictly increasing
     position_m: np.ndarray  # metres, up positive
     source_format: str
+    notes: tuple[str, ...] = ()  # what the reader inferred (units from the values...), for the user
 
 
 def _check_series(t, x, path) -> None:
@@ -48,50 +49,225 @@ def _check_series(t, x, path) -> None:
         raise RecordingError(f"{path}: time does not increase at data row {bad}")
 
 
-def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None) -> Recording:
-    """Our CSV (``raw``: the same text as bytes, when the caller has them)."""
-    # Commas as written by us; spreadsheets in many locales save with semicolons or tabs.
-    start = len(text) - len(text[:4096].lstrip()) if text[:1].isspace() else 0
-    end = text.find("\n", start)
-    first = text[start:] if end < 0 else text[start:end]
-    delimiter = next((d for d in (",", ";", "\t") if d in first), ",")
+# Column names a recording's header may use (lower case, units and punctuation stripped), in several
+# languages spreadsheets are kept in; the units a name or a cell may carry, per unit of ours.
+_TIME_NAMES = {"t", "time", "times", "timestamp", "elapsed", "elapsed time", "seconds", "sec", "secs", "ms",
+               "millis", "milliseconds", "zeit", "tiempo", "temps", "tempo", "tid", "czas", "sample time"}
+_POSITION_NAMES = {"position", "pos", "x", "y", "z", "displacement", "disp", "height", "distance", "bar position",
+                   "bar height", "cable", "cable length", "extension", "encoder", "position bar", "posicion",
+                   "posición", "weg", "höhe", "hoehe", "hauteur", "altura", "distancia", "posizione", "hoogte"}
+_OTHER_NAMES = ("velocity", "speed", "vel", "v", "force", "power", "acceleration", "accel", "acc", "a", "f", "p",
+                "load", "mass", "rep", "set", "geschwindigkeit", "velocidad", "vitesse", "kraft", "fuerza", "force")
+
+
+def _other_quantity(name: str) -> bool:
+    """A column of something other than time or position (velocity, force...)."""
+    return name in _OTHER_NAMES or name.startswith(tuple(o for o in _OTHER_NAMES if len(o) > 3))
+
+
+_TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "second": 1.0, "ms": 1e-3, "msec": 1e-3,
+               "millis": 1e-3, "milliseconds": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "microseconds": 1e-6}
+_LENGTH_UNITS = {"m": "m", "metre": "m", "metres": "m", "meter": "m", "meters": "m", "cm": "cm", "mm": "mm",
+                 "millimetres": "mm", "millimeters": "mm", "centimetres": "cm", "centimeters": "cm"}
+_NAME_UNIT = re.compile(r"^(?P<name>.*?)[\s_]*(?:[(\[{]\s*(?P<bracketed>[^)\]}]*?)\s*[)\]}]"
+                        r"|[_\s](?P<suffix>[a-zµμ]+))?\s*$")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a CSV's time and position are, and what units its header gives them."""
+
+    delimiter: str | None  # None: runs of spaces
+    header_lines: int  # lines before the data (blank lines included)
+    time_col: int
+    position_col: int
+    time_scale: float | None  # seconds per time unit, None when the header does not say
+    position_units: str | None  # "m", "cm" or "mm", None when the header does not say
+    decimal_comma: bool
+    names: tuple[str, str]  # as the header wrote them, or "column 1", "column 2"
+    has_header: bool
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    if delimiter is None:
+        return line.split()
+    return next(csv.reader([line], delimiter=delimiter), [])
+
+
+def _is_number(cell: str, decimal_comma: bool = False) -> bool:
+    cell = cell.strip().strip('"')
+    if decimal_comma:
+        cell = cell.replace(",", ".")
     try:
-        header = next(csv.reader([first], delimiter=delimiter))
-    except StopIteration:
-        raise RecordingError(f"{path}: the file is empty") from None
-    names = [h.strip().lower() for h in header]
-    if "t_s" not in names or "position_m" not in names:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _name_and_unit(cell: str) -> tuple[str, str | None]:
+    """("position", "mm") from "Position (mm)", "position_mm", "position [mm]" or "position mm"."""
+    text = cell.strip().strip('"').strip().lower()
+    m = _NAME_UNIT.match(text)
+    name, unit = text, None
+    if m:
+        unit = m.group("bracketed") or m.group("suffix")
+        if unit is not None and (unit in _TIME_UNITS or unit in _LENGTH_UNITS):
+            name = m.group("name")
+        else:
+            unit = None
+    name = re.sub(r"[\s_.\-]+", " ", name).strip()
+    return name, unit
+
+
+def csv_layout(text: str, path: str = "<csv>") -> _Layout:
+    """Find a CSV's delimiter, header and time and position columns (``RecordingError`` when there are
+    none), from its first lines."""
+    lines = text[:65536].split("\n")
+    first_at = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first_at is None:
+        raise RecordingError(f"{path}: the file is empty")
+    first = lines[first_at].strip("\r")
+    delimiter = next((d for d in (",", ";", "\t") if d in first), None)
+    cells = _split(first, delimiter)
+    has_header = not all(_is_number(c, delimiter != ",") for c in cells)
+    data = [line.strip("\r") for line in lines[first_at + (1 if has_header else 0):] if line.strip()][:50]
+    if len(lines) > 1 and len(text) > 65536:
+        data = data[:-1]  # may be cut short
+    if delimiter is None and not has_header and len(cells) == 1 and data:
+        delimiter = next((d for d in (",", ";", "\t") if d in data[0]), None)
+    decimal_comma = delimiter != "," and any("," in row for row in data)
+    rows = [_split(row, delimiter) for row in data]
+    if len(cells) < 2:
         raise RecordingError(
-            f"{path}: not a VBT CSV recording (the header needs columns t_s and position_m, "
-            f"found: {','.join(header)[:80]})"
-        )
-    it, ix = names.index("t_s"), names.index("position_m")
-    if end < 0:
-        raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+            f"{path}: one column of numbers: positions without times (add a time column and a header such "
+            f"as t_s,position_m)")
+    if has_header:
+        parsed = [_name_and_unit(c) for c in cells]
+        names = [n for n, _ in parsed]
+        exact = {"t_s": ("t", "s"), "position_m": ("position", "m")}
+        for i, c in enumerate(cells):  # our own names, whatever else the header holds
+            if c.strip().strip('"').lower() in exact:
+                parsed[i] = exact[c.strip().strip('"').lower()]
+                names[i] = parsed[i][0]
+        time_col = next((i for i, (n, u) in enumerate(parsed) if n in _TIME_NAMES or (u in _TIME_UNITS
+                         and n in ("", "t", "time"))), None)
+        if time_col is None:
+            time_col = next((i for i, (n, u) in enumerate(parsed) if n.startswith(("time", "timestamp"))
+                             or (u in _TIME_UNITS and u not in _LENGTH_UNITS)), None)
+        position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and n in _POSITION_NAMES), None)
+        if position_col is None:
+            position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and (
+                n.startswith(("position", "displacement", "height")) or (u in _LENGTH_UNITS and u != "s"))), None)
+        if (time_col is None or position_col is None) and len(cells) == 2 and _increasing(rows, 0, decimal_comma) \
+                and not any(_other_quantity(n) for n in names):
+            time_col, position_col = 0, 1  # two columns, the first one rising: time and position
+        if time_col is None or position_col is None:
+            raise RecordingError(
+                f"{path}: no time and position columns (a header such as t_s,position_m or time_ms,position_mm; "
+                f"found: {','.join(c.strip() for c in cells)[:80]})")
+        tu, pu = parsed[time_col][1], parsed[position_col][1]
+        time_scale = _TIME_UNITS.get(tu) if tu else None
+        if time_scale is None and parsed[time_col][0] in ("ms", "millis", "milliseconds"):
+            time_scale = 1e-3
+        position_units = _LENGTH_UNITS.get(pu) if pu else None
+        shown = (cells[time_col].strip(), cells[position_col].strip())
+    else:
+        if not _increasing(rows, 0, decimal_comma):
+            raise RecordingError(
+                f"{path}: no header and the first column does not rise as time does (add a header such as "
+                f"t_s,position_m)")
+        time_col, position_col, time_scale, position_units = 0, 1, None, None
+        shown = ("column 1", "column 2")
+    return _Layout(delimiter, first_at + (1 if has_header else 0), time_col, position_col, time_scale,
+                   position_units, decimal_comma, shown, has_header)
+
+
+def _increasing(rows, col, decimal_comma) -> bool:
+    values = []
+    for row in rows[:50]:
+        if len(row) <= col or not _is_number(row[col], decimal_comma):
+            return False
+        values.append(float(row[col].strip().strip('"').replace(",", ".") if decimal_comma else row[col]))
+    return len(values) >= 2 and all(b > a for a, b in zip(values, values[1:]))
+
+
+def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, units: str | None = None) -> Recording:
+    """A CSV of time and position (``raw``: the same text as bytes, when the caller has them).
+
+    The header names the columns (``t_s,position_m`` as we write it; ``time_ms``, ``Position (mm)``,
+    ``time;position`` and the like as other software and spreadsheets do); without one, the first two
+    columns are time and position. Units come from ``units`` (a user's ``--units``), else the header,
+    else the values: times spaced 0.25 or more apart are milliseconds, positions are metres, centimetres
+    or millimetres by their range. ``Recording.notes`` says what was inferred."""
+    lay = csv_layout(text, path)
     fast = None
-    if start == 0:  # the header on the first line: rows are numbered as the scanner counts them
+    if lay.delimiter is not None and not lay.decimal_comma and lay.header_lines <= 1:
         from vbt.textscan import csv_columns  # compiled; loads numba
 
         data = raw if raw is not None else text.encode("utf-8")
-        fast = csv_columns(memoryview(data)[data.index(b"\n") + 1:], delimiter, it, ix)
+        if lay.header_lines:
+            data = memoryview(data)[data.index(b"\n") + 1:]
+        fast = csv_columns(data, lay.delimiter, lay.time_col, lay.position_col)
     if fast is None:
-        fast = _csv_columns_fast(text[end + 1:], delimiter, it, ix)
-    if fast is not None:
-        _check_series(fast[0], fast[1], path)
-        return Recording(fast[0], fast[1], "csv")
-    reader = csv.reader(io.StringIO(text[end + 1:]), delimiter=delimiter)
+        body = text.split("\n", lay.header_lines)[-1] if lay.header_lines else text
+        if lay.decimal_comma:
+            body = body.replace(",", ".")
+        fast = _csv_columns_fast(body, lay.delimiter, lay.time_col, lay.position_col)
+        if fast is None:
+            fast = _csv_careful(body, lay, path)
+    _check_series(fast[0], fast[1], path)
+    return _with_units(fast[0], fast[1], lay, units)
+
+
+def _csv_careful(body: str, lay: _Layout, path: str):
+    """Row by row, to name the line that is wrong."""
+    it, ix = lay.time_col, lay.position_col
     t, x = [], []
-    for row_no, row in enumerate(reader, start=text.count("\n", 0, end) + 2):
+    for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
+        row = _split(line.strip("\r"), lay.delimiter)
         if not row or all(not c.strip() for c in row):
             continue
         try:
             t.append(float(row[it]))
             x.append(float(row[ix]))
         except (ValueError, IndexError):
-            raise RecordingError(f"{path}: line {row_no} is not two numbers in columns t_s and position_m") from None
-    t_arr, x_arr = np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64)
-    _check_series(t_arr, x_arr, path)
-    return Recording(t_arr, x_arr, "csv")
+            raise RecordingError(
+                f"{path}: line {row_no} is not two numbers in columns {lay.names[0]} and {lay.names[1]}") from None
+    return np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64)
+
+
+def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -> Recording:
+    notes = []
+    scale = lay.time_scale
+    if scale is None:
+        step = float(np.median(np.diff(t)))
+        scale = 1.0 if step < 0.25 else 1e-3 if step < 250 else 1e-6
+        if scale != 1.0:
+            notes.append(f"times read as {'ms' if scale == 1e-3 else 'µs'} (samples a median {step:g} apart)")
+    if scale != 1.0:
+        t = t * scale
+    if units is None:
+        units = lay.position_units
+    if units is None:
+        units = _units_from_values(t, x)
+        if units != "m":
+            notes.append(f"positions read as {units} (from their range; --units sets them)")
+    if units != "m":
+        x = x * UNITS[units]
+    return Recording(t, x, "csv", tuple(notes))
+
+
+def _units_from_values(t: np.ndarray, x: np.ndarray) -> str:
+    """m, cm or mm for positions without units: the one that gives a barbell's range of travel (a
+    range beyond 5 is not metres; beyond 158, the geometric middle of a 0.5 m range in cm and mm,
+    not centimetres, nor where centimetres would move faster than any barbell)."""
+    span = float(np.max(x) - np.min(x))
+    if not np.isfinite(span) or span <= 5.0:
+        return "m"
+    if span > 158.0 or _peak_speed(t, x * UNITS["cm"]) > MAX_PLAUSIBLE_SPEED_M_S / 2:
+        return "mm"
+    return "cm"
 
 
 def _csv_columns_fast(body: str, delimiter: str, it: int, ix: int):
@@ -134,19 +310,43 @@ def parse_chronojump_text(text: str | bytes, path: str = "<chronojump>") -> Reco
 
 
 def sniff_format(text: str) -> str:
-    first = text.lstrip().split("\n", 1)[0].lower()
-    if "t_s" in first and "position_m" in first:
-        return "csv"
-    if _CJ_TOKEN.match(text[:4096].rsplit(",", 1)[0] if len(text) > 4096 else text):
+    """"chronojump" for a raw signal, "csv" for a table of numbers (with or without a header)."""
+    head = text[:4096].rsplit(",", 1)[0] if len(text) > 4096 else text
+    if _CJ_TOKEN.match(head) and not _looks_like_table(head):
         return "chronojump"
-    return "unknown"
+    try:
+        csv_layout(text)
+    except RecordingError:
+        return "unknown"
+    return "csv"
 
 
-def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
-    """Read a recording, detecting its format when ``fmt`` is 'auto'."""
+def _looks_like_table(head: str) -> bool:
+    """Rows of the same two or more numbers, the first one rising (a time column): a CSV, even when its
+    numbers are integers that a raw signal could hold."""
+    rows = [line for line in head.split("\n") if line.strip()][:20]
+    if len(rows) < 3:
+        return False
+    if len(head) == 4096:
+        rows = rows[:-1]
+    split = [[c for c in re.split(r"[\s,;]+", row.strip()) if c] for row in rows]
+    if len({len(r) for r in split}) != 1 or len(split[0]) < 2:
+        return False
+    try:
+        first = [float(r[0]) for r in split]
+    except ValueError:
+        return False
+    return all(b > a for a, b in zip(first, first[1:]))
+
+
+def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None = None) -> Recording:
+    """Read a recording, detecting its format when ``fmt`` is 'auto'. ``units``: a CSV's position units
+    as the user gave them (else the header's, else inferred from the values)."""
     path = os.fspath(path)
     if fmt not in FORMATS:
         raise RecordingError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if units is not None and units not in UNITS:
+        raise RecordingError(f"unknown units {units!r}: use one of {', '.join(UNITS)}")
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -158,29 +358,41 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto") -> Recording:
         raise RecordingError(f"{path}: permission denied") from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as some spreadsheets save "Unicode text"
+        try:
+            raw = raw.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordingError(f"{path}: not a text recording (binary data)") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     lead = _LEADING_SEPARATORS.match(raw).end()
-    if fmt in ("auto", "chronojump") and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
+    if (fmt == "chronojump" or (fmt == "auto" and not _looks_like_table(raw[:4096].decode("latin-1")))) \
+            and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
         try:  # starts like a raw signal: the scanner validates it all, no need to decode
             return parse_chronojump_text(raw, path)
         except RecordingError:
             if fmt == "chronojump":
                 raise  # else the text path below says what the file is
+    if b"\x00" in raw[:4096]:
+        raise RecordingError(f"{path}: not a text recording (binary data)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise RecordingError(f"{path}: not a text recording (binary data)") from None
+        text = raw.decode("cp1252", errors="replace")  # a spreadsheet's local encoding: only names differ
+        raw = text.encode("utf-8")
     if not text.strip():
         raise RecordingError(f"{path}: the file is empty")
     if fmt == "auto":
         fmt = sniff_format(text)
         if fmt == "unknown":
-            raise RecordingError(
-                f"{path}: format not recognised (expected a CSV with t_s,position_m or a Chronojump raw signal)"
-            )
+            try:
+                csv_layout(text, path)
+            except RecordingError as exc:
+                detail = str(exc).removeprefix(f"{path}: ")
+                raise RecordingError(f"{path}: format not recognised: not a Chronojump raw signal, and as a CSV: "
+                                     f"{detail}") from None
     if fmt == "csv":
-        return parse_csv_text(text, path, raw)
+        return parse_csv_text(text, path, raw, units)
     return parse_chronojump_text(raw, path)
 
 
@@ -205,28 +417,22 @@ UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
 MAX_PLAUSIBLE_SPEED_M_S = 10.0
 
 
-def in_units(rec: Recording, units: str) -> Recording:
-    """The recording with its CSV positions read as ``units`` (a Chronojump file is always mm)."""
-    if units not in UNITS:
-        raise RecordingError(f"unknown units {units!r}: use one of {', '.join(UNITS)}")
-    if units == "m" or rec.source_format != "csv":
-        return rec
-    return Recording(rec.t_s, rec.position_m * UNITS[units], rec.source_format)
+def _peak_speed(t: np.ndarray, x: np.ndarray) -> float:
+    """Fastest speed over 50 ms steps (so encoder quantisation at high sample rates does not count)."""
+    span = float(t[-1] - t[0])
+    if not np.isfinite(span) or span <= 0.0:
+        return 0.0
+    grid = np.arange(float(t[0]), float(t[-1]), 0.05)
+    if grid.size < 2:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        speed = np.abs(np.diff(np.interp(grid, t, x))) / 0.05
+        return float(np.max(speed))
 
 
 def check_plausible(rec: Recording, path) -> None:
-    """Refuse a recording whose bar moves faster than any barbell can (over 50 ms steps, so encoder
-    quantisation at high sample rates does not count), with the likely cause."""
-    t, x = rec.t_s, rec.position_m
-    span = float(t[-1] - t[0])
-    if not np.isfinite(span) or span <= 0.0:
-        return
-    grid = np.arange(float(t[0]), float(t[-1]), 0.05)
-    if grid.size < 2:
-        return
-    with np.errstate(over="ignore", invalid="ignore"):
-        speed = np.abs(np.diff(np.interp(grid, t, x))) / 0.05
-        peak = float(np.max(speed))
+    """Refuse a recording whose bar moves faster than any barbell can, with the likely cause."""
+    peak = _peak_speed(rec.t_s, rec.position_m)
     if not np.isfinite(peak) or peak > MAX_PLAUSIBLE_SPEED_M_S:
         shown = "an impossible speed" if not np.isfinite(peak) else f"{peak:.3g} m/s"
         hint = "; is the file in millimetres? try --units mm" if rec.source_format == "csv" else ""

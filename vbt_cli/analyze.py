@@ -44,8 +44,9 @@ def register(subparsers) -> None:
     p.add_argument("--warm-up", action="store_true",
                    help="compile the analysis now (a first run does it anyway, ~20 s, once) and exit")
     p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
-    p.add_argument("--units", choices=("m", "cm", "mm"), default="m",
-                   help="position units of CSV recordings (default m; a Chronojump file is always mm)")
+    p.add_argument("--units", choices=("m", "cm", "mm"), default=None,
+                   help="position units of CSV recordings (default: the header's, as in position_mm, else "
+                        "judged from the values' range; a Chronojump file is always mm)")
     p.add_argument("--json", action="store_true",
                    help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
@@ -90,6 +91,7 @@ def table(path, rec, result, config, args) -> str:
     from vbt.config import METRIC_LABELS
 
     lines = [f"{path}: {len(result.reps)} reps ({rec.source_format}, {rec.t_s[-1] - rec.t_s[0]:.1f} s)"]
+    lines += [f"note: {note}" for note in rec.notes]
     if not result.reps:
         lines.append("no rep found (is the transducer under the bar, and the range of motion above "
                      f"{config.segmentation.min_rom_m * 100:.0f} cm?)")
@@ -126,17 +128,19 @@ _JOB: dict = {}
 def analyse_file(path: str) -> tuple[bool, str]:
     """(ok, what to print): the file's table or JSON, or its one-line problem."""
     from vbt.analysis import analyze
-    from vbt.io import RecordingError, check_plausible, in_units, read_recording
+    from vbt.io import RecordingError, check_plausible, read_recording
 
     args, config, several = _JOB["args"], _JOB["config"], _JOB["several"]
     try:
-        rec = in_units(read_recording(path, args.format), args.units)
+        rec = read_recording(path, args.format, args.units)
         check_plausible(rec, path)
     except RecordingError as exc:
         return False, str(exc)
     result = analyze(rec.t_s, rec.position_m, config)
     if args.json:
         doc = result.to_json()
+        if rec.notes:
+            doc["reading_notes"] = list(rec.notes)
         if config.accommodation is not None:
             doc["accommodation"] = config.accommodation.to_json()
         return True, json.dumps({"path": path, **doc} if several else doc)
