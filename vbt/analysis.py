@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from vbt.config import AnalysisConfig
@@ -12,14 +14,20 @@ from vbt.tracker import LiveTracker
 def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig()) -> SetResult:
     """Reps, velocities and the stop rule of one recorded set.
 
-    A recording is one set: stillness inside it does not split it. Times in the result are
-    seconds from the first sample.
+    A recording is one set: stillness inside it does not split it. Times in the result are on the
+    recording's own clock (a rep that starts 7.48 s after a first sample at 12.0 s starts at 19.48 s).
     """
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(position_m, dtype=np.float64)
-    if t.size and t[0] != 0.0:
-        t = t - t[0]  # the tracker answers on its input's time base: the recording's, from its start
+    origin = float(t[0]) if t.size else 0.0
+    if origin != 0.0:
+        t = t - origin  # the tracker runs from zero: a clock far from it would cost precision in its sums
     tracker = LiveTracker(config, auto_end_sets=False)
     tracker.feed(t, x)
     (ended,) = [e for e in tracker.finish() if e.type == "set_end"]
-    return ended.result
+    result = ended.result
+    if origin != 0.0:
+        result = replace(result, reps=tuple(
+            replace(r, concentric_start_s=r.concentric_start_s + origin, concentric_end_s=r.concentric_end_s + origin)
+            for r in result.reps))
+    return result
