@@ -360,7 +360,8 @@ def _cmd_import(args) -> int:
                 stop = f", stop at rep {result.stop_rep}" if result.stop_rep else ""
                 lines.append(f"imported {path} as set {set_id}: {exercise.name}"
                              + (f" {load_kg:g} kg" if load_kg is not None else "")
-                             + f", {len(result.reps)} reps{stop}")
+                             + f", {len(result.reps)} reps{stop}"
+                             + "".join(f" ({note})" for note in rec.notes))
     for line in lines:
         print(line)
     return 0
