@@ -116,6 +116,8 @@ def _rows(t, x, cell):
      + _rows(t, x, lambda a, b: f"{a * 1e3:.3f},{b * 1e3:.3f}"), 0),
     ("units in brackets.csv", lambda t, x: '"Time (s)","Position (cm)","Velocity (m/s)"\n'
      + _rows(t, x, lambda a, b: f"{a:.6f},{b * 100:.4f},0"), 0),
+    ("long names.csv", lambda t, x: "Elapsed Time (ms),Velocity (m/s),Vertical Position (mm)\n"
+     + _rows(t, x, lambda a, b: f"{a * 1e3:.3f},0,{b * 1e3:.3f}"), 0),
     ("position first.csv", lambda t, x: "position_m,time_s\n" + _rows(t, x, lambda a, b: f"{b:.6f},{a:.6f}"), 0),
     ("tab separated.tsv", lambda t, x: "time\tposition\n" + _rows(t, x, lambda a, b: f"{a:.6f}\t{b:.6f}"), 0),
     ("spaces.txt", lambda t, x: "time   position\n" + _rows(t, x, lambda a, b: f"{a:.6f}   {b:.6f}"), 0),

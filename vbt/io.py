@@ -62,7 +62,7 @@ _OTHER_NAMES = ("velocity", "speed", "vel", "v", "force", "power", "acceleration
 
 def _other_quantity(name: str) -> bool:
     """A column of something other than time or position (velocity, force...)."""
-    return name in _OTHER_NAMES or name.startswith(tuple(o for o in _OTHER_NAMES if len(o) > 3))
+    return name in _OTHER_NAMES or any(w in name for w in _OTHER_NAMES if len(w) > 3)
 
 
 _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "second": 1.0, "ms": 1e-3, "msec": 1e-3,
@@ -153,12 +153,13 @@ def csv_layout(text: str, path: str = "<csv>") -> _Layout:
         time_col = next((i for i, (n, u) in enumerate(parsed) if n in _TIME_NAMES or (u in _TIME_UNITS
                          and n in ("", "t", "time"))), None)
         if time_col is None:
-            time_col = next((i for i, (n, u) in enumerate(parsed) if n.startswith(("time", "timestamp"))
-                             or (u in _TIME_UNITS and u not in _LENGTH_UNITS)), None)
+            time_col = next((i for i, (n, u) in enumerate(parsed) if not _other_quantity(n) and (
+                "time" in n.split() or n.startswith("time") or (u in _TIME_UNITS and u not in _LENGTH_UNITS))), None)
         position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and n in _POSITION_NAMES), None)
         if position_col is None:
-            position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and (
-                n.startswith(("position", "displacement", "height")) or (u in _LENGTH_UNITS and u != "s"))), None)
+            position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and not _other_quantity(n) and (
+                any(w in n for w in ("position", "displacement", "height", "distance", "posición", "posicion"))
+                or (u in _LENGTH_UNITS and u != "s"))), None)
         if (time_col is None or position_col is None) and len(cells) == 2 and _increasing(rows, 0, decimal_comma) \
                 and not any(_other_quantity(n) for n in names):
             time_col, position_col = 0, 1  # two columns, the first one rising: time and position
