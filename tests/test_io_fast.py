@@ -171,3 +171,42 @@ def test_tables_without_time_and_position_say_what_is_missing(tmp_path, text, ne
     path.write_text(text)
     with pytest.raises(RecordingError, match=needle):
         read_recording(path)
+
+
+def test_damaged_tables_give_a_recording_or_one_clear_error(tmp_path):
+    """Random damage to tables in every layout above (cut, stray bytes, lost separators): the reader
+    answers with a recording or a RecordingError, never another exception (a traceback for the user)."""
+    rng = random.Random(5)
+    t, x = _reference_set()
+    t, x = t[:120], x[:120]
+    bases = [
+        ("\ufeffTime (s),Position (m)\r\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b:.6f}").replace("\n", "\r\n")),
+        "Zeit [s];Weg [mm]\n" + _rows(t, x, lambda a, b: f"{a:.6f};{b * 1e3:.3f}".replace(".", ",")),
+        _rows(t, x, lambda a, b: f"{a:.4f} {b * 100:.2f}"),
+        _rows(t, x, lambda a, b: f"{int(a * 1e3)},{int(b * 1e3)}"),
+        '"time","position_m","note"\n' + _rows(t, x, lambda a, b: f'{a:.6f},{b:.6f},"a, b"'),
+        ", ".join(str(v) for v in np.diff(np.round(x * 1e3).astype(int))),
+    ]
+    pieces = [b",", b";", b"\t", b" ", b"\n", b"\r", b"\r\n", b".", b"-", b"e", b"a", b'"', b"0", b"9", b"\xff",
+              b"\x00", b"time", b"position", b"(mm)"]
+    path = tmp_path / "damaged.csv"
+    outcomes = set()
+    for _ in range(1500):
+        data = bytearray(rng.choice(bases).encode("utf-8"))
+        for _ in range(rng.randint(1, 8)):
+            at = rng.randrange(len(data) + 1)
+            op = rng.random()
+            if op < 0.4:
+                data[at:at] = rng.choice(pieces)
+            elif op < 0.8:
+                del data[at:at + rng.randint(1, 20)]
+            else:
+                del data[at:]
+        path.write_bytes(bytes(data))
+        try:
+            read_recording(path)
+            outcomes.add("read")
+        except RecordingError as exc:
+            assert "\n" not in str(exc)
+            outcomes.add("refused")
+    assert outcomes == {"read", "refused"}

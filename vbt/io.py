@@ -91,18 +91,24 @@ class _Layout:
 def _split(line: str, delimiter: str | None) -> list[str]:
     if delimiter is None:
         return line.split()
-    return next(csv.reader([line], delimiter=delimiter), [])
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:  # a stray carriage return or quote: the cells as they stand
+        return line.split(delimiter)
 
 
-def _is_number(cell: str, decimal_comma: bool = False) -> bool:
+def _number_in(cell: str, decimal_comma: bool = False) -> float | None:
     cell = cell.strip().strip('"')
     if decimal_comma:
         cell = cell.replace(",", ".")
     try:
-        float(cell)
+        return float(cell)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _is_number(cell: str, decimal_comma: bool = False) -> bool:
+    return _number_in(cell, decimal_comma) is not None
 
 
 def _name_and_unit(cell: str) -> tuple[str, str | None]:
@@ -185,12 +191,10 @@ def csv_layout(text: str, path: str = "<csv>") -> _Layout:
 
 
 def _increasing(rows, col, decimal_comma) -> bool:
-    values = []
-    for row in rows[:50]:
-        if len(row) <= col or not _is_number(row[col], decimal_comma):
-            return False
-        values.append(float(row[col].strip().strip('"').replace(",", ".") if decimal_comma else row[col]))
-    return len(values) >= 2 and all(b > a for a, b in zip(values, values[1:]))
+    values = [_number_in(row[col], decimal_comma) if len(row) > col else None for row in rows[:50]]
+    if len(values) < 2 or any(v is None for v in values):
+        return False
+    return all(b > a for a, b in zip(values, values[1:]))
 
 
 def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, units: str | None = None) -> Recording:
@@ -208,7 +212,10 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
 
         data = raw if raw is not None else text.encode("utf-8")
         if lay.header_lines:
-            data = memoryview(data)[data.index(b"\n") + 1:]
+            cut = data.find(b"\n")
+            if cut < 0:
+                raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+            data = memoryview(data)[cut + 1:]
         fast = csv_columns(data, lay.delimiter, lay.time_col, lay.position_col)
     if fast is None:
         body = text.split("\n", lay.header_lines)[-1] if lay.header_lines else text
