@@ -129,6 +129,16 @@ def test_spreadsheet_csv_with_semicolons_or_tabs(squat_csv, tmp_path, sep):
     assert json.loads(vbt("analyze", str(other), "--json").stdout) == comma
 
 
+def test_one_file_on_several_cores_reads_as_on_one(squat_csv):
+    """One file's reps are analysed on a thread per core (`--jobs`): the same table and JSON."""
+    path, _ = squat_csv
+    for fmt in (["--json"], []):
+        one = vbt("analyze", str(path), *fmt, "--jobs", "1")
+        two = vbt("analyze", str(path), *fmt, "--jobs", "2")
+        assert one.returncode == two.returncode == 0
+        assert one.stdout == two.stdout and one.stdout
+
+
 def _chronojump_set(path, seed):
     sim = simulate_set(seed, sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001), n_reps=3)
     mm = np.round(sim.position_m * 1000).astype(int)

@@ -193,3 +193,63 @@ def test_a_first_pull_held_mid_way_is_revised_unless_its_set_ended_during_the_ho
     assert run(0.5, 3.0) == [("rep", 1, 0.6), ("rep_revised", 1, 0.36), ("rep", 2, 0.71), ("set_end",)]
     assert run(1.6, 1.0) == [("rep", 1, 0.6), ("set_end",), ("rep", 1, 0.71), ("set_end",)]
     assert run(1.6, 1.0, second_hold_s=1.2) == [("rep", 1, 0.6), ("set_end",), ("rep", 1, 0.71), ("set_end",)]
+
+
+def _on_threads(monkeypatch):
+    """Names of the threads analyze_rep ran on (the real kernel, spied on)."""
+    import threading
+
+    from vbt import kernels as K
+
+    names, real = [], K.analyze_rep
+
+    def spy(*args):
+        names.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(K, "analyze_rep", spy)
+    return names
+
+
+@pytest.mark.parametrize("family", ["forcevel", "bounce", "jump", "grinder", "smooth"])
+def test_reps_analysed_on_threads_are_the_one_by_one_reps(family, monkeypatch):
+    """A whole recording's rises are analysed side by side (`analyze(..., workers=N)`, `vbt analyze`
+    on one file): every number, the quality and the stop rep are those of one thread."""
+    from vbt.motions import simulate_family
+
+    config = AnalysisConfig(load_kg=80.0)
+    for seed in range(7, 40):  # the first set with enough rises for the threads to take them
+        sim = simulate_family(family, seed, "csv")
+        one = analyze(sim.t_s, sim.position_m, config)
+        if len(one.reps) >= 2 * tracker_module.PARALLEL_MIN_RISES:
+            break
+    threads = _on_threads(monkeypatch)
+    for workers in (2, 3):
+        assert analyze(sim.t_s, sim.position_m, config, workers=workers) == one
+    assert sum(name.startswith("rep") for name in threads) >= 2 * len(one.reps)  # the threads did the work
+
+
+def test_a_set_ended_inside_a_chunk_with_a_new_load_is_analysed_with_it(monkeypatch):
+    """Rises precomputed on threads with the settings they had when the chunk came in are analysed
+    again when a set that ends inside the chunk brings in new settings (a load set for the next set):
+    the threaded tracker's events equal the one-by-one tracker's, forces from the new load."""
+    from vbt.simulate import simulate_session
+
+    sim = simulate_session(4, n_sets=3, rest_s=8.0, sensor=SensorSpec(rate_hz=500.0), style="squat")
+    first_rep_end = int(np.searchsorted(sim.t_s, sim.truth[0].concentric_end_s + 0.5))
+
+    def run(workers):
+        tracker = LiveTracker(AnalysisConfig(load_kg=60.0), auto_end_sets=True, rep_workers=workers)
+        events = tracker.feed(sim.t_s[:first_rep_end], sim.position_m[:first_rep_end])
+        tracker.set_config(AnalysisConfig(load_kg=100.0))  # from the next set on
+        events += tracker.feed(sim.t_s[first_rep_end:], sim.position_m[first_rep_end:])
+        return events + tracker.finish()
+
+    one = run(1)
+    threads = _on_threads(monkeypatch)
+    assert run(2) == one
+    assert any(name.startswith("rep") for name in threads)
+    ends = [e for e in one if isinstance(e, SetEnded) and e.result.reps]
+    assert len(ends) == 3
+    force = [e.result.reps[0].mean_force_n for e in ends]
+    assert force[1] > force[0] * 1.4  # 100 kg against 60 kg

@@ -11,8 +11,10 @@ from vbt.results import SetResult
 from vbt.tracker import LiveTracker
 
 
-def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig()) -> SetResult:
+def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig(), workers: int = 1) -> SetResult:
     """Reps, velocities and the stop rule of one recorded set.
+
+    ``workers``: threads that analyse its reps side by side (the result does not depend on it).
 
     A recording is one set: stillness inside it does not split it. Times in the result are on the
     recording's own clock (a rep that starts 7.48 s after a first sample at 12.0 s starts at 19.48 s).
@@ -22,7 +24,7 @@ def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig()) -> SetRe
     origin = float(t[0]) if t.size else 0.0
     if origin != 0.0:
         t = t - origin  # the tracker runs from zero: a clock far from it would cost precision in its sums
-    tracker = LiveTracker(config, auto_end_sets=False)
+    tracker = LiveTracker(config, auto_end_sets=False, rep_workers=workers)
     tracker.feed(t, x)
     (ended,) = [e for e in tracker.finish() if e.type == "set_end"]
     result = ended.result

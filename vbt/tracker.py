@@ -39,6 +39,7 @@ import math
 import numpy as np
 
 from vbt import kernels as K
+from vbt.compile_cache import interpreted
 from vbt.config import MAX_CONCENTRIC_S, MAX_TOP_STILLNESS_S, AnalysisConfig
 from vbt.results import QUALITY_OK, Rep, RepCompleted, RepRevised, SetEnded, SetResult, StopSet, VelocityWarning
 from vbt.stoprule import StopRule
@@ -84,14 +85,22 @@ SLOW_RISE_M_S = 0.35
 # event, the same rep number) if the bar rises on without coming down (vbt.kernels.stream.REOPEN_SHARE)
 # within this long of the close.
 REOPEN_S = 3.0
+# A chunk with at least this many rises has them analysed on ``rep_workers`` threads (a live
+# chunk holds one at most; a thread pool costs about a rep's analysis to start).
+PARALLEL_MIN_RISES = 4
 
 
 class LiveTracker:
     """Segment a position stream into reps and apply the stop rule, incrementally."""
 
-    def __init__(self, config: AnalysisConfig = AnalysisConfig(), auto_end_sets: bool = True):
+    def __init__(self, config: AnalysisConfig = AnalysisConfig(), auto_end_sets: bool = True,
+                 rep_workers: int = 1):
+        """``rep_workers``: threads that analyse the rises of one fed chunk side by side when it
+        holds many (a whole recording fed at once); the results are the same with any number."""
         self.config = config.checked()
         self.auto_end_sets = auto_end_sets
+        self.rep_workers = max(1, int(rep_workers))
+        self._precomputed: dict = {}
         seg = self.config.segmentation
         self._fs = float(seg.grid_hz)
         self._coeffs = np.empty(5)
@@ -349,7 +358,9 @@ class LiveTracker:
             MID_RISE_HOLD_S * self._fs, SLOW_RISE_M_S / self._fs, REOPEN_S * self._fs,
         )
         out = []
-        for row in self._events_buf[:n_ev].copy():
+        events = self._events_buf[:n_ev].copy()
+        self._precompute_reps(events)
+        for row in events:
             kind, bottom, top, confirm, prev_top = row
             if kind == K.EV_REP or kind == K.EV_REVISE:
                 out.extend(self._rep_candidate(int(bottom), int(top), int(confirm), int(prev_top),
@@ -389,8 +400,11 @@ class LiveTracker:
             self._revisable = revisable  # no valid revision: the rep reported stands (and may be revised later)
         return events
 
-    def _rise_events(self, bottom: int, top: int, confirm: int, prev_top: int, replaces: Rep | None) -> list:
-        seg = self.config.segmentation
+    def _rep_inputs(self, bottom: int, top: int, confirm: int, prev_top: int, raw_stats=None):
+        """What analyze_rep is given for the rise from grid index ``bottom`` to ``top``, decided at
+        ``confirm``: (w0, window, bottom, top and prev_top in the window, settings, dt_raw, step),
+        or None when the window is too short to hold a rep. ``raw_stats``: ``_raw_stats`` of this
+        window if known (the samples of one chunk do not change while its events are taken)."""
         fs = self._fs
         if prev_top >= 0:
             w0 = prev_top - int(PRE_ROLL_S * fs)
@@ -400,15 +414,15 @@ class LiveTracker:
         w1 = confirm + 1
         window = self._buf[w0 - self._buf_start: w1 - self._buf_start]
         if window.size < 8:
-            return []
+            return None
         pt = prev_top - w0 if prev_top >= w0 else -1
         # After a long rest (a bar on the floor for minutes) the lowest point can precede the
         # window; the rise then starts inside it. Never hand a kernel a negative index.
         bottom_rel = max(bottom - w0, 0)
         if top - w0 <= bottom_rel:
-            return []
+            return None
         load = self.config.load_kg or 0.0
-        step, dt_raw = self._raw_stats(w0 / fs, confirm / fs)
+        step, dt_raw = raw_stats or self._raw_stats(w0 / fs, confirm / fs)
         rise_mv = (self._buf[top - self._buf_start] - self._buf[max(bottom, self._buf_start) - self._buf_start]) \
             / max((top - bottom) / fs, 1e-3)
         fit_min = max(FIT_MIN_M, FIT_MIN_STEPS * step)
@@ -418,11 +432,59 @@ class LiveTracker:
         fit_min = min(fit_min, FIT_MAX_M)
         tol_floor = TOL_STEPS * step if math.isfinite(step) else 0.0
         tol_floor = min(max(tol_floor, TOL_MIN_M), FIT_MAX_M)
-        # the raw kernel, not a checked wrapper: the window and the buffers are ours, already right
         raw_hz = 1.0 / dt_raw if math.isfinite(dt_raw) and dt_raw > 0.0 else 0.0
         settings = K.rep_settings(fs, int(FILTER_PAD_S * fs), FIT_FRACTION, fit_min, FIT_SIDE_S, load,
                                   SHAPE_PASSES, tol_floor, raw_hz)
-        K.analyze_rep(window, self._coeffs, bottom_rel, top - w0, pt, settings, self._rep_out)
+        return w0, window, bottom_rel, top - w0, pt, settings, dt_raw, step
+
+    def _precompute_reps(self, events: np.ndarray) -> None:
+        """Analyse the rises among ``events`` on ``self.rep_workers`` threads before they are
+        taken in order (analyze_rep releases the GIL): a whole recording's rises, whose inputs
+        are all known once detection has run. Nothing is decided here: each result is used only
+        by the rise whose inputs it was computed from (``_rise_events``), so the reps, the stop
+        rule and every number are those of the one-by-one path."""
+        self._precomputed = {}
+        if self.rep_workers <= 1 or interpreted():
+            return
+        jobs = []
+        for kind, bottom, top, confirm, prev_top in events:
+            if kind == K.EV_REP or kind == K.EV_REVISE:
+                key = (int(bottom), int(top), int(confirm), int(prev_top))
+                inputs = self._rep_inputs(*key)
+                if inputs is not None and key not in self._precomputed:
+                    jobs.append((key, inputs))
+                    self._precomputed[key] = None
+        if len(jobs) < PARALLEL_MIN_RISES:
+            self._precomputed = {}
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        coeffs = self._coeffs.copy()
+
+        def run(job):
+            key, (w0, window, b, t, pt, settings, dt_raw, step) = job
+            out = K.rep_result()
+            K.analyze_rep(window, coeffs, b, t, pt, settings, out)
+            return key, ((step, dt_raw), w0, settings.tobytes(), coeffs.tobytes(), out)
+
+        with ThreadPoolExecutor(self.rep_workers, thread_name_prefix="rep") as pool:
+            self._precomputed = dict(pool.map(run, jobs))
+
+    def _rise_events(self, bottom: int, top: int, confirm: int, prev_top: int, replaces: Rep | None) -> list:
+        seg = self.config.segmentation
+        done = self._precomputed.pop((bottom, top, confirm, prev_top), None)
+        inputs = self._rep_inputs(bottom, top, confirm, prev_top, done[0] if done is not None else None)
+        if inputs is None:
+            return []
+        w0, window, bottom_rel, top_rel, pt, settings, dt_raw, step = inputs
+        fs = self._fs
+        load = self.config.load_kg or 0.0
+        if done is not None and done[1:4] == (w0, settings.tobytes(), self._coeffs.tobytes()):
+            # the same inputs (a set that ended inside the chunk may have changed the settings)
+            self._rep_out[0] = done[4][0]
+        else:
+            # the raw kernel, not a checked wrapper: the window and the buffers are ours, already right
+            K.analyze_rep(window, self._coeffs, bottom_rel, top_rel, pt, settings, self._rep_out)
         o = self._rep_out[0]
         if not o["ok"]:
             log.debug("rise at %.2f s rejected: no valid concentric phase", top / fs)

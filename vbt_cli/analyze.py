@@ -2,7 +2,8 @@
 
 Several files are analysed in parallel by worker processes (one per core by default), forked once
 the kernels are loaded; results are printed in the order the files were given, as one table or one
-JSON line per file.
+JSON line per file. One file's reps are analysed on one thread per core (the kernel releases the
+GIL); the numbers do not depend on how many.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def register(subparsers) -> None:
                    help="the lift ('hip thrust', 'jump squat', 'clean pull'...): its minimum range of motion "
                         "applies")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
-                   help="processes for several files (default: one per core)")
+                   help="cores to use (default: all): processes for several files, threads for one file's reps")
     p.add_argument("--progress", action="store_true",
                    help="show the progress bar on stderr even when it is not a terminal")
     p.set_defaults(func=run, exit_now=True)
@@ -136,7 +137,7 @@ def analyse_file(path: str) -> tuple[bool, str]:
         check_plausible(rec, path)
     except RecordingError as exc:
         return False, str(exc)
-    result = analyze(rec.t_s, rec.position_m, config)
+    result = analyze(rec.t_s, rec.position_m, config, workers=_JOB.get("workers", 1))
     if args.json:
         doc = result.to_json()
         if rec.notes:
@@ -372,6 +373,7 @@ def run(args) -> int:
                 timer = _announce_first_run(stderr_line)
             if len(files) == 1:
                 _freeze_heap()
+                _JOB["workers"] = args.jobs or _cores()  # one file: its reps on the cores, by threads
                 emit(*analyse_file(files[0]))
             else:
                 progress.draw()

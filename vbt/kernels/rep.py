@@ -366,7 +366,7 @@ def _still_share(pause):
     return _within(2.0 - pause / SHAPE_MIN_STILL_S)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # nogil: a whole recording's reps are analysed on several threads
 def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     """Metrics of the rep whose rise runs from sample ``bottom`` to ``top`` of window ``x``, into
     ``out[0]`` (a REP_RESULT record); ``settings[0]`` is a REP_SETTINGS record, ``coeffs`` the low-pass's.
