@@ -335,7 +335,7 @@ def _cmd_import(args) -> int:
                 rec = read_recording(path, args.format, args.units)
                 check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                result = analyze(rec.t_s, rec.position_m, config)
+                result = analyze(rec.t_s, rec.position_m, config, workers=os.cpu_count() or 1)
                 duration = float(rec.t_s[-1] - rec.t_s[0])
                 started = path.stat().st_mtime - duration  # the file was written when the recording ended
                 analysed.append((path, rec, result, f"file-{digest[:32]}", started, duration))
