@@ -5,7 +5,8 @@
 1. One hour of 1 kHz Chronojump raw signal (the text Chronojump saves): `vbt analyze FILE --json`
    against a plain NumPy/SciPy analyser of the same file run the same way (reference_cli.py:
    NumPy's own parser, then the same-job reference, or the crude one), best of N, alternating;
-   wall time and CPU time (the machine may be shared: CPU time is the steadier figure).
+   wall time and CPU time (the machine may be shared: CPU time is the steadier figure); and
+   `--jobs 1` (its reps on one thread), and the analysis alone in process on 1 and on every core.
 2. Parsing speed of that text in MB/s (vbt.io.read_recording, in process), and of our CSV.
 3. `vbt --help` start time.
 4. First-ever `vbt analyze` of a small file (numba's cache empty: NUMBA_CACHE_DIR in a temp dir):
@@ -34,6 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
+from vbt.analysis import analyze  # noqa: E402
 from vbt.io import read_recording, write_chronojump, write_csv  # noqa: E402
 from vbt.simulate import SensorSpec, simulate_session  # noqa: E402
 
@@ -68,6 +70,7 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
     size_mb = os.path.getsize(path) / 1e6
     cmds = {
         "vbt analyze --json": [*VBT, "analyze", path, "--json"],
+        "the same, --jobs 1": [*VBT, "analyze", path, "--json", "--jobs", "1"],
         "NumPy/SciPy, previous method": [sys.executable, os.path.join(HERE, "reference_cli.py"), path,
                                          "--method", "fitted"],
         "NumPy/SciPy, crude": [sys.executable, os.path.join(HERE, "reference_cli.py"), path, "--method", "crude"],
@@ -88,6 +91,20 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
     for name, target in (("NumPy/SciPy, previous method", 3.0), ("NumPy/SciPy, crude", 1.5)):
         print(f"  ratio against {name:22s} wall {best[name][0] / ours[0]:5.2f} x   CPU {best[name][1] / ours[1]:5.2f} x"
               f"   (target >= {target:g}x)")
+    one = best["the same, --jobs 1"]
+    print(f"  one file's reps on a thread per core against one thread: wall {one[0] / ours[0]:5.2f} x")
+
+    rec = read_recording(path)
+    analyze(rec.t_s[:60000], rec.position_m[:60000])  # warm: the kernels loaded
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    spans = {1: [], cores: []}
+    for _ in range(runs):
+        for workers in spans:
+            t0 = time.perf_counter()
+            analyze(rec.t_s, rec.position_m, workers=workers)
+            spans[workers].append(time.perf_counter() - t0)
+    print(f"the analysis alone (vbt.analysis.analyze, in process), best of {runs}: 1 thread "
+          f"{min(spans[1]):.2f} s, {cores} threads {min(spans[cores]):.2f} s: {min(spans[1]) / min(spans[cores]):.2f}x")
 
     read_recording(path)  # warm: numba's scanner loaded
     parse = []
