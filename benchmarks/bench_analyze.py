@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from vbt.analysis import analyze  # noqa: E402
+from vbt.analysis import analyze, usable_cores  # noqa: E402
 from vbt.io import read_recording, write_chronojump, write_csv  # noqa: E402
 from vbt.simulate import SensorSpec, simulate_session  # noqa: E402
 
@@ -96,7 +96,7 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
 
     rec = read_recording(path)
     analyze(rec.t_s[:60000], rec.position_m[:60000])  # warm: the kernels loaded
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     spans = {1: [], cores: []}
     for _ in range(runs):
         for workers in spans:

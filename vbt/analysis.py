@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -9,6 +10,14 @@ import numpy as np
 from vbt.config import AnalysisConfig
 from vbt.results import SetResult
 from vbt.tracker import LiveTracker
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig(), workers: int = 1) -> SetResult:

@@ -328,14 +328,14 @@ def _cmd_import(args) -> int:
                 load_kg=load_kg,
             ).checked()
             try:
-                from vbt.analysis import analyze
+                from vbt.analysis import analyze, usable_cores
             except ImportError as exc:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
                 rec = read_recording(path, args.format, args.units)
                 check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                result = analyze(rec.t_s, rec.position_m, config, workers=os.cpu_count() or 1)
+                result = analyze(rec.t_s, rec.position_m, config, workers=usable_cores())
                 duration = float(rec.t_s[-1] - rec.t_s[0])
                 started = path.stat().st_mtime - duration  # the file was written when the recording ended
                 analysed.append((path, rec, result, f"file-{digest[:32]}", started, duration))

@@ -443,19 +443,17 @@ class LiveTracker:
         are all known once detection has run. Nothing is decided here: each result is used only
         by the rise whose inputs it was computed from (``_rise_events``), so the reps, the stop
         rule and every number are those of the one-by-one path."""
-        self._precomputed = {}
-        if self.rep_workers <= 1 or interpreted():
+        self._precomputed.clear()
+        if self.rep_workers <= 1 or len(events) < PARALLEL_MIN_RISES or interpreted():
             return
-        jobs = []
+        jobs = {}
         for kind, bottom, top, confirm, prev_top in events:
             if kind == K.EV_REP or kind == K.EV_REVISE:
                 key = (int(bottom), int(top), int(confirm), int(prev_top))
-                inputs = self._rep_inputs(*key)
-                if inputs is not None and key not in self._precomputed:
-                    jobs.append((key, inputs))
-                    self._precomputed[key] = None
+                if key not in jobs:
+                    jobs[key] = self._rep_inputs(*key)
+        jobs = [(key, inputs) for key, inputs in jobs.items() if inputs is not None]
         if len(jobs) < PARALLEL_MIN_RISES:
-            self._precomputed = {}
             return
         from concurrent.futures import ThreadPoolExecutor
 

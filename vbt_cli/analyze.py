@@ -373,7 +373,9 @@ def run(args) -> int:
                 timer = _announce_first_run(stderr_line)
             if len(files) == 1:
                 _freeze_heap()
-                _JOB["workers"] = args.jobs or _cores()  # one file: its reps on the cores, by threads
+                from vbt.analysis import usable_cores
+
+                _JOB["workers"] = args.jobs or usable_cores()  # one file: its reps on the cores, by threads
                 emit(*analyse_file(files[0]))
             else:
                 progress.draw()
@@ -390,16 +392,11 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def _run_many(files: list[str], jobs: int, emit) -> None:
     """Analyse ``files`` on ``jobs`` processes, emitting each file's output in order."""
-    jobs = min(jobs or _cores(), len(files))
+    from vbt.analysis import usable_cores
+
+    jobs = min(jobs or usable_cores(), len(files))
     if jobs <= 1:
         for path in files:
             emit(*analyse_file(path))
