@@ -282,44 +282,54 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
 
 
 @njit(cache=True)
-def _sse_two_term(t, x, te, t0, pl, pr, right, coef4):
+def _sse_two_term(t, x, te, t0, pl, pr, right, coef4, basis, fixed_known):
     """Residual SS of x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR with the branch named by ``right``
     given a second term, u^(p+1): the power law's first correction, so that a window reaching
-    beyond where one power holds (force building up, braking easing off) does not bend the ends."""
+    beyond where one power holds (force building up, braking easing off) does not bend the ends.
+    ``basis`` (3 x len(t)) holds each sample's terms, computed once for the normal equations and
+    the residual; with ``fixed_known`` its row of the other branch is already there (the same
+    other end as the call before), and only the named branch's terms are computed."""
     A = np.zeros((4, 4))
     g = np.zeros(4)
     for j in range(t.shape[0]):
         dl = te - t[j]
         dr = t[j] - t0
-        b0 = 1.0
-        b1 = dl ** pl if dl > 0.0 else 0.0
-        b2 = dr ** pr if dr > 0.0 else 0.0
         if right:
+            b1 = basis[0, j] if fixed_known else (dl ** pl if dl > 0.0 else 0.0)
+            b2 = dr ** pr if dr > 0.0 else 0.0
             b3 = b2 * dr if dr > 0.0 else 0.0
         else:
+            b2 = basis[1, j] if fixed_known else (dr ** pr if dr > 0.0 else 0.0)
+            b1 = dl ** pl if dl > 0.0 else 0.0
             b3 = b1 * dl if dl > 0.0 else 0.0
-        bs = (b0, b1, b2, b3)
+        basis[0, j] = b1
+        basis[1, j] = b2
+        basis[2, j] = b3
+        bs = (1.0, b1, b2, b3)
         for r in range(4):
             g[r] += bs[r] * x[j]
-            for c in range(4):
+            for c in range(r, 4):
                 A[r, c] += bs[r] * bs[c]
     for r in range(4):
+        for c in range(r):
+            A[r, c] = A[c, r]
         A[r, r] += 1e-18
     if not _solve_small(A, g, coef4):
         return 1e300
     sse = 0.0
     for j in range(t.shape[0]):
-        dl = te - t[j]
-        dr = t[j] - t0
-        b1 = dl ** pl if dl > 0.0 else 0.0
-        b2 = dr ** pr if dr > 0.0 else 0.0
-        if right:
-            b3 = b2 * dr if dr > 0.0 else 0.0
-        else:
-            b3 = b1 * dl if dl > 0.0 else 0.0
-        r_ = x[j] - (coef4[0] + coef4[1] * b1 + coef4[2] * b2 + coef4[3] * b3)
+        r_ = x[j] - (coef4[0] + coef4[1] * basis[0, j] + coef4[2] * basis[1, j] + coef4[3] * basis[2, j])
         sse += r_ * r_
     return sse
+
+
+@njit(cache=True)
+def _two_term_moved(t, x, te, t0, tb, pl, pr, right, coef4, basis):
+    """:func:`_sse_two_term` with the end named by ``right`` (t0 if right, else te) moved to ``tb``,
+    the other end's terms already in ``basis``."""
+    if right:
+        return _sse_two_term(t, x, te, tb, pl, pr, right, coef4, basis, True)
+    return _sse_two_term(t, x, tb, t0, pl, pr, right, coef4, basis, True)
 
 
 @njit(cache=True)
@@ -346,12 +356,12 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     te = times[0] - tc
     t0 = times[1] - tc
     c4 = np.empty(4)
-    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4)  # two terms at the one-term ends
+    basis = np.empty((3, m))
+    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4, basis, False)  # two terms at the one-term ends
     one = 0.0
-    for j in range(m):
-        dl = te - tt[j]
-        dr = tt[j] - t0
-        r_ = xb[j] - (coef[0] + (coef[1] * dl ** pl if dl > 0.0 else 0.0) + (coef[2] * dr ** pr if dr > 0.0 else 0.0))
+    for j in range(m):  # (the terms just computed, at the same ends)
+        r_ = xb[j] - (coef[0] + (coef[1] * basis[0, j] if te - tt[j] > 0.0 else 0.0)
+                      + (coef[2] * basis[1, j] if tt[j] - t0 > 0.0 else 0.0))
         one += r_ * r_
     if right:
         a = max(t0 - radius, te)
@@ -364,28 +374,23 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     gr = 0.6180339887498949
     c1 = b - gr * (b - a)
     c2 = a + gr * (b - a)
-    f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
-    f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+    f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis)
+    f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis)
     while b - a > GOLDEN_TOL_S * 10.0:
         if f1 < f2:
             b = c2
             c2 = c1
             f2 = f1
             c1 = b - gr * (b - a)
-            f1 = _sse_two_term(tt, xb, te, c1, pl, pr, right, c4) if right else \
-                _sse_two_term(tt, xb, c1, t0, pl, pr, right, c4)
+            f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis)
         else:
             a = c1
             c1 = c2
             f1 = f2
             c2 = a + gr * (b - a)
-            f2 = _sse_two_term(tt, xb, te, c2, pl, pr, right, c4) if right else \
-                _sse_two_term(tt, xb, c2, t0, pl, pr, right, c4)
+            f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis)
     tm = 0.5 * (a + b)
-    if right:
-        sse = _sse_two_term(tt, xb, te, tm, pl, pr, right, c4)
-    else:
-        sse = _sse_two_term(tt, xb, tm, t0, pl, pr, right, c4)
+    sse = _two_term_moved(tt, xb, te, t0, tm, pl, pr, right, c4, basis)
     if base >= 1e300 or not (sse < 1e300) or sse <= 0.0 or one <= 0.0:
         return False
     # AIC: one more coefficient must earn its keep. The two fits weighed by their Akaike weights,
