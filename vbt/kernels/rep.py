@@ -11,7 +11,7 @@ from numba import njit
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
 from .filters import filtfilt, peak_velocity_adaptive
-from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
+from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point, power,
                       fit_turning_point_auto, refit_two_term)
 from .phase import beta_from_shape, fit_phase_lm
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
@@ -263,7 +263,7 @@ def _onset_sse(t, x, lo, hi, t0, ramp, par, coef2):
         if u <= 0.0:
             r = 0.0
         elif not ramp:
-            r = u ** par
+            r = power(u, par)
         elif u < par:
             r = u * u * u / (6.0 * par)
         else:
