@@ -204,6 +204,44 @@ def test_auto_exponent_search_reaches_the_exhaustive_optimum(pl, pr, te_true, t0
     assert (exps[0], exps[1]) == (pl_b, pr_b) == (pl, pr)
 
 
+def test_cheap_powers_are_the_powers():
+    """power() takes products and square roots for some exponents: within a few ulps of d ** p."""
+    d = np.geomspace(1e-6, 3.0, 2001)
+    for p in (*K.turning.AUTO_EXPONENTS, 1.5, 2.2761, 4.5):
+        got = np.array([K.turning.power(v, p) for v in d])
+        np.testing.assert_allclose(got, d**p, rtol=4e-16 * 4, atol=0)
+
+
+@pytest.mark.parametrize("n,bins", [(150, False), (613, True), (1000, True)])
+@pytest.mark.parametrize("p", [1.3, 2.0, 3.5])
+def test_grid_candidate_sums_are_the_direct_sums(n, bins, p):
+    """The table of powers on an even grid (with a shorter last bin when the window is binned) gives
+    each candidate's branch sums as the direct loop does, to rounding; an uneven grid takes the loop."""
+    rng = np.random.default_rng(n)
+    t = np.arange(n) * 0.001 + 3.217
+    x = np.cumsum(rng.normal(0, 1e-3, n))
+    tb, xb, m = K.turning._binned(t, x, 0, n)
+    assert (m < n) == bins
+    tt = tb - 0.5 * (tb[0] + tb[m - 1])
+    xx = xb - xb.mean()
+    pre = np.empty((m + 1, 8))
+    K.turning._prefix_moments(tt, xx, pre)
+    for uneven in (False, True):
+        if uneven:
+            tt = tt.copy()
+            tt[m // 2] += 0.3 * (tt[1] - tt[0])
+        for left in (True, False):
+            got = np.empty((m // 3, 3))
+            K.turning._grid_sums(tt, xx, pre, 1, 3, m // 3, p, np.bool_(left), got)
+            want = np.empty_like(got)
+            one = np.empty(3)
+            for c in range(m // 3):
+                K.turning._sums(tt, xx, pre, tt[1 + 3 * c], p, np.bool_(left), one)
+                want[c] = one
+            scale = np.abs(want).max(axis=0) + 1e-300
+            np.testing.assert_allclose(got / scale, want / scale, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("right", [True, False])
 def test_two_term_refit_matches_its_plain_twin(right):
     """refit_two_term (golden section, normal equations) against a grid search with least squares:
