@@ -347,8 +347,8 @@ def _two_term_moved(t, x, te, t0, tb, pl, pr, right, coef4, basis):
     """:func:`_sse_two_term` with the end named by ``right`` (t0 if right, else te) moved to ``tb``,
     the other end's terms already in ``basis``."""
     if right:
-        return _sse_two_term(t, x, te, tb, pl, pr, right, coef4, basis, True)
-    return _sse_two_term(t, x, tb, t0, pl, pr, right, coef4, basis, True)
+        return _sse_two_term(t, x, te, tb, pl, pr, right, coef4, basis, YES)
+    return _sse_two_term(t, x, tb, t0, pl, pr, right, coef4, basis, YES)
 
 
 @njit(cache=True)
@@ -376,7 +376,7 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     t0 = times[1] - tc
     c4 = np.empty(4)
     basis = np.empty((3, m))
-    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4, basis, False)  # two terms at the one-term ends
+    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4, basis, NO)  # two terms at the one-term ends
     one = 0.0
     for j in range(m):  # (the terms just computed, at the same ends)
         r_ = xb[j] - (coef[0] + (coef[1] * basis[0, j] if te - tt[j] > 0.0 else 0.0)
