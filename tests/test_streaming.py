@@ -253,3 +253,28 @@ def test_a_set_ended_inside_a_chunk_with_a_new_load_is_analysed_with_it(monkeypa
     assert len(ends) == 3
     force = [e.result.reps[0].mean_force_n for e in ends]
     assert force[1] > force[0] * 1.4  # 100 kg against 60 kg
+
+
+def test_a_first_chunk_longer_than_the_buffer_is_kept_and_the_stream_goes_on_as_in_small_chunks():
+    """A whole recording fed at once becomes the tracker's buffer without a copy; chunks fed after it
+    (which drop its old history and grow the buffer) give the reps a stream of small chunks gives."""
+    from vbt.simulate import simulate_session
+
+    sess = simulate_session(3, n_sets=3, rest_s=25.0, style="squat",
+                            sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002))
+    n = sess.t_s.size
+    first = int(0.7 * n)
+    assert first > 60 * 1000  # longer than the buffer the tracker starts with
+
+    def reps(chunks):
+        tracker = LiveTracker(AnalysisConfig())
+        events, i = [], 0
+        for c in chunks:
+            events += tracker.feed(sess.t_s[i:i + c], sess.position_m[i:i + c])
+            i += c
+        events += tracker.finish()
+        return [e.rep for e in events if isinstance(e, RepCompleted)]
+
+    small = reps([250] * (n // 250 + 1))
+    assert len(small) >= 10
+    assert reps([first] + [250] * ((n - first) // 250 + 1)) == small

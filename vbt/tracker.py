@@ -334,6 +334,12 @@ class LiveTracker:
             self._buf_len -= drop
             self._buf_start += drop
             need = self._buf_len + grid.size
+        if need > self._buf.size and self._buf_len == 0:
+            # a whole recording fed at once: keep its grid (fresh from feed, read only) as the buffer,
+            # rather than copying it into a new one (an hour's grid is 29 MB)
+            self._buf = grid
+            self._buf_len = need
+            return
         if need > self._buf.size:
             nb = np.empty(max(need, 2 * self._buf.size))
             nb[: self._buf_len] = self._buf[: self._buf_len]
