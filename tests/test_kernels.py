@@ -232,7 +232,7 @@ def test_grid_candidate_sums_are_the_direct_sums(n, bins, p):
             tt[m // 2] += 0.3 * (tt[1] - tt[0])
         for left in (True, False):
             got = np.empty((m // 3, 3))
-            K.turning._grid_sums(tt, xx, pre, 1, 3, m // 3, p, np.bool_(left), got)
+            K.turning._grid_sums(tt, xx, pre, K.turning._even_spacing(tt), 1, 3, m // 3, p, np.bool_(left), got)
             want = np.empty_like(got)
             one = np.empty(3)
             for c in range(m // 3):

@@ -444,12 +444,13 @@ def _even_spacing(t):
 
 
 @njit(cache=True)
-def _grid_sums(t, x, pre, first, stride, count, p, left, out):
+def _grid_sums(t, x, pre, even_dt, first, stride, count, p, left, out):
     """:func:`_sums` at the candidate times t[first + c*stride], c < count, into out[c]. On an even
-    grid with an exponent other than 2, each sample's power comes from one table of (i*dt)^p (one
-    power per sample instead of one per sample and candidate); the sums are the same to rounding."""
+    grid (``even_dt``: :func:`_even_spacing` of ``t``) with an exponent other than 2, each sample's
+    power comes from one table of (i*dt)^p (one power per sample instead of one per sample and
+    candidate); the sums are the same to rounding."""
     n = t.shape[0]
-    dt = _even_spacing(t) if p != 2.0 else 0.0
+    dt = even_dt if p != 2.0 else 0.0
     tmp = np.empty(3)
     if dt == 0.0:
         for c in range(count):
@@ -535,8 +536,9 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
     left_sums = np.empty((ne, 3))
     right_sums = np.empty((no, 3))
     tmp = np.empty(3)
-    _grid_sums(tt, xx, pre, e_lo, stride, ne, p_left, YES, left_sums)
-    _grid_sums(tt, xx, pre, o_lo, stride, no, p_right, NO, right_sums)
+    even_dt = _even_spacing(tt) if (p_left != 2.0 or p_right != 2.0) else 0.0  # (checked once per fit)
+    _grid_sums(tt, xx, pre, even_dt, e_lo, stride, ne, p_left, YES, left_sums)
+    _grid_sums(tt, xx, pre, even_dt, o_lo, stride, no, p_right, NO, right_sums)
     best = 1e308
     be = e_lo
     b0 = o_lo
