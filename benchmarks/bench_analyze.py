@@ -6,7 +6,8 @@
    against a plain NumPy/SciPy analyser of the same file run the same way (reference_cli.py:
    NumPy's own parser, then the same-job reference, or the crude one), best of N, alternating;
    wall time and CPU time (the machine may be shared: CPU time is the steadier figure); and
-   `--jobs 1` (its reps on one thread), and the analysis alone in process on 1 and on every core.
+   `--jobs 1` (its reps on one thread), numba's JIT instead of the native module (vbt.native), and
+   the analysis alone in process on 1 and on every core.
 2. Parsing speed of that text in MB/s (vbt.io.read_recording, in process), and of our CSV.
 3. `vbt --help` start time.
 4. First-ever `vbt analyze` of a small file (numba's cache empty: NUMBA_CACHE_DIR in a temp dir):
@@ -68,19 +69,24 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
     path = os.path.join(d, "hour.txt")
     write_chronojump(path, chronojump_counts(seconds))
     size_mb = os.path.getsize(path) / 1e6
+    # the kernels as a user has them after a first run: numba's cache and the native module (vbt.native)
+    subprocess.run([*VBT, "analyze", "--warm-up"], env=ENV, check=True, capture_output=True, cwd=ROOT)
+    jit_env = dict(ENV, VBT_NATIVE_KERNELS="0")
     cmds = {
         "vbt analyze --json": [*VBT, "analyze", path, "--json"],
         "the same, --jobs 1": [*VBT, "analyze", path, "--json", "--jobs", "1"],
+        "the same, numba's JIT": [*VBT, "analyze", path, "--json"],
         "NumPy/SciPy, previous method": [sys.executable, os.path.join(HERE, "reference_cli.py"), path,
                                          "--method", "fitted"],
         "NumPy/SciPy, crude": [sys.executable, os.path.join(HERE, "reference_cli.py"), path, "--method", "crude"],
     }
-    for cmd in cmds.values():  # warm: caches, page cache
-        timed(cmd)
+    envs = {"the same, numba's JIT": jit_env}
+    for name, cmd in cmds.items():  # warm: caches, page cache
+        timed(cmd, envs.get(name, ENV))
     results = {name: [] for name in cmds}
     for _ in range(runs):
         for name, cmd in cmds.items():
-            results[name].append(timed(cmd))
+            results[name].append(timed(cmd, envs.get(name, ENV)))
     print(f"one hour of 1 kHz Chronojump text ({seconds / 3600:.2f} h, {size_mb:.1f} MB), whole process, "
           f"best of {runs}:")
     best = {name: (min(w for w, _ in r), min(c for _, c in r)) for name, r in results.items()}
@@ -93,6 +99,8 @@ def bench_hour(d: str, seconds: float, runs: int) -> None:
               f"   (target >= {target:g}x)")
     one = best["the same, --jobs 1"]
     print(f"  one file's reps on a thread per core against one thread: wall {one[0] / ours[0]:5.2f} x")
+    jit = best["the same, numba's JIT"]
+    print(f"  the native module against numba's JIT (VBT_NATIVE_KERNELS=0): wall {jit[0] / ours[0]:5.2f} x")
 
     rec = read_recording(path)
     analyze(rec.t_s[:60000], rec.position_m[:60000])  # warm: the kernels loaded
@@ -149,7 +157,10 @@ def bench_first_run(d: str) -> None:
           f"({first_line.strip()!r}), result after {done:.1f} s   (targets: 1 s, 12 s)")
     # the background compile the first run started: `--warm-up` waits on its lock, then loads
     subprocess.run([*VBT, "analyze", "--warm-up"], env=env, capture_output=True, cwd=ROOT)
-    print(f"  the background compile it started ended {time.perf_counter() - t0:.1f} s after the start")
+    built = subprocess.run([sys.executable, "-c", "from vbt import native; print(native.built())"], env=env,
+                           capture_output=True, text=True, cwd=ROOT).stdout.strip() == "True"
+    print(f"  the background compile it started ended {time.perf_counter() - t0:.1f} s after the start "
+          f"(numba's cache, then the native module: {'built' if built else 'not built'})")
     again = timed([*VBT, "analyze", path, "--json"], env=env)[0]
     print(f"  the same file again (cache filled): {again:.2f} s")
     big = os.path.join(d, "big.txt")  # past the size a first run analyses uncompiled

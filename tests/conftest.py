@@ -9,6 +9,11 @@ import time
 
 import pytest
 
+# The suite runs numba's JIT kernels whatever this machine has built (vbt.native): the test modules
+# import the kernels before any fixture runs, and a native module built half-way through would
+# change what the later subprocesses run. tests/test_native.py builds one and compares the two.
+os.environ["VBT_NATIVE_KERNELS"] = "0"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def compiled_kernels():

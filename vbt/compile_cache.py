@@ -125,6 +125,10 @@ def probably_cold() -> bool:
     import glob
     import os
 
+    from vbt import native
+
+    if native.built():
+        return False
     here = _kernels_dir()
     try:
         where = numba_cache_dir(here)
@@ -138,6 +142,10 @@ def probably_cold() -> bool:
 def cold_kernels() -> bool | None:
     """True when numba's cache lacks a kernel (the next analysis compiles), False when every
     kernel is there, None when numba's cache cannot be read this way (an unknown numba)."""
+    from vbt import native
+
+    if native.active():
+        return False  # the native module holds them: nothing compiles
     try:
         from numba.core.dispatcher import Dispatcher
 
@@ -333,6 +341,10 @@ def compiling_elsewhere() -> bool:
 def interpreted() -> bool:
     """True when the kernels run as plain Python (numba's ``NUMBA_DISABLE_JIT=1``, read when numba
     is imported): a first run's small analysis, or a person who asked for it."""
+    from vbt.kernels import jit
+
+    if jit.NATIVE is not None:
+        return False
     import numba
 
     return bool(numba.config.DISABLE_JIT)
@@ -383,7 +395,10 @@ def main() -> int:
                 _compile_halves(300.0)
                 compile_fits()  # loads what the helpers compiled, or compiles what they could not
                 compile_rest()
-            return 0 if cold_kernels() is False else 1
+            if cold_kernels() is not False:
+                return 1
+    start_native_build()  # its own process: whoever waits on this one waits for numba's cache only
+    return 0
 
 
 def prepare() -> None:
@@ -391,6 +406,16 @@ def prepare() -> None:
     at once (:func:`compile_in_parallel`); otherwise nothing (the caller's warm-up loads them)."""
     if cold_kernels():
         compile_in_parallel()
+    start_native_build()
+
+
+def start_native_build() -> None:
+    """When the native module of these kernels is wanted and not built (vbt.native): build it in
+    a background process."""
+    from vbt import native
+
+    if native.needs_build() and not compiling_elsewhere():
+        native.start_background_build()
 
 
 @contextlib.contextmanager

@@ -7,7 +7,7 @@ this module is imported on the first Chronojump file.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from vbt.kernels.jit import njit
 
 
 def _bytes(raw) -> np.ndarray:

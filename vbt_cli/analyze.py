@@ -246,12 +246,31 @@ def _announce_first_run(stderr_line) -> threading.Timer | None:
         compile_in_parallel()  # two halves at once where there are two cores
         _warm_up()  # every kernel, so the cache is whole whichever format comes next
         return None
+    from vbt.compile_cache import start_native_build
+
+    start_native_build()  # the next runs start without numba, once it is built
     if cold is None:
         timer = threading.Timer(1.0, stderr_line, args=("Preparing the analysis…",))
         timer.daemon = True
         timer.start()
         return timer
     return None
+
+
+def _build_native(say) -> None:
+    """--warm-up: build the kernels' native module too (vbt.native), unless it is built, failed
+    before or not wanted; waits for a build in the background instead of starting another."""
+    from vbt import native
+    from vbt.compile_cache import compile_lock
+
+    if not native.needs_build():
+        return
+    say(f"Building the analysis as a native module (~{native.BUILD_S} s, once): later runs start without numba…")
+    with compile_lock():
+        if native.needs_build():
+            native.build_in_child()
+    if not native.built():
+        say(f"The native module: {native.state()[1]}")
 
 
 def _freeze_heap() -> None:
@@ -329,6 +348,7 @@ def run(args) -> int:
             _warm_up()
         if timer is not None:
             timer.cancel()
+        _build_native(lambda line: print(line, file=sys.stderr, flush=True))
         print("the analysis is compiled and cached", file=sys.stderr)
         if not args.paths:
             return 0

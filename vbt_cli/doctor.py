@@ -71,7 +71,9 @@ def check_kernels() -> tuple[bool, str]:
     if cold:
         return False, (f"analysis kernels not compiled yet: the first analysis compiles them (~{FIRST_COMPILE_S} s, "
                        "once); to do it now: vbt analyze --warm-up")
-    return True, "analysis kernels compiled and cached"
+    from vbt import native
+
+    return True, f"analysis kernels compiled and cached; native module {native.state()[1]}"
 
 
 def check_history(home) -> tuple[bool, str]:

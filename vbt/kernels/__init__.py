@@ -8,6 +8,7 @@ holds the checked entry points (validate, allocate, call) for code outside the l
 
 Modules (each imports only those above it)
 -------
+jit      the ``njit`` every kernel is decorated with: numba's, or the native module's build
 common   gravity and the typed flags passed between kernels
 order    search_left/right, median_of, rank_order: small loops instead of numba's generic numpy
 stream   resample_stream/flush (monotone cubic onto a uniform grid), detect_stream (turning points
@@ -32,6 +33,13 @@ import os as _os
 from vbt.compile_cache import refresh_kernel_cache as _refresh_kernel_cache
 
 _refresh_kernel_cache(_os.path.dirname(_os.path.abspath(__file__)))
+
+# Where this machine has built the native module of these sources (vbt.native), every kernel
+# below comes from it and numba is not imported; otherwise numba's JIT.
+from vbt import native as _native
+from . import jit as _jit
+
+_jit.NATIVE = _native.load()
 
 # The names the rest of the project uses, as ``from vbt import kernels as K; K.<name>``; the
 # method's constants stay in their modules (``K.phase.SHAPE_TOL``).

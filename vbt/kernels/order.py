@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 # ---- small helpers, written out: numba's generic numpy implementations (argsort's quicksort,
 # median's selection, searchsorted's keyword variants, slice assignment's broadcast checks with

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from .jit import njit
 
 from .common import G, NO, YES
 from .order import _interp_idx, median_of

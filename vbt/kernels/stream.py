@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from numba import njit
+from .jit import njit
 
 # ---- resampler ------------------------------------------------------------------------------
 # Monotone cubic Hermite interpolation (slopes as in PCHIP: harmonic mean of the neighbouring
