@@ -238,9 +238,26 @@ def build_in_child(timeout_s: float = 600.0) -> bool:
             lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
             _note_failure(where, lines[-1] if lines else f"exit status {done.returncode}")
             return False
+        _write_bytecode()
         return os.path.exists(_paths(where, key())[0])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_bytecode() -> None:
+    """Compile the project's Python files to bytecode beside them, as an install from a wheel does:
+    where Python is told not to write bytecode (PYTHONDONTWRITEBYTECODE) every start would compile
+    the sources again (~40 ms of `vbt analyze`). A folder that cannot be written is left alone."""
+    import compileall
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for package in ("vbt", "vbt_cli", "gui", "firmware_bridge"):
+        folder = os.path.join(root, package)
+        if os.path.isfile(os.path.join(folder, "__init__.py")):
+            try:
+                compileall.compile_dir(folder, quiet=2)
+            except OSError:
+                pass
 
 
 def start_background_build() -> None:

@@ -399,7 +399,10 @@ def run(args) -> int:
                 emit(*analyse_file(files[0]))
             else:
                 progress.draw()
-                _warm_up()  # once here; the forked workers inherit the loaded kernels
+                from vbt import native
+
+                if not native.active():
+                    _warm_up()  # once here; the forked workers inherit numba's loaded kernels
                 _freeze_heap()
                 if timer is not None:
                     timer.cancel()
