@@ -8,8 +8,9 @@ numba is not imported at all. It is built in a process of its own (:func:`build_
 of one core): in the background after a first run's compile, or by any later analysis that finds
 it missing (:func:`start_background_build`), or at once by ``vbt analyze --warm-up``. It sits
 beside numba's cache, named by a key of the package's sources, numpy's version and the
-interpreter, so an edit or an upgrade only means numba's JIT until the next build. Where it cannot be built (no C compiler, a numba without ``pycc``), the kernels stay
-numba's JIT, as before; the reason is kept beside it so that it is not retried on every run.
+interpreter, so an edit or an upgrade only means numba's JIT until the next build. Where it
+cannot be built (no C compiler, a numba without ``pycc``), the kernels stay numba's JIT, as
+before; the reason is kept beside it so that it is not retried on every run.
 
 Which functions: those the Python side calls (the public kernels), each with the one signature
 the warm-up calls compile (``vbt.compile_cache.compile_fits`` and ``compile_rest``). Their
