@@ -430,8 +430,11 @@ def _run_many(files: list[str], jobs: int, emit) -> None:
     ctx = multiprocessing.get_context(method)
     pending: dict[int, tuple[bool, str]] = {}
     next_out = 0
+    # files handed out a few at a time (each worker gets ~8 batches: fewer round trips, still balanced);
+    # measured on 100 one-minute files, 2 processes, 5 runs alternating: 0.83-1.01 s one by one, 0.78-0.86 s
+    chunk = max(1, len(files) // (jobs * 8))
     with ctx.Pool(jobs, initializer=_worker_init, initargs=(_JOB,)) as pool:
-        for i, out in pool.imap_unordered(_indexed, enumerate(files)):
+        for i, out in pool.imap_unordered(_indexed, enumerate(files), chunksize=chunk):
             pending[i] = out
             while next_out in pending:
                 emit(*pending.pop(next_out))
