@@ -180,12 +180,12 @@ def bench_folder(d: str, n_files: int, runs: int) -> None:
     for _ in range(runs):
         one.append(timed([*VBT, "analyze", folder, "--json", "--jobs", "1"])[0])
         two.append(timed([*VBT, "analyze", folder, "--json", "--jobs", "2"])[0])
-        start.append(timed([*VBT, "analyze", "--warm-up"])[0])  # the serial part: start and load the kernels
+        start.append(timed([*VBT, "analyze", "--warm-up"])[0])  # the serial part: start, load the kernels
     print(f"a folder of {n_files} one-minute recordings, best of {runs}: 1 process {min(one):.2f} s, "
           f"2 processes {min(two):.2f} s: {min(one) / min(two):.2f}x   (target >= 1.7x on 2 cores; "
           f"this machine has {os.cpu_count()} CPUs)")
     fixed = min(start)
-    print(f"  of which the serial start (`vbt analyze --warm-up`: interpreter, numba, kernels) {fixed:.2f} s; "
+    print(f"  of which the serial start (`vbt analyze --warm-up`: interpreter, imports, kernels) {fixed:.2f} s; "
           f"the files themselves {min(one) - fixed:.2f} s on 1 process, {min(two) - fixed:.2f} s on 2: "
           f"{(min(one) - fixed) / max(min(two) - fixed, 1e-9):.2f}x")
 
