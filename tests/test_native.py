@@ -174,6 +174,39 @@ def test_a_build_without_a_c_compiler_is_said_once_and_the_jit_stays(tmp_path):
     assert done.returncode == 0, done.stderr
     first, words = done.stdout.splitlines()
     assert first.split() == ["True", "False", "False", "failed"]  # not retried on every run
-    assert "no working C compiler" in words and "numba's JIT" in words
+    assert "no working C compiler" in words and "numba's JIT" in words and "vbt analyze --warm-up" in words
     loaded = run(["from vbt import native; print(native.load())"], env, module=False)
     assert loaded.stdout.strip() == "None"
+    retried = run(["from vbt import native; native.forget_failure(); print(native.needs_build())"], env, module=False)
+    assert retried.stdout.strip() == "True"  # what --warm-up does first: a person asked for it
+
+
+@pytest.mark.slow
+def test_a_damaged_native_module_means_numbas_jit(envs):
+    """A spec file or module that cannot be read (a full disk during the build, a stray edit): the
+    process takes numba's JIT, gives the same numbers, and removes the damaged files so that the
+    next analysis builds them again."""
+    native, jit = envs
+    (spec,) = glob.glob(os.path.join(native["NUMBA_CACHE_DIR"], "*", "vbt_native_*.json"))
+    (module,) = glob.glob(os.path.join(native["NUMBA_CACHE_DIR"], "*", "vbt_native_*.so"))
+    probe = ("from vbt import native; from vbt.io import read_recording; from vbt.analysis import analyze; "
+             "rec = read_recording('fixtures/real/chronojump_grind_85kg_rep7.txt'); "
+             "r = analyze(rec.t_s, rec.position_m); print(native.active(), [x.mean_velocity_m_s for x in r.reps])")
+    want = run([probe], jit, module=False).stdout
+    assert want.startswith("False [")
+    good = {}
+    for path in (spec, module):
+        with open(path, "rb") as f:
+            good[path] = f.read()
+    for path, garbage in ((spec, b'{"filters__filtfilt": [[0, '), (module, b"\x7fELF not really")):
+        try:
+            with open(path, "wb") as f:
+                f.write(garbage)
+            got = run([probe], native, module=False)
+            assert got.returncode == 0 and got.stdout == want, got.stderr
+            assert not os.path.exists(spec) and not os.path.exists(module)  # the next analysis builds them again
+        finally:
+            for p, content in good.items():
+                with open(p, "wb") as f:
+                    f.write(content)
+    assert run([probe], native, module=False).stdout.startswith("True [")

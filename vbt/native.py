@@ -88,7 +88,8 @@ def state() -> tuple[str, str]:
         return "built", "built: the kernels load without numba"
     if os.path.exists(failed):
         with open(failed, encoding="utf-8", errors="replace") as f:
-            return "failed", f"could not be built ({f.read().strip()[:200]}): numba's JIT"
+            return "failed", (f"could not be built ({f.read().strip()[:200]}): numba's JIT; to try again: "
+                              "vbt analyze --warm-up")
     return "missing", "not built yet (the next analysis builds it in the background): numba's JIT"
 
 
@@ -181,7 +182,19 @@ def load() -> NativeKernels | None:
         spec.loader.exec_module(module)
         return NativeKernels(module, specs)
     except (OSError, ImportError, ValueError, TypeError, KeyError):
-        return None  # a damaged or foreign build: the JIT, and the next build replaces it
+        _remove_damaged()  # a damaged or foreign build: numba's JIT here, and the next analysis builds it again
+        return None
+
+
+def _remove_damaged() -> None:
+    where = _where()
+    if where is None:
+        return
+    for path in _paths(where, key())[:2]:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
 
 
 def active() -> bool:
@@ -197,6 +210,16 @@ def built() -> bool:
         return False
     where = _where()
     return where is not None and os.path.exists(_paths(where, key())[0])
+
+
+def forget_failure() -> None:
+    """Let the next build try again after a failed one (``vbt analyze --warm-up`` asks for it)."""
+    where = _where()
+    if where is not None:
+        try:
+            os.remove(_paths(where, key())[2])
+        except OSError:
+            pass
 
 
 def needs_build() -> bool:

@@ -258,11 +258,13 @@ def _announce_first_run(stderr_line) -> threading.Timer | None:
 
 
 def _build_native(say) -> None:
-    """--warm-up: build the kernels' native module too (vbt.native), unless it is built, failed
-    before or not wanted; waits for a build in the background instead of starting another."""
+    """--warm-up: build the kernels' native module too (vbt.native), unless it is built or not
+    wanted (a build that failed before is tried again); waits for a build in the background
+    instead of starting another."""
     from vbt import native
     from vbt.compile_cache import compile_lock
 
+    native.forget_failure()
     if not native.needs_build():
         return
     say(f"Building the analysis as a native module (~{native.BUILD_S} s, once): later runs start without numba…")
