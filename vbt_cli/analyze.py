@@ -43,7 +43,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="PATH", help="recording files, or folders of them")
     p.add_argument("--warm-up", action="store_true",
-                   help="compile the analysis now (a first run does it anyway, ~20 s, once) and exit")
+                   help="compile the analysis now: numba's cache, then the native module later runs load "
+                        "without numba (a first run does both in the background, ~1 min, once); then exit")
     p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
     p.add_argument("--units", choices=("m", "cm", "mm"), default=None,
                    help="position units of CSV recordings (default: the header's, as in position_mm, else "
