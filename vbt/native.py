@@ -45,8 +45,8 @@ def _kernels_dir() -> str:
 @functools.lru_cache(maxsize=None)
 def key() -> str:
     """The native module's key: the sources of ``vbt`` and its kernels (the kernels, and the code
-    that calls them with the argument types they were built for), numpy's version, the interpreter
-    and the machine."""
+    that calls them with the argument types they were built for), numpy's version, the interpreter,
+    the machine and its processor."""
     import hashlib
     import platform
 
@@ -58,8 +58,23 @@ def key() -> str:
     h = hashlib.sha256()
     for folder in (here, _kernels_dir()):
         h.update(kernel_sources_hash(folder).encode())
-    h.update(f"{np.__version__}|{sys.implementation.cache_tag}|{platform.machine()}".encode())
+    h.update(f"{np.__version__}|{sys.implementation.cache_tag}|{platform.machine()}|{_cpu()}".encode())
     return h.hexdigest()[:16]
+
+
+def _cpu() -> str:
+    """This processor's model and features, as far as the system tells without importing LLVM: the
+    module is built for the processor it runs on (as numba's JIT does), so a cache folder shared
+    with another machine (a home folder on the network) must not hand it over."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            lines = [line for line in f.read(65536).splitlines()
+                     if line.startswith(("model name", "flags", "Features", "CPU part"))]
+        return "|".join(dict.fromkeys(lines))
+    except OSError:
+        return platform.processor()
 
 
 def _paths(cache_dir: str, k: str) -> tuple[str, str, str]:
