@@ -44,6 +44,25 @@ def assert_same_results(a: dict, b: dict, where: str) -> None:
             assert a[key] == b[key], f"{where} {key}: {a[key]!r} vs {b[key]!r}"
 
 
+def real_and_family_recordings(folder, first_seed: int) -> list[str]:
+    """Every real fixture, the device fixture, and a set of every motion family written into
+    ``folder`` (seeds from ``first_seed``; the sensor kinds in turn: our CSV, Chronojump's text)."""
+    files = sorted(glob.glob(os.path.join(ROOT, "fixtures", "real", "*.txt")))
+    files.append(os.path.join(ROOT, "fixtures", "device", "chronojump_squat.txt"))
+    kinds = ("csv", "chronojump", "fine")
+    for n, family in enumerate(FAMILIES):
+        kind = kinds[n % len(kinds)]
+        sim = simulate_family(family, first_seed + n, kind)
+        if kind == "chronojump":
+            path = folder / f"{family}-{kind}.txt"
+            path.write_text(chronojump_text(sim))
+        else:
+            path = folder / f"{family}-{kind}.csv"
+            write_csv(path, sim.t_s, sim.position_m)
+        files.append(str(path))
+    return files
+
+
 def lines_by_path(stdout: str) -> dict:
     docs = [json.loads(line) for line in stdout.splitlines()]
     return {os.path.basename(d.pop("path")): d for d in docs}
@@ -54,19 +73,7 @@ def test_uncompiled_kernels_give_the_compiled_results_on_real_and_simulated_sets
     """Every real fixture and a set of every motion family (both file formats, three sensor kinds),
     analysed with numba's machine code and as plain Python (NUMBA_DISABLE_JIT=1, what a first run on a
     small file does): the same reps, stop rep and qualities, the same numbers."""
-    files = sorted(glob.glob(os.path.join(ROOT, "fixtures", "real", "*.txt")))
-    files.append(os.path.join(ROOT, "fixtures", "device", "chronojump_squat.txt"))
-    kinds = ("csv", "chronojump", "fine")
-    for n, family in enumerate(FAMILIES):
-        kind = kinds[n % len(kinds)]
-        sim = simulate_family(family, 900 + n, kind)
-        if kind == "chronojump":
-            path = tmp_path / f"{family}-{kind}.txt"
-            path.write_text(chronojump_text(sim))
-        else:
-            path = tmp_path / f"{family}-{kind}.csv"
-            write_csv(path, sim.t_s, sim.position_m)
-        files.append(str(path))
+    files = real_and_family_recordings(tmp_path, 900)
     compiled = analyze(*files, "--json", "--load-kg", "80")
     assert compiled.returncode == 0, compiled.stderr
     uncompiled = analyze(*files, "--json", "--load-kg", "80", env=dict(os.environ, NUMBA_DISABLE_JIT="1"))

@@ -14,9 +14,8 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_first_run import assert_same_results, lines_by_path
-from vbt.io import write_chronojump, write_csv
-from vbt.motions import FAMILIES, chronojump_text, simulate_family
+from tests.test_first_run import assert_same_results, lines_by_path, real_and_family_recordings
+from vbt.io import write_chronojump
 from vbt.simulate import SensorSpec, simulate_session
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,26 +60,14 @@ def test_native_kernels_give_the_jit_results_on_real_and_simulated_recordings(en
     ten-minute session in one file (its reps analysed on two threads): the same reps, qualities,
     stop rep and numbers as numba's JIT; the folder on two processes too."""
     native, jit = envs
-    files = sorted(glob.glob(os.path.join(ROOT, "fixtures", "real", "*.txt")))
-    files.append(os.path.join(ROOT, "fixtures", "device", "chronojump_squat.txt"))
-    kinds = ("csv", "chronojump", "fine")
-    for n, family in enumerate(FAMILIES):
-        kind = kinds[n % len(kinds)]
-        sim = simulate_family(family, 950 + n, kind)
-        if kind == "chronojump":
-            path = tmp_path / f"{family}-{kind}.txt"
-            path.write_text(chronojump_text(sim))
-        else:
-            path = tmp_path / f"{family}-{kind}.csv"
-            write_csv(path, sim.t_s, sim.position_m)
-        files.append(str(path))
-    for args in ([*files, "--json", "--load-kg", "80", "--jobs", "2"],):
-        a, b = run(["analyze", *args], native), run(["analyze", *args], jit)
-        assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
-        got, want = lines_by_path(a.stdout), lines_by_path(b.stdout)
-        assert got.keys() == want.keys() and len(got) == len(files)
-        for name in want:
-            assert_same_results(got[name], want[name], name)
+    files = real_and_family_recordings(tmp_path, 950)
+    args = ["analyze", *files, "--json", "--load-kg", "80", "--jobs", "2"]
+    a, b = run(args, native), run(args, jit)
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    got, want = lines_by_path(a.stdout), lines_by_path(b.stdout)
+    assert got.keys() == want.keys() and len(got) == len(files)
+    for name in want:
+        assert_same_results(got[name], want[name], name)
 
     session = simulate_session(5, n_sets=8, rest_s=30.0, style="squat",
                                sensor=SensorSpec(rate_hz=1000.0, quantum_m=0.001, noise_m=0.0002))
