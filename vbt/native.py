@@ -91,14 +91,21 @@ def _where() -> str | None:
     return numba_cache_dir(_kernels_dir())
 
 
+@functools.lru_cache(maxsize=None)
+def _files() -> tuple[str, str, str] | None:
+    """This process's module, specs and failure note (:func:`_paths` in :func:`_where`), or None
+    where numba has no writable cache folder; looked up once (the lookup writes a probe file)."""
+    where = _where()
+    return None if where is None else _paths(where, key())
+
+
 def state() -> tuple[str, str]:
     """("built" | "missing" | "failed" | "off", words) for ``vbt doctor``."""
     if not wanted():
         return "off", f"off ({ENV}=0 or NUMBA_DISABLE_JIT set): numba's JIT"
-    where = _where()
-    if where is None:
+    if _files() is None:
         return "failed", "no writable cache folder: numba's JIT, compiled on every run"
-    so, _, failed = _paths(where, key())
+    so, _, failed = _files()
     if os.path.exists(so):
         return "built", "built: the kernels load without numba"
     if os.path.exists(failed):
@@ -121,7 +128,9 @@ class NativeKernels:
         native = getattr(self.module, name, None)
         if native is None or name not in self.specs:
             return fn
-        return _checked(native, [(i, _dtype_of(d), nd, writes) for i, d, nd, writes in self.specs[name]], fn)
+        import numpy as np
+
+        return _checked(native, [(i, np.dtype(d), nd, writes) for i, d, nd, writes in self.specs[name]], fn)
 
 
 def _dtype_spec(dtype) -> object:
@@ -130,12 +139,6 @@ def _dtype_spec(dtype) -> object:
         return dtype.str
     return {"names": list(dtype.names), "formats": [dtype.fields[n][0].str for n in dtype.names],
             "offsets": [dtype.fields[n][1] for n in dtype.names], "itemsize": dtype.itemsize}
-
-
-def _dtype_of(spec):
-    import numpy as np
-
-    return np.dtype(spec)
 
 
 def _same_dtype(got, want) -> bool:
@@ -150,14 +153,11 @@ def _same_dtype(got, want) -> bool:
 def _checked(native, arrays, fn):
     import numpy as np
 
-    passed = set()  # (argument, dtype) pairs seen right: a dtype's record fields are compared once
-
     def call(*args):
         for i, dtype, ndim, writes in arrays:
             a = args[i]
             if not (isinstance(a, np.ndarray) and a.ndim == ndim and a.flags.c_contiguous
-                    and (a.flags.writeable or not writes)
-                    and ((i, a.dtype) in passed or _same_dtype(a.dtype, dtype) and not passed.add((i, a.dtype)))):
+                    and (a.flags.writeable or not writes) and _same_dtype(a.dtype, dtype)):
                 raise TypeError(f"{fn.__name__}: argument {i + 1} must be a C-ordered {ndim}-D {dtype} array"
                                 f"{' that can be written' if writes else ''}, got {_shown(a)}")
         return native(*args)
@@ -184,10 +184,9 @@ def load() -> NativeKernels | None:
         import importlib.util
         import json
 
-        where = _where()
-        if where is None:
+        if _files() is None:
             return None
-        so, spec_path, _ = _paths(where, key())
+        so, spec_path, _ = _files()
         if not os.path.exists(so):
             return None
         with open(spec_path, encoding="utf-8") as f:
@@ -202,10 +201,7 @@ def load() -> NativeKernels | None:
 
 
 def _remove_damaged() -> None:
-    where = _where()
-    if where is None:
-        return
-    for path in _paths(where, key())[:2]:
+    for path in _files()[:2]:
         try:
             os.remove(path)
         except OSError:
@@ -221,30 +217,23 @@ def active() -> bool:
 
 def built() -> bool:
     """Wanted here and built for these sources (without loading it)."""
-    if not wanted():
-        return False
-    where = _where()
-    return where is not None and os.path.exists(_paths(where, key())[0])
+    return wanted() and _files() is not None and os.path.exists(_files()[0])
 
 
 def forget_failure() -> None:
     """Let the next build try again after a failed one (``vbt analyze --warm-up`` asks for it)."""
-    where = _where()
-    if where is not None:
+    if _files() is not None:
         try:
-            os.remove(_paths(where, key())[2])
+            os.remove(_files()[2])
         except OSError:
             pass
 
 
 def needs_build() -> bool:
     """Wanted here, not built for these sources, and not failed before."""
-    if not wanted():
+    if not wanted() or _files() is None:
         return False
-    where = _where()
-    if where is None:
-        return False
-    so, _, failed = _paths(where, key())
+    so, _, failed = _files()
     return not os.path.exists(so) and not os.path.exists(failed)
 
 
@@ -257,9 +246,9 @@ def build_in_child(timeout_s: float = 600.0) -> bool:
 
     from vbt.compile_cache import child_env
 
-    where = _where()
-    if where is None:
+    if _files() is None:
         return False
+    where = os.path.dirname(_files()[0])
     scratch = tempfile.mkdtemp(prefix="vbt-native-")
     try:
         env = dict(child_env(), NUMBA_CACHE_DIR=os.path.join(scratch, "numba-cache"), **{ENV: "0"})
@@ -268,17 +257,17 @@ def build_in_child(timeout_s: float = 600.0) -> bool:
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   timeout=timeout_s)
         except subprocess.TimeoutExpired:
-            _note_failure(where, f"the build took over {timeout_s:.0f} s")
+            _note_failure(f"the build took over {timeout_s:.0f} s")
             return False
         except OSError as exc:
-            _note_failure(where, str(exc))
+            _note_failure(str(exc))
             return False
         if done.returncode != 0:
             lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
-            _note_failure(where, lines[-1] if lines else f"exit status {done.returncode}")
+            _note_failure(lines[-1] if lines else f"exit status {done.returncode}")
             return False
         _write_bytecode()
-        return os.path.exists(_paths(where, key())[0])
+        return os.path.exists(_files()[0])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -329,9 +318,9 @@ def _background() -> int:
     return 0
 
 
-def _note_failure(where: str, why: str) -> None:
+def _note_failure(why: str) -> None:
     try:
-        with open(_paths(where, key())[2], "w", encoding="utf-8") as f:
+        with open(_files()[2], "w", encoding="utf-8") as f:
             f.write(why + "\n")
     except OSError:
         pass
