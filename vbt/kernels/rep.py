@@ -12,7 +12,7 @@ from .common import G, NO, YES
 from .order import _interp_idx, median_of
 from .filters import filtfilt, peak_velocity_adaptive
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point, power,
-                      fit_turning_point_auto, refit_two_term)
+                      fit_turning_point_auto, refit_two_term, refit_two_term_exponents)
 from .phase import beta_from_shape, fit_phase_lm
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
 
@@ -225,11 +225,15 @@ def _last_still_run(x, ib, ip, settle, n_still, tol, above):
 @njit(cache=True)
 def _fit_end(t, x, lo, hi, first_right, shape_passes, two_term, coef, times, exps):
     """One end of a rep: the three-piece fit of samples lo..hi-1, with exponents chosen by the data
-    (and, if ``two_term``, the onset's or arrival's second term) when ``shape_passes`` > 0, else
-    both exponents 2. ``exps`` receives the exponents used."""
+    (and, if ``two_term``, the onset's or arrival's second term; an arrival's exponent is then
+    weighed against the next higher one, :func:`refit_two_term_exponents`) when ``shape_passes``
+    > 0, else both exponents 2. ``exps`` receives the exponents used."""
     if shape_passes > 0:
         fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps)
-        if two_term:
+        if two_term and not first_right:
+            refit_two_term_exponents(t, x, lo, hi, first_right, coef, times, exps,
+                                     AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
+        elif two_term:
             refit_two_term(t, x, lo, hi, exps[0], exps[1], first_right, coef, times,
                            AUTO_RADIUS_SHARE * (t[hi - 1] - t[lo]))
     else:

@@ -360,14 +360,27 @@ def akaike_share(d_aic):
 
 @njit(cache=True)
 def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
+    """See :func:`_refit_two_term`. Returns True when the refinement carries more than half."""
+    res = np.empty(6)
+    _refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius, res)
+    return res[0] >= 0.5
+
+
+@njit(cache=True)
+def _refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius, res):
     """Refine the turning point of the branch named by ``right`` (t0 of a rise's onset, or te of
     an arrival) with :func:`_sse_two_term`, the other end held, within ``radius`` of ``times``.
     The refined end and level are weighed against the one-term fit's by their Akaike weights (the
-    extra term must lower the residual by more than chance would to carry more than half). Returns
-    True when the refinement carries more than half; ``coef`` (c0) and ``times`` are updated."""
+    extra term must lower the residual by more than chance would to carry more than half).
+    ``res`` receives the refinement's Akaike weight, the two-term residual SS (1e300: none), the
+    one-term residual SS, the number of binned samples, and the two-term end and level;
+    ``coef`` (c0) and ``times`` are updated."""
+    res[0] = 0.0
+    res[1] = 1e300
+    res[2] = 1e300
     tb, xb, m = _binned(t, x, lo, hi)
     if m < 8:
-        return False
+        return
     tc = 0.5 * (tb[0] + tb[m - 1])
     tt = np.empty(m)
     for j in range(m):
@@ -389,7 +402,7 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
         a = te - radius
         b = min(te + radius, t0)
     if not b > a:
-        return False
+        return
     gr = 0.6180339887498949
     c1 = b - gr * (b - a)
     c2 = a + gr * (b - a)
@@ -411,17 +424,107 @@ def refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius):
     tm = 0.5 * (a + b)
     sse = _two_term_moved(tt, xb, te, t0, tm, pl, pr, right, c4, basis)
     if base >= 1e300 or not (sse < 1e300) or sse <= 0.0 or one <= 0.0:
-        return False
+        return
     # AIC: one more coefficient must earn its keep. The two fits weighed by their Akaike weights,
     # not the better one taken whole (a near tie would move the end by their difference on a tiny
     # change in the data).
     w = akaike_share(m * math.log(sse / one) + 2.0 * TWO_TERM_PENALTY)
+    res[2] = one
+    res[3] = m
+    res[4] = tm + tc
+    res[5] = c4[0]
     if right:
         times[1] += w * (tm + tc - times[1])
     else:
         times[0] += w * (tm + tc - times[0])
     coef[0] += w * (c4[0] - coef[0])
-    return w >= 0.5
+    res[0] = w
+    res[1] = sse
+
+
+TWO_TERM_HIGHER = 1  # exponents above the one-term choice that an arrival's end is also fitted with
+
+
+@njit(cache=True)
+def refit_two_term_exponents(t, x, lo, hi, right, coef, times, exps, radius):
+    """The end of the branch named by ``right``, averaged by Akaike weights over several models:
+    the branch's one-term exponent and the next TWO_TERM_HIGHER of AUTO_EXPONENTS, each with one
+    term (its own fit near ``times``) and with two (:func:`refit_two_term`). ``coef`` and
+    ``times`` are updated, ``exps`` and the branch's coefficient are those of the heaviest model.
+
+    Why: an arrival that is a power of time times a factor that changes across the window (braking
+    easing off before the top) reads as a lower power to the one-term fits, and the greedy search
+    of :func:`fit_turning_point_auto` then ends it early (7-9 ms on a u^3 arrival); with a second
+    term to take up the factor, the next higher power can fit better, and the data say by how much.
+
+    The evidence is counted by the samples that differ from the one before, not by all of them: a
+    staircase's residuals (a 1 mm encoder's slow arrival, tens of samples on one level) are not
+    independent samples, and counting each made one model take all the weight on a chance fit to
+    the steps."""
+    ne = len(AUTO_EXPONENTS)
+    k0 = 0
+    for q in range(ne):
+        if AUTO_EXPONENTS[q] == (exps[1] if right else exps[0]):
+            k0 = q
+    nq = min(ne, k0 + 1 + TWO_TERM_HIGHER) - k0
+    changes = 0
+    for j in range(lo + 1, hi):
+        if x[j] != x[j - 1]:
+            changes += 1
+    share = min(1.0, changes / max(1.0, hi - lo - 1.0))
+    aic = np.full(2 * nq, np.inf)
+    end = np.empty(2 * nq)
+    lev = np.empty(2 * nq)
+    cb = np.empty(2 * nq)  # the branch's (one-term) coefficient
+    c = np.empty(3)
+    tm = np.empty(2)
+    res = np.empty(6)
+    for i in range(nq):
+        p = AUTO_EXPONENTS[k0 + i]
+        pl = exps[0] if right else p
+        pr = p if right else exps[1]
+        if i == 0:
+            c[:] = coef
+            tm[:] = times
+        else:
+            fit_turning_point_near(t, x, lo, hi, pl, pr, c, tm, times[0], times[1], radius)
+        end[2 * i] = tm[1] if right else tm[0]
+        lev[2 * i] = c[0]
+        cb[2 * i] = c[2] if right else c[1]
+        _refit_two_term(t, x, lo, hi, pl, pr, right, c, tm, radius, res)
+        if not (0.0 < res[2] < 1e300):
+            if i == 0:
+                return  # the two-term refit cannot run here: the one-term fit stays, as it would
+            continue
+        m = res[3] * share
+        aic[2 * i] = m * math.log(res[2])
+        aic[2 * i + 1] = m * math.log(res[1]) + 2.0 * TWO_TERM_PENALTY
+        end[2 * i + 1] = res[4]
+        lev[2 * i + 1] = res[5]
+        cb[2 * i + 1] = cb[2 * i]
+    best = 0
+    for k in range(2 * nq):
+        if aic[k] < aic[best]:
+            best = k
+    sw = 0.0
+    se = 0.0
+    sl = 0.0
+    for k in range(2 * nq):
+        if aic[k] < np.inf:
+            w = math.exp(-0.5 * (aic[k] - aic[best]))
+            sw += w
+            se += w * end[k]
+            sl += w * lev[k]
+    p = AUTO_EXPONENTS[k0 + best // 2]
+    if right:
+        times[1] = se / sw
+        exps[1] = p
+        coef[2] = cb[best]
+    else:
+        times[0] = se / sw
+        exps[0] = p
+        coef[1] = cb[best]
+    coef[0] = sl / sw
 
 
 GRID_TOL = 1e-9  # a sample lies on the window's even time grid when within this share of a spacing
