@@ -3,6 +3,7 @@ model measured by the real analysis."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vbt.analysis import analyze
@@ -75,26 +76,52 @@ def test_warm_up_by_load_limit(session_reps):
     assert [v.done for v in verdicts] == [False, False, False, False, True, True]
 
 
-def test_simulated_session_fires_where_the_truth_does():
-    """A whole session from the motion model on one time line (seed 1: set bests 0.81, 1.04, 0.67,
-    0.76 m/s); the second set is a flagged warm-up at 70 kg, the rest at 100 kg."""
-    sim = simulate_session(1, n_sets=4, rest_s=20.0, style="bench")
+CLEAR_POINTS = 5.0  # two set bests, each within the estimator's MV p95 at 1 mm (~2.5 %): their ratio within ~5 points
+
+
+def _session_verdicts(seed, style):
+    """The day rule on one simulated session (4 sets on one time line: the second a flagged warm-up at
+    70 kg, the rest at 100 kg), fed the true reps and the measured ones (those that start within a set's
+    true span, give or take a second)."""
+    sim = simulate_session(seed, n_sets=4, rest_s=20.0, style=style)
     measured = _measured(sim)
-    sets_true, sets_meas = [], []
+    sets_true = []
     for r in sim.truth:
         if r.index == 1:
             sets_true.append([])
-            sets_meas.append([])
         sets_true[-1].append(r)
-        match = [m for m in measured if abs(m.concentric_start_s - r.concentric_start_s) < 0.3]
-        assert len(match) == 1
-        sets_meas[-1].extend(match)
+    sets_meas = [[m for m in measured
+                  if reps[0].concentric_start_s - 1.0 < m.concentric_start_s < reps[-1].concentric_end_s + 1.0]
+                 for reps in sets_true]
     loads, warm = [100.0, 70.0, 100.0, 100.0], [False, True, False, False]
+    out = []
     for sets in (sets_true, sets_meas):
         rule = DayRule(DayRuleConfig())
-        verdicts = [rule.add_set(reps, load, w) for reps, load, w in zip(sets, loads, warm)]
-        assert [v.basis for v in verdicts] == ["first", "warmup", "same_load", "same_load"]
-        assert [v.done for v in verdicts] == [False, False, True, False]
+        out.append([rule.add_set(reps, load, w) for reps, load, w in zip(sets, loads, warm)])
+    return out
+
+
+def test_simulated_sessions_fire_where_the_truth_does():
+    """Whole sessions from the motion model (10 seeds, bench and squat, 1 mm at 1 kHz): the measured
+    reps give the truth's verdict on every judged set whose true ratio lies more than CLEAR_POINTS from
+    the floor, and the ratio itself within 1 point at the median. (One fixed session used to be the
+    test: seed 1's bench, whose set 4 lies 3.5 points above the floor; its measured ratio came out at
+    90.5 % on one version of the end fits and 89.8 % on the next, within the error either way.)"""
+    clear = agree = 0
+    diffs = []
+    for seed in range(10):
+        for style in ("bench", "squat"):
+            truth, meas = _session_verdicts(seed, style)
+            assert [v.basis for v in meas] == [v.basis for v in truth], (seed, style)
+            assert [v.basis for v in truth] == ["first", "warmup", "same_load", "same_load"]
+            for vt, vm in zip(truth[2:], meas[2:]):
+                diffs.append(abs(vm.ratio_pct - vt.ratio_pct))
+                if abs(vt.ratio_pct - DayRuleConfig().floor_pct) > CLEAR_POINTS:
+                    clear += 1
+                    agree += vm.done == vt.done
+                    assert vm.done == vt.done, (seed, style, vt.ratio_pct, vm.ratio_pct)
+    assert clear >= 25 and agree == clear  # not vacuous: most judged sets are clear of the floor
+    assert float(np.median(diffs)) <= 1.0
 
 
 def _rep(i, v, ecc=None, pause=None):
