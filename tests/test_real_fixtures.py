@@ -20,12 +20,13 @@ from vbt.io import read_recording
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 THRESHOLD_PCT = 10.0
 
-# Exercise-appropriate settings: neither source names the exercise; both rises are far above the
-# default 15 cm minimum ROM (0.28, 0.46 and 0.86 m), so the default segmentation applies.
+# Exercise-appropriate settings: no source names the exercise; every rise is far above the default
+# 15 cm minimum ROM (0.28, 0.46, 0.68-0.70 and 0.86 m), so the default segmentation applies.
 CONFIGS = {
     "chronojump_grind_85kg_rep7": AnalysisConfig(),
     "chronojump_rep_from_rest": AnalysisConfig(),
     "chronojump_slow_rep_still_bottom": AnalysisConfig(),
+    "chronojump_three_fast_reps_apex": AnalysisConfig(),
 }
 
 
