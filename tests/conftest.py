@@ -122,6 +122,21 @@ def firmware_built(firmware_toolchain, tmp_path_factory):
     return fil.build_firmware(d / "default"), fil.build_harness(d / "harness"), d
 
 
+def fresh_health(reader, timeout_s: float = 5.0):
+    """The reader's health figures from a tick computed after this call: ``health()`` returns the
+    latest tick's (one a second), and a simulated device that runs ahead of the wall clock can deliver
+    seconds of stream between two ticks, so the figures read just after a set's end could predate
+    bytes the set's end came after (the firmware's garbage bursts: refused 0 in CI, twice)."""
+    before = reader.health()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        h = reader.health()
+        if h is not before:
+            return h
+        time.sleep(0.02)
+    raise AssertionError(f"no new health tick within {timeout_s} s")
+
+
 class EventLog:
     """Drains an events queue (a reader's or a live session's); keeps every event; waits on
     conditions with a timeout and says what it saw when they fail."""

@@ -27,7 +27,7 @@ import pytest
 from firmware_bridge.emulator import ChronojumpSource, Emulator, Faults
 from firmware_bridge.live import LiveSession
 from firmware_bridge.reader import DeviceReader
-from tests.conftest import EventLog, one_set
+from tests.conftest import EventLog, fresh_health, one_set
 
 VELOCITIES = (0.8, 0.65, 0.5)  # m/s, mean concentric: three clear reps
 GARBAGE_AT_S = (2.0, 4.0, 6.0)  # script seconds: bursts during the set's reps
@@ -192,7 +192,7 @@ def run_set(transport, garbage: bool):
         log = EventLog(session.events)
         log.wait(lambda e: e.type == "device_connected", 30.0)
         end = log.wait(lambda e: e.type == "set_end", 90.0)
-        health = session.reader.health()
+        health = fresh_health(session.reader)
     finally:
         session.stop(finish=False)
     return log, end, health

@@ -29,7 +29,7 @@ from firmware_bridge.protocol import Ack, DeviceIdentity, Heartbeat, Samples
 from firmware_bridge.reader import DeviceReader
 from tests.firmware import fil
 from vbt.simulate import Timeline, simulate_set
-from tests.conftest import EventLog
+from tests.conftest import EventLog, fresh_health
 from tests.conftest import read_until as _read_until
 
 CPM = 10000  # the default build: 0.1 mm per count
@@ -61,7 +61,7 @@ def run_set_live(built, seed, tmp_path, garbage_ms=()):
             connected = events.wait(lambda e: e.type == "device_connected", 30)
             end = events.wait(lambda e: e.type == "set_end", 240)
             watches = run.wait_done(120)
-            health = session.reader.health()
+            health = fresh_health(session.reader)
         finally:
             session.stop(finish=False)
     return sim, connected, end, events.all, watches, health
