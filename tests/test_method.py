@@ -107,7 +107,7 @@ def test_simulated_sessions_fire_where_the_truth_does():
     the floor, and the ratio itself within 1 point at the median. (One fixed session used to be the
     test: seed 1's bench, whose set 4 lies 3.5 points above the floor; its measured ratio came out at
     90.5 % on one version of the end fits and 89.8 % on the next, within the error either way.)"""
-    clear = agree = 0
+    clear = 0
     diffs = []
     for seed in range(10):
         for style in ("bench", "squat"):
@@ -118,9 +118,8 @@ def test_simulated_sessions_fire_where_the_truth_does():
                 diffs.append(abs(vm.ratio_pct - vt.ratio_pct))
                 if abs(vt.ratio_pct - DayRuleConfig().floor_pct) > CLEAR_POINTS:
                     clear += 1
-                    agree += vm.done == vt.done
                     assert vm.done == vt.done, (seed, style, vt.ratio_pct, vm.ratio_pct)
-    assert clear >= 25 and agree == clear  # not vacuous: most judged sets are clear of the floor
+    assert clear >= 25  # not vacuous: most judged sets are clear of the floor
     assert float(np.median(diffs)) <= 1.0
 
 
