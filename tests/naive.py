@@ -76,6 +76,71 @@ def least_squares(columns, y):
     return float(np.sum((y - A @ coef) ** 2)), coef
 
 
+def least_squares_signed(columns, y, signed, sgn=None):
+    """Least squares with the coefficients of the columns numbered in ``signed`` all of sign ``sgn``
+    or zero (``sgn`` None: all of one sign, either), by trying every subset of them held at zero:
+    (residual sum of squares, coefficients)."""
+    import itertools
+
+    best = (np.inf, None)
+    for k in range(len(signed) + 1):
+        for held in itertools.combinations(signed, k):
+            free = [i for i in range(len(columns)) if i not in held]
+            sse, c = least_squares([columns[i] for i in free], y)
+            coef = np.zeros(len(columns))
+            coef[free] = c
+            signs = [np.sign(coef[i]) for i in signed if coef[i] != 0.0]
+            ok = all(s == sgn for s in signs) if sgn is not None else len(set(signs)) <= 1
+            if ok and sse < best[0]:
+                best = (sse, coef)
+    return best
+
+
+def level_fit_bounded(columns, y, w, lev_lo, lev_hi):
+    """Weighted least squares of ``y`` on [1, *columns] with the level (the constant's coefficient)
+    within [lev_lo, lev_hi] and the first column's coefficient >= 0, by trying the level free and
+    at each limit and that coefficient free and at zero: (weighted residual SS, coefficients)."""
+    sw = np.sqrt(w)
+    best = (np.inf, None)
+    for lev in (None, lev_lo, lev_hi):
+        for zero_first in (False, True):
+            cols = [np.asarray(c, float) for c in columns]
+            names = list(range(1, len(cols) + 1))
+            if zero_first:
+                cols, names = cols[1:], names[1:]
+            target = y - (lev if lev is not None else 0.0)
+            design = ([] if lev is not None else [np.ones_like(y)]) + cols
+            if not design:
+                c = np.empty(0)
+            else:
+                c, *_ = np.linalg.lstsq(np.stack(design, 1) * sw[:, None], target * sw, rcond=None)
+            coef = np.zeros(len(columns) + 1)
+            if lev is None:
+                coef[0], rest = c[0], c[1:]
+            else:
+                coef[0], rest = lev, c
+            coef[names] = rest
+            if coef[0] < lev_lo - 1e-12 or coef[0] > lev_hi + 1e-12 or coef[1] < 0.0:
+                continue
+            fit = coef[0] + sum(coef[i + 1] * columns[i] for i in range(len(columns)))
+            sse = float(np.sum(w * (y - fit) ** 2))
+            if sse < best[0]:
+                best = (sse, coef)
+    return best
+
+
+def crossings(t, x, step):
+    """The count boundaries a quantised record crosses: each change of n steps between two samples
+    gives n boundaries, half a step apart from the readings, at times spread evenly between them."""
+    out = []
+    for j in range(1, len(x)):
+        n = int(round(abs(x[j] - x[j - 1]) / step))
+        sign = np.sign(x[j] - x[j - 1])
+        for i in range(n):
+            out.append((t[j - 1] + (i + 0.5) / n * (t[j] - t[j - 1]), x[j - 1] + sign * (i + 0.5) * step))
+    return out
+
+
 def ramp_rise(u, tau):
     """Rise from rest under a force that builds up linearly for ``tau`` and then holds, per unit
     final acceleration: 0 before the onset, u^3/(6 tau), then u^2/2 - tau u/2 + tau^2/6."""
@@ -90,7 +155,8 @@ def fit_turning_point_brute(t, x, p_left, p_right, step):
         ul = np.where(t < te, (te - t).clip(min=0) ** p_left, 0.0)
         for t0 in grid[i:]:
             ur = np.where(t > t0, (t - t0).clip(min=0) ** p_right, 0.0)
-            sse, _ = least_squares([np.ones_like(t)] + [c for c in (ul, ur) if np.any(c)], x)
+            branches = [c for c in (ul, ur) if np.any(c)]  # both on one side of the level
+            sse, _ = least_squares_signed([np.ones_like(t)] + branches, x, list(range(1, len(branches) + 1)))
             if sse < best[0] - 1e-15:
                 best = (sse, te, t0)
     return best
@@ -109,11 +175,13 @@ def fit_turning_point_exponents_brute(t, x, exponents, step):
     return best
 
 
-def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, penalty):
+def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, penalty, sgn=1.0):
     """The two-term refit written plainly: the branch named by ``right`` gets a second term
     u^(p+1); its end is moved over a grid within ``radius`` (the other end held, the two never
     crossing), each candidate solved by least squares; the best is taken only if it lowers the
-    one-term residual ``one_sse`` by more than the AIC penalty. Returns (taken, moved end, sse)."""
+    one-term residual ``one_sse`` by more than the AIC penalty. Both branches' leading
+    coefficients keep the sign ``sgn`` (the one-term fit's) or are zero. Returns (taken, moved
+    end, sse)."""
 
     def sse_at(te_, t0_):
         dl = (te_ - t).clip(min=0)
@@ -121,7 +189,7 @@ def refit_two_term_brute(t, x, te, t0, pl, pr, right, radius, step, one_sse, pen
         ul = np.where(dl > 0, dl**pl, 0.0)
         ur = np.where(dr > 0, dr**pr, 0.0)
         extra = ur * dr if right else ul * dl
-        return least_squares([np.ones_like(t), ul, ur, extra], x)[0]
+        return least_squares_signed([np.ones_like(t), ul, ur, extra], x, [1, 2], sgn)[0]
 
     lo, hi = (max(t0 - radius, te), t0 + radius) if right else (te - radius, min(te + radius, t0))
     best = (np.inf, None)

@@ -19,7 +19,7 @@ import importlib.abc
 import sys
 
 KERNEL_PACKAGE = "vbt.kernels"
-KERNEL_PARTS = ("order", "stream", "filters", "turning", "phase", "flight", "rep")  # modules with kernels
+KERNEL_PARTS = ("order", "stream", "filters", "turning", "phase", "flight", "staircase", "rep")  # modules with kernels
 KERNEL_MODULES = (*(f"{KERNEL_PACKAGE}.{part}" for part in KERNEL_PARTS), "vbt.textscan")
 FIRST_COMPILE_S = 20  # measured on a 2-core machine (README, benchmarks/bench_analyze.py)
 STAMP_NAME = "kernels-source.stamp"  # beside numba's cache files of the kernels package

@@ -14,6 +14,7 @@ from .filters import filtfilt, peak_velocity_adaptive
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point, power,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents)
 from .phase import beta_from_shape, fit_phase_lm
+from .staircase import staircase_onset
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
 
 # ---- one rep --------------------------------------------------------------------------------
@@ -524,6 +525,16 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     still_w = _still_share(t0 - t_ecc_end)
     if still_w > 0.0:  # from a still bar: the force may build up first
         t0 += still_w * (ramp_onset(t, x, left, right + 1, t_ecc_end, t0, p_on) - t0)
+    # the samples' fit: the shape refinement below starts from it and is held near it
+    t0_ref = t0
+    x0_ref = x0
+    if still_w > 0.0:
+        # A noiseless staircase: the start from the crossings of its counts, the level free within
+        # half a step of the still reading (vbt.kernels.staircase).
+        st2 = np.empty(2)
+        if staircase_onset(t, x, left, right + 1, tol_floor_m / TOL_STEPS_K, t_ecc_end, st2):
+            t0 += still_w * (st2[0] - t0)
+            x0 += still_w * (st2[1] - x0)
     # end: samples within h of the highest recorded point of the rise (it)
     firstt = it
     for j in range(it, ip - 1, -1):
@@ -548,30 +559,30 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t_stop = (n - 1) * dt
     method = 0
     # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
-    still_w = _still_share(t0 - t_ecc_end)  # again: the ramp may have moved the start
-    if shape_passes > 0 and t1 > t0 and x1 > x0 and still_w > 0.0:
+    still_w = _still_share(t0_ref - t_ecc_end)  # again: the ramp may have moved the start
+    if shape_passes > 0 and t1 > t0_ref and x1 > x0_ref and still_w > 0.0:
         # A model-based refinement, taken only where the model explains the rep: the whole
         # phase as one Beta-shaped velocity profile (fit_phase_lm), accepted when its residual is
         # within the recording's own noise (steps and scatter), its ends stay near the local
         # fits', and (below) the ends pass the same checks as any other.
-        j0s = max(0, int(math.ceil(t0 * fs)))
+        j0s = max(0, int(math.ceil(t0_ref * fs)))
         j1s = min(n - 1, int(math.floor(t1 * fs)))
         if j1s - j0s >= 8:
             jps = j0s
             for j in range(j0s, j1s + 1):
                 if v[j] > v[jps]:
                     jps = j
-            pa, pb = beta_from_shape((t[jps] - t0) / (t1 - t0), v[jps] / ((x1 - x0) / (t1 - t0)))
+            pa, pb = beta_from_shape((t[jps] - t0_ref) / (t1 - t0_ref), v[jps] / ((x1 - x0_ref) / (t1 - t0_ref)))
             init = np.empty(6)
-            init[0] = x0
-            init[1] = x1 - x0
-            init[2] = t0
-            init[3] = t1 - t0
+            init[0] = x0_ref
+            init[1] = x1 - x0_ref
+            init[2] = t0_ref
+            init[3] = t1 - t0_ref
             init[4] = pa
             init[5] = pb
             ph = np.empty(6)
-            marg = SHAPE_HOLD_SHARE * (t1 - t0)
-            l_ext = min(max(0, int(math.ceil(max(t0 - marg, t_ecc_end) * fs))), j0s)
+            marg = SHAPE_HOLD_SHARE * (t1 - t0_ref)
+            l_ext = min(max(0, int(math.ceil(max(t0_ref - marg, t_ecc_end) * fs))), j0s)
             r_ext = min(max(min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs))), j1s + 1), n - 1)
             ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
             noise2 = sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0)
@@ -581,14 +592,14 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             sig = math.sqrt(noise2)
             unc0 = (sig / c_on) ** (1.0 / p_on) if c_on > 0.0 else 1.0
             unc1 = (sig / c_arr) ** (1.0 / p_arr) if c_arr > 0.0 else 1.0
-            shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0))
-            shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0))
+            shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0_ref))
+            shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             # Each limit is a band, not a line: the refinement's share falls from all to none
             # across it, so a tiny change in the data (a live clock's 0.05 %) no longer swaps one
             # estimate for the other whole at a limit (4-6 % of MV on plateau and Beta reps at 1 mm;
             # the end checks below still pass or fail).
             g = still_w * _within(math.sqrt(ms_fit / noise2) / SHAPE_MAX_NOISE_RATIO) if noise2 > 0.0 else 0.0
-            g *= _within(abs(ph[2] - t0) / shift0) if shift0 > 0.0 else 0.0
+            g *= _within(abs(ph[2] - t0_ref) / shift0) if shift0 > 0.0 else 0.0
             g *= _within(abs(ph[2] + ph[3] - t1) / shift1) if shift1 > 0.0 else 0.0
             if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol):
                 b0 = x0 + g * (ph[0] - x0)

@@ -82,9 +82,39 @@ def _solve3(s1, sx, sxx, sl, sll, slx, sr, srr, srx, coef):
         if abs(det) < eps:
             return 1e300
         c0 = (sx * sll * srr - sl * slx * srr - sr * srx * sll) / det
+        cl = (slx - sl * c0) / sll
+        cr = (srx - sr * c0) / srr
+        if cl * cr < 0.0:
+            # Both branches leave the level the same way (a bottom's above it, a top's below): a
+            # branch of the other sign is not an arrival or a departure but something else in the
+            # window (a creep into a slow start) that it would hide. Fit with that branch flat.
+            det_l = s1 * sll - sl * sl
+            det_r = s1 * srr - sr * sr
+            sse_l = 1e300
+            sse_r = 1e300
+            a0 = a2 = b0 = b1 = 0.0
+            if abs(det_r) >= eps:  # left branch flat
+                a0 = (sx * srr - sr * srx) / det_r
+                a2 = (s1 * srx - sr * sx) / det_r
+                sse_l = sxx - a0 * sx - a2 * srx
+            if abs(det_l) >= eps:  # right branch flat
+                b0 = (sx * sll - sl * slx) / det_l
+                b1 = (s1 * slx - sl * sx) / det_l
+                sse_r = sxx - b0 * sx - b1 * slx
+            if sse_l >= 1e300 and sse_r >= 1e300:
+                return 1e300
+            if sse_l <= sse_r:
+                coef[0] = a0
+                coef[1] = 0.0
+                coef[2] = a2
+                return sse_l
+            coef[0] = b0
+            coef[1] = b1
+            coef[2] = 0.0
+            return sse_r
         coef[0] = c0
-        coef[1] = (slx - sl * c0) / sll
-        coef[2] = (srx - sr * c0) / srr
+        coef[1] = cl
+        coef[2] = cr
     return sxx - coef[0] * sx - coef[1] * slx - coef[2] * srx
 
 
@@ -301,13 +331,14 @@ def fit_turning_point_auto(t, x, lo, hi, first_right, coef, times, exps):
 
 
 @njit(cache=True)
-def _sse_two_term(t, x, te, t0, pl, pr, right, coef4, basis, fixed_known):
+def _sse_two_term(t, x, te, t0, pl, pr, right, coef4, basis, fixed_known, sgn):
     """Residual SS of x ~ c0 + cL*(te-t)+^pL + cR*(t-t0)+^pR with the branch named by ``right``
     given a second term, u^(p+1): the power law's first correction, so that a window reaching
     beyond where one power holds (force building up, braking easing off) does not bend the ends.
     ``basis`` (3 x len(t)) holds each sample's terms, computed once for the normal equations and
     the residual; with ``fixed_known`` its row of the other branch is already there (the same
-    other end as the call before), and only the named branch's terms are computed."""
+    other end as the call before), and only the named branch's terms are computed. Both branches'
+    leading coefficients have the sign ``sgn`` or are zero (:func:`_solve_signed`)."""
     A = np.zeros((4, 4))
     g = np.zeros(4)
     for j in range(t.shape[0]):
@@ -333,7 +364,7 @@ def _sse_two_term(t, x, te, t0, pl, pr, right, coef4, basis, fixed_known):
         for c in range(r):
             A[r, c] = A[c, r]
         A[r, r] += 1e-18
-    if not _solve_small(A, g, coef4):
+    if not _solve_signed(A, g, sgn, coef4):
         return 1e300
     sse = 0.0
     for j in range(t.shape[0]):
@@ -343,12 +374,59 @@ def _sse_two_term(t, x, te, t0, pl, pr, right, coef4, basis, fixed_known):
 
 
 @njit(cache=True)
-def _two_term_moved(t, x, te, t0, tb, pl, pr, right, coef4, basis):
+def _solve_signed(A, g, sgn, out):
+    """The least squares of normal equations ``A`` out = ``g`` in (level, left branch, right
+    branch, second term) with both branches' coefficients of sign ``sgn`` or zero (0: free): the
+    best of the solutions with each of them free or held at zero that keeps the signs. A rise
+    from rest leaves its level upwards, an arrival at the top comes from below; a fit free to
+    dip first and climb faster after puts a rise's start tens of ms early wherever the samples
+    cannot see the dip (a 1 mm staircase's first steps). False if singular."""
+    n = 4
+    best = -1e308
+    found = False
+    sol = np.empty(n)
+    Ar = np.empty((n, n))
+    gr = np.empty(n)
+    idx = np.empty(n, np.int64)
+    for mask in range(4 if sgn != 0.0 else 1):  # bit 0: left held at zero, bit 1: right
+        k = 0
+        for r in range(n):
+            if (r == 1 and mask & 1) or (r == 2 and mask & 2):
+                continue
+            idx[k] = r
+            k += 1
+        for a in range(k):
+            gr[a] = g[idx[a]]
+            for b in range(k):
+                Ar[a, b] = A[idx[a], idx[b]]
+        c = np.empty(k)
+        if not _solve_small(Ar[:k, :k].copy(), gr[:k].copy(), c):
+            continue
+        for r in range(n):
+            sol[r] = 0.0
+        fit = 0.0
+        for a in range(k):
+            sol[idx[a]] = c[a]
+            fit += c[a] * g[idx[a]]
+        if sgn != 0.0 and (sol[1] * sgn < 0.0 or sol[2] * sgn < 0.0):
+            continue
+        if fit > best:  # the residual SS is sum x^2 - fit at a least-squares solution
+            best = fit
+            found = True
+            for r in range(n):
+                out[r] = sol[r]
+        if mask == 0:
+            break  # the free solution keeps the signs: it is the best
+    return found
+
+
+@njit(cache=True)
+def _two_term_moved(t, x, te, t0, tb, pl, pr, right, coef4, basis, sgn):
     """:func:`_sse_two_term` with the end named by ``right`` (t0 if right, else te) moved to ``tb``,
     the other end's terms already in ``basis``."""
     if right:
-        return _sse_two_term(t, x, te, tb, pl, pr, right, coef4, basis, YES)
-    return _sse_two_term(t, x, tb, t0, pl, pr, right, coef4, basis, YES)
+        return _sse_two_term(t, x, te, tb, pl, pr, right, coef4, basis, YES, sgn)
+    return _sse_two_term(t, x, tb, t0, pl, pr, right, coef4, basis, YES, sgn)
 
 
 @njit(cache=True)
@@ -356,6 +434,19 @@ def akaike_share(d_aic):
     """The Akaike weight of a model whose AIC exceeds its one rival's by ``d_aic`` (its share when
     the two are averaged, rather than the better one taken whole)."""
     return 1.0 / (1.0 + math.exp(min(0.5 * d_aic, 700.0)))
+
+
+@njit(cache=True)
+def changing_share(x, lo, hi):
+    """The share of samples lo+1..hi-1 that differ from the one before: the evidence a fit of
+    them holds per sample. A staircase's residuals (a 1 mm encoder's slow onset or arrival, tens
+    of samples on one level) are not independent samples; counted one by one, a model comparison
+    gives one model all the weight on a chance fit to the steps."""
+    changes = 0
+    for j in range(lo + 1, hi):
+        if x[j] != x[j - 1]:
+            changes += 1
+    return min(1.0, changes / max(1.0, hi - lo - 1.0))
 
 
 @njit(cache=True)
@@ -389,7 +480,12 @@ def _refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius, res):
     t0 = times[1] - tc
     c4 = np.empty(4)
     basis = np.empty((3, m))
-    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4, basis, NO)  # two terms at the one-term ends
+    # the sign both branches' leading terms keep: the one-term fit's
+    lead = coef[2] if right else coef[1]
+    if lead == 0.0:
+        lead = coef[1] if right else coef[2]
+    sgn = 1.0 if lead > 0.0 else (-1.0 if lead < 0.0 else 0.0)
+    base = _sse_two_term(tt, xb, te, t0, pl, pr, right, c4, basis, NO, sgn)  # two terms at the one-term ends
     one = 0.0
     for j in range(m):  # (the terms just computed, at the same ends)
         r_ = xb[j] - (coef[0] + (coef[1] * basis[0, j] if te - tt[j] > 0.0 else 0.0)
@@ -406,23 +502,23 @@ def _refit_two_term(t, x, lo, hi, pl, pr, right, coef, times, radius, res):
     gr = 0.6180339887498949
     c1 = b - gr * (b - a)
     c2 = a + gr * (b - a)
-    f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis)
-    f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis)
+    f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis, sgn)
+    f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis, sgn)
     while b - a > GOLDEN_TOL_S * 10.0:
         if f1 < f2:
             b = c2
             c2 = c1
             f2 = f1
             c1 = b - gr * (b - a)
-            f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis)
+            f1 = _two_term_moved(tt, xb, te, t0, c1, pl, pr, right, c4, basis, sgn)
         else:
             a = c1
             c1 = c2
             f1 = f2
             c2 = a + gr * (b - a)
-            f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis)
+            f2 = _two_term_moved(tt, xb, te, t0, c2, pl, pr, right, c4, basis, sgn)
     tm = 0.5 * (a + b)
-    sse = _two_term_moved(tt, xb, te, t0, tm, pl, pr, right, c4, basis)
+    sse = _two_term_moved(tt, xb, te, t0, tm, pl, pr, right, c4, basis, sgn)
     if base >= 1e300 or not (sse < 1e300) or sse <= 0.0 or one <= 0.0:
         return
     # AIC: one more coefficient must earn its keep. The two fits weighed by their Akaike weights,
@@ -467,11 +563,7 @@ def refit_two_term_exponents(t, x, lo, hi, right, coef, times, exps, radius):
         if AUTO_EXPONENTS[q] == (exps[1] if right else exps[0]):
             k0 = q
     nq = min(ne, k0 + 1 + TWO_TERM_HIGHER) - k0
-    changes = 0
-    for j in range(lo + 1, hi):
-        if x[j] != x[j - 1]:
-            changes += 1
-    share = min(1.0, changes / max(1.0, hi - lo - 1.0))
+    share = changing_share(x, lo, hi)
     aic = np.full(2 * nq, np.inf)
     end = np.empty(2 * nq)
     lev = np.empty(2 * nq)
