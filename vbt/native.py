@@ -355,6 +355,10 @@ def _build(where: str, scratch: str) -> None:
         from numba.pycc.platform import external_compiler_works
     if not external_compiler_works():
         sys.exit("no working C compiler (on Debian: apt-get install gcc)")
+    # The module is named by the sources it is compiled from: the key is taken before they are
+    # imported, and checked again before the module is installed (an edit or an upgrade during
+    # the build would otherwise give the new sources' name to the old sources' code).
+    k = key()
     with without_scipy_blas():
         compile_fits()
         compile_rest()
@@ -365,7 +369,6 @@ def _build(where: str, scratch: str) -> None:
             self.release_gil = True
 
     pycc_compiler.Flags = _GilFreeFlags
-    k = key()
     cc = CC(PREFIX + k)
     cc.output_dir = scratch
     cc.target_cpu = llvm.get_host_cpu_name()  # built on the machine that runs it, like the JIT
@@ -385,6 +388,9 @@ def _build(where: str, scratch: str) -> None:
             cc.export(f"{part}__{name}", restype(*sig))(obj.py_func)
             specs[f"{part}__{name}"] = [_array_spec(i, ty) for i, ty in enumerate(sig) if isinstance(ty, types.Array)]
     cc.compile()
+    key.cache_clear()
+    if key() != k:
+        sys.exit("the sources changed while the module was built; the next analysis builds it again")
     (built,) = glob.glob(os.path.join(scratch, PREFIX + k + "*"))
     so, spec_path, failed = _paths(where, k)
     tmp = f"{spec_path}.{os.getpid()}"
