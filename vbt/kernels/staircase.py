@@ -31,7 +31,7 @@ STAIR_MAX_CROSSINGS = 8  # the fit takes the first this many (further up, a powe
 STAIR_EXPONENTS = (1.3, 1.6, 2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5, 4.0)
 STAIR_RAMP_TAUS = (0.01, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.13)
 STAIR_RAMP_PENALTY = 2.0  # AIC parameters charged for the build-up time, as vbt.kernels.rep.RAMP_PENALTY
-STAIR_SEARCH_STEP_S = 0.001  # the grid of candidate starts, refined by golden section within one step
+STAIR_SEARCH_STEP_S = 0.003  # the grid of candidate starts, refined by golden section within one step
 STAIR_FLOOR = 0.05  # the least error a crossing's level is given, in steps (the models' own error)
 
 @njit(cache=True)
@@ -173,6 +173,8 @@ def _level_sse(tc, yc, wc, n, t0, model, par, lev_lo, lev_hi, coef3):
             coef3[0] = c[0]
             coef3[1] = c[1]
             coef3[2] = c[2]
+        if face == 0:
+            break  # the free solution keeps the limits: it is the best (a convex problem)
     return max(best, 0.0)
 
 
