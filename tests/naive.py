@@ -129,15 +129,18 @@ def level_fit_bounded(columns, y, w, lev_lo, lev_hi):
     return best
 
 
-def crossings(t, x, step):
-    """The count boundaries a quantised record crosses: each change of n steps between two samples
-    gives n boundaries, half a step apart from the readings, at times spread evenly between them."""
+def crossings(t, x, low, step, count):
+    """The first times a record reaches each count boundary above the reading ``low`` (low + step/2,
+    low + 3 step/2, ...), by linear interpolation between the samples either side: [(time, level)]."""
     out = []
-    for j in range(1, len(x)):
-        n = int(round(abs(x[j] - x[j - 1]) / step))
-        sign = np.sign(x[j] - x[j - 1])
-        for i in range(n):
-            out.append((t[j - 1] + (i + 0.5) / n * (t[j] - t[j - 1]), x[j - 1] + sign * (i + 0.5) * step))
+    for k in range(count):
+        level = low + (k + 0.5) * step
+        above = np.nonzero(x[1:] >= level)[0]
+        if not above.size:
+            break
+        j = int(above[0]) + 1
+        f = (level - x[j - 1]) / (x[j] - x[j - 1])
+        out.append((t[j - 1] + f * (t[j] - t[j - 1]), level))
     return out
 
 

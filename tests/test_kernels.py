@@ -298,15 +298,15 @@ def _arrival_end_errors(seed, step_m, noise_m, p_true=3.0, c=40.0):
 
 
 def test_an_arrival_s_exponent_is_weighed_against_the_next_higher_one():
-    """The greedy exponent search reads a u^3 arrival as a lower power and ends it 3.5-7 ms early on
-    a 0.1 mm sensor (the premise, asserted; 7-9 ms before the branches' signs were held); weighing
+    """The greedy exponent search reads a u^3 arrival as a lower power and ends it 2-4 ms early on
+    a 0.1 mm sensor (the premise, asserted; 7-9 ms before the branches kept their sides); weighing
     the next higher exponent, each with and without the second term, by Akaike weights puts the end
     within 2.5 ms. At 1 mm it is still closer on
     every seed, and as steady across sampling phases (the seeds' only difference there): a
     staircase's residuals count by its steps, not its samples; counted by samples, one model took
     all the weight by chance and the end jumped by up to 7 ms between phases."""
     fine = [_arrival_end_errors(seed, 1e-4, 3e-5) for seed in range(8)]
-    assert min(abs(old) for old, _ in fine) > 0.003
+    assert min(abs(old) for old, _ in fine) > 0.002
     assert max(abs(new) for _, new in fine) < 0.0025
     coarse = [_arrival_end_errors(seed, 1e-3, 0.0) for seed in range(8)]
     assert all(abs(new) < abs(old) for old, new in coarse)
@@ -665,25 +665,23 @@ def test_a_creep_before_the_rise_is_not_taken_for_a_descent():
 
 
 def test_crossings_of_a_staircase_are_where_the_bar_crossed_its_boundaries():
-    """Every change of n counts between two samples gives n boundaries, each crossed by the true
-    bar between those two samples (the crossings' times are exact to a sample spacing)."""
-    rng = np.random.default_rng(4)
+    """The first time the record reaches each count boundary above the still reading lies between
+    two samples across which the true bar crossed that boundary (exact to a sample spacing), and
+    agrees with its plain twin; a wobble that dips back and climbs again counts once."""
     t = np.arange(0, 0.3, 0.001)
-    true = 0.3 + 0.2 * (1 - np.cos(np.pi * (t / 0.3))) + 0.0003 * np.sin(40 * t)
+    true = 0.3004 + 0.2 * (1 - np.cos(np.pi * (t / 0.3))) + 0.0003 * np.sin(40 * t)
     step = 1e-3
     x = np.round(true / step) * step
-    tc, yc = np.empty(1000), np.empty(1000)
-    n = K.staircase.crossings(t, x, 0, t.size, step, tc, yc)
-    want = naive.crossings(t, x, step)
-    assert n == len(want) == int(round((x.max() - x.min()) / step)) + 2 * int(np.sum(np.diff(x) < 0))
+    low = x[0]
+    tc, yc = np.empty(40), np.empty(40)
+    n = K.staircase.crossings(t, x, 0, t.size, low, step, tc, yc)
+    want = naive.crossings(t, x, low, step, 40)
+    assert n == len(want) == 40
     np.testing.assert_allclose(tc[:n], [w[0] for w in want], atol=1e-12)
     np.testing.assert_allclose(yc[:n], [w[1] for w in want], atol=1e-12)
     for tt, yy in zip(tc[:n], yc[:n]):
         j = int(np.searchsorted(t, tt))
-        lo, hi = sorted((true[j - 1], true[j]))
-        assert lo - 1e-12 <= yy <= hi + 1e-12
-    assert K.staircase.is_staircase(x, 0, t.size, step)
-    assert not K.staircase.is_staircase(x + rng.normal(0, 1e-5, t.size), 0, t.size, step)
+        assert true[j - 1] < yy <= true[j]
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -440,7 +440,7 @@ class LiveTracker:
         tol_floor = min(max(tol_floor, TOL_MIN_M), FIT_MAX_M)
         raw_hz = 1.0 / dt_raw if math.isfinite(dt_raw) and dt_raw > 0.0 else 0.0
         settings = K.rep_settings(fs, int(FILTER_PAD_S * fs), FIT_FRACTION, fit_min, FIT_SIDE_S, load,
-                                  SHAPE_PASSES, tol_floor, raw_hz)
+                                  SHAPE_PASSES, tol_floor, raw_hz, step if math.isfinite(step) else 0.0)
         return w0, window, bottom_rel, top - w0, pt, settings, dt_raw, step
 
     def _precompute_reps(self, events: np.ndarray) -> None:

@@ -111,12 +111,13 @@ def flight_start(t, x, tol_m, lo: int = 0, hi: int | None = None) -> int:
 def measure_rep(window, fs_hz, bottom: int, top: int, prev_top: int = -1, *, cutoff_hz: float = 10.0,
                 pad_s: float = 0.5, fit_fraction: float = 0.03, fit_min_m: float = 0.005,
                 fit_side_s: float = 0.3, load_kg: float = 0.0, shape_passes: int = 1,
-                tol_floor_m: float = 0.0003, raw_hz: float = 0.0) -> np.void:
+                tol_floor_m: float = 0.0003, raw_hz: float = 0.0, step_m: float = 0.0) -> np.void:
     """One rep of a uniformly sampled window whose rise runs from sample ``bottom`` to ``top``
     (``prev_top``: the preceding descent's start, -1 none): a REP_RESULT record (``["ok"]``,
     ``["mean_velocity_m_s"]``, ...; times in seconds from the window's first sample). The
     defaults are vbt.tracker's; it adds the step- and rate-dependent fit windows. ``raw_hz``: the
-    rate of the samples the window was resampled from (0: the window's own)."""
+    rate of the samples the window was resampled from (0: the window's own); ``step_m``: their
+    encoder's count, the smallest change between them (0: unknown)."""
     x = _series("window", window, 8)
     fs_hz = _positive("fs_hz", fs_hz)
     bottom, top = _span(bottom, top, x.size, 1)
@@ -124,11 +125,11 @@ def measure_rep(window, fs_hz, bottom: int, top: int, prev_top: int = -1, *, cut
     if not -1 <= prev_top < bottom:
         raise ValueError(f"prev_top must be -1 or a sample before the bottom ({bottom}), got {prev_top}")
     if load_kg < 0.0 or fit_fraction <= 0.0 or fit_min_m < 0.0 or fit_side_s <= 0.0 or tol_floor_m < 0.0 \
-            or raw_hz < 0.0:
-        raise ValueError("load, fit window, tolerance and raw rate must not be negative (fit_fraction, fit_side_s "
-                         "above 0)")
+            or raw_hz < 0.0 or step_m < 0.0:
+        raise ValueError("load, fit window, tolerance, raw rate and step must not be negative (fit_fraction, "
+                         "fit_side_s above 0)")
     settings = rep_settings(fs_hz, int(pad_s * fs_hz), fit_fraction, fit_min_m, fit_side_s, load_kg,
-                            int(shape_passes), tol_floor_m, raw_hz)
+                            int(shape_passes), tol_floor_m, raw_hz, step_m)
     out = rep_result()
     analyze_rep(x, lowpass_coefficients(cutoff_hz, fs_hz), bottom, top, prev_top, settings, out)
     return out[0]

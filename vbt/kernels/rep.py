@@ -32,6 +32,7 @@ REP_SETTINGS = np.dtype([
     ("shape_passes", np.int64),     # > 0: exponents chosen by the data and the whole-phase shape fit
     ("tol_floor_m", np.float64),    # the encoder's resolution in the end checks (steps)
     ("raw_hz", np.float64),         # the raw samples' mean rate, the noise's bandwidth (0: fs_hz)
+    ("step_m", np.float64),         # the raw samples' smallest change, an encoder's count (0: unknown)
 ], align=True)
 REP_RESULT = np.dtype([
     ("ok", np.bool_),               # a valid concentric phase was found (else the rest is NaN)
@@ -54,10 +55,10 @@ REP_RESULT = np.dtype([
 
 
 def rep_settings(fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m,
-                 raw_hz=0.0):
+                 raw_hz=0.0, step_m=0.0):
     """A one-element REP_SETTINGS array (analyze_rep's ``settings``)."""
     s = np.empty(1, dtype=REP_SETTINGS)
-    s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m, raw_hz)
+    s[0] = (fs_hz, n_pad, fit_fraction, fit_min_m, fit_side_s, load_kg, shape_passes, tol_floor_m, raw_hz, step_m)
     return s.view(np.recarray)
 
 
@@ -529,10 +530,11 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t0_ref = t0
     x0_ref = x0
     if still_w > 0.0:
-        # A noiseless staircase: the start from the crossings of its counts, the level free within
+        # A noiseless encoder: the start from the crossings of its counts, the level free within
         # half a step of the still reading (vbt.kernels.staircase).
         st2 = np.empty(2)
-        if staircase_onset(t, x, left, right + 1, tol_floor_m / TOL_STEPS_K, t_ecc_end, st2):
+        raw_dt = 1.0 / cfg.raw_hz if cfg.raw_hz > 0.0 else dt
+        if staircase_onset(t, x, left, right + 1, cfg.step_m, raw_dt, t_ecc_end, st2):
             t0 += still_w * (st2[0] - t0)
             x0 += still_w * (st2[1] - x0)
     # end: samples within h of the highest recorded point of the rise (it)

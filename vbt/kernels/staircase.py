@@ -20,7 +20,9 @@ from .jit import njit
 
 from .turning import TWO_TERM_PENALTY, _solve_small, power
 
-GRID_REL = 1e-6  # a change is a whole number of steps when within this share of a step of one
+STAIR_MIN_STEP_M = 1e-5  # a smaller smallest change is no encoder's count (a float sensor's rounding)
+STAIR_MAX_DT_S = 0.002  # raw samples further apart time their crossings too coarsely (csv at 100-500 Hz)
+STAIR_SAME = 1e-3  # readings within this share of a step are the same count (the resampler's rounding)
 STAIR_STILL_S = 0.02  # the still reading before the rise must hold this long, unchanged
 STAIR_BACK_S = 0.3  # how far before the first crossing the start is searched
 STAIR_MIN_CROSSINGS = 5  # fewer crossings than this in the window: the samples' fit stays
@@ -35,35 +37,27 @@ STAIR_SEARCH_STEP_S = 0.003  # the grid of candidate starts, refined by golden s
 STAIR_FLOOR = 0.05  # the least error a crossing's level is given, in steps (the models' own error)
 
 @njit(cache=True)
-def is_staircase(x, lo, hi, step):
-    """True when every change among samples lo..hi-1 is a whole number of ``step`` (to rounding)."""
-    if not step > 0.0:
-        return False
-    for j in range(lo + 1, hi):
-        d = (x[j] - x[j - 1]) / step
-        if abs(d - round(d)) > GRID_REL * max(1.0, abs(d)) + 1e-9:
-            return False
-    return True
-
-
-@njit(cache=True)
-def crossings(t, x, j0, hi, step, tc, yc):
-    """The count boundaries crossed between samples j0..hi-1: a change of n steps between two
-    samples gives n crossings, spread evenly over the interval, each on the boundary half a step
-    past the count before it. Writes times and levels into ``tc``, ``yc``; returns how many."""
+def crossings(t, x, j0, hi, low, step, tc, yc):
+    """The times at which samples j0..hi-1 first reach each count boundary above the reading
+    ``low`` (``low`` + step/2, + 3 step/2, ...), by linear interpolation between the two samples
+    either side: the encoder's count changed between them, so each is known to their spacing (a
+    change of n counts between two samples spreads its n boundaries evenly over the interval; on
+    a grid resampled from the raw counts, a boundary is crossed midway between the two raw samples
+    that show it). Writes times and levels into ``tc``, ``yc`` (at most their length); returns
+    how many."""
     n = 0
-    for j in range(j0 + 1, hi):
+    j = j0 + 1
+    while n < tc.shape[0]:
+        level = low + (n + 0.5) * step
+        while j < hi and x[j] < level:
+            j += 1
+        if j >= hi:
+            break
         d = x[j] - x[j - 1]
-        k = int(round(abs(d) / step))
-        if k == 0:
-            continue
-        sg = 1.0 if d > 0.0 else -1.0
-        for i in range(k):
-            if n >= tc.shape[0]:
-                return n
-            tc[n] = t[j - 1] + (i + 0.5) / k * (t[j] - t[j - 1])
-            yc[n] = x[j - 1] + sg * (i + 0.5) * step
-            n += 1
+        f = (level - x[j - 1]) / d if d > 0.0 else 1.0
+        tc[n] = t[j - 1] + min(max(f, 0.0), 1.0) * (t[j] - t[j - 1])
+        yc[n] = level
+        n += 1
     return n
 
 
@@ -220,47 +214,43 @@ def _best_start(tc, yc, wc, n, a, b, model, par, lev_lo, lev_hi, coef2):
 
 
 @njit(cache=True)
-def staircase_onset(t, x, lo, hi, step, t_min, out2):
-    """The start and level of a rise from a still bar on a noiseless staircase of ``step``, from
-    the crossings of samples lo..hi-1 after the last still reading. The models are the power laws
-    of AUTO_EXPONENTS and the force build-ups of STAIR_RAMP_TAUS (charged STAIR_RAMP_PENALTY
-    parameters), averaged by their Akaike weights; the level is held within half a step of the
-    still reading, the start after ``t_min``. Returns False (``out2`` untouched) when the samples
-    are not a staircase, the reading before the rise did not hold still for STAIR_STILL_S, or the
-    window holds fewer than STAIR_MIN_CROSSINGS crossings."""
-    if hi - lo < 8 or not is_staircase(x, lo, hi, step):
+def staircase_onset(t, x, lo, hi, step, raw_dt, t_min, out2):
+    """The start and level of a rise from a still bar read by an encoder of ``step`` without noise,
+    from the times at which samples lo..hi-1 reach the count boundaries after the last still
+    reading (:func:`crossings`; the raw samples' spacing ``raw_dt`` is how well each is known). The
+    models are the power laws of STAIR_EXPONENTS with and without their first correction and the
+    force build-ups of STAIR_RAMP_TAUS, averaged by their Akaike weights; the level is held within
+    half a step of the still reading, the start after ``t_min``. Returns False (``out2`` untouched)
+    without a step of at least STAIR_MIN_STEP_M, with raw samples further apart than
+    STAIR_MAX_DT_S, when the reading before the rise did not hold exactly still for STAIR_STILL_S
+    (a noisy encoder's flickers), or with fewer than STAIR_MIN_CROSSINGS boundaries crossed."""
+    if hi - lo < 8 or not step >= STAIR_MIN_STEP_M or not 0.0 < raw_dt <= STAIR_MAX_DT_S:
         return False
     # the lowest reading, and the last sample that reads it before the bar leaves it for good
     ib = lo
     for j in range(lo, hi):
-        if x[j] < x[ib] - 0.5 * step:
+        if x[j] < x[ib]:
             ib = j
     low = x[ib]
+    same = STAIR_SAME * step
     last = ib
     for j in range(ib, hi):
-        if abs(x[j] - low) <= 0.5 * step:
+        if abs(x[j] - low) <= same:
             last = j
     first = last
-    while first > lo and abs(x[first - 1] - low) <= 0.5 * step:
+    while first > lo and abs(x[first - 1] - low) <= same:
         first -= 1
     if t[last] - t[first] < STAIR_STILL_S:
         return False
-    m = hi - last
-    cap = 0
-    for j in range(last + 1, hi):
-        cap += int(round(abs(x[j] - x[j - 1]) / step))
-    if cap < STAIR_MIN_CROSSINGS:
-        return False
-    tc = np.empty(cap)
-    yc = np.empty(cap)
-    n = crossings(t, x, last, hi, step, tc, yc)
-    n = min(n, STAIR_MAX_CROSSINGS)
-    if n < STAIR_MIN_CROSSINGS or m < 2:
+    tc = np.empty(STAIR_MAX_CROSSINGS)
+    yc = np.empty(STAIR_MAX_CROSSINGS)
+    n = crossings(t, x, last, hi, low, step, tc, yc)
+    if n < STAIR_MIN_CROSSINGS:
         return False
     # each crossing's weight: its time is known to within the samples' spacing, so its level to
     # within the speed times that (slow crossings near the start pin it; fast ones far less)
     wc = np.empty(n)
-    dt = t[last + 1] - t[last]
+    dt = raw_dt
     for i in range(n):
         g0 = tc[i] - tc[i - 1] if i > 0 else tc[1] - tc[0]
         g1 = tc[i + 1] - tc[i] if i < n - 1 else g0
