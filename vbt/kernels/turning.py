@@ -789,6 +789,14 @@ def _fit_pieces(t, x, lo, hi, p_left, p_right, coef, times, e_lo, e_hi, o_lo, o_
         else:
             te = 0.5 * (a + b)
     sse = _pair_sse(tt, xx, pre, te, t0, p_left, p_right, s1, sx, sxx, coef)
+    # A branch held flat (_solve3: it would have left the level the other way) leaves its end
+    # free, and the search would put it anywhere along the still stretch by rounding: the bar is
+    # at the level from the edge of the searched range, and the still time before a rise (or
+    # after an arrival) then does not jump on a tiny change in the data.
+    if coef[1] == 0.0:
+        te = min(tt[e_lo], t0)
+    if coef[2] == 0.0:
+        t0 = max(tt[o_hi - 1], te)
     coef[0] += xm
     times[0] = te + tc
     times[1] = t0 + tc
