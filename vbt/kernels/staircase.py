@@ -283,6 +283,8 @@ def staircase_onset(t, x, lo, hi, step, raw_dt, t_min, out2):
         aic[q] = n * math.log(max(sse, 1e-300)) + pen
         if aic[q] < aic[best]:
             best = q
+    if not aic[best] < n * math.log(1e299):
+        return False  # no model could be fitted (every face singular)
     sw = 0.0
     st = 0.0
     sl = 0.0
