@@ -11,10 +11,10 @@ from .jit import njit
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
 from .filters import filtfilt, peak_velocity_adaptive
-from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point, power,
+from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents)
 from .phase import beta_from_shape, fit_phase_lm
-from .staircase import staircase_onset
+from .staircase import rise_basis, staircase_onset
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
 
 # ---- one rep --------------------------------------------------------------------------------
@@ -265,15 +265,7 @@ def _onset_sse(t, x, lo, hi, t0, ramp, par, coef2):
     srx = 0.0
     sxx = 0.0
     for j in range(lo, hi):
-        u = t[j] - t0
-        if u <= 0.0:
-            r = 0.0
-        elif not ramp:
-            r = power(u, par)
-        elif u < par:
-            r = u * u * u / (6.0 * par)
-        else:
-            r = u * u / 2.0 - par * u / 2.0 + par * par / 6.0
+        r = rise_basis(t[j] - t0, 1 if ramp else 0, par)
         s1 += 1.0
         sr += r
         srr += r * r

@@ -62,7 +62,7 @@ def crossings(t, x, j0, hi, low, step, tc, yc):
 
 
 @njit(cache=True)
-def _basis(u, model, par):
+def rise_basis(u, model, par):
     """A rise from rest, u after its start: u^par (model 0), the rise under a force that builds up
     linearly for ``par`` seconds and then holds (1; as vbt.kernels.rep.ramp_onset), or u^par's
     first correction u^(par+1) (2: the second term of a two-term model, as
@@ -119,8 +119,8 @@ def _level_sse(tc, yc, wc, n, t0, model, par, lev_lo, lev_hi, coef3):
     two = model == 2
     for i in range(n):
         u = tc[i] - t0
-        b1 = _basis(u, 1 if model == 1 else 0, par)
-        b2 = _basis(u, 2, par) if two else 0.0
+        b1 = rise_basis(u, 1 if model == 1 else 0, par)
+        b2 = rise_basis(u, 2, par) if two else 0.0
         w = wc[i]
         y = yc[i]
         A[0, 0] += w
