@@ -422,6 +422,24 @@ def takeoff_fit(t, x, lo, j_fly, hi, g, exponents, back_s, fit_m, n_grid=120):
     return best[1]
 
 
+def vertex_cubic(t, x, tc, w, iterations=3):
+    """The vertex of a cubic fitted (numpy's polyfit) to the samples within ``w`` of ``tc``,
+    recentred on it ``iterations`` times: (time, position); None when it has no minimum within the
+    window."""
+    for _ in range(iterations):
+        m = (t >= tc - w) & (t <= tc + w)
+        c = np.polynomial.polynomial.polyfit((t[m] - tc) / w, x[m], 3)
+        roots = np.roots([3 * c[3], 2 * c[2], c[1]])
+        roots = [r.real for r in np.atleast_1d(roots)
+                 if abs(r.imag) < 1e-12 and abs(r.real) < 1 and 2 * c[2] + 6 * c[3] * r.real > 0]
+        if not roots:
+            return None
+        u = min(roots, key=abs)
+        tc += u * w
+        level = c[0] + u * (c[1] + u * (c[2] + u * c[3]))
+    return tc, level
+
+
 def velocity_noise_gain(cutoff_hz, fs_hz, n=8001):
     """Velocity sd per unit white position noise through the zero-phase low-pass and a central
     difference: the root sum of squares of that chain's impulse response (Parseval)."""

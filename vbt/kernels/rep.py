@@ -12,7 +12,7 @@ from .common import G, NO, YES
 from .order import _interp_idx, median_of
 from .filters import filtfilt, peak_velocity_adaptive
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
-                      fit_turning_point_auto, refit_two_term, refit_two_term_exponents)
+                      fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
 from .phase import beta_from_shape, fit_phase_lm
 from .staircase import rise_basis, staircase_onset
 from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
@@ -78,6 +78,14 @@ VERTEX_MAX_S = 0.015
 # ... tapered, not switched: a pause past either limit keeps a share of the hidden time that falls
 # to none at (1 + VERTEX_TAPER) times the limit (tuning seeds 0-44: 0.5 beat 0.25 and 1).
 VERTEX_TAPER = 0.5
+# ... and such a turn's vertex: a cubic over this long either side of it, and at least this many raw
+# samples (tuning seeds 0-19 of bounce and jump, 1 kHz: 16-22 ms beat 8-12 and 30-40)
+VERTEX_FIT_S = 0.018
+VERTEX_FIT_SAMPLES = 4.0
+VERTEX_FIT_MAX_S = 0.04  # ... but not wider than this (100 Hz; tapered to none at 1.5 times it): a cubic
+# over a slower sensor's samples spans shapes it cannot follow (a 25 Hz rep: its start 6 ms early)
+VERTEX_RISE_LO = 2.0  # ... where the cubic rises either side by more than this many climbs (a step and
+VERTEX_RISE_HI = 4.0  # the noise) over its window: all of it from VERTEX_RISE_HI, none below _LO
 EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an extreme count as at it
 # The whole-phase shape fit (phase.fit_phase_lm) is taken only where it explains the rep:
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
@@ -516,6 +524,23 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             t_ecc_end += hidden * w_l / u
             t0 -= hidden * w_r / u
     still_w = _still_share(t0 - t_ecc_end)
+    raw_dt = 1.0 / cfg.raw_hz if cfg.raw_hz > 0.0 else dt
+    if still_w < 1.0:
+        # A turn without a stop: the velocity crosses zero with a finite slope, the position is
+        # smooth there, and a cubic about the lowest point places the turn where the branches
+        # (power laws, each bending away from the other over the window) put it late
+        # (vbt.kernels.turning.vertex_fit).
+        vt = np.empty(7)
+        w_v = max(VERTEX_FIT_S, VERTEX_FIT_SAMPLES * raw_dt)
+        if vertex_fit(t, x, 0, n, t0, w_v, vt) and abs(vt[0] - t0) <= w_v:
+            # ... where the bar visibly comes down to it and goes up from it: a still bar before
+            # a sharp rise, or a turn too gentle for the window to see, is not such a vertex
+            climb = tol_floor_m / TOL_STEPS_K + VERTEX_NOISE_SD * sd_noise
+            s_v = (1.0 - still_w) * (1.0 - _band(min(vt[5], vt[6]) / climb, VERTEX_RISE_LO, VERTEX_RISE_HI)) \
+                * _band(w_v / VERTEX_FIT_MAX_S, 1.0, 1.0 + VERTEX_TAPER)
+            t0 += s_v * (vt[0] - t0)
+            t_ecc_end += s_v * (vt[0] - t_ecc_end)
+            x0 += s_v * (vt[1] - x0)
     if still_w > 0.0:  # from a still bar: the force may build up first
         t0 += still_w * (ramp_onset(t, x, left, right + 1, t_ecc_end, t0, p_on) - t0)
     # the samples' fit: the shape refinement below starts from it and is held near it
@@ -525,7 +550,6 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         # A noiseless encoder: the start from the crossings of its counts, the level free within
         # half a step of the still reading (vbt.kernels.staircase).
         st2 = np.empty(2)
-        raw_dt = 1.0 / cfg.raw_hz if cfg.raw_hz > 0.0 else dt
         if staircase_onset(t, x, left, right + 1, cfg.step_m, raw_dt, t_ecc_end, st2):
             t0 += still_w * (st2[0] - t0)
             x0 += still_w * (st2[1] - x0)

@@ -833,3 +833,80 @@ def _solve_small(A, g, out):
             acc -= A[r, k] * out[k]
         out[r] = acc / A[r, r]
     return True
+
+
+# ---- a turn without a stop ------------------------------------------------------------------
+
+VERTEX_FIT_ITER = 3  # the window is recentred on the vertex found this many times
+
+
+@njit(cache=True)
+def vertex_fit(t, x, lo, hi, tc, w, out7):
+    """The vertex of a turn the bar makes without stopping (touch-and-go, a jump's countermovement):
+    a cubic fitted by least squares to the samples of ``lo..hi-1`` within ``w`` s of ``tc``,
+    recentred on its vertex ``VERTEX_FIT_ITER`` times. Near such a turn the velocity crosses zero
+    with a finite slope, so the bar's position is smooth there and a low-degree polynomial follows
+    it; the power-law branches of :func:`fit_turning_point` suit a rise from rest instead.
+
+    ``out7`` receives (time, position) of the vertex, the cubic's residual sum of squares, the
+    first and last + 1 sample of its window, and how far the cubic rises from the vertex to the
+    window's first and last instant. False, and ``out7`` untouched, when the window holds
+    too few samples, the cubic has no minimum within the window, or the solve is singular."""
+    A = np.empty((4, 4))
+    g = np.empty(4)
+    c = np.empty(4)
+    root = 0.0
+    j0 = lo
+    j1 = lo
+    for _ in range(VERTEX_FIT_ITER):
+        j0 = max(lo, search_left(t, tc - w, hi))
+        j1 = min(hi, search_right(t, tc + w, hi))
+        if j1 - j0 < 8:
+            return False
+        for r in range(4):
+            g[r] = 0.0
+            for k in range(4):
+                A[r, k] = 0.0
+        for j in range(j0, j1):
+            u = (t[j] - tc) / w  # scaled to [-1, 1]: a well-conditioned system
+            p = 1.0
+            for r in range(7):
+                if r < 4:
+                    g[r] += p * x[j]
+                for k in range(max(0, r - 3), min(3, r) + 1):
+                    A[k, r - k] += p
+                p *= u
+        if not _solve_small(A, g, c):
+            return False
+        # x' = c1 + 2 c2 u + 3 c3 u^2 = 0: the root nearest the centre where x'' = 2 c2 + 6 c3 u > 0
+        qa = 3.0 * c[3]
+        qb = 2.0 * c[2]
+        root = np.inf
+        if abs(qa) <= 1e-12 * (abs(qb) + abs(c[1])):
+            if qb > 0.0:
+                root = -c[1] / qb
+        else:
+            disc = qb * qb - 4.0 * qa * c[1]
+            if disc >= 0.0:
+                sq = math.sqrt(disc)
+                for r0 in ((-qb - sq) / (2.0 * qa), (-qb + sq) / (2.0 * qa)):
+                    if qb + 2.0 * qa * r0 > 0.0 and abs(r0) < abs(root):
+                        root = r0
+        if not abs(root) < 1.0:
+            return False
+        tc += root * w
+    sse = 0.0
+    tl = tc - root * w  # the last window's centre
+    for j in range(j0, j1):
+        u = (t[j] - tl) / w
+        e = x[j] - (c[0] + u * (c[1] + u * (c[2] + u * c[3])))
+        sse += e * e
+    out7[0] = tc
+    out7[1] = c[0] + root * (c[1] + root * (c[2] + root * c[3]))
+    out7[2] = sse
+    out7[3] = j0
+    out7[4] = j1
+    # how far the cubic rises from the vertex to either end of its window
+    out7[5] = c[0] - c[1] + c[2] - c[3] - out7[1]
+    out7[6] = c[0] + c[1] + c[2] + c[3] - out7[1]
+    return True
