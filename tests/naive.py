@@ -388,11 +388,12 @@ def final_rise_start(x, lo, top, tol):
     return top
 
 
-def takeoff_fit(t, x, lo, j_fly, hi, g, exponents, back_s, fit_m, n_grid=120):
+def takeoff_fit(t, x, lo, j_fly, hi, g, p_lo, p_hi, back_s, fit_m, n_grid=2400, p_step=0.01):
     """Where the push ends: the flight parabola (curvature -g) fitted from a third of the way from
     ``j_fly`` to ``hi``; back from there, the samples within ``fit_m`` of it; over those, the
-    residual fitted as C (t_off - t)+^p for every p in ``exponents`` and t_off on an even grid from
-    ``back_s`` before the flight's start; the best t_off (-1.0 when too few samples)."""
+    residual fitted as C (t_off - t)+^p by a plain search over p from ``p_lo`` to ``p_hi`` in
+    ``p_step`` and t_off on a fine even grid from ``back_s`` before the flight's start; the best
+    t_off (-1.0 when too few samples)."""
     mid = j_fly + (hi - j_fly) // 3
     if hi - mid < 5:
         return -1.0
@@ -412,13 +413,16 @@ def takeoff_fit(t, x, lo, j_fly, hi, g, exponents, back_s, fit_m, n_grid=120):
     e = np.array([resid(k) for k in range(first, mid + 1)])
     t_lo = max(t[first], t[j_fly] - back_s)
     grid = t_lo + (t[mid] - t_lo) * np.arange(n_grid + 1) / n_grid
+    d = np.clip(grid[:, None] - ts[None, :], 0.0, None)
     best = (np.inf, -1.0)
-    for p in exponents:
-        for to in grid:
-            f = np.where(ts < to, np.clip(to - ts, 0, None) ** p, 0.0)
-            sse = float(e @ e - (f @ e) ** 2 / (f @ f)) if f @ f > 0 else float(e @ e)
-            if sse < best[0]:
-                best = (sse, to)
+    for p in np.arange(p_lo, p_hi + 1e-9, p_step):
+        f = d ** p
+        ff = np.einsum("ij,ij->i", f, f)
+        fe = f @ e
+        sse = np.where(ff > 0, e @ e - fe ** 2 / np.where(ff > 0, ff, 1.0), e @ e)
+        k = int(np.argmin(sse))
+        if sse[k] < best[0]:
+            best = (float(sse[k]), float(grid[k]))
     return best[1]
 
 

@@ -599,24 +599,27 @@ def test_vertex_fit_finds_a_turn_without_a_stop(seed):
     assert not K.turning.vertex_fit(np.arange(200) * 1e-3, steady, 0, 200, 0.1, 0.018, out)
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_takeoff_fit_matches_twin(seed):
-    """The push's last ms: x leaves the flight parabola as (t_off - t)^p; the kernel's take-off and
-    the twin's agree to one step of their common grid, and both land near the true one."""
+    """The push's last ms: x leaves the flight parabola as (t_off - t)^p, p anywhere from 2 to 4.
+    The kernel (p refined between the best of its coarse exponents, t_off between grid points)
+    lands where a plain search over a fine grid of both does (within 0.3 ms on these seeds), and
+    within 1 ms of the true take-off. With p taken from a list of five (2, 2.5 ... 4) and t_off
+    from the grid, these seeds were 1.9-17.7 ms off."""
     rng = np.random.default_rng(seed)
     fs = 1000.0
     t = np.arange(0, 0.6, 1 / fs)
-    t_off, v_off, p = rng.uniform(0.25, 0.32), rng.uniform(1.5, 2.5), rng.choice([2.0, 3.0])
+    t_off, v_off, p = rng.uniform(0.25, 0.32), rng.uniform(1.5, 2.5), rng.uniform(2.0, 4.0)
     flight = 0.3 + v_off * (t - t_off) - 0.5 * K.G * (t - t_off) ** 2
-    x = flight - 4.0 * np.clip(t_off - t, 0, None) ** p + rng.normal(0, 1e-4, t.size)
+    x = flight - 4.0 * np.clip(t_off - t, 0, None) ** p + rng.normal(0, 1e-5, t.size)
     hi = t.size - 1
     j_fly = int(np.searchsorted(t, t_off + 0.02))
     f = K.flight
     got = K.takeoff_fit(t, x, 0, j_fly, hi)
-    want = naive.takeoff_fit(t, x, 0, j_fly, hi, K.G, f.TAKEOFF_EXPONENTS, f.TAKEOFF_BACK_S, f.TAKEOFF_FIT_M)
-    step = (t[j_fly + (hi - j_fly) // 3] - max(t[0], t[j_fly] - f.TAKEOFF_BACK_S)) / 120
-    assert got > 0 and abs(got - want) <= step + 1e-12
-    assert abs(got - t_off) < 0.01
+    want = naive.takeoff_fit(t, x, 0, j_fly, hi, K.G, f.TAKEOFF_EXPONENTS[0], f.TAKEOFF_EXPONENTS[-1],
+                             f.TAKEOFF_BACK_S, f.TAKEOFF_FIT_M)
+    assert got > 0 and abs(got - want) <= 4e-4
+    assert abs(got - t_off) < 1.2e-3
     assert K.takeoff_fit(t, x, 0, hi - 6, hi) == -1.0  # too little flight to fit
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 import numpy as np
 from .jit import njit
@@ -12,7 +14,11 @@ MIN_FLIGHT_S = 0.08  # a ballistic stretch this long before the end is a flight 
 FLIGHT_PAST_APEX_S = 0.04  # ... that goes on this long past the apex (a lift's bar stops there)
 FLIGHT_G_TOL = 1.0  # ... whose own curvature (a free parabola) is -g within this (m/s^2): a wobble's is not
 BALLISTIC_STEPS = 150  # the flight's start is searched at this many points at most
-TAKEOFF_EXPONENTS = (2.0, 2.5, 3.0, 3.5, 4.0)  # the push's last ms: x leaves the flight as (t_off - t)^p
+TAKEOFF_EXPONENTS = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5)  # the push's last ms: x leaves the flight as
+# (t_off - t)^p; the best of these is then refined between its neighbours (golden section)
+TAKEOFF_P_TOL = 0.02  # ... down to this
+TAKEOFF_GRID = 60  # the take-off time: first on a grid of this many steps
+TAKEOFF_T_TOL_S = 2e-5  # ... then by golden section down to this
 TAKEOFF_BACK_S = 0.06  # the take-off is searched this far before the tolerance test's flight start
 TAKEOFF_FIT_M = 0.03  # ... fitting the push where it is within this of the flight parabola
 
@@ -100,12 +106,70 @@ def ballistic_from(t, x, lo, hi, tol):
 
 
 @njit(cache=True)
+def _takeoff_sse(ts, es, see, p, to):
+    """Residual sum of squares of the residuals ``es`` at times ``ts`` (their sum of squares
+    ``see``) about C (to - t)^p, C by least squares."""
+    sff = 0.0
+    sfe = 0.0
+    for k in range(ts.shape[0]):
+        if ts[k] < to:
+            f = (to - ts[k]) ** p
+            sff += f * f
+            sfe += f * es[k]
+    return see - sfe * sfe / sff if sff > 0.0 else see
+
+
+@njit(cache=True)
+def _takeoff_at(ts, es, see, t_lo, t_hi, n_grid, p, refine, out2):
+    """The best take-off time for exponent ``p``: an even grid of n_grid steps over t_lo..t_hi,
+    then (if ``refine``) golden section within a grid step of its best point. out2 = (sse, t_off)."""
+    h = (t_hi - t_lo) / n_grid
+    best_sse = np.inf
+    best_t = -1.0
+    for g in range(n_grid + 1):
+        to = t_lo + h * g
+        sse = _takeoff_sse(ts, es, see, p, to)
+        if sse < best_sse:
+            best_sse = sse
+            best_t = to
+    if not refine:
+        out2[0] = best_sse
+        out2[1] = best_t
+        return
+    gr = 0.5 * (math.sqrt(5.0) - 1.0)
+    a = max(t_lo, best_t - h)
+    b = min(t_hi, best_t + h)
+    c = b - gr * (b - a)
+    d = a + gr * (b - a)
+    fc = _takeoff_sse(ts, es, see, p, c)
+    fd = _takeoff_sse(ts, es, see, p, d)
+    while b - a > TAKEOFF_T_TOL_S:
+        if fc < fd:
+            b = d
+            d = c
+            fd = fc
+            c = b - gr * (b - a)
+            fc = _takeoff_sse(ts, es, see, p, c)
+        else:
+            a = c
+            c = d
+            fc = fd
+            d = a + gr * (b - a)
+            fd = _takeoff_sse(ts, es, see, p, d)
+    if min(fc, fd) < best_sse:
+        best_sse = min(fc, fd)
+        best_t = c if fc < fd else d
+    out2[0] = best_sse
+    out2[1] = best_t
+
+
+@njit(cache=True)
 def takeoff_fit(t, x, lo, j_fly, hi):
     """Where the bar leaves the push for its flight: the flight parabola is fitted on the flight's
     inner part (from half-way between ``j_fly`` and the apex region to ``hi``); before it the
     residual e = x - parabola grows as C (t_off - t)^p (the force falls to zero as the push ends);
-    t_off, C and p in TAKEOFF_EXPONENTS by least squares over the samples where e is under
-    TAKEOFF_FIT_M. -1.0 when there is nothing to fit."""
+    t_off, C and p by least squares over the samples where e is under TAKEOFF_FIT_M (p the best of
+    TAKEOFF_EXPONENTS, refined between its neighbours). -1.0 when there is nothing to fit."""
     tr = t[hi]
     mid = j_fly + (hi - j_fly) // 3
     line = np.empty(2)
@@ -120,27 +184,74 @@ def takeoff_fit(t, x, lo, j_fly, hi):
         first -= 1
     if mid - first < 5:
         return -1.0
-    best_sse = np.inf
-    best_t = -1.0
     t_lo = max(t[first], t[j_fly] - TAKEOFF_BACK_S)
     t_hi = t[mid]
-    n_grid = 120
-    for q in range(len(TAKEOFF_EXPONENTS)):
-        p = TAKEOFF_EXPONENTS[q]
-        for g in range(n_grid + 1):
-            to = t_lo + (t_hi - t_lo) * g / n_grid
-            sff = 0.0
-            sfe = 0.0
-            see = 0.0
-            for k in range(first, mid + 1):
-                u = t[k] - tr
-                e = x[k] - (line[0] + line[1] * u - 0.5 * G * u * u)
-                f = (to - t[k]) ** p if t[k] < to else 0.0
-                sff += f * f
-                sfe += f * e
-                see += e * e
-            sse = see - sfe * sfe / sff if sff > 0.0 else see
-            if sse < best_sse:
-                best_sse = sse
-                best_t = to
+    ts = t[first:mid + 1]
+    es = np.empty(mid + 1 - first)
+    see = 0.0
+    for k in range(first, mid + 1):
+        u = t[k] - tr
+        es[k - first] = x[k] - (line[0] + line[1] * u - 0.5 * G * u * u)
+        see += es[k - first] * es[k - first]
+    r = np.empty(2)
+    best_sse = np.inf
+    best_t = -1.0
+    best_q = 0
+    ne = len(TAKEOFF_EXPONENTS)
+    t_of = np.empty(ne)
+    for q in range(ne):
+        _takeoff_at(ts, es, see, t_lo, t_hi, TAKEOFF_GRID, TAKEOFF_EXPONENTS[q], False, r)
+        t_of[q] = r[1]
+        if r[0] < best_sse:
+            best_sse = r[0]
+            best_t = r[1]
+            best_q = q
+    # golden section on p between the best exponent's neighbours; the take-off moves with p, so for
+    # each p it is searched between the neighbours' own take-offs (and a grid step beyond them)
+    h = (t_hi - t_lo) / TAKEOFF_GRID
+    q0 = max(0, best_q - 1)
+    q1 = min(ne - 1, best_q + 1)
+    n_lo = t_of[q0]
+    n_hi = t_of[q0]
+    for q in range(q0, q1 + 1):
+        n_lo = min(n_lo, t_of[q])
+        n_hi = max(n_hi, t_of[q])
+    n_lo = max(t_lo, n_lo - h)
+    n_hi = min(t_hi, n_hi + h)
+    n_near = max(2, int(math.ceil((n_hi - n_lo) / h)))
+    a = TAKEOFF_EXPONENTS[max(0, best_q - 1)]
+    b = TAKEOFF_EXPONENTS[min(ne - 1, best_q + 1)]
+    gr = 0.5 * (math.sqrt(5.0) - 1.0)
+    c = b - gr * (b - a)
+    d = a + gr * (b - a)
+    _takeoff_at(ts, es, see, n_lo, n_hi, n_near, c, True, r)
+    fc = r[0]
+    tc = r[1]
+    _takeoff_at(ts, es, see, n_lo, n_hi, n_near, d, True, r)
+    fd = r[0]
+    td = r[1]
+    while b - a > TAKEOFF_P_TOL:
+        if fc < fd:
+            b = d
+            d = c
+            fd = fc
+            td = tc
+            c = b - gr * (b - a)
+            _takeoff_at(ts, es, see, n_lo, n_hi, n_near, c, True, r)
+            fc = r[0]
+            tc = r[1]
+        else:
+            a = c
+            c = d
+            fc = fd
+            tc = td
+            d = a + gr * (b - a)
+            _takeoff_at(ts, es, see, n_lo, n_hi, n_near, d, True, r)
+            fd = r[0]
+            td = r[1]
+    if fc < best_sse:
+        best_sse = fc
+        best_t = tc
+    if fd < best_sse:
+        best_t = td
     return best_t
