@@ -84,8 +84,10 @@ VERTEX_FIT_S = 0.018
 VERTEX_FIT_SAMPLES = 4.0
 VERTEX_FIT_MAX_S = 0.04  # ... but not wider than this (100 Hz; tapered to none at 1.5 times it): a cubic
 # over a slower sensor's samples spans shapes it cannot follow (a 25 Hz rep: its start 6 ms early)
-VERTEX_RISE_LO = 2.0  # ... where the cubic rises either side by more than this many climbs (a step and
-VERTEX_RISE_HI = 4.0  # the noise) over its window: all of it from VERTEX_RISE_HI, none below _LO
+VERTEX_RISE_LO = 1.0  # ... where the cubic rises either side by more than this many climbs (a step and
+VERTEX_RISE_HI = 2.0  # the noise) over its window: all of it from _HI, none below _LO (tuning seeds
+# 0-29: 2-4 kept it off half the 1 mm bounces, whose starts it places within 0.5 ms; 0.5-1 let it onto
+# Beta onsets from rest, one stop verdict lost)
 EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an extreme count as at it
 # The whole-phase shape fit (phase.fit_phase_lm) is taken only where it explains the rep:
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
