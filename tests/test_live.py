@@ -206,8 +206,14 @@ def test_history_hook_records_the_live_set(tmp_path):
 def test_a_first_rep_held_mid_rise_is_revised_live_and_in_the_history(tmp_path):
     """Fresh grinder seed 100016 (tests/test_accuracy.py): the first pull holds still for 0.45 s
     mid-way, then goes on up. Live over a real pty with `vbt live --jsonl`: one ``rep`` line at the
-    hold (the quick number), one ``rep_revised`` line for rep 1 once the bar rises on, no STOP before
-    rep 3, and the history file keeps the revised rep, not the one closed at the hold."""
+    hold (the quick number), one ``rep_revised`` line for rep 1 once the bar rises on, no STOP or
+    warning resting on the quick number (each one's loss is the one the revised rep gives), and the
+    history file keeps the revised rep, not the one closed at the hold.
+
+    (This once asserted "no STOP before rep 3". Rep 2's true loss is 8.9 %, 1.1 points from the
+    threshold, and a grind's MV moves by up to 1-2 % with the live byte clock's timing, so a STOP at
+    rep 2 on a rep measured 1 % low is the rule working on that number, not the quick one: CI saw it
+    once. The quick number would give rep 2 a loss near 50 %.)"""
     from firmware_bridge.motion import MotionScript
     from vbt.motions import simulate_family
     from vbt.store import Store
@@ -227,7 +233,20 @@ def test_a_first_rep_held_mid_rise_is_revised_live_and_in_the_history(tmp_path):
     first, revised = (d for d in lines if d["type"] in ("rep", "rep_revised") and d["index"] == 1)
     assert first["mean_velocity_m_s"] > 0.4  # closed at the hold: what the lifter saw first
     assert revised["mean_velocity_m_s"] == pytest.approx(truth, rel=0.03)
-    assert all(d["index"] >= 3 for d in lines if d["type"] == "stop")
+    # every STOP and warning carries the loss that the reps as revised give: the best of the reps so
+    # far that are not doubtful, the revised rep 1 in place of the quick one
+    current = {}
+    alerts = []
+    for d in lines:
+        if d["type"] in ("rep", "rep_revised"):
+            current[d["index"]] = d
+        elif d["type"] in ("stop", "warning"):
+            i = d["index"]
+            best = max(r["mean_velocity_m_s"] for k, r in current.items() if k <= i and r.get("quality", "ok") == "ok")
+            want = 100.0 * (1.0 - current[i]["mean_velocity_m_s"] / best)
+            alerts.append((d["type"], i, d["velocity_loss_pct"], want))
+    assert alerts and all(got == pytest.approx(want, abs=1e-6) for _, _, got, want in alerts), (alerts, reps)
+    assert all(d["index"] >= 2 and d["velocity_loss_pct"] < 30.0 for d in lines if d["type"] == "stop")
     (end,) = [d for d in lines if d["type"] == "set_end"]
     assert end["reps"][0]["mean_velocity_m_s"] == revised["mean_velocity_m_s"]
 
