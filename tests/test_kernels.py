@@ -586,15 +586,15 @@ def test_vertex_fit_finds_a_turn_without_a_stop(seed):
     u = t - tb
     x = 0.4 + np.where(u < 0, v_down**2 / a * np.log(np.cosh(a * u / v_down)),
                        v_up**2 / a * np.log(np.cosh(a * u / v_up))) + rng.normal(0.0, 5e-5, t.size)
-    out = np.empty(7)
+    out = np.empty(6)
     start = tb + rng.uniform(-0.005, 0.005)
     assert K.turning.vertex_fit(t, x, 0, t.size, start, 0.018, out)
     want = naive.vertex_cubic(t, x, start, 0.018)
     assert abs(out[0] - want[0]) < 1e-9 and abs(out[1] - want[1]) < 1e-9
     assert abs(out[0] - tb) < 3e-4
-    j0, j1 = int(out[3]), int(out[4])
+    j0, j1 = int(out[2]), int(out[3])
     assert 35 <= j1 - j0 <= 37 and t[j0] < out[0] < t[j1 - 1]  # its window: 18 ms either side of the vertex
-    assert out[5] > 0 and out[6] > 0  # the cubic rises either side
+    assert out[4] > 0 and out[5] > 0  # the cubic rises either side
     steady = 0.4 + np.arange(200) * 1e-4  # a steady rise has no vertex: the fit says so
     assert not K.turning.vertex_fit(np.arange(200) * 1e-3, steady, 0, 200, 0.1, 0.018, out)
 

@@ -218,8 +218,8 @@ def takeoff_fit(t, x, lo, j_fly, hi):
     n_lo = max(t_lo, n_lo - h)
     n_hi = min(t_hi, n_hi + h)
     n_near = max(2, int(math.ceil((n_hi - n_lo) / h)))
-    a = TAKEOFF_EXPONENTS[max(0, best_q - 1)]
-    b = TAKEOFF_EXPONENTS[min(ne - 1, best_q + 1)]
+    a = TAKEOFF_EXPONENTS[q0]
+    b = TAKEOFF_EXPONENTS[q1]
     gr = 0.5 * (math.sqrt(5.0) - 1.0)
     c = b - gr * (b - a)
     d = a + gr * (b - a)

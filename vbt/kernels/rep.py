@@ -515,8 +515,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     # a tiny change in the data (a live byte clock's stamps: 5 ms, 0.7 % of MV, at 1 mm).
     c_off = abs(coef[1])
     pause = t0 - t_ecc_end
+    climb = tol_floor_m / TOL_STEPS_K + VERTEX_NOISE_SD * sd_noise  # a step and the noise
     if 0.0 < pause < (1.0 + VERTEX_TAPER) * VERTEX_MAX_S and c_on > 0.0 and c_off > 0.0:
-        climb = tol_floor_m / TOL_STEPS_K + VERTEX_NOISE_SD * sd_noise  # a step and the noise
         w_l = (climb / c_off) ** (1.0 / exps[0])
         w_r = (climb / c_on) ** (1.0 / p_on)
         u = w_l + w_r
@@ -532,13 +532,12 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         # smooth there, and a cubic about the lowest point places the turn where the branches
         # (power laws, each bending away from the other over the window) put it late
         # (vbt.kernels.turning.vertex_fit).
-        vt = np.empty(7)
+        vt = np.empty(6)
         w_v = max(VERTEX_FIT_S, VERTEX_FIT_SAMPLES * raw_dt)
         if vertex_fit(t, x, 0, n, t0, w_v, vt) and abs(vt[0] - t0) <= w_v:
             # ... where the bar visibly comes down to it and goes up from it: a still bar before
             # a sharp rise, or a turn too gentle for the window to see, is not such a vertex
-            climb = tol_floor_m / TOL_STEPS_K + VERTEX_NOISE_SD * sd_noise
-            s_v = (1.0 - still_w) * (1.0 - _band(min(vt[5], vt[6]) / climb, VERTEX_RISE_LO, VERTEX_RISE_HI)) \
+            s_v = (1.0 - still_w) * (1.0 - _band(min(vt[4], vt[5]) / climb, VERTEX_RISE_LO, VERTEX_RISE_HI)) \
                 * _band(w_v / VERTEX_FIT_MAX_S, 1.0, 1.0 + VERTEX_TAPER)
             t0 += s_v * (vt[0] - t0)
             t_ecc_end += s_v * (vt[0] - t_ecc_end)

@@ -841,17 +841,17 @@ VERTEX_FIT_ITER = 3  # the window is recentred on the vertex found this many tim
 
 
 @njit(cache=True)
-def vertex_fit(t, x, lo, hi, tc, w, out7):
+def vertex_fit(t, x, lo, hi, tc, w, out6):
     """The vertex of a turn the bar makes without stopping (touch-and-go, a jump's countermovement):
     a cubic fitted by least squares to the samples of ``lo..hi-1`` within ``w`` s of ``tc``,
     recentred on its vertex ``VERTEX_FIT_ITER`` times. Near such a turn the velocity crosses zero
     with a finite slope, so the bar's position is smooth there and a low-degree polynomial follows
     it; the power-law branches of :func:`fit_turning_point` suit a rise from rest instead.
 
-    ``out7`` receives (time, position) of the vertex, the cubic's residual sum of squares, the
-    first and last + 1 sample of its window, and how far the cubic rises from the vertex to the
-    window's first and last instant. False, and ``out7`` untouched, when the window holds
-    too few samples, the cubic has no minimum within the window, or the solve is singular."""
+    ``out6`` receives (time, position) of the vertex, the first and last + 1 sample of its window,
+    and how far the cubic rises from the vertex to the window's first and last instant. False, and
+    ``out6`` untouched, when the window holds too few samples, the cubic has no minimum within the
+    window, or the solve is singular."""
     A = np.empty((4, 4))
     g = np.empty(4)
     c = np.empty(4)
@@ -895,18 +895,11 @@ def vertex_fit(t, x, lo, hi, tc, w, out7):
         if not abs(root) < 1.0:
             return False
         tc += root * w
-    sse = 0.0
-    tl = tc - root * w  # the last window's centre
-    for j in range(j0, j1):
-        u = (t[j] - tl) / w
-        e = x[j] - (c[0] + u * (c[1] + u * (c[2] + u * c[3])))
-        sse += e * e
-    out7[0] = tc
-    out7[1] = c[0] + root * (c[1] + root * (c[2] + root * c[3]))
-    out7[2] = sse
-    out7[3] = j0
-    out7[4] = j1
+    out6[0] = tc
+    out6[1] = c[0] + root * (c[1] + root * (c[2] + root * c[3]))
+    out6[2] = j0
+    out6[3] = j1
     # how far the cubic rises from the vertex to either end of its window
-    out7[5] = c[0] - c[1] + c[2] - c[3] - out7[1]
-    out7[6] = c[0] + c[1] + c[2] + c[3] - out7[1]
+    out6[4] = c[0] - c[1] + c[2] - c[3] - out6[1]
+    out6[5] = c[0] + c[1] + c[2] + c[3] - out6[1]
     return True
