@@ -346,6 +346,62 @@ def test_ramp_onset_leaves_a_power_law_onset_alone():
     assert abs(got - times[1]) < 0.001 and abs(got - 0.1) < 0.002
 
 
+def _braking_case(vp, brake_s, vib_m=0.0, vib_hz=20.0, step_m=1e-4, fs=1000.0):
+    """A still bar, a rise to ``vp`` in 80 ms, 250 ms at ``vp``, then braking as a half cosine over
+    ``brake_s`` (deepest deceleration vp pi / (2 brake_s)), sampled at ``fs`` in ``step_m`` steps,
+    plus a cable vibration. Returns the samples, the 10 Hz velocity and acceleration as analyze_rep
+    computes them, the phase's first and last sample, the peak's, and the true -g crossing (s)."""
+    u = np.arange(0.0, 2.5, 1e-5) - 0.8
+    v = np.where(u < 0.0, 0.0, np.where(u < 0.08, vp * np.sin(0.5 * np.pi * u / 0.08) ** 2, vp))
+    ub = u - 0.33
+    v = np.where(ub > 0.0, np.where(ub < brake_s, vp * np.cos(0.5 * np.pi * ub / brake_s) ** 2, 0.0), v)
+    # the braking's deceleration vp pi / (2 brake_s) sin(pi ub / brake_s) reaches -g first at:
+    tp_true = 0.8 + 0.33 + brake_s / np.pi * np.arcsin(9.80665 * 2.0 * brake_s / (np.pi * vp))
+    x_dense = np.concatenate(([0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) * 1e-5)))
+    t = np.arange(0.0, 2.5, 1.0 / fs)
+    x = np.interp(t, u + 0.8, x_dense) + vib_m * np.sin(2 * np.pi * vib_hz * t + 1.0)
+    x = np.round(x / step_m) * step_m
+    c = np.empty(5)
+    K.butter_lowpass(10.0, fs, c)
+    xf = np.empty_like(x)
+    K.filtfilt(x, c, 100, xf)
+    vel = np.gradient(xf) * fs
+    acc = np.gradient(vel) * fs
+    j0, j1 = int(0.8 * fs), int((1.13 + brake_s) * fs)
+    return t, x, vel, acc, j0, j1, j0 + int(np.argmax(vel[j0:j1])), tp_true
+
+
+def _first_below_g(t, acc, jp, j1):
+    for j in range(jp, j1):
+        if acc[j + 1] < -9.80665:
+            return t[j] + (t[1] - t[0]) * (acc[j] + 9.80665) / (acc[j] - acc[j + 1])
+    return np.inf
+
+
+@pytest.mark.parametrize("vp", [0.65, 0.7, 0.75])
+def test_a_short_braking_past_minus_g_ends_the_propulsive_phase_where_it_does(vp):
+    """A braking whose deceleration passes -g for a few tens of ms: the 10 Hz acceleration never
+    gets there or gets there late; at the higher cut-off the crossing lands within 3 ms."""
+    t, x, vel, acc, j0, j1, jp, tp_true = _braking_case(vp, 0.1)
+    out = np.empty_like(x)
+    assert K.filters.propulsive_acceleration(x, vel, acc, 1000.0, 100, j0, j1, 1000.0, out) == 1.0
+    assert _first_below_g(t, acc, jp, j1) - tp_true > 0.005  # 10 Hz: absent (inf) or late
+    assert abs(_first_below_g(t, out, jp, j1) - tp_true) < 0.003
+
+
+def test_the_higher_cut_off_stays_off_a_vibrating_cable_and_a_slow_sensor():
+    """A 20 Hz cable vibration (0.6 mm) shows where the bar is still: the 10 Hz acceleration is kept
+    whole. A sensor under 300 Hz keeps it too; between 300 and 400 Hz the share is a band."""
+    t, x, vel, acc, j0, j1, jp, tp_true = _braking_case(0.8, 0.1, vib_m=6e-4)
+    out = np.empty_like(x)
+    assert K.filters.propulsive_acceleration(x, vel, acc, 1000.0, 100, j0, j1, 1000.0, out) == 0.0
+    assert np.array_equal(out, acc)
+    t, x, vel, acc, j0, j1, jp, tp_true = _braking_case(0.8, 0.1)
+    assert K.filters.propulsive_acceleration(x, vel, acc, 1000.0, 100, j0, j1, 250.0, out) == 0.0
+    assert np.array_equal(out, acc)
+    assert K.filters.propulsive_acceleration(x, vel, acc, 1000.0, 100, j0, j1, 350.0, out) == pytest.approx(0.5)
+
+
 @pytest.mark.parametrize("a,share", [(1.5, 0.4), (2.0, 0.5), (2.6, 0.45), (3.0, 0.5), (1.8, 0.6)])
 def test_beta_from_shape_inverts_the_beta_density(a, share):
     b = 1 + (a - 1) * (1 - share) / share

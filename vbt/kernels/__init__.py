@@ -14,7 +14,8 @@ order    search_left/right, median_of, rank_order: small loops instead of numba'
 stream   resample_stream/flush (monotone cubic onto a uniform grid), detect_stream (turning points
          with hysteresis: rep candidates and stillness marks), resumable
 filters  butter_lowpass (2nd-order Butterworth), filtfilt (zero-phase biquad, padded ends),
-         peak_velocity_adaptive (peak velocity at the lowest cut-off the data agree with)
+         peak_velocity_adaptive (peak velocity at the lowest cut-off the data agree with),
+         propulsive_acceleration (the acceleration whose -g crossing ends the propulsive phase)
 turning  fit_turning_point(_near, _auto), refit_two_term: a turning point as two power-law branches
          either side of a hold
 phase    fit_phase_lm: a whole concentric phase as one Beta-shaped velocity profile, beta_from_shape

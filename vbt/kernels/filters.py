@@ -200,3 +200,73 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
         if agree:
             return pvs[a]
     return pvs[m - 1]
+
+
+# ---- the propulsive phase's end: the acceleration at a higher cut-off --------------------------
+# The propulsive phase ends where the acceleration first falls below -g after the peak velocity.
+# A 10 Hz low-pass spreads a short braking dip and makes it shallower: on the tuning seeds of every
+# motion family (benchmarks/bench_families.py) half the Beta and bounce reps whose true braking
+# passes -g mid-phase never did at 10 Hz, and their MPV read as their MV. The crossing is read at
+# ACC_CUTOFF_HZ instead where the recording allows it:
+#  - raw samples at ACC_MIN_RAW_HZ or faster (a band up from ACC_RAW_BAND_LO_HZ): slower ones are
+#    resampled onto the grid by straight lines, whose kinks pass a higher cut-off;
+#  - and where the bar is still next to the phase (as for the peak velocity), what that cut-off
+#    adds to the 10 Hz acceleration scatters by less than ACC_REST_SD (a band up to 1.5 times it):
+#    a cable vibration at 20-60 Hz passes 15 Hz far more than 10 Hz. Clean 1 kHz sensors
+#    (0.1-1 mm steps, up to 0.2 mm noise) mostly measure 0.1-0.6 m/s^2 there.
+#    With too few still samples to tell (touch-and-go sets), the rate alone decides.
+# Tuned on seeds 0-29 of every family at 12.5, 15 and 20 Hz (15 Hz, MPV p95 on 1 kHz sensors:
+# bounce 0.0153 -> 0.0097, Beta 0.0156 -> 0.0104; 20 Hz let more of the 1 mm steps through), and
+# on the 50 Beta-model sets with cable vibration of benchmarks/bench_core.py (MPV p95 0.0170 ->
+# 0.0163). A 0.5 m/s^2 limit kept 15 Hz off some clean 1 kHz bounce reps (p95 0.0121, not 0.0097).
+ACC_CUTOFF_HZ = 15.0
+ACC_MIN_RAW_HZ = 400.0
+ACC_RAW_BAND_LO_HZ = 300.0
+ACC_REST_SD = 0.8  # m/s^2, about 8 % of g
+
+
+@njit(cache=True)
+def propulsive_acceleration(x, v_base, acc_base, fs_hz, n_pad, j0, j1, raw_hz, out):
+    """The acceleration (``out``, the window's length) whose first fall below -g after the peak
+    ends the propulsive phase of ``x[j0..j1]``: ``acc_base`` (the 10 Hz one, from the velocity
+    ``v_base``) moved toward the ACC_CUTOFF_HZ one by the share the recording allows (see above).
+    Returns that share (0: ``out`` is ``acc_base``)."""
+    n = x.shape[0]
+    for j in range(n):
+        out[j] = acc_base[j]
+    share = 1.0 - min(1.0, max(0.0, (ACC_MIN_RAW_HZ - raw_hz) / (ACC_MIN_RAW_HZ - ACC_RAW_BAND_LO_HZ)))
+    if share <= 0.0 or n < 5 or ACC_CUTOFF_HZ >= PV_MAX_CUT_SHARE * fs_hz:
+        return 0.0
+    c = np.empty(5)
+    butter_lowpass(ACC_CUTOFF_HZ, fs_hz, c)
+    xf = np.empty(n)
+    filtfilt(x, c, n_pad, xf)
+    v = np.empty(n)
+    for j in range(1, n - 1):
+        v[j] = (xf[j + 1] - xf[j - 1]) * 0.5 * fs_hz
+    v[0] = (xf[1] - xf[0]) * fs_hz
+    v[n - 1] = (xf[n - 1] - xf[n - 2]) * fs_hz
+    a = np.empty(n)
+    for j in range(1, n - 1):
+        a[j] = (v[j + 1] - v[j - 1]) * 0.5 * fs_hz
+    a[0] = a[1]
+    a[n - 1] = a[n - 2]
+    # the still samples beside the phase (not its first or last few, where the filter rings)
+    n_still = int(PV_STILL_S * fs_hz)
+    rest = np.empty(2 * n_still + 2)
+    ns = 0
+    for j in range(max(2, j0 - n_still), min(n - 2, j1 + n_still + 1)):
+        if (j < j0 or j > j1) and abs(v_base[j]) < PV_STILL_M_S:
+            rest[ns] = a[j] - acc_base[j]
+            ns += 1
+    if ns >= PV_STILL_MIN:
+        mid = median_of(rest[:ns])
+        for k in range(ns):
+            rest[k] = abs(rest[k] - mid)
+        sd = 1.4826 * median_of(rest[:ns])
+        share *= min(1.0, max(0.0, (1.5 * ACC_REST_SD - sd) / (0.5 * ACC_REST_SD)))
+    if share <= 0.0:
+        return 0.0
+    for j in range(n):
+        out[j] = acc_base[j] + share * (a[j] - acc_base[j])
+    return share

@@ -10,7 +10,7 @@ from .jit import njit
 
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
-from .filters import filtfilt, peak_velocity_adaptive
+from .filters import filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
 from .phase import beta_from_shape, fit_phase_lm
@@ -703,14 +703,17 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if v[j] > pv:
             pv = v[j]
             jp = j
-    # propulsive phase: until acceleration first drops below -g after peak velocity
+    # propulsive phase: until acceleration first drops below -g after peak velocity (read at a
+    # higher cut-off where the recording allows: vbt.kernels.filters.propulsive_acceleration)
+    acc_p = np.empty(n)
+    propulsive_acceleration(x, v, acc, fs, n_pad, j0, j1, cfg.raw_hz if cfg.raw_hz > 0.0 else fs, acc_p)
     tp = t1
     for j in range(jp, j1):
-        if acc[j + 1] < -G:
-            if acc[j] < -G:
+        if acc_p[j + 1] < -G:
+            if acc_p[j] < -G:
                 tp = t[j]
             else:
-                tp = t[j] + dt * (acc[j] + G) / (acc[j] - acc[j + 1])
+                tp = t[j] + dt * (acc_p[j] + G) / (acc_p[j] - acc_p[j + 1])
             break
     if tp < t1:
         # A jump: the filter spreads the take-off (acceleration falling to exactly -g and staying
