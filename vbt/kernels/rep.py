@@ -478,18 +478,20 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if x[j] > x[it]:
             it = j
     settle = min(SETTLE_MAX_M, SETTLE_SHARE * (x[it] - x[ib]))  # of the whole recorded rise
-    run_end = _last_still_run(x, ib, ip, settle, int(SETTLE_STILL_S * fs), tol_floor_m,
+    # Held still: within a step, or within the noise (a 0.1-0.2 mm sensor with 0.1-0.2 mm of
+    # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain. (Within a step
+    # alone, a noisy 0.1-0.5 mm sensor's bar never held still between a correction and the rise, and
+    # the rise started at the correction's dip, 0.2-0.5 s early: grinder tuning seeds 2, 16, 18 at 1 kHz.)
+    step = tol_floor_m / TOL_STEPS_K
+    sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (STAIRCASE_SD_STEPS * step) ** 2))
+    hold_tol = max(tol_floor_m, HOLD_NOISE_SD * sd_beyond)
+    run_end = _last_still_run(x, ib, ip, settle, int(SETTLE_STILL_S * fs), hold_tol,
                               max(3.0 * tol_floor_m, SETTLE_MIN_M))
     if run_end < 0:
         # A long hold after a correction is unambiguous, however small the correction (a 3-4 mm
         # dip and back at 1 mm per count) and however short the phase around the peak (a grind
         # with a hold mid-rise): the rise starts after it.
-        # Held still: within a step, or within the noise (a 0.1-0.2 mm sensor with 0.1-0.2 mm of
-        # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain.
-        step = tol_floor_m / TOL_STEPS_K
-        sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (STAIRCASE_SD_STEPS * step) ** 2))
-        run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs),
-                                  max(tol_floor_m, HOLD_NOISE_SD * sd_beyond), tol_floor_m)
+        run_end = _last_still_run(x, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs), hold_tol, tol_floor_m)
     if run_end > 0:
         k = run_end
         while k > ib and abs(x[k - 1] - x[run_end]) <= tol_floor_m:
