@@ -91,7 +91,11 @@ VERTEX_RISE_HI = 2.0  # the noise) over its window: all of it from _HI, none bel
 EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an extreme count as at it
 # The whole-phase shape fit (phase.fit_phase_lm) is taken only where it explains the rep:
 SHAPE_MAX_NOISE_RATIO = 2.0  # accept the shape fit if its RMS residual is within this factor of the noise
-SHAPE_AGREE_K = 3.0  # ... and it moves each end by at most this many times the local fit's uncertainty
+SHAPE_AGREE_K = 2.0  # ... and it moves each end by at most this many times the local fit's uncertainty
+SHAPE_UNC_SAMPLES = 2.0  # (that uncertainty never below this many raw sample spacings). Tuning seeds
+# 0-29: K = 3 let the Beta profile move forcevel and plateau ends at 1 mm by 15-28 ms (K = 2: 37
+# reps better, 14 worse, most on those two); without the floor, K = 2 cost bench_core.py's Beta
+# sets on 50-100 Hz sensors (MV p95 0.0144 -> 0.0160; with it 0.0144)
 SHAPE_AGREE_SHARE = 0.1  # ... and never more than this share of the duration
 SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest point (real grinds: 2-10 mm)
 SETTLE_SHARE = 0.05  # ... and this share of the rise
@@ -611,8 +615,10 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # branch takes to move by the noise or half a step (a sharp reversal pins its end to
             # a few ms; a gentle onset leaves tens of ms open).
             sig = math.sqrt(noise2)
-            unc0 = (sig / c_on) ** (1.0 / p_on) if c_on > 0.0 else 1.0
-            unc1 = (sig / c_arr) ** (1.0 / p_arr) if c_arr > 0.0 else 1.0
+            # Never below SHAPE_UNC_SAMPLES raw sample spacings: a 50-100 Hz sensor's ends are no
+            # sharper than its samples, and its shape fit corrects them by more than the branches say.
+            unc0 = max((sig / c_on) ** (1.0 / p_on), SHAPE_UNC_SAMPLES * raw_dt) if c_on > 0.0 else 1.0
+            unc1 = max((sig / c_arr) ** (1.0 / p_arr), SHAPE_UNC_SAMPLES * raw_dt) if c_arr > 0.0 else 1.0
             shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             # Each limit is a band, not a line: the refinement's share falls from all to none
