@@ -202,6 +202,22 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
     return pvs[m - 1]
 
 
+@njit(cache=True)
+def differentiate(xf, fs_hz, v, acc):
+    """Velocity ``v`` and acceleration ``acc`` of the filtered positions ``xf`` by central
+    differences (one-sided at the ends for the velocity; the acceleration's ends repeat their
+    neighbours)."""
+    n = xf.shape[0]
+    for j in range(1, n - 1):
+        v[j] = (xf[j + 1] - xf[j - 1]) * 0.5 * fs_hz
+    v[0] = (xf[1] - xf[0]) * fs_hz
+    v[n - 1] = (xf[n - 1] - xf[n - 2]) * fs_hz
+    for j in range(1, n - 1):
+        acc[j] = (v[j + 1] - v[j - 1]) * 0.5 * fs_hz
+    acc[0] = acc[1] if n > 2 else 0.0
+    acc[n - 1] = acc[n - 2] if n > 2 else 0.0
+
+
 # ---- the propulsive phase's end: the acceleration at a higher cut-off --------------------------
 # The propulsive phase ends where the acceleration first falls below -g after the peak velocity.
 # A 10 Hz low-pass spreads a short braking dip and makes it shallower: on the tuning seeds of every
@@ -242,15 +258,8 @@ def propulsive_acceleration(x, v_base, acc_base, fs_hz, n_pad, j0, j1, raw_hz, o
     xf = np.empty(n)
     filtfilt(x, c, n_pad, xf)
     v = np.empty(n)
-    for j in range(1, n - 1):
-        v[j] = (xf[j + 1] - xf[j - 1]) * 0.5 * fs_hz
-    v[0] = (xf[1] - xf[0]) * fs_hz
-    v[n - 1] = (xf[n - 1] - xf[n - 2]) * fs_hz
     a = np.empty(n)
-    for j in range(1, n - 1):
-        a[j] = (v[j + 1] - v[j - 1]) * 0.5 * fs_hz
-    a[0] = a[1]
-    a[n - 1] = a[n - 2]
+    differentiate(xf, fs_hz, v, a)
     # the still samples beside the phase (not its first or last few, where the filter rings)
     n_still = int(PV_STILL_S * fs_hz)
     rest = np.empty(2 * n_still + 2)

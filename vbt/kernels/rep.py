@@ -10,7 +10,7 @@ from .jit import njit
 
 from .common import G, NO, YES
 from .order import _interp_idx, median_of
-from .filters import filtfilt, peak_velocity_adaptive, propulsive_acceleration
+from .filters import differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
 from .phase import beta_from_shape, fit_phase_lm
@@ -418,14 +418,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     filtfilt(x, coeffs, n_pad, xf)
     v = np.empty(n)
     acc = np.empty(n)
-    for j in range(1, n - 1):
-        v[j] = (xf[j + 1] - xf[j - 1]) * 0.5 * fs
-    v[0] = (xf[1] - xf[0]) * fs
-    v[n - 1] = (xf[n - 1] - xf[n - 2]) * fs
-    for j in range(1, n - 1):
-        acc[j] = (v[j + 1] - v[j - 1]) * 0.5 * fs
-    acc[0] = acc[1] if n > 2 else 0.0
-    acc[n - 1] = acc[n - 2] if n > 2 else 0.0
+    differentiate(xf, fs, v, acc)
     t = np.empty(n)
     for j in range(n):
         t[j] = j * dt
