@@ -109,6 +109,7 @@ TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
 FINAL_RISE_MIN_SHARE = 0.5  # a last rise shorter than this share of the recorded rise is not the rep (see analyze_rep)
 SOFT_BAND = 0.25  # the shape fit's limits are bands: its share falls from all at 0.75 of a limit to none at 1.25
+STAIR_MAX_MOVE_S = 0.04  # the crossings fit moves the samples' start by at most this (see analyze_rep)
 
 
 @njit(cache=True)
@@ -551,7 +552,13 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         # half a step of the still reading (vbt.kernels.staircase).
         st2 = np.empty(2)
         if staircase_onset(t, x, left, right + 1, cfg.step_m, raw_dt, t_ecc_end, st2):
-            t0 += still_w * (st2[0] - t0)
+            # ... moved by no more than a level error can explain: the start moves 40-47 ms per
+            # step of level error on forcevel at 1 mm, and the level is free within half a step.
+            # A larger move is the crossings' power law extrapolated over a slow lead-in (the
+            # crossings speed up as the lead-in ends, the highest exponent fits them best, and its
+            # start lies 80-150 ms before the samples' fit: smooth tuning seeds 7 and 29 at 1 mm).
+            st = min(max(st2[0], t0 - STAIR_MAX_MOVE_S), t0 + STAIR_MAX_MOVE_S)
+            t0 += still_w * (st - t0)
             x0 += still_w * (st2[1] - x0)
     # end: samples within h of the highest recorded point of the rise (it)
     firstt = it
