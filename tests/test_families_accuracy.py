@@ -203,6 +203,15 @@ def test_the_crossings_fit_holds_when_the_samples_leave_the_grid():
     assert np.mean(moved > 0.005) < 0.15
 
 
+def _start_errors(family, kind, seeds):
+    """Measured minus true start (s) of every matched rep of these sets."""
+    err = []
+    for seed in seeds:
+        scored_set = bench_families.score_set((family, kind, seed))
+        err += [r["got_start"] - r["true_start"] for r in scored_set["reps"] if r["matched"]]
+    return np.array(err)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("family", ["bounce", "jump"])
 def test_a_turn_without_a_stop_starts_the_rep_where_the_bar_turned(family):
@@ -211,11 +220,7 @@ def test_a_turn_without_a_stop_starts_the_rep_where_the_bar_turned(family):
     scales and put the turn late: bounce +1.5 ms at the median on these seeds at 1 kHz and 0.1-0.5
     mm, 3.3 ms at the 90th percentile. The cubic about the lowest point
     (vbt.kernels.turning.vertex_fit): +0.02 ms, 0.36 ms; jump 0.09 and 0.25 ms."""
-    err = []
-    for seed in range(200000, 200008):
-        scored_set = bench_families.score_set((family, "fine", seed))
-        err += [r["got_start"] - r["true_start"] for r in scored_set["reps"] if r["matched"]]
-    err = np.array(err)
+    err = _start_errors(family, "fine", range(200000, 200008))
     assert err.size >= 40
     assert abs(np.median(err)) < 0.0004
     assert np.percentile(np.abs(err), 90) < 0.001
@@ -228,11 +233,7 @@ def test_a_correction_before_a_grind_stays_out_of_the_rep_on_a_noisy_fine_sensor
     step (its samples span several sd of the noise), and 6 of these 71 reps started at the
     correction's dip, 0.15-0.48 s early. Held still within the noise too: 3 (Known gaps: a hold whose
     samples also span a step)."""
-    err = []
-    for seed in range(200000, 200016):
-        scored_set = bench_families.score_set(("grinder", "fine", seed))
-        err += [r["got_start"] - r["true_start"] for r in scored_set["reps"] if r["matched"]]
-    err = np.array(err)
+    err = _start_errors("grinder", "fine", range(200000, 200016))
     assert err.size >= 60
     assert np.sum(err < -0.15) <= 3
 
@@ -258,10 +259,6 @@ def test_a_slow_lead_in_on_a_1_mm_encoder_does_not_pull_the_start_far_back():
     matches them best, and its start lay up to 97 ms before the true one on these seeds (145 ms on
     smooth tuning seed 7). The crossings fit corrects the level of the still reading, which moves
     the start by 40-47 ms per step; held to 40 ms from the samples' fit, the earliest is 71 ms."""
-    err = []
-    for seed in range(200000, 200030):
-        scored_set = bench_families.score_set(("smooth", "chronojump", seed))
-        err += [r["got_start"] - r["true_start"] for r in scored_set["reps"] if r["matched"]]
-    err = np.array(err)
+    err = _start_errors("smooth", "chronojump", range(200000, 200030))
     assert err.size >= 200
     assert err.min() > -0.085, f"a start {-1000 * err.min():.0f} ms early"
