@@ -8,7 +8,7 @@ import numpy as np
 from .jit import njit
 
 from .common import NO, YES
-from .order import median_of
+from .order import median_of, robust_sd
 
 # ---- filtering ------------------------------------------------------------------------------
 
@@ -179,10 +179,7 @@ def peak_velocity_adaptive(x, v_base, fs_hz, j0, j1, c_base, pv_base, step_m, ra
         if ns >= PV_STILL_MIN:
             for k in range(ns):
                 vr[k] = _velocity_at(xf, still[k], lo, fs_hz)
-            mid = median_of(vr)
-            for k in range(ns):
-                vr[k] = abs(vr[k] - mid)
-            at_rest[i] = 1.4826 * median_of(vr)
+            at_rest[i] = robust_sd(vr)
     # white noise: robust scatter of the samples about the highest cut-off's curve, over the phase
     dev = np.empty(j1 - j0 + 1)
     for j in range(j0, j1 + 1):
@@ -269,10 +266,7 @@ def propulsive_acceleration(x, v_base, acc_base, fs_hz, n_pad, j0, j1, raw_hz, o
             rest[ns] = a[j] - acc_base[j]
             ns += 1
     if ns >= PV_STILL_MIN:
-        mid = median_of(rest[:ns])
-        for k in range(ns):
-            rest[k] = abs(rest[k] - mid)
-        sd = 1.4826 * median_of(rest[:ns])
+        sd = robust_sd(rest[:ns])
         share *= min(1.0, max(0.0, (1.5 * ACC_REST_SD - sd) / (0.5 * ACC_REST_SD)))
     if share <= 0.0:
         return 0.0

@@ -86,6 +86,17 @@ def median_of(a):
 
 
 @njit(cache=True)
+def robust_sd(a):
+    """The scatter of ``a`` that a few outliers do not move: 1.4826 times the median absolute
+    deviation from its median (the sd of normal samples). ``a`` is left as it is."""
+    mid = median_of(a)
+    d = np.empty(a.shape[0])
+    for k in range(a.shape[0]):
+        d[k] = abs(a[k] - mid)
+    return 1.4826 * median_of(d)
+
+
+@njit(cache=True)
 def rank_order(score, out):
     """``out[:] = np.argsort(score)`` for a short array (ties keep their order)."""
     n = score.shape[0]

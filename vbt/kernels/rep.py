@@ -526,7 +526,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             t_ecc_end += hidden * w_l / u
             t0 -= hidden * w_r / u
     still_w = _still_share(t0 - t_ecc_end)
-    raw_dt = 1.0 / cfg.raw_hz if cfg.raw_hz > 0.0 else dt
+    raw_hz = cfg.raw_hz if cfg.raw_hz > 0.0 else fs  # (0: the samples came on the grid)
+    raw_dt = 1.0 / raw_hz
     if still_w < 1.0:
         # A turn without a stop: the velocity crosses zero with a finite slope, the position is
         # smooth there, and a cubic about the lowest point places the turn where the branches
@@ -714,7 +715,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     # propulsive phase: until acceleration first drops below -g after peak velocity (read at a
     # higher cut-off where the recording allows: vbt.kernels.filters.propulsive_acceleration)
     acc_p = np.empty(n)
-    propulsive_acceleration(x, v, acc, fs, n_pad, j0, j1, cfg.raw_hz if cfg.raw_hz > 0.0 else fs, acc_p)
+    propulsive_acceleration(x, v, acc, fs, n_pad, j0, j1, raw_hz, acc_p)
     tp = t1
     for j in range(jp, j1):
         if acc_p[j + 1] < -G:
@@ -740,7 +741,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
                     tp = t_off
     # (the 10 Hz peak above stays the reference for the propulsive phase and the time to peak)
     pv = peak_velocity_adaptive(x, v, fs, j0, j1, coeffs, pv, tol_floor_m / TOL_STEPS_K,
-                                cfg.raw_hz if cfg.raw_hz > 0.0 else fs)
+                                raw_hz)
     if tp >= t1:
         mpv = mv
     else:
