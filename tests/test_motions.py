@@ -115,6 +115,19 @@ def test_chronojump_kind_is_the_raw_format(family, tmp_path):
     assert simulate_family(family, 3, "csv").truth == sim.truth
 
 
+@pytest.mark.parametrize("family", ["forcevel", "beta"])
+def test_a_vibrating_cable_moves_the_samples_not_the_lift(family):
+    """bench_families.py --vibration: the same lift and truth, the samples moved by at most the
+    vibration and a step, at 20-60 Hz; without it, the set is the one every figure comes from."""
+    plain = simulate_family(family, 5, "fine")
+    assert np.array_equal(simulate_family(family, 5, "fine", 0.0).position_m, plain.position_m)
+    shaken = simulate_family(family, 5, "fine", 0.0006)
+    assert shaken.truth == plain.truth and np.array_equal(shaken.t_s, plain.t_s)
+    assert 20.0 <= shaken.sensor.vibration_hz <= 60.0 and shaken.sensor.vibration_m == 0.0006
+    moved = np.abs(shaken.position_m - plain.position_m)
+    assert 0.0004 < moved.max() <= 0.0006 + 2 * plain.sensor.quantum_m
+
+
 def test_csv_sensor_range():
     for seed in range(10):
         s = simulate_family("smooth", seed, "csv").sensor

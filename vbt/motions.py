@@ -51,6 +51,7 @@ Public API
 
 from __future__ import annotations
 
+from dataclasses import replace
 from math import ceil, sqrt
 
 import numpy as np
@@ -740,9 +741,12 @@ def sensor_for(kind: str, rng: np.random.Generator) -> SensorSpec:
     )
 
 
-def simulate_family(family: str, seed: int, sensor_kind: str = "csv") -> SimulatedSet:
+def simulate_family(family: str, seed: int, sensor_kind: str = "csv", vibration_m: float = 0.0) -> SimulatedSet:
     """One seeded set of ``family`` sampled by a ``sensor_kind`` sensor. The motion depends on
-    (family, seed) only: the same seed gives the same lift under either sensor kind."""
+    (family, seed) only: the same seed gives the same lift under either sensor kind.
+
+    ``vibration_m`` > 0 adds a cable vibration of that amplitude at 20-60 Hz (drawn from the seed)
+    to the sensor, before its steps: a robustness check, not part of the families' figures."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}")
     if sensor_kind not in SENSOR_KINDS:
@@ -750,6 +754,9 @@ def simulate_family(family: str, seed: int, sensor_kind: str = "csv") -> Simulat
     fam_id = FAMILIES.index(family)
     sensor_rng = np.random.default_rng([int(seed), fam_id, 1000 + SENSOR_KINDS.index(sensor_kind)])
     sensor = sensor_for(sensor_kind, sensor_rng)
+    if vibration_m > 0:
+        hz = float(np.random.default_rng([int(seed), fam_id, 2000]).uniform(20.0, 60.0))
+        sensor = replace(sensor, vibration_m=float(vibration_m), vibration_hz=hz)
     if family == "beta":
         sim = simulate_set(int(seed), sensor=sensor)
         if sensor_kind == "chronojump":
