@@ -361,10 +361,11 @@ def ballistic_from(t, x, lo, hi, tol, g, steps):
 
 # ---- a rep's ends ---------------------------------------------------------------------------
 
-def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
+def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d=1):
     """The recorded samples agree with a phase from (t0, x0) to (t1, x1): the levels at both ends
     (linear between samples), no sample below the start or below an earlier one of the phase by
-    more than ``tol``, none above the end after it (until ``t_stop``)."""
+    more than ``tol`` (the latter only where the median of the sample and its neighbours ``d`` away
+    is that far below too), none above the end after it (until ``t_stop``)."""
     n = len(x)
     grid = np.arange(n)
     j0, j1 = max(0, math.ceil(t0 * fs)), min(n - 1, math.floor(t1 * fs))
@@ -374,7 +375,10 @@ def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
     if abs(np.interp(t0 * fs, grid, x) - x0) > tol or abs(np.interp(t1 * fs, grid, x) - x1) > tol:
         return False
     phase = x[j0:j1 + 1]
-    if np.any(phase < x0 - tol) or np.any(np.maximum.accumulate(phase) - phase > tol):
+    idx = np.arange(j0, j1 + 1)
+    med = np.median(np.stack([x[np.maximum(idx - d, 0)], phase, x[np.minimum(idx + d, n - 1)]]), axis=0)
+    peak = np.maximum.accumulate(phase)
+    if np.any(phase < x0 - tol) or np.any((peak - phase > tol) & (peak - med > tol)):
         return False
     return not np.any(x[j1:js + 1] > x1 + tol)
 

@@ -226,7 +226,7 @@ def compile_rest() -> None:
     K.beta_from_shape(0.5, 1.5)
     init = np.array([0.0, 0.2, 0.1, 0.2, 2.0, 2.0])
     K.fit_phase_lm(t, x, 0, n, init, np.empty(6))
-    K.ends_consistent(x, fs, 0.1, 0.3, 0.0, 0.2, 0.35, 0.001)
+    K.ends_consistent(x, fs, 0.1, 0.3, 0.0, 0.2, 0.35, 0.001, 1)
     K.final_rise_start(x, 0, 300, 0.001)
     v = np.gradient(xf) * fs
     _descent(v, xf, -1, 100, np.zeros(3, dtype=np.int64))

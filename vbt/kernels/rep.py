@@ -164,13 +164,15 @@ def _level_at(x, tt, fs):
 
 
 @njit(cache=True)
-def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
+def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d):
     """Does a concentric phase from (t0, x0) to (t1, x1) agree with the recorded samples ``x``?
 
     Within ``tol`` (the encoder step and the noise the recording shows): the bar never goes
     below the start's level after the start, never descends inside the phase, never rises above
     the end's level after the end (up to ``t_stop``), and the fitted levels are the recorded ones.
-    An end may lie inside a still stretch; never where the bar still moves the other way."""
+    An end may lie inside a still stretch; never where the bar still moves the other way. A descent
+    is one the raw neighbours (``d`` grid samples either side) share: their median is down as well,
+    so a single reading flicked two counts by the noise is not one."""
     n = x.shape[0]
     j0 = max(0, int(math.ceil(t0 * fs)))
     j1 = min(n - 1, int(math.floor(t1 * fs)))
@@ -181,7 +183,7 @@ def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
         return False
     run_max = x[j0]
     for j in range(j0, j1 + 1):
-        if x[j] < x0 - tol or run_max - x[j] > tol:
+        if x[j] < x0 - tol or (run_max - x[j] > tol and run_max - _median3(x, j, d) > tol):
             return False
         if x[j] > run_max:
             run_max = x[j]
@@ -189,6 +191,15 @@ def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol):
         if x[j] > x1 + tol:
             return False
     return True
+
+
+@njit(cache=True)
+def _median3(x, j, d):
+    """The median of x[j - d], x[j] and x[j + d] (the ends of x stand in beyond them)."""
+    a = x[max(0, j - d)]
+    b = x[j]
+    c = x[min(x.shape[0] - 1, j + d)]
+    return max(min(a, b), min(max(a, b), c))
 
 
 @njit(cache=True)
@@ -544,6 +555,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     still_w = _still_share(t0 - t_ecc_end)
     raw_hz = cfg.raw_hz if cfg.raw_hz > 0.0 else fs  # (0: the samples came on the grid)
     raw_dt = 1.0 / raw_hz
+    d_raw = max(1, int(round(raw_dt * fs)))  # grid samples per raw sample (the end checks' neighbours)
     if still_w < 1.0:
         # A turn without a stop: the velocity crosses zero with a finite slope, the position is
         # smooth there, and a cubic about the lowest point places the turn where the branches
@@ -645,18 +657,18 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             g = still_w * _within(math.sqrt(ms_fit / noise2) / SHAPE_MAX_NOISE_RATIO) if noise2 > 0.0 else 0.0
             g *= _within(abs(ph[2] - t0_ref) / shift0) if shift0 > 0.0 else 0.0
             g *= _within(abs(ph[2] + ph[3] - t1) / shift1) if shift1 > 0.0 else 0.0
-            if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol):
+            if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol, d_raw):
                 b0 = x0 + g * (ph[0] - x0)
                 b1 = x1 + g * (ph[0] + ph[1] - x1)
                 s0 = t0 + g * (ph[2] - t0)
                 s1 = t1 + g * (ph[2] + ph[3] - t1)
-                if g >= 1.0 or (s1 > s0 and ends_consistent(x, fs, s0, s1, b0, b1, t_stop, tol)):
+                if g >= 1.0 or (s1 > s0 and ends_consistent(x, fs, s0, s1, b0, b1, t_stop, tol, d_raw)):
                     x0 = b0
                     x1 = b1
                     t0 = s0
                     t1 = s1
                     method = 4
-    if method == 0 and not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+    if method == 0 and not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d_raw)):
         # The next method: the same fits on the last stretch before the top in which the bar
         # never descends (corrections before a grind, a false start), ends by the recorded extremes.
         t0_fit = t0
@@ -674,7 +686,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             _fit_end(t, x, l3, r3 + 1, YES, shape_passes, NO, coef, times, exps)
             t0 = times[1]
             x0 = coef[0]
-        if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+        if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d_raw)):
             # model-free: the last sample at the bottom of the final rise, the first at its top
             method = 2
             k0 = it
@@ -688,7 +700,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             x0 = x[k0]
             t1 = t[k1]
             x1 = x[k1]
-            if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol)):
+            if not (t1 > t0 and ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d_raw)):
                 method = 3
         if x1 - x0 < FINAL_RISE_MIN_SHARE * (x[it] - x[ib]) and t1_fit > t0_fit and x1_fit > x0_fit:
             # Not a false start before the rep but a sag inside it (a grinder's hold, a noisy
