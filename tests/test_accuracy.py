@@ -211,6 +211,28 @@ def test_a_slow_grind_creeping_from_the_bottom_on_a_1_mm_encoder_is_not_taken_fo
     assert rep.mean_velocity_m_s == pytest.approx(rom / dur, rel=0.05)
 
 
+def test_a_single_reading_flicked_two_counts_down_is_not_a_descent():
+    """A 0.9 s rep (0.3 m, minimum jerk from a still bar to a still bar) at 1 kHz and 0.5 mm per count, with one
+    reading 60 ms before the top flicked two counts down, as 0.15 mm of noise does now and then on
+    such an encoder (bench_shapes.py, hip thrust seed 100011: the rep went 216 ms early). The check
+    "no descent inside the rise" failed on it and the fallback misplaced the rep; a descent now has
+    to be shared by the raw neighbours' median."""
+    fs, dur, rom = 1000.0, 0.9, 0.3
+    u = np.arange(int(dur * fs) + 1) / fs / dur
+    rise = rom * (10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5)  # minimum jerk: still at both ends
+    d = np.arange(1500) / 1500.0
+    x = np.concatenate([np.full(1000, rom), rom / 2 * (1 + np.cos(np.pi * d)), np.zeros(600), rise,
+                        np.full(1500, rom)])
+    t = np.arange(x.size) / fs
+    x = np.round(x / 0.0005) * 0.0005
+    start = 3.1
+    x[int((start + dur - 0.06) * fs)] -= 0.001
+    (rep,) = analyze(t, x).reps
+    assert rep.quality == "ok"
+    assert abs(rep.concentric_start_s - start) < 0.01 and abs(rep.concentric_end_s - (start + dur)) < 0.02
+    assert rep.mean_velocity_m_s == pytest.approx(rom / dur, rel=0.01)
+
+
 def test_a_grind_that_sags_mid_rise_is_one_rep_never_lost():
     """A grind (fresh grinder seed 100000, 0.6 mm per count, 0.13 mm of noise) whose isometric
     hold mid-rise sags by two counts, re-timed within 0.05 % (a new sampling phase, as a live byte
