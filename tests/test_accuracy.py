@@ -163,6 +163,16 @@ def test_grind_starts_after_the_hold_and_ends_after_the_creep(dip_m, hold_s, cre
     assert abs(rep.mean_velocity_m_s - mv) / mv < 0.03
 
 
+def _rise_from_still(rise):
+    """At 1 kHz: still at the top, a descent of the rise's range over 1.5 s, still 0.6 s, then
+    ``rise`` (from 0, starting at 3.1 s), then still 1.5 s. Returns t, x (not quantised)."""
+    rom = rise[-1]
+    d = np.arange(1500) / 1500.0
+    x = np.concatenate([np.full(1000, rom), rom / 2 * (1 + np.cos(np.pi * d)), np.zeros(600), rise,
+                        np.full(1500, rom)])
+    return np.arange(x.size) / 1000.0, x
+
+
 def _slow_start_with_vibration(vib_hz, step_m, vib_m=0.0006, noise_m=0.0001):
     """At 1 kHz: still at the top, a 0.40 m descent, still 0.6 s, then a 1.6 s rise from a still bar
     whose speed grows as t^2.5 (a heavy squat's slow start), still again; plus a cable vibration of
@@ -172,10 +182,7 @@ def _slow_start_with_vibration(vib_hz, step_m, vib_m=0.0006, noise_m=0.0001):
     u = tt / 1.6
     rise = np.cumsum(u ** 2.5 * (1 - u)) / fs
     rise *= 0.40 / rise[-1]
-    d = np.arange(1500) / 1500.0
-    x = np.concatenate([np.full(1000, 0.40), 0.20 * (1 + np.cos(np.pi * d)), np.zeros(600), rise,
-                        np.full(1500, rise[-1])])
-    t = np.arange(x.size) / fs
+    t, x = _rise_from_still(rise)
     x = x + vib_m * np.sin(2 * np.pi * vib_hz * t) + np.random.default_rng(0).normal(0, noise_m, x.size)
     return t, np.round(x / step_m) * step_m, 3.1, 0.40 / 1.6
 
@@ -202,10 +209,7 @@ def test_a_slow_grind_creeping_from_the_bottom_on_a_1_mm_encoder_is_not_taken_fo
     u = np.arange(int(dur * fs) + 1) / fs / dur
     rise = np.cumsum(u ** 2.5 * (1 - u)) / fs
     rise *= rom / rise[-1]
-    d = np.arange(1500) / 1500.0
-    x = np.concatenate([np.full(1000, rom), rom / 2 * (1 + np.cos(np.pi * d)), np.zeros(600), rise,
-                        np.full(1500, rise[-1])])
-    t = np.arange(x.size) / fs
+    t, x = _rise_from_still(rise)
     (rep,) = analyze(t, np.round(x / 0.001) * 0.001).reps
     assert abs(rep.concentric_start_s - 3.1) < 0.2
     assert rep.mean_velocity_m_s == pytest.approx(rom / dur, rel=0.05)
@@ -220,10 +224,7 @@ def test_a_single_reading_flicked_two_counts_down_is_not_a_descent():
     fs, dur, rom = 1000.0, 0.9, 0.3
     u = np.arange(int(dur * fs) + 1) / fs / dur
     rise = rom * (10 * u ** 3 - 15 * u ** 4 + 6 * u ** 5)  # minimum jerk: still at both ends
-    d = np.arange(1500) / 1500.0
-    x = np.concatenate([np.full(1000, rom), rom / 2 * (1 + np.cos(np.pi * d)), np.zeros(600), rise,
-                        np.full(1500, rom)])
-    t = np.arange(x.size) / fs
+    t, x = _rise_from_still(rise)
     x = np.round(x / 0.0005) * 0.0005
     start = 3.1
     x[int((start + dur - 0.06) * fs)] -= 0.001

@@ -86,6 +86,15 @@ def median_of(a):
 
 
 @njit(cache=True)
+def median3(x, j, d):
+    """The median of x[j - d], x[j] and x[j + d] (the ends of x stand in beyond them)."""
+    a = x[max(0, j - d)]
+    b = x[j]
+    c = x[min(x.shape[0] - 1, j + d)]
+    return max(min(a, b), min(max(a, b), c))
+
+
+@njit(cache=True)
 def robust_sd(a):
     """The scatter of ``a`` that a few outliers do not move: 1.4826 times the median absolute
     deviation from its median (the sd of normal samples). ``a`` is left as it is."""

@@ -9,7 +9,7 @@ import numpy as np
 from .jit import njit
 
 from .common import G, NO, YES
-from .order import _interp_idx, median_of
+from .order import _interp_idx, median3, median_of
 from .filters import differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
@@ -183,7 +183,7 @@ def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d):
         return False
     run_max = x[j0]
     for j in range(j0, j1 + 1):
-        if x[j] < x0 - tol or (run_max - x[j] > tol and run_max - _median3(x, j, d) > tol):
+        if x[j] < x0 - tol or (run_max - x[j] > tol and run_max - median3(x, j, d) > tol):
             return False
         if x[j] > run_max:
             run_max = x[j]
@@ -191,15 +191,6 @@ def ends_consistent(x, fs, t0, t1, x0, x1, t_stop, tol, d):
         if x[j] > x1 + tol:
             return False
     return True
-
-
-@njit(cache=True)
-def _median3(x, j, d):
-    """The median of x[j - d], x[j] and x[j + d] (the ends of x stand in beyond them)."""
-    a = x[max(0, j - d)]
-    b = x[j]
-    c = x[min(x.shape[0] - 1, j + d)]
-    return max(min(a, b), min(max(a, b), c))
 
 
 @njit(cache=True)
