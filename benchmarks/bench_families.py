@@ -6,6 +6,7 @@
     python benchmarks/bench_families.py --seeds fresh --sets N --export DIR   (files + truth JSON)
     python benchmarks/bench_families.py --seeds fresh --sets N --warp 0.05   (continuity, below)
     python benchmarks/bench_families.py --seeds fresh --sets N --vibration 0.6   (robustness, below)
+    python benchmarks/bench_families.py --seeds fresh --sets N --glitches 6 [--keep-glitches]   (below)
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
 (its raw format), ``fine`` 1 kHz at 0.1-0.5 mm (the sensors the tightest MV targets are stated for).
@@ -28,6 +29,10 @@ that moved more than 0.5 %.
 ``--vibration MM``: the same table, every sensor with a cable vibration of MM mm at 20-60 Hz
 (vbt.motions.simulate_family's ``vibration_m``; vbt.simulate's Beta sets draw up to 0.6 mm). Not
 part of the families' figures: it shows how much a vibrating cable costs each family.
+
+``--glitches N``: the same table, N single samples of every set moved 5-30 mm up or down (a glitch of a
+sensor or a file), then read as ``vbt analyze`` reads a CSV (``vbt.io.remove_glitches`` puts them back
+on their neighbours' line); with ``--keep-glitches`` they stay, to show what they cost.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ import numpy as np
 
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig, StopRuleConfig
+from vbt.io import remove_glitches
 from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family, warped_times
 
 THRESHOLD_PCT = 10.0
@@ -89,11 +95,22 @@ def tail_shift(sim, tr):
     return tail, tr.rom_m / (tr.concentric_duration_s - tail) - tr.mean_velocity_m_s
 
 
+def glitched(sim, seed: int, n: int, keep: bool) -> np.ndarray:
+    """The set's positions with ``n`` single samples moved 5-30 mm (``keep``: left so, else read as
+    a CSV is read: vbt.io.remove_glitches)."""
+    rng = np.random.default_rng([seed, 4000])
+    x = sim.position_m.copy()
+    j = rng.choice(np.arange(1, x.size - 1), size=n, replace=False)
+    x[j] += rng.choice([-1.0, 1.0], n) * rng.uniform(0.005, 0.03, n)
+    return x if keep else remove_glitches(sim.t_s, x)[0]
+
+
 def score_set(args):
     family, kind, seed = args[:3]
     sim = simulate_family(family, seed, kind, args[3] if len(args) > 3 else 0.0)
+    x = glitched(sim, seed, args[4], args[5]) if len(args) > 4 and args[4] > 0 else sim.position_m
     t0 = time.perf_counter()
-    res = analyze(sim.t_s, sim.position_m, CONFIG)
+    res = analyze(sim.t_s, x, CONFIG)
     elapsed = time.perf_counter() - t0
     truth, reps = sim.truth, res.reps
     match = match_by_overlap(truth, reps)
@@ -320,6 +337,9 @@ def main(argv=None):
     ap.add_argument("--zoom", type=int, help="with --plot: show only true rep N and a second either side")
     ap.add_argument("--vibration", type=float, default=0.0, metavar="MM",
                     help="robustness: add a cable vibration of this amplitude (mm, 20-60 Hz) to every sensor")
+    ap.add_argument("--glitches", type=int, default=0, metavar="N",
+                    help="robustness: move N single samples of every set by 5-30 mm, then read them as a CSV is read")
+    ap.add_argument("--keep-glitches", action="store_true", help="with --glitches: leave them in (their cost)")
     ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
     ap.add_argument("--warp", type=float, metavar="PCT", help="continuity: how far MV moves when the samples' "
                     "spacing is warped within +-PCT %% (see the module's doc)")
@@ -339,6 +359,10 @@ def main(argv=None):
         if a.export or a.warp is not None:
             ap.error("--vibration is for the accuracy table only")
         jobs = [(*j, a.vibration / 1000.0) for j in jobs]
+    if a.glitches > 0:
+        if a.export or a.warp is not None:
+            ap.error("--glitches is for the accuracy table only")
+        jobs = [(*j[:3], j[3] if len(j) > 3 else 0.0, a.glitches, a.keep_glitches) for j in jobs]
     if a.export:
         export_sets(jobs, a.export)
         return 0
@@ -362,6 +386,9 @@ def main(argv=None):
     wall = time.perf_counter() - t0
     if a.vibration > 0:
         print(f"every sensor with a cable vibration of {a.vibration:g} mm at 20-60 Hz")
+    if a.glitches > 0:
+        print(f"{a.glitches} single samples of every set moved 5-30 mm, "
+              + ("left in" if a.keep_glitches else "read as a CSV is read (vbt.io.remove_glitches)"))
     print(f"{len(results)} sets ({a.seeds} seeds from {base}), {wall:.1f} s wall on {a.jobs} process(es), "
           f"analyze {sum(s['analyze_s'] for s in results):.1f} s of it")
     table = print_table(results, families, kinds, a.worst)

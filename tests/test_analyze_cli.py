@@ -1,6 +1,7 @@
 """`vbt analyze`: the JSON contract, the table, and a clear line for every bad file."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -261,3 +262,28 @@ def test_rep_times_are_on_the_recordings_own_clock(squat_csv, tmp_path):
         assert b["concentric_start_s"] == pytest.approx(a["concentric_start_s"] + 12.5, abs=1e-3)
         assert b["concentric_end_s"] == pytest.approx(a["concentric_end_s"] + 12.5, abs=1e-3)
         assert b["mean_velocity_m_s"] == pytest.approx(a["mean_velocity_m_s"], rel=2e-3)
+
+
+def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squat_csv, tmp_path):
+    """Single readings 6-30 mm off (a bad cell, a sensor's glitch), inside the reps' rises too."""
+    path, sim = squat_csv
+    clean = json.loads(vbt("analyze", str(path), "--json").stdout)
+    x = sim.position_m.copy()
+    rng = np.random.default_rng(5)
+    for tr in sim.truth:  # one in the middle of each rise, then a few anywhere
+        mid = int(np.searchsorted(sim.t_s, 0.5 * (tr.concentric_start_s + tr.concentric_end_s)))
+        x[mid] += rng.choice([-1.0, 1.0]) * rng.uniform(0.006, 0.03)
+    for j in rng.integers(1, x.size - 1, 4):
+        x[j] += rng.choice([-1.0, 1.0]) * rng.uniform(0.006, 0.03)
+    bad = tmp_path / "glitched.csv"
+    write_csv(bad, sim.t_s, x)
+    doc = json.loads(vbt("analyze", str(bad), "--json").stdout)
+    (note,) = doc["reading_notes"]
+    assert re.match(rf"{len(sim.truth) + 4} single samples \d+-\d+ mm off the line", note) and "glitch" in note
+    assert len(doc["reps"]) == len(clean["reps"]) and doc["stop_rep"] == clean["stop_rep"]
+    for got, want in zip(doc["reps"], clean["reps"]):
+        assert abs(got["mean_velocity_m_s"] - want["mean_velocity_m_s"]) < 0.002
+        assert abs(got["peak_velocity_m_s"] - want["peak_velocity_m_s"]) < 0.01
+        assert got["quality"] == want["quality"]
+    table = vbt("analyze", str(bad)).stdout
+    assert "glitch" in table

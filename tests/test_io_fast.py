@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from vbt.io import _CJ_TOKEN, RecordingError, parse_chronojump_text, read_recording, write_csv
+from vbt.io import _CJ_TOKEN, RecordingError, parse_chronojump_text, read_recording, remove_glitches, write_csv
 from vbt.textscan import positions
 
 
@@ -210,3 +210,31 @@ def test_damaged_tables_give_a_recording_or_one_clear_error(tmp_path):
             assert "\n" not in str(exc)
             outcomes.add("refused")
     assert outcomes == {"read", "refused"}
+
+
+def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():
+    t = np.arange(0.0, 1.0, 0.002)
+    x = 0.5 + 0.2 * np.sin(2.0 * np.pi * t)  # a bar moving at up to 1.3 m/s
+    bad = x.copy()
+    bad[[100, 250, 400]] += [0.02, -0.012, 0.006]
+    fixed, sizes = remove_glitches(t, bad)
+    # each glitch's size: how far it stood off its neighbours' line (16 µm of curvature aside)
+    assert sizes.size == 3
+    assert np.allclose(sorted(sizes), [0.006, 0.012, 0.02], atol=2e-5)
+    assert np.max(np.abs(fixed - x)) < 2e-5  # the chord across 4 ms of this curve is 16 µm off it
+    assert remove_glitches(t, x)[1].size == 0
+    # two readings off together are not a single glitch: kept (they may be the bar)
+    pair = x.copy()
+    pair[[300, 301]] += 0.02
+    assert remove_glitches(t, pair)[1].size == 0
+
+
+@pytest.mark.parametrize("kind", ["csv", "chronojump", "fine"])
+def test_no_real_movement_is_taken_for_a_glitch(kind):
+    """Sharp turns at 100 Hz (bounces, landings), a 1 mm count's flicker, a vibrating cable."""
+    from vbt.motions import FAMILIES, simulate_family
+
+    for family in FAMILIES:
+        for seed in range(100000, 100004):
+            sim = simulate_family(family, seed, kind, vibration_m=0.0006 if seed % 2 else 0.0)
+            assert remove_glitches(sim.t_s, sim.position_m)[1].size == 0, (family, seed)
