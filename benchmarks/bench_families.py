@@ -6,7 +6,8 @@
     python benchmarks/bench_families.py --seeds fresh --sets N --export DIR   (files + truth JSON)
     python benchmarks/bench_families.py --seeds fresh --sets N --warp 0.05   (continuity, below)
     python benchmarks/bench_families.py --seeds fresh --sets N --vibration 0.6   (robustness, below)
-    python benchmarks/bench_families.py --seeds fresh --sets N --glitches 6 [--keep-glitches]   (below)
+    python benchmarks/bench_families.py --seeds fresh --sets N --glitches 6 [--unrepaired]   (below)
+    python benchmarks/bench_families.py --seeds fresh --sets N --held 10 [--unrepaired]   (below)
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
 (its raw format), ``fine`` 1 kHz at 0.1-0.5 mm (the sensors the tightest MV targets are stated for).
@@ -31,8 +32,10 @@ that moved more than 0.5 %.
 part of the families' figures: it shows how much a vibrating cable costs each family.
 
 ``--glitches N``: the same table, N single samples of every set moved 5-30 mm up or down (a glitch of a
-sensor or a file), then read as ``vbt analyze`` reads a CSV (``vbt.io.remove_glitches`` puts them back
-on their neighbours' line); with ``--keep-glitches`` they stay, to show what they cost.
+sensor or a file). ``--held MS``: every sensor's reading updated only every MS ms but written on each
+of its samples (a slow sensor logged fast). Either way the samples are then read as ``vbt analyze``
+reads a CSV (``vbt.io.collapse_held``, ``vbt.io.remove_glitches``); with ``--unrepaired`` they are
+analysed as they are, to show what the reader's repairs save.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ import numpy as np
 
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig, StopRuleConfig
-from vbt.io import remove_glitches
+from vbt.io import collapse_held, remove_glitches
 from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family, warped_times
 
 THRESHOLD_PCT = 10.0
@@ -95,22 +98,29 @@ def tail_shift(sim, tr):
     return tail, tr.rom_m / (tr.concentric_duration_s - tail) - tr.mean_velocity_m_s
 
 
-def glitched(sim, seed: int, n: int, keep: bool) -> np.ndarray:
-    """The set's positions with ``n`` single samples moved 5-30 mm (``keep``: left so, else read as
-    a CSV is read: vbt.io.remove_glitches)."""
-    rng = np.random.default_rng([seed, 4000])
-    x = sim.position_m.copy()
-    j = rng.choice(np.arange(1, x.size - 1), size=n, replace=False)
-    x[j] += rng.choice([-1.0, 1.0], n) * rng.uniform(0.005, 0.03, n)
-    return x if keep else remove_glitches(sim.t_s, x)[0]
+def spoiled(sim, seed: int, glitches: int, held_s: float, unrepaired: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The set's samples with ``glitches`` single samples moved 5-30 mm and each reading held for
+    ``held_s``; then read as a CSV is read (vbt.io), unless ``unrepaired``."""
+    t, x = sim.t_s, sim.position_m.copy()
+    if held_s > 0.0:
+        k = max(1, int(round(held_s / float(np.median(np.diff(t))))))
+        x = x[(np.arange(x.size) // k) * k]
+    if glitches > 0:
+        rng = np.random.default_rng([seed, 4000])
+        j = rng.choice(np.arange(1, x.size - 1), size=glitches, replace=False)
+        x[j] += rng.choice([-1.0, 1.0], glitches) * rng.uniform(0.005, 0.03, glitches)
+    if unrepaired:
+        return t, x
+    t, x, _ = collapse_held(t, x)
+    return t, remove_glitches(t, x)[0]
 
 
 def score_set(args):
     family, kind, seed = args[:3]
     sim = simulate_family(family, seed, kind, args[3] if len(args) > 3 else 0.0)
-    x = glitched(sim, seed, args[4], args[5]) if len(args) > 4 and args[4] > 0 else sim.position_m
+    t, x = spoiled(sim, seed, *args[4:]) if len(args) > 4 else (sim.t_s, sim.position_m)
     t0 = time.perf_counter()
-    res = analyze(sim.t_s, x, CONFIG)
+    res = analyze(t, x, CONFIG)
     elapsed = time.perf_counter() - t0
     truth, reps = sim.truth, res.reps
     match = match_by_overlap(truth, reps)
@@ -339,7 +349,10 @@ def main(argv=None):
                     help="robustness: add a cable vibration of this amplitude (mm, 20-60 Hz) to every sensor")
     ap.add_argument("--glitches", type=int, default=0, metavar="N",
                     help="robustness: move N single samples of every set by 5-30 mm, then read them as a CSV is read")
-    ap.add_argument("--keep-glitches", action="store_true", help="with --glitches: leave them in (their cost)")
+    ap.add_argument("--held", type=float, default=0.0, metavar="MS",
+                    help="robustness: hold each reading MS ms (a slow sensor logged fast), then read as a CSV is read")
+    ap.add_argument("--unrepaired", action="store_true",
+                    help="with --glitches or --held: analyse the samples as they are (what the reader's repairs save)")
     ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
     ap.add_argument("--warp", type=float, metavar="PCT", help="continuity: how far MV moves when the samples' "
                     "spacing is warped within +-PCT %% (see the module's doc)")
@@ -359,10 +372,10 @@ def main(argv=None):
         if a.export or a.warp is not None:
             ap.error("--vibration is for the accuracy table only")
         jobs = [(*j, a.vibration / 1000.0) for j in jobs]
-    if a.glitches > 0:
+    if a.glitches > 0 or a.held > 0:
         if a.export or a.warp is not None:
-            ap.error("--glitches is for the accuracy table only")
-        jobs = [(*j[:3], j[3] if len(j) > 3 else 0.0, a.glitches, a.keep_glitches) for j in jobs]
+            ap.error("--glitches and --held are for the accuracy table only")
+        jobs = [(*j[:3], j[3] if len(j) > 3 else 0.0, a.glitches, a.held / 1000.0, a.unrepaired) for j in jobs]
     if a.export:
         export_sets(jobs, a.export)
         return 0
@@ -386,9 +399,10 @@ def main(argv=None):
     wall = time.perf_counter() - t0
     if a.vibration > 0:
         print(f"every sensor with a cable vibration of {a.vibration:g} mm at 20-60 Hz")
-    if a.glitches > 0:
-        print(f"{a.glitches} single samples of every set moved 5-30 mm, "
-              + ("left in" if a.keep_glitches else "read as a CSV is read (vbt.io.remove_glitches)"))
+    if a.glitches > 0 or a.held > 0:
+        what = [f"{a.glitches} single samples of every set moved 5-30 mm"] if a.glitches > 0 else []
+        what += [f"every reading held {a.held:g} ms"] if a.held > 0 else []
+        print(", ".join(what) + ("; analysed as they are" if a.unrepaired else "; read as a CSV is read (vbt.io)"))
     print(f"{len(results)} sets ({a.seeds} seeds from {base}), {wall:.1f} s wall on {a.jobs} process(es), "
           f"analyze {sum(s['analyze_s'] for s in results):.1f} s of it")
     table = print_table(results, families, kinds, a.worst)

@@ -287,3 +287,19 @@ def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squa
         assert got["quality"] == want["quality"]
     table = vbt("analyze", str(bad)).stdout
     assert "glitch" in table
+
+
+def test_a_slow_sensor_logged_fast_is_said_and_read_at_its_own_rate(squat_csv, tmp_path):
+    """A 100 Hz sensor's readings written at 1 kHz (each repeated ten times) read as the 100 Hz file."""
+    _, sim = squat_csv
+    t = np.arange(0.0, sim.t_s[-1], 0.001)
+    x = np.interp(t, sim.t_s, sim.position_m)
+    x = np.round(x[(np.arange(t.size) // 10) * 10] / 0.0005) * 0.0005
+    held, own = tmp_path / "held.csv", tmp_path / "own.csv"
+    write_csv(held, t, x)
+    write_csv(own, t[::10], x[::10])
+    doc = json.loads(vbt("analyze", str(held), "--json").stdout)
+    (note,) = doc["reading_notes"]
+    assert note.startswith("positions change only on every 10th sample") and note.endswith("100 Hz")
+    want = json.loads(vbt("analyze", str(own), "--json").stdout)
+    assert doc["reps"] == want["reps"] and doc["stop_rep"] == want["stop_rep"] == sim.true_stop_rep(10.0, "mean")

@@ -6,7 +6,8 @@ import re
 import numpy as np
 import pytest
 
-from vbt.io import _CJ_TOKEN, RecordingError, parse_chronojump_text, read_recording, remove_glitches, write_csv
+from vbt.io import (_CJ_TOKEN, RecordingError, collapse_held, parse_chronojump_text, read_recording, remove_glitches,
+                    write_csv)
 from vbt.textscan import positions
 
 
@@ -230,11 +231,24 @@ def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():
 
 
 @pytest.mark.parametrize("kind", ["csv", "chronojump", "fine"])
-def test_no_real_movement_is_taken_for_a_glitch(kind):
-    """Sharp turns at 100 Hz (bounces, landings), a 1 mm count's flicker, a vibrating cable."""
+def test_no_real_movement_is_taken_for_a_glitch_or_a_held_reading(kind):
+    """Sharp turns at 100 Hz (bounces, landings), a 1 mm count's flicker and its slow staircases, a
+    vibrating cable."""
     from vbt.motions import FAMILIES, simulate_family
 
     for family in FAMILIES:
         for seed in range(100000, 100004):
             sim = simulate_family(family, seed, kind, vibration_m=0.0006 if seed % 2 else 0.0)
             assert remove_glitches(sim.t_s, sim.position_m)[1].size == 0, (family, seed)
+            assert collapse_held(sim.t_s, sim.position_m)[2] == 1, (family, seed)
+
+
+@pytest.mark.parametrize("period", [2, 5, 10, 20])
+def test_a_slow_sensor_logged_fast_is_read_at_its_own_rate(period):
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("forcevel", 100001, "fine")  # 1 kHz
+    own = np.arange(0, sim.t_s.size, period)
+    held = sim.position_m[(np.arange(sim.t_s.size) // period) * period]
+    t, x, k = collapse_held(sim.t_s, held)
+    assert k == period and np.array_equal(t, sim.t_s[own]) and np.array_equal(x, sim.position_m[own])
