@@ -300,6 +300,6 @@ def test_a_slow_sensor_logged_fast_is_said_and_read_at_its_own_rate(squat_csv, t
     write_csv(own, t[::10], x[::10])
     doc = json.loads(vbt("analyze", str(held), "--json").stdout)
     (note,) = doc["reading_notes"]
-    assert note.startswith("positions change only on every 10th sample") and note.endswith("100 Hz")
+    assert note.startswith("positions change on only one sample in every 10 (") and note.endswith("100 Hz")
     want = json.loads(vbt("analyze", str(own), "--json").stdout)
     assert doc["reps"] == want["reps"] and doc["stop_rep"] == want["stop_rep"] == sim.true_stop_rep(10.0, "mean")

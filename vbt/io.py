@@ -265,8 +265,8 @@ def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -
         x = x * UNITS[units]
     t, x, held = collapse_held(t, x)
     if held > 1:
-        notes.append(f"positions change only on every {held}th sample (a sensor read more slowly than the file "
-                     f"was written): read at the sensor's own rate, {1.0 / float(np.median(np.diff(t))):.0f} Hz")
+        notes.append(f"positions change on only one sample in every {held} (a sensor read more slowly than the "
+                     f"file was written): read at the sensor's own rate, {1.0 / float(np.median(np.diff(t))):.0f} Hz")
     x, sizes = remove_glitches(t, x)
     if sizes.size:
         lo, hi = 1e3 * float(sizes.min()), 1e3 * float(sizes.max())
@@ -320,7 +320,7 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 # come back within two sample intervals takes more than GLITCH_ACC_M_S2. Left in, six 5-30 mm
 # glitches per set took MV p95 from 0.014-0.022 to 0.040-0.050 m/s and the stop rep, right on 92.8 %
 # of the clear sets, to 76.7 % (630 family sets: benchmarks/bench_families.py --glitches 6
-# --keep-glitches); put back, the sets read as clean ones.
+# --unrepaired); put back, the sets read as clean ones.
 # - The floor keeps clear of a real encoder's own jitter: a count's flicker (1 mm on Chronojump's,
 #   about 3 mm on OpenBarbell's: GLITCH_STEPS of the recording's smallest change) and its noise
 #   (GLITCH_NOISE_SD robust sd of the samples about their neighbours' line).
