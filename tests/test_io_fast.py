@@ -224,6 +224,16 @@ def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():
     assert np.allclose(sorted(sizes), [0.006, 0.012, 0.02], atol=2e-5)
     assert np.max(np.abs(fixed - x)) < 2e-5  # the chord across 4 ms of this curve is 16 µm off it
     assert remove_glitches(t, x)[1].size == 0
+    # on a 1 mm encoder it goes back onto a count: the smallest change, the step the analysis reads
+    # from the recording, stays 1 mm
+    stairs = np.round(x / 0.001) * 0.001
+    bad = stairs.copy()
+    bad[[100, 250, 400]] += [0.02, -0.012, 0.006]
+    fixed, sizes = remove_glitches(t, bad)
+    assert sizes.size == 3 and np.allclose(fixed[[100, 250, 400]] / 0.001, np.round(fixed[[100, 250, 400]] / 0.001))
+    assert np.max(np.abs(fixed - stairs)) <= 0.001 + 1e-9
+    moved = np.abs(np.diff(fixed))
+    assert moved[moved > 1e-9].min() > 0.001 - 1e-9
     # two readings off together are not a single glitch: kept (they may be the bar)
     pair = x.copy()
     pair[[300, 301]] += 0.02
