@@ -12,6 +12,9 @@ from .common import G
 MIN_FLIGHT_S = 0.08  # a ballistic stretch this long before the end is a flight (a jump's is 0.1 s or more)
 FLIGHT_PAST_APEX_S = 0.04  # ... that goes on this long past the apex (a lift's bar stops there)
 FLIGHT_G_TOL = 1.0  # ... whose own curvature (a free parabola) is -g within this (m/s^2): a wobble's is not
+APEX_FIT_SHARE = 1.0 / 3.0  # a flight's apex: fitted on the flight without its first third (the push's end)
+APEX_PAST_TOLS = 8.0  # ... followed past the apex until a parabola falls this many tolerances (a held bar fails)
+APEX_MAX_MOVE_S = 0.03  # ... and taken only this close to the local fit's end
 BALLISTIC_STEPS = 150  # the flight's start is searched at this many points at most
 TAKEOFF_EXPONENTS = (2.0, 2.5, 3.0, 3.5, 4.0, 4.5)  # the push's last ms: x leaves the flight as
 # (t_off - t)^p; the best of these is then refined between its neighbours (golden section)
@@ -102,6 +105,51 @@ def ballistic_from(t, x, lo, hi, tol):
         best = j
         j -= stride
     return best
+
+
+@njit(cache=True)
+def flight_apex(t, x, lo, t_end, tol, out2):
+    """A jump's apex from its whole flight, when the recorded bar flies through the end ``t_end``
+    that the local fits put at the top: from MIN_FLIGHT_S or more before the apex to a while past
+    it (FLIGHT_PAST_APEX_S, longer where ``tol`` is wide, so that a bar held at its top leaves the
+    parabola by APEX_PAST_TOLS tolerances; no further than the samples go), the samples lie within
+    ``tol`` of a parabola of curvature -G (``ballistic_from``), and their own curvature is -G within
+    FLIGHT_G_TOL. The apex is the vertex of the curvature -G parabola fitted by least squares to
+    that flight without its first third (the end of the push), found twice: the second time with
+    the window placed on the first apex. Two parameters over a hundred ms or more of flight, where
+    a local power-law fit of the top sees tens of ms: a cable's vibration (0.6 mm at 20-60 Hz)
+    moved that fit's apex by up to 15 ms, and the flight's by under 0.2 ms. out2 = (t_apex,
+    x_apex); False when the bar does not fly through the end, or the apex lies more than
+    APEX_MAX_MOVE_S from it."""
+    n = x.shape[0]
+    if n < 2:
+        return False
+    fs = 1.0 / (t[1] - t[0])
+    past = max(FLIGHT_PAST_APEX_S, math.sqrt(APEX_PAST_TOLS * tol / G))
+    line = np.empty(2)
+    t_ref = t_end
+    for _ in range(2):
+        j1 = int(math.floor(t_ref * fs))
+        j_past = min(j1 + int(past * fs) + 1, n - 1)  # (a live window ends where its rep was decided)
+        if j1 <= lo or t[j_past] - t_ref < FLIGHT_PAST_APEX_S:
+            return False
+        j_fly = ballistic_from(t, x, lo, j_past, tol)
+        if j_fly < 0 or t_ref - t[j_fly] < MIN_FLIGHT_S:
+            return False
+        if not abs(curvature(t, x, j_fly, j_past) + G) <= FLIGHT_G_TOL:
+            return False
+        mid = j_fly + int(APEX_FIT_SHARE * (j_past - j_fly))
+        tr = t[j_past]
+        if j_past - mid < 5 or not _flight_line(t, x, mid, j_past, tr, line):
+            return False
+        t_ref = tr + line[1] / G
+        # the fitted bar falls past its apex inside the flight, and the apex is near the local fit's
+        if not (abs(t_ref - t_end) <= APEX_MAX_MOVE_S and tr - t_ref >= 0.5 * FLIGHT_PAST_APEX_S):
+            return False
+    u = line[1] / G
+    out2[0] = t_ref
+    out2[1] = line[0] + 0.5 * line[1] * u
+    return True
 
 
 @njit(cache=True)

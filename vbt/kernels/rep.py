@@ -15,7 +15,8 @@ from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
 from .phase import beta_from_shape, fit_phase_lm
 from .staircase import rise_basis, staircase_onset
-from .flight import FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, takeoff_fit
+from .flight import (FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, flight_apex,
+                     takeoff_fit)
 
 # ---- one rep --------------------------------------------------------------------------------
 # What analyze_rep is given and what it answers: one record each (a numpy structured dtype; numba
@@ -703,6 +704,15 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             x0 = x0_fit
             x1 = x1_fit
             method = 3
+    if method != 3:
+        # A jump's apex: where the bar flies through the top, the whole flight (a parabola of
+        # curvature -g) places it, not the few tens of ms the local fit of the top sees, which a
+        # cable's vibration moved by up to 15 ms (MV 3-4 %); the ends must still pass the checks.
+        apex = np.empty(2)
+        if flight_apex(t, x, ip, t1, tol, apex) and apex[0] > t0 and \
+                ends_consistent(x, fs, t0, apex[0], x0, apex[1], t_stop, tol, d_raw):
+            t1 = apex[0]
+            x1 = apex[1]
     if not (t1 > t0):
         return
     desc = np.zeros(3, dtype=np.int64)
