@@ -265,7 +265,8 @@ def test_rep_times_are_on_the_recordings_own_clock(squat_csv, tmp_path):
 
 
 def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squat_csv, tmp_path):
-    """Single readings 6-30 mm off (a bad cell, a sensor's glitch), inside the reps' rises too."""
+    """Single readings 6-30 mm off (a bad cell, a sensor's glitch), inside the reps' rises too, and
+    two pairs of readings off together."""
     path, sim = squat_csv
     clean = json.loads(vbt("analyze", str(path), "--json").stdout)
     x = sim.position_m.copy()
@@ -275,11 +276,14 @@ def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squa
         x[mid] += rng.choice([-1.0, 1.0]) * rng.uniform(0.006, 0.03)
     for j in rng.integers(1, x.size - 1, 4):
         x[j] += rng.choice([-1.0, 1.0]) * rng.uniform(0.006, 0.03)
+    for tr in sim.truth[:2]:  # a pair a quarter into each of the first two rises
+        q = int(np.searchsorted(sim.t_s, 0.75 * tr.concentric_start_s + 0.25 * tr.concentric_end_s))
+        x[q:q + 2] -= rng.uniform(0.006, 0.03, 2)
     bad = tmp_path / "glitched.csv"
     write_csv(bad, sim.t_s, x)
     doc = json.loads(vbt("analyze", str(bad), "--json").stdout)
     (note,) = doc["reading_notes"]
-    assert re.match(rf"{len(sim.truth) + 4} single samples \d+-\d+ mm off the line", note) and "glitch" in note
+    assert re.match(rf"{len(sim.truth) + 8} samples \d+-\d+ mm off the line", note) and "glitch" in note
     assert len(doc["reps"]) == len(clean["reps"]) and doc["stop_rep"] == clean["stop_rep"]
     for got, want in zip(doc["reps"], clean["reps"]):
         assert abs(got["mean_velocity_m_s"] - want["mean_velocity_m_s"]) < 0.002

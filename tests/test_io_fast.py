@@ -234,10 +234,33 @@ def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():
     assert np.max(np.abs(fixed - stairs)) <= 0.001 + 1e-9
     moved = np.abs(np.diff(fixed))
     assert moved[moved > 1e-9].min() > 0.001 - 1e-9
-    # two readings off together are not a single glitch: kept (they may be the bar)
-    pair = x.copy()
-    pair[[300, 301]] += 0.02
-    assert remove_glitches(t, pair)[1].size == 0
+
+
+def test_two_glitched_readings_side_by_side_or_a_sample_apart_go_back_too():
+    """Two readings off together (10 and 30 mm for 4 ms at 500 Hz: no bar goes out and back so),
+    or two lone glitches a sample apart, each go back on the line of the readings either side; three
+    or more in a cluster are left as they are, every reading untouched (the readings beside them
+    stand off their own lines too, and which are the bar's is no longer clear)."""
+    t = np.arange(0.0, 1.0, 0.002)
+    x = 0.5 + 0.2 * np.sin(2.0 * np.pi * t)
+    bad = x.copy()
+    bad[[100, 101]] += [0.01, 0.03]  # a pair
+    bad[[250, 252]] += [0.02, -0.01]  # a sample apart
+    bad[[400, 401]] -= [0.012, 0.008]  # a pair on the way down
+    fixed, sizes = remove_glitches(t, bad)
+    assert np.allclose(sorted(sizes), [0.008, 0.01, 0.01, 0.012, 0.02, 0.03], atol=1e-4)
+    assert np.max(np.abs(fixed - x)) < 5e-5
+    for cluster in ([200, 201, 202], [200, 201, 203]):
+        bad = x.copy()
+        bad[cluster] += 0.01
+        fixed, sizes = remove_glitches(t, bad)
+        assert sizes.size == 0 and np.array_equal(fixed, bad)
+    # at 100 Hz, 4 mm for two samples is what 10 g can do: kept (it may be the bar)
+    t = np.arange(0.0, 2.0, 0.01)
+    x = 0.5 + 0.2 * np.sin(np.pi * t)
+    bad = x.copy()
+    bad[[80, 81]] += 0.004
+    assert remove_glitches(t, bad)[1].size == 0
 
 
 @pytest.mark.parametrize("kind", ["csv", "chronojump", "fine"])

@@ -271,8 +271,8 @@ def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -
     if sizes.size:
         lo, hi = 1e3 * float(sizes.min()), 1e3 * float(sizes.max())
         span = f"{lo:.0f} mm" if round(lo) == round(hi) else f"{lo:.0f}-{hi:.0f} mm"
-        notes.append(f"{sizes.size} single sample{'s' if sizes.size > 1 else ''} {span} off the line between "
-                     f"{'their' if sizes.size > 1 else 'its'} neighbours (a glitch: no bar moves so) put back on it")
+        notes.append(f"{sizes.size} sample{'s' if sizes.size > 1 else ''} {span} off the line between the "
+                     f"readings either side (a glitch: no bar moves so) put back on it")
     return Recording(t, x, "csv", tuple(notes))
 
 
@@ -325,8 +325,9 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 # - The floor keeps clear of a real encoder's own jitter: a count's flicker (1 mm on Chronojump's,
 #   about 3 mm on OpenBarbell's: GLITCH_STEPS of the recording's smallest change) and its noise
 #   (GLITCH_NOISE_SD robust sd of the samples about their neighbours' line).
-# - Only a lone reading: each neighbour must lie on the line that skips the glitch (a step, or two
-#   readings off together, is left as it is: it may be the bar).
+# - A lone reading, or two side by side: each reading either side must lie on the line that skips
+#   the glitch (a step is left as it is: it may be the bar). A glitch two samples from another is
+#   skipped by its neighbour's check too (the neighbour is judged on the line to the reading beyond).
 GLITCH_MIN_M = 0.003
 GLITCH_STEPS = 3.0
 GLITCH_NOISE_SD = 8.0
@@ -342,35 +343,77 @@ def _off_line(t, x, a, j, b, floor):
 
 
 def remove_glitches(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` with each single-sample glitch (above) put back on the straight line between its two
-    neighbours (to the nearest of the recording's steps), and the glitches' sizes (their distance
-    from that line, m). The first and last two samples are kept as they are."""
-    if x.size < 5:
+    """``x`` with each glitch (above: a lone reading, or two side by side) put back on the straight
+    line between the readings either side of it (to the nearest of the recording's steps), and the
+    glitched readings' sizes (their distance from that line, m). The first and last two samples are
+    kept as they are."""
+    if x.size < 6:
         return x, np.empty(0)
     # (slices, not index arrays: a 10-minute 1 kHz file takes a few ms)
     off = np.abs(x[1:-3] + (x[3:-1] - x[1:-3]) * ((t[2:-2] - t[1:-3]) / (t[3:-1] - t[1:-3])) - x[2:-2])
-    if not np.any(off > GLITCH_MIN_M):  # the common case: nothing can be a glitch
+    # a pair c, c+1 against the line from c-1 to c+2: the first reading of it (the second is as far)
+    off2 = np.abs(x[1:-4] + (x[4:-1] - x[1:-4]) * ((t[2:-3] - t[1:-4]) / (t[4:-1] - t[1:-4])) - x[2:-3])
+    if not (np.any(off > GLITCH_MIN_M) or np.any(off2 > GLITCH_MIN_M)):  # the common case: no glitch
         return x, np.empty(0)
-    j = np.arange(2, x.size - 2)
     moved = np.abs(np.diff(x))
     moved = moved[moved > 0.0]
     step = float(moved.min()) if moved.size else 0.0
     floor = max(GLITCH_MIN_M, GLITCH_STEPS * step, GLITCH_NOISE_SD * 1.4826 * float(np.median(off)))
-    c = j[off > floor]  # candidates: few
+    # lone readings; a neighbour's own check skips a glitch beyond it (two glitches a sample apart)
+    c = np.arange(2, x.size - 2)[off > floor]  # candidates: few
+    cand = np.zeros(x.size, dtype=bool)
+    cand[c] = True
     off, limit = _off_line(t, x, c - 1, c, c + 1, floor)
     out_and_back = (x[c] > np.maximum(x[c - 1], x[c + 1])) | (x[c] < np.minimum(x[c - 1], x[c + 1]))
-    off_l, lim_l = _off_line(t, x, c - 2, c - 1, c + 1, floor)
-    off_r, lim_r = _off_line(t, x, c - 1, c + 1, c + 2, floor)
+    a = np.where(cand[c - 2] & (c >= 3), c - 3, c - 2)
+    b = np.where(cand[np.minimum(c + 2, x.size - 1)] & (c + 3 < x.size), c + 3, c + 2)
+    off_l, lim_l = _off_line(t, x, a, c - 1, c + 1, floor)
+    off_r, lim_r = _off_line(t, x, c - 1, c + 1, b, floor)
     hit = out_and_back & (off > limit) & (off_l <= lim_l) & (off_r <= lim_r)
-    if not np.any(hit):
+    # pairs: both readings off the line from c-1 to c+2 on the same side, beyond both outer readings,
+    # each outer reading on the line that skips the pair
+    p = np.arange(2, x.size - 3)[off2 > floor]
+    p_off1, p_lim1 = _off_line(t, x, p - 1, p, p + 2, floor)
+    p_off2, p_lim2 = _off_line(t, x, p - 1, p + 1, p + 2, floor)
+    hi_out = np.minimum(x[p], x[p + 1]) > np.maximum(x[p - 1], x[p + 2])
+    lo_out = np.maximum(x[p], x[p + 1]) < np.minimum(x[p - 1], x[p + 2])
+    pa_off, pa_lim = _off_line(t, x, p - 2, p - 1, p + 2, floor)
+    pb_off, pb_lim = _off_line(t, x, p - 1, p + 2, np.minimum(p + 3, x.size - 1), floor)
+    p_hit = (hi_out | lo_out) & (p_off1 > p_lim1) & (p_off2 > p_lim2) & (pa_off <= pa_lim) & (pb_off <= pb_lim)
+    if not (np.any(hit) or np.any(p_hit)):
         return x, np.empty(0)
-    c = c[hit]
+    # A glitch moves its neighbours off their own lines too, and two of them can pass for a pair
+    # beside it: a glitch found is taken only if every reading within three samples that stands off
+    # its neighbours' line (a candidate) lies beside a glitch found (a cluster of three or more is
+    # left as it is), and where the glitches found touch (within a sample), the one that stands
+    # furthest off is taken
+    c, off = c[hit], off[hit]
+    p, p_off1, p_off2 = p[p_hit], p_off1[p_hit], p_off2[p_hit]
+    first = np.concatenate((c, p))
+    last = np.concatenate((c, p + 1))
+    score = np.concatenate((off, np.maximum(p_off1, p_off2)))
+    explained = np.zeros(x.size + 1, dtype=bool)
+    for f, g in zip(first, last):
+        explained[f - 1:g + 2] = True
+    loose = cand & ~explained[:x.size]
+    taken = np.zeros(x.size, dtype=bool)
+    keep = np.zeros(first.size, dtype=bool)
+    for i in np.argsort(-score, kind="stable"):
+        if not loose[max(0, first[i] - 3):last[i] + 4].any() and not taken[first[i] - 1:last[i] + 2].any():
+            taken[first[i]:last[i] + 1] = True
+            keep[i] = True
+    single = keep[:c.size]
+    pair = keep[c.size:]
+    c, off = c[single], off[single]
+    p, p_off1, p_off2 = p[pair], p_off1[pair], p_off2[pair]
     x = x.copy()
-    rise = (x[c + 1] - x[c - 1]) * (t[c] - t[c - 1]) / (t[c + 1] - t[c - 1])
-    # on the encoder's own steps, as its neighbours are: a reading between two counts would halve the
+    # each glitched reading j goes back onto the line from the reading left of it to the one right of it, on
+    # the encoder's own steps, as its neighbours are: a reading between two counts would halve the
     # step the analysis reads from the recording (the smallest change) and change every rep
-    x[c] = x[c - 1] + (np.round(rise / step) * step if step > 0.0 else rise)
-    return x, off[hit]
+    for j, left, right in ((c, c - 1, c + 1), (p, p - 1, p + 2), (p + 1, p - 1, p + 2)):
+        rise = (x[right] - x[left]) * (t[j] - t[left]) / (t[right] - t[left])
+        x[j] = x[left] + (np.round(rise / step) * step if step > 0.0 else rise)
+    return x, np.concatenate((off, p_off1, p_off2))
 
 
 def _units_from_values(t: np.ndarray, x: np.ndarray) -> str:
