@@ -8,6 +8,7 @@
     python benchmarks/bench_families.py --seeds fresh --sets N --vibration 0.6   (robustness, below)
     python benchmarks/bench_families.py --seeds fresh --sets N --glitches 6 [--unrepaired]   (below)
     python benchmarks/bench_families.py --seeds fresh --sets N --held 10 [--unrepaired]   (below)
+    python benchmarks/bench_families.py --seeds fresh --sets N --held-drift 10.3 [--unrepaired]   (below)
     python benchmarks/bench_families.py --seeds fresh --sets N --pairs 3 [--unrepaired]   (below)
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
@@ -35,7 +36,9 @@ part of the families' figures: it shows how much a vibrating cable costs each fa
 ``--glitches N``: the same table, N single samples of every set moved 5-30 mm up or down (a glitch of a
 sensor or a file); ``--pairs N``: N pairs of adjacent samples moved together by 5-30 mm each, the
 same way. ``--held MS``: every sensor's reading updated only every MS ms but written on each
-of its samples (a slow sensor logged fast). Either way the samples are then read as ``vbt analyze``
+of its samples (a slow sensor logged fast), rounded to whole samples; ``--held-drift MS``: the same on
+the sensor's own clock, MS not a whole number of samples (a 97 Hz sensor logged at 1 kHz: 10.3), so
+that its updates drift against the logger's samples. Either way the samples are then read as ``vbt analyze``
 reads a CSV (``vbt.io.collapse_held``, ``vbt.io.remove_glitches``); with ``--unrepaired`` they are
 analysed as they are, to show what the reader's repairs save.
 """
@@ -100,15 +103,20 @@ def tail_shift(sim, tr):
     return tail, tr.rom_m / (tr.concentric_duration_s - tail) - tr.mean_velocity_m_s
 
 
-def spoiled(sim, seed: int, glitches: int, held_s: float, unrepaired: bool,
-            pairs: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def spoiled(sim, seed: int, glitches: int, held_s: float, unrepaired: bool, pairs: int = 0,
+            drift_s: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """The set's samples with ``glitches`` single samples moved 5-30 mm, ``pairs`` pairs of adjacent
-    samples moved the same way by 5-30 mm each, and each reading held for ``held_s``; then read as a
-    CSV is read (vbt.io), unless ``unrepaired``."""
+    samples moved the same way by 5-30 mm each, each reading held for ``held_s`` (rounded to whole
+    samples), or held until the next update of a sensor that updates every ``drift_s`` on its own
+    clock; then read as a CSV is read (vbt.io), unless ``unrepaired``."""
     t, x = sim.t_s, sim.position_m.copy()
     if held_s > 0.0:
         k = max(1, int(round(held_s / float(np.median(np.diff(t))))))
         x = x[(np.arange(x.size) // k) * k]
+    if drift_s > 0.0:  # the sensor's own clock: each sample holds the reading it took at its last update
+        m = np.floor((t - t[0]) / drift_s).astype(np.int64)
+        u = t[0] + np.arange(m[-1] + 1) * drift_s
+        x = sim.sensor._measure(sim.timeline, u, np.random.default_rng([seed, 4002]))[m]
     if glitches > 0:
         rng = np.random.default_rng([seed, 4000])
         j = rng.choice(np.arange(1, x.size - 1), size=glitches, replace=False)
@@ -364,8 +372,11 @@ def main(argv=None):
                          "CSV is read")
     ap.add_argument("--held", type=float, default=0.0, metavar="MS",
                     help="robustness: hold each reading MS ms (a slow sensor logged fast), then read as a CSV is read")
+    ap.add_argument("--held-drift", type=float, default=0.0, metavar="MS",
+                    help="robustness: hold each reading until the next update of a sensor updating every MS ms on its "
+                         "own clock, then read as a CSV is read")
     ap.add_argument("--unrepaired", action="store_true",
-                    help="with --glitches, --pairs or --held: analyse the samples as they are (what the "
+                    help="with --glitches, --pairs, --held or --held-drift: analyse the samples as they are (what the "
                          "reader's repairs save)")
     ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
     ap.add_argument("--warp", type=float, metavar="PCT", help="continuity: how far MV moves when the samples' "
@@ -386,11 +397,11 @@ def main(argv=None):
         if a.export or a.warp is not None:
             ap.error("--vibration is for the accuracy table only")
         jobs = [(*j, a.vibration / 1000.0) for j in jobs]
-    if a.glitches > 0 or a.held > 0 or a.pairs > 0:
+    if a.glitches > 0 or a.held > 0 or a.pairs > 0 or a.held_drift > 0:
         if a.export or a.warp is not None:
-            ap.error("--glitches, --pairs and --held are for the accuracy table only")
-        jobs = [(*j[:3], j[3] if len(j) > 3 else 0.0, a.glitches, a.held / 1000.0, a.unrepaired, a.pairs)
-                for j in jobs]
+            ap.error("--glitches, --pairs, --held and --held-drift are for the accuracy table only")
+        jobs = [(*j[:3], j[3] if len(j) > 3 else 0.0, a.glitches, a.held / 1000.0, a.unrepaired, a.pairs,
+                 a.held_drift / 1000.0) for j in jobs]
     if a.export:
         export_sets(jobs, a.export)
         return 0
@@ -414,10 +425,12 @@ def main(argv=None):
     wall = time.perf_counter() - t0
     if a.vibration > 0:
         print(f"every sensor with a cable vibration of {a.vibration:g} mm at 20-60 Hz")
-    if a.glitches > 0 or a.held > 0 or a.pairs > 0:
+    if a.glitches > 0 or a.held > 0 or a.pairs > 0 or a.held_drift > 0:
         what = [f"{a.glitches} single samples of every set moved 5-30 mm"] if a.glitches > 0 else []
         what += [f"{a.pairs} pairs of adjacent samples moved 5-30 mm"] if a.pairs > 0 else []
         what += [f"every reading held {a.held:g} ms"] if a.held > 0 else []
+        what += [f"every reading held until the next update of a sensor updating every {a.held_drift:g} ms on "
+                 "its own clock"] if a.held_drift > 0 else []
         print(", ".join(what) + ("; analysed as they are" if a.unrepaired else "; read as a CSV is read (vbt.io)"))
     print(f"{len(results)} sets ({a.seeds} seeds from {base}), {wall:.1f} s wall on {a.jobs} process(es), "
           f"analyze {sum(s['analyze_s'] for s in results):.1f} s of it")

@@ -293,6 +293,25 @@ def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squa
     assert "glitch" in table
 
 
+def test_a_slow_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_csv, tmp_path):
+    """A 97 Hz sensor written at 1 kHz (its updates drift across the logger's samples): said, and
+    read as the sensor's own stream."""
+    _, sim = squat_csv
+    t = np.arange(0.0, sim.t_s[-1], 0.001)
+    u = np.arange(0.0, t[-1], 0.0103)
+    reading = np.round(np.interp(u, sim.t_s, sim.position_m) / 0.0005) * 0.0005
+    held, own = tmp_path / "held.csv", tmp_path / "own.csv"
+    write_csv(held, t, reading[np.searchsorted(u, t + 1e-12, side="right") - 1])
+    write_csv(own, u, reading)
+    doc = json.loads(vbt("analyze", str(held), "--json").stdout)
+    (note,) = doc["reading_notes"]
+    assert note.startswith("positions change on only one sample in every 10.3 (") and note.endswith("97 Hz")
+    want = json.loads(vbt("analyze", str(own), "--json").stdout)
+    assert len(doc["reps"]) == len(want["reps"]) > 0 and doc["stop_rep"] == want["stop_rep"]
+    for got, ref in zip(doc["reps"], want["reps"]):
+        assert got["mean_velocity_m_s"] == pytest.approx(ref["mean_velocity_m_s"], rel=0.01)
+
+
 def test_a_slow_sensor_logged_fast_is_said_and_read_at_its_own_rate(squat_csv, tmp_path):
     """A 100 Hz sensor's readings written at 1 kHz (each repeated ten times) read as the 100 Hz file."""
     _, sim = squat_csv

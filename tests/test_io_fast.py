@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+from vbt.analysis import analyze
 from vbt.io import (_CJ_TOKEN, RecordingError, collapse_held, parse_chronojump_text, read_recording, remove_glitches,
                     write_csv)
 from vbt.textscan import positions
@@ -285,3 +286,30 @@ def test_a_slow_sensor_logged_fast_is_read_at_its_own_rate(period):
     held = sim.position_m[(np.arange(sim.t_s.size) // period) * period]
     t, x, k = collapse_held(sim.t_s, held)
     assert k == period and np.array_equal(t, sim.t_s[own]) and np.array_equal(x, sim.position_m[own])
+
+
+@pytest.mark.parametrize("period", [2.6, 4.7, 10.3, 19.6])
+def test_a_slow_sensor_on_its_own_clock_is_read_at_its_own_times(period):
+    """A sensor that updates every ``period`` ms on its own clock (a 97 Hz sensor: 10.3), logged at
+    1 kHz: its changes drift across the logger's samples, so no fixed phase holds them. Read back: one
+    sample per update, at the update's time within 0.6 ms where the bar moves, each with the reading
+    it took; the reps as the sensor's own stream gives them."""
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("forcevel", 100001, "fine")  # 1 kHz
+    t_log = np.arange(0.0, sim.t_s[-1], 0.001)
+    u = np.arange(0.0, t_log[-1], period / 1000.0)  # the sensor's own update times
+    reading = np.round(sim.timeline.position(u) / 0.0002) * 0.0002
+    held = reading[np.searchsorted(u, t_log + 1e-12, side="right") - 1]
+    t, x, k = collapse_held(t_log, held)
+    assert k == pytest.approx(period, abs=0.01)
+    assert abs(t.size - u.size) <= 1
+    j = np.clip(np.searchsorted(u, t), 1, u.size - 1)
+    nearest = np.where(np.abs(u[j] - t) < np.abs(u[j - 1] - t), j, j - 1)
+    moving = np.flatnonzero(np.diff(x, prepend=x[0]) != 0.0)  # where a new reading appears
+    assert np.max(np.abs(t[moving] - u[nearest[moving]])) < 0.0006
+    assert np.array_equal(x[moving], reading[nearest[moving]])
+    got = [r.mean_velocity_m_s for r in analyze(t, x).reps]
+    want = [r.mean_velocity_m_s for r in analyze(u, reading).reps]
+    assert len(got) == len(want) == len(sim.truth)
+    assert np.allclose(got, want, rtol=0.01)
