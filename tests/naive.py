@@ -393,41 +393,48 @@ def final_rise_start(x, lo, top, tol):
 
 
 def takeoff_fit(t, x, lo, j_fly, hi, g, p_lo, p_hi, back_s, fit_m, n_grid=2400, p_step=0.01):
-    """Where the push ends: the flight parabola (curvature -g) fitted from a third of the way from
-    ``j_fly`` to ``hi``; back from there, the samples within ``fit_m`` of it; over those, the
-    residual fitted as C (t_off - t)+^p by a plain search over p from ``p_lo`` to ``p_hi`` in
-    ``p_step`` and t_off on a fine even grid from ``back_s`` before the flight's start; the best
-    t_off (-1.0 when too few samples)."""
+    """Where the push ends, and the bar's height there: a first flight parabola (curvature -g)
+    fitted from a third of the way from ``j_fly`` to ``hi`` says where the push lies within
+    ``fit_m`` of it; from there to ``hi`` the samples are fitted (numpy's lstsq) as the flight
+    parabola, its level and speed free, plus C (t_off - t)+^p, by a plain search over p from
+    ``p_lo`` to ``p_hi`` in ``p_step`` and t_off on a fine even grid from ``back_s`` before the
+    flight's start. (t_off, height at t_off); None when too few samples."""
     mid = j_fly + (hi - j_fly) // 3
     if hi - mid < 5:
-        return -1.0
+        return None
     u = t[mid:hi + 1] - t[hi]
     slope, level = np.polyfit(u, x[mid:hi + 1] + 0.5 * g * u * u, 1)
-
-    def resid(k):
-        uk = t[k] - t[hi]
-        return x[k] - (level + slope * uk - 0.5 * g * uk * uk)
-
     first = mid
-    while first > lo and resid(first - 1) <= fit_m:
+    while first > lo:
+        uk = t[first - 1] - t[hi]
+        if x[first - 1] - (level + slope * uk - 0.5 * g * uk * uk) > fit_m:
+            break
         first -= 1
     if mid - first < 5:
-        return -1.0
-    ts = t[first:mid + 1]
-    e = np.array([resid(k) for k in range(first, mid + 1)])
+        return None
+    ts = t[first:hi + 1]
+    us = ts - t[hi]
+    ys = x[first:hi + 1] + 0.5 * g * us * us
+    y0, u0 = ys.mean(), us.mean()  # centred: the normal equations' sums stay far from cancelling
+    ys, us = ys - y0, us - u0
     t_lo = max(t[first], t[j_fly] - back_s)
     grid = t_lo + (t[mid] - t_lo) * np.arange(n_grid + 1) / n_grid
-    d = np.clip(grid[:, None] - ts[None, :], 0.0, None)
-    best = (np.inf, -1.0)
+    best = (np.inf, -1.0, None)
     for p in np.arange(p_lo, p_hi + 1e-9, p_step):
-        f = d ** p
-        ff = np.einsum("ij,ij->i", f, f)
-        fe = f @ e
-        sse = np.where(ff > 0, e @ e - fe ** 2 / np.where(ff > 0, ff, 1.0), e @ e)
+        # every grid point at once: the normal equations of (1, u, f) for each, solved by numpy
+        f = np.clip(grid[:, None] - ts[None, :], 0.0, None) ** p
+        f /= np.maximum(f.max(axis=1, keepdims=True), 1e-300)
+        basis = np.stack([np.broadcast_to(np.ones_like(us), f.shape), np.broadcast_to(us, f.shape), f], axis=2)
+        ata = np.einsum("gni,gnj->gij", basis, basis)
+        aty = np.einsum("gni,n->gi", basis, ys)
+        coef = np.linalg.solve(ata + 1e-30 * np.eye(3), aty[:, :, None])[:, :, 0]
+        sse = np.sum((ys[None, :] - np.einsum("gni,gi->gn", basis, coef)) ** 2, axis=1)
         k = int(np.argmin(sse))
         if sse[k] < best[0]:
-            best = (float(sse[k]), float(grid[k]))
-    return best[1]
+            best = (float(sse[k]), float(grid[k]), coef[k])
+    to, coef = best[1], best[2]
+    uo = to - t[hi]
+    return to, float(y0 + coef[0] + coef[1] * (uo - u0) - 0.5 * g * uo * uo)
 
 
 def vertex_cubic(t, x, tc, w, iterations=3):

@@ -365,3 +365,73 @@ def test_sticking_point_reps_are_not_forced_into_one_velocity_peak(seed):
     assert len(res.reps) == 6
     err = np.abs([r.mean_velocity_m_s - mv for r, mv in zip(res.reps, truth)])
     assert err.max() < 0.05, err
+
+
+def _jumps_with_a_cosine_push(seed, kind):
+    """Loaded jumps whose push fades as (A + g) cos(pi s / 2)^k (1 + c s) - g (s the share of the
+    push): force falling to zero at take-off, but not as the jump family's single power law
+    (vbt.motions._jump_pushoff), so the take-off fit's model is only a local one. Built from
+    vbt.motions' pieces, sampled by that family's sensors; returns (t, x, truth) or None when the
+    draw's take-off speed lies outside 1.5-2.8 m/s (loaded jumps)."""
+    import vbt.motions as M
+
+    rng = np.random.default_rng([seed, 77])
+    k, c = float(rng.uniform(0.6, 1.6)), float(rng.uniform(-0.5, 1.0))
+    slope, depth, ext = float(rng.uniform(12.0, 25.0)), float(rng.uniform(0.25, 0.45)), float(rng.uniform(0.03, 0.07))
+
+    def push(dur):
+        t = M._grid(dur)
+        s = t / dur
+        a = (slope + M.G) * np.cos(np.pi * s / 2) ** k * (1 + c * s) - M.G
+        v = M._cumtrapz(a, t)
+        return t, M._cumtrapz(v, t), v, a
+
+    tl = M.DenseTimeline(x0_m=1.0)
+    tl.hold(1.0, "rest")
+    truth = []
+    for i in range(3):
+        d = depth * float(rng.uniform(0.96, 1.04))
+        ecc = M._reversal_descent(tl, rng, d, d / float(rng.uniform(0.7, 1.25)), slope)
+        lo, hi = 0.05, 1.5
+        for _ in range(50):  # the push's duration that rises d + ext
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if push(mid)[1][-1] < d + ext else (lo, mid)
+        i0, _ = tl.append(*push(hi), "concentric")
+        takeoff, v_to = tl.t_s, tl.v_m_s
+        if not 1.5 <= v_to <= 2.8:
+            return None
+        _, i1 = M._ballistic(tl, v_to, 0.0, "concentric")
+        truth.append(M._truth(tl, i0, i1, i + 1, ecc, 0.0, propulsive_end_s=takeoff))
+        M._ballistic(tl, 0.0, -v_to, "fall")
+        dur = 0.45 / v_to  # landing: 0.15 m absorbed, speed falling as (1 - u)^2
+        t = M._grid(dur)
+        v = -v_to * (1 - t / dur) ** 2
+        tl.append(t, -0.15 * (1 - (1 - t / dur) ** 3), v, np.gradient(v, t, edge_order=2), "landing")
+        tl.hold(0.3, "landing")
+        tl.smooth_move(0.15 - ext, 0.7, "stand")
+        tl.hold(1.5, "rest")
+    srng = np.random.default_rng([seed, 78, M.SENSOR_KINDS.index(kind)])
+    t, x = M.sensor_for(kind, srng).sample(tl, srng)
+    return t, x, truth
+
+
+@pytest.mark.parametrize("kind", ["chronojump", "fine"])
+def test_a_jump_s_take_off_comes_from_its_push_and_flight_fitted_together(kind):
+    """A jump's mean propulsive velocity runs to take-off. Before the push and the flight were
+    fitted together (the flight's level and speed fitted with the push's end, on every sample
+    from 30 mm under the flight to past the apex), the flight parabola came from its last two
+    thirds alone and the push's residual from it: on jumps whose push fades unlike the jump
+    family's (seeds 500-539, none tuned on; 25 draws of loaded jumps, 75 reps) the MPV error was
+    median 0.0056 m/s at Chronojump's 1 mm and 0.0050 on the fine sensors (p95 0.0230, 0.0178);
+    now 0.0046 and 0.0039 (p95 0.0206, 0.0143)."""
+    errors = []
+    for seed in range(500, 540):
+        built = _jumps_with_a_cosine_push(seed, kind)
+        if built is None:
+            continue
+        t, x, truth = built
+        reps = analyze(t, x).reps
+        assert len(reps) == len(truth)
+        errors += [abs(r.mean_propulsive_velocity_m_s - tr.mean_propulsive_velocity_m_s) for r, tr in zip(reps, truth)]
+    assert len(errors) >= 60
+    assert np.median(errors) < {"chronojump": 0.0051, "fine": 0.0045}[kind]

@@ -233,7 +233,7 @@ def compile_rest() -> None:
     _fit_then_refit(t, x, 0, n, 2.0, 2.0, np.empty(3), np.empty(2))
     K.ballistic_from(t, x, 0, n - 1, 0.001)
     K.curvature(t, x, 0, n - 1)
-    K.takeoff_fit(t, x, 0, 200, n - 1)
+    K.takeoff_fit(t, x, 0, 200, n - 1, np.empty(2))
     # the stream kernels, through a tracker on a still bar (no rep: nothing reaches the fits)
     tracker = LiveTracker(AnalysisConfig())
     tracker.feed(np.arange(2000) / fs, np.zeros(2000))

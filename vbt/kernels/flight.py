@@ -8,6 +8,7 @@ import numpy as np
 from .jit import njit
 
 from .common import G
+from .turning import power
 
 MIN_FLIGHT_S = 0.08  # a ballistic stretch this long before the end is a flight (a jump's is 0.1 s or more)
 FLIGHT_PAST_APEX_S = 0.04  # ... that goes on this long past the apex (a lift's bar stops there)
@@ -153,29 +154,67 @@ def flight_apex(t, x, lo, t_end, tol, out2):
 
 
 @njit(cache=True)
-def _takeoff_sse(ts, es, see, p, to):
-    """Residual sum of squares of the residuals ``es`` at times ``ts`` (their sum of squares
-    ``see``) about C (to - t)^p, C by least squares."""
+def _takeoff_sse(ts, ys, base, p, to, coef3):
+    """Residual sum of squares of the push and flight together: ys (the samples' residuals from a
+    first flight parabola) ~ a + b u + C (to - t)+^p by least squares (a, b: the flight's level and
+    speed against that parabola's), over the samples at times ``ts``; ``base`` holds the sums that
+    do not depend on (p, to): n, sum u, sum u^2, sum y, sum u y, sum y^2, then each sample's u (its
+    time, centred on their mean). ``coef3`` receives (a, b, C)."""
+    sf = 0.0
+    sfu = 0.0
     sff = 0.0
-    sfe = 0.0
+    sfy = 0.0
     for k in range(ts.shape[0]):
-        if ts[k] < to:
-            f = (to - ts[k]) ** p
-            sff += f * f
-            sfe += f * es[k]
-    return see - sfe * sfe / sff if sff > 0.0 else see
+        if ts[k] >= to:
+            break
+        f = power(to - ts[k], p)
+        u = base[6 + k]
+        sf += f
+        sfu += f * u
+        sff += f * f
+        sfy += f * ys[k]
+    s1, su, suu, sy, suy, syy = base[0], base[1], base[2], base[3], base[4], base[5]
+    det2 = s1 * suu - su * su
+    if det2 <= 0.0:
+        return np.inf
+    if sff <= 0.0:
+        b = (s1 * suy - su * sy) / det2
+        a = (sy - b * su) / s1
+        coef3[0] = a
+        coef3[1] = b
+        coef3[2] = 0.0
+        return max(syy - a * sy - b * suy, 0.0)
+    # 3 x 3 normal equations by Cramer's rule (symmetric)
+    m00, m01, m02, m11, m12, m22 = s1, su, sf, suu, sfu, sff
+    c00 = m11 * m22 - m12 * m12
+    c01 = m02 * m12 - m01 * m22
+    c02 = m01 * m12 - m02 * m11
+    det = m00 * c00 + m01 * c01 + m02 * c02
+    if abs(det) <= 1e-300:
+        return np.inf
+    c11 = m00 * m22 - m02 * m02
+    c12 = m01 * m02 - m00 * m12
+    c22 = m00 * m11 - m01 * m01
+    a = (c00 * sy + c01 * suy + c02 * sfy) / det
+    b = (c01 * sy + c11 * suy + c12 * sfy) / det
+    c = (c02 * sy + c12 * suy + c22 * sfy) / det
+    coef3[0] = a
+    coef3[1] = b
+    coef3[2] = c
+    return max(syy - a * sy - b * suy - c * sfy, 0.0)
 
 
 @njit(cache=True)
-def _takeoff_at(ts, es, see, t_lo, t_hi, n_grid, p, refine, out2):
+def _takeoff_at(ts, ys, base, t_lo, t_hi, n_grid, p, refine, out2):
     """The best take-off time for exponent ``p``: an even grid of n_grid steps over t_lo..t_hi,
     then (if ``refine``) golden section within a grid step of its best point. out2 = (sse, t_off)."""
+    coef3 = np.empty(3)
     h = (t_hi - t_lo) / n_grid
     best_sse = np.inf
     best_t = -1.0
     for g in range(n_grid + 1):
         to = t_lo + h * g
-        sse = _takeoff_sse(ts, es, see, p, to)
+        sse = _takeoff_sse(ts, ys, base, p, to, coef3)
         if sse < best_sse:
             best_sse = sse
             best_t = to
@@ -188,21 +227,21 @@ def _takeoff_at(ts, es, see, t_lo, t_hi, n_grid, p, refine, out2):
     b = min(t_hi, best_t + h)
     c = b - gr * (b - a)
     d = a + gr * (b - a)
-    fc = _takeoff_sse(ts, es, see, p, c)
-    fd = _takeoff_sse(ts, es, see, p, d)
+    fc = _takeoff_sse(ts, ys, base, p, c, coef3)
+    fd = _takeoff_sse(ts, ys, base, p, d, coef3)
     while b - a > TAKEOFF_T_TOL_S:
         if fc < fd:
             b = d
             d = c
             fd = fc
             c = b - gr * (b - a)
-            fc = _takeoff_sse(ts, es, see, p, c)
+            fc = _takeoff_sse(ts, ys, base, p, c, coef3)
         else:
             a = c
             c = d
             fc = fd
             d = a + gr * (b - a)
-            fd = _takeoff_sse(ts, es, see, p, d)
+            fd = _takeoff_sse(ts, ys, base, p, d, coef3)
     if min(fc, fd) < best_sse:
         best_sse = min(fc, fd)
         best_t = c if fc < fd else d
@@ -211,17 +250,19 @@ def _takeoff_at(ts, es, see, t_lo, t_hi, n_grid, p, refine, out2):
 
 
 @njit(cache=True)
-def takeoff_fit(t, x, lo, j_fly, hi):
-    """Where the bar leaves the push for its flight: the flight parabola is fitted on the flight's
-    inner part (from half-way between ``j_fly`` and the apex region to ``hi``); before it the
-    residual e = x - parabola grows as C (t_off - t)^p (the force falls to zero as the push ends);
-    t_off, C and p by least squares over the samples where e is under TAKEOFF_FIT_M (p the best of
-    TAKEOFF_EXPONENTS, refined between its neighbours). -1.0 when there is nothing to fit."""
+def takeoff_fit(t, x, lo, j_fly, hi, out2):
+    """Where the bar leaves the push for its flight, and its height there. A first flight parabola,
+    fitted on the flight's inner part (from a third of the way between ``j_fly`` and ``hi``), says
+    where the push lies within TAKEOFF_FIT_M of it; from there to ``hi`` the samples are fitted as
+    one curve: the flight parabola (curvature -G; its level and speed free) plus C (t_off - t)^p
+    before t_off (the force falls to zero as the push ends), by least squares (p the best of
+    TAKEOFF_EXPONENTS, refined between its neighbours). out2 = (t_off, the parabola's height at
+    t_off); False when there is nothing to fit."""
     tr = t[hi]
     mid = j_fly + (hi - j_fly) // 3
     line = np.empty(2)
     if hi - mid < 5 or not _flight_line(t, x, mid, hi, tr, line):
-        return -1.0
+        return False
     # residuals from the parabola, back from the flight to where they pass TAKEOFF_FIT_M
     first = mid
     while first > lo:
@@ -230,16 +271,32 @@ def takeoff_fit(t, x, lo, j_fly, hi):
             break
         first -= 1
     if mid - first < 5:
-        return -1.0
+        return False
     t_lo = max(t[first], t[j_fly] - TAKEOFF_BACK_S)
     t_hi = t[mid]
-    ts = t[first:mid + 1]
-    es = np.empty(mid + 1 - first)
-    see = 0.0
-    for k in range(first, mid + 1):
-        u = t[k] - tr
-        es[k - first] = x[k] - (line[0] + line[1] * u - 0.5 * G * u * u)
-        see += es[k - first] * es[k - first]
+    # the push's end and the whole flight in one fit: the parabola's level and speed are fitted
+    # with the push's term, on every sample from `first` to `hi`
+    # (about the first parabola, with u centred: small sums, far from cancelling)
+    m = hi + 1 - first
+    ts = t[first:hi + 1]
+    ys = np.empty(m)
+    base = np.zeros(6 + m)
+    u_mean = 0.0
+    for k in range(m):
+        u_mean += ts[k] - tr
+    u_mean /= m
+    for k in range(m):
+        u = ts[k] - tr
+        y = x[first + k] - (line[0] + line[1] * u - 0.5 * G * u * u)
+        u -= u_mean
+        ys[k] = y
+        base[6 + k] = u
+        base[0] += 1.0
+        base[1] += u
+        base[2] += u * u
+        base[3] += y
+        base[4] += u * y
+        base[5] += y * y
     r = np.empty(2)
     best_sse = np.inf
     best_t = -1.0
@@ -247,7 +304,7 @@ def takeoff_fit(t, x, lo, j_fly, hi):
     ne = len(TAKEOFF_EXPONENTS)
     t_of = np.empty(ne)
     for q in range(ne):
-        _takeoff_at(ts, es, see, t_lo, t_hi, TAKEOFF_GRID, TAKEOFF_EXPONENTS[q], False, r)
+        _takeoff_at(ts, ys, base, t_lo, t_hi, TAKEOFF_GRID, TAKEOFF_EXPONENTS[q], False, r)
         t_of[q] = r[1]
         if r[0] < best_sse:
             best_sse = r[0]
@@ -271,10 +328,10 @@ def takeoff_fit(t, x, lo, j_fly, hi):
     gr = 0.5 * (math.sqrt(5.0) - 1.0)
     c = b - gr * (b - a)
     d = a + gr * (b - a)
-    _takeoff_at(ts, es, see, n_lo, n_hi, n_near, c, True, r)
+    _takeoff_at(ts, ys, base, n_lo, n_hi, n_near, c, True, r)
     fc = r[0]
     tc = r[1]
-    _takeoff_at(ts, es, see, n_lo, n_hi, n_near, d, True, r)
+    _takeoff_at(ts, ys, base, n_lo, n_hi, n_near, d, True, r)
     fd = r[0]
     td = r[1]
     while b - a > TAKEOFF_P_TOL:
@@ -284,7 +341,7 @@ def takeoff_fit(t, x, lo, j_fly, hi):
             fd = fc
             td = tc
             c = b - gr * (b - a)
-            _takeoff_at(ts, es, see, n_lo, n_hi, n_near, c, True, r)
+            _takeoff_at(ts, ys, base, n_lo, n_hi, n_near, c, True, r)
             fc = r[0]
             tc = r[1]
         else:
@@ -293,12 +350,21 @@ def takeoff_fit(t, x, lo, j_fly, hi):
             fc = fd
             tc = td
             d = a + gr * (b - a)
-            _takeoff_at(ts, es, see, n_lo, n_hi, n_near, d, True, r)
+            _takeoff_at(ts, ys, base, n_lo, n_hi, n_near, d, True, r)
             fd = r[0]
             td = r[1]
+    best_p = TAKEOFF_EXPONENTS[best_q]
     if fc < best_sse:
         best_sse = fc
         best_t = tc
+        best_p = c
     if fd < best_sse:
         best_t = td
-    return best_t
+        best_p = d
+    # the bar's height there: the fitted flight's (the push's term is zero at the take-off)
+    coef3 = np.empty(3)
+    _takeoff_sse(ts, ys, base, best_p, best_t, coef3)
+    u = best_t - tr
+    out2[0] = best_t
+    out2[1] = line[0] + line[1] * u - 0.5 * G * u * u + coef3[0] + coef3[1] * (u - u_mean)
+    return True

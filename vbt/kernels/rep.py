@@ -746,6 +746,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     acc_p = np.empty(n)
     propulsive_acceleration(x, v, acc, fs, n_pad, j0, j1, raw_hz, acc_p)
     tp = t1
+    x_tp = np.nan  # the bar's height at tp where a fit gives it (a jump's flight)
     for j in range(jp, j1):
         if acc_p[j + 1] < -G:
             if acc_p[j] < -G:
@@ -765,16 +766,17 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             if j_fly >= 0 and t[j_fly] < tp and t1 - t[j_fly] >= MIN_FLIGHT_S and \
                     fall >= 0.25 * G * (t[j_past] - t1) ** 2 and \
                     abs(curvature(t, x, j_fly, j_past) + G) <= FLIGHT_G_TOL:
-                t_off = takeoff_fit(t, x, j0, j_fly, j_past)
-                if t_off > t[jp] and t_off < tp:
-                    tp = t_off
+                off2 = np.empty(2)
+                if takeoff_fit(t, x, j0, j_fly, j_past, off2) and t[jp] < off2[0] < tp:
+                    tp = off2[0]
+                    x_tp = off2[1]
     # (the 10 Hz peak above stays the reference for the propulsive phase and the time to peak)
     pv = peak_velocity_adaptive(x, v, fs, j0, j1, coeffs, pv, tol_floor_m / TOL_STEPS_K,
                                 raw_hz)
     if tp >= t1:
         mpv = mv
     else:
-        mpv = (_interp_idx(xf, tp * fs) - x0) / (tp - t0)
+        mpv = ((x_tp if x_tp == x_tp else _interp_idx(xf, tp * fs)) - x0) / (tp - t0)
     r.t0_s = t0
     r.t1_s = t1
     r.method = method
