@@ -395,10 +395,11 @@ def final_rise_start(x, lo, top, tol):
 def takeoff_fit(t, x, lo, j_fly, hi, g, p_lo, p_hi, back_s, fit_m, n_grid=2400, p_step=0.01):
     """Where the push ends, and the bar's height there: a first flight parabola (curvature -g)
     fitted from a third of the way from ``j_fly`` to ``hi`` says where the push lies within
-    ``fit_m`` of it; from there to ``hi`` the samples are fitted (numpy's lstsq) as the flight
-    parabola, its level and speed free, plus C (t_off - t)+^p, by a plain search over p from
-    ``p_lo`` to ``p_hi`` in ``p_step`` and t_off on a fine even grid from ``back_s`` before the
-    flight's start. (t_off, height at t_off); None when too few samples."""
+    ``fit_m`` of it; from there to ``hi`` the samples are fitted (normal equations solved by numpy,
+    every candidate t_off at once) as the flight parabola, its level and speed free, plus
+    C (t_off - t)+^p, by a plain search over p from ``p_lo`` to ``p_hi`` in ``p_step`` and t_off on a
+    fine even grid from ``back_s`` before the flight's start. (t_off, height at t_off); None when too
+    few samples."""
     mid = j_fly + (hi - j_fly) // 3
     if hi - mid < 5:
         return None
