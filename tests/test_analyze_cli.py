@@ -326,3 +326,26 @@ def test_a_slow_sensor_logged_fast_is_said_and_read_at_its_own_rate(squat_csv, t
     assert note.startswith("positions change on only one sample in every 10 (") and note.endswith("100 Hz")
     want = json.loads(vbt("analyze", str(own), "--json").stdout)
     assert doc["reps"] == want["reps"] and doc["stop_rep"] == want["stop_rep"] == sim.true_stop_rep(10.0, "mean")
+
+
+def test_a_recording_made_upside_down_reads_right_side_up_with_inverted(tmp_path):
+    """A transducer mounted upside down (or wired the other way) records every rise as a descent:
+    read as it is, the descents become the reps (slower, and here a false STOP at rep 3). Nothing in
+    a raw file says how it was mounted; --inverted says it, and gives the reps of the real set."""
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "chronojump_three_fast_reps_apex.txt"
+    upside = tmp_path / "upside_down.txt"
+    upside.write_text(re.sub(r"-?\d+", lambda m: str(-int(m.group())), real.read_text()))
+    right = json.loads(vbt("analyze", str(real), "--json").stdout)
+    as_is = vbt("analyze", str(upside), "--json")
+    fixed = vbt("analyze", str(upside), "--json", "--inverted")
+    assert as_is.returncode == 0 and fixed.returncode == 0, fixed.stderr
+    as_is, fixed = json.loads(as_is.stdout), json.loads(fixed.stdout)
+    assert [r["mean_velocity_m_s"] for r in as_is["reps"]] != pytest.approx(
+        [r["mean_velocity_m_s"] for r in right["reps"]], abs=0.05)  # the descents, not the reps
+    assert fixed["reading_notes"] == ["positions negated (--inverted: transducer mounted upside down)"]
+    assert fixed["reps"] == right["reps"] and fixed["stop_rep"] is right["stop_rep"] is None
+    table = vbt("analyze", str(upside), "--inverted")
+    assert table.returncode == 0 and "3 reps" in table.stdout and "STOP" not in table.stdout
+    assert "note: positions negated" in table.stdout

@@ -387,3 +387,27 @@ def test_standalone_module_has_no_traceback(tmp_path):
                           timeout=120, env=env, cwd=str(REPO))
     assert proc.returncode == 0 and "no sessions" in proc.stdout
     assert database_path(tmp_path / "viaenv").exists()
+
+
+def test_import_of_a_recording_made_upside_down(tmp_path, capsys, recordings):
+    """--inverted on import: the set is kept as the bar moved (reps, trace), and the same file read
+    the other way up is another set, so a wrong import can be deleted and the right one kept."""
+    from vbt.io import read_recording
+
+    sim, csv_path, _ = recordings
+    rec = read_recording(csv_path)
+    upside = tmp_path / "upside_down.csv"
+    rows = "".join(f"{float(t)!r},{-float(x)!r}\n" for t, x in zip(rec.t_s, rec.position_m))
+    upside.write_text("t_s,position_m\n" + rows)
+    home = tmp_path / "h"
+    rc, out, err = run(capsys, "import", csv_path, "--home", home, "--exercise", "squat")
+    assert rc == 0, err
+    rc, out, err = run(capsys, "import", upside, "--inverted", "--home", home, "--exercise", "squat")
+    assert rc == 0 and "imported" in out and "--inverted" in out, err
+    with Store.open(home) as s:
+        right, fixed = s.sets()
+        assert tuple(r.rep for r in s.reps(fixed.id)) == tuple(r.rep for r in s.reps(right.id))
+        assert len(s.reps(fixed.id)) == len(sim.truth) and fixed.stop_rep == right.stop_rep
+        assert np.array_equal(s.trace(fixed.id).position_m, rec.position_m)
+    rc, out, _ = run(capsys, "import", upside, "--home", home, "--exercise", "squat")
+    assert rc == 0 and "imported" in out  # as it is: another set (the wrong one, to delete)

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
-from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, read_recording
+from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, read_recording, upside_down
 from vbt.profile import ProfileError, describe
 from vbt.fields import as_options
 from vbt.store import (
@@ -333,12 +333,17 @@ def _cmd_import(args) -> int:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
                 rec = read_recording(path, args.format, args.units)
+                if args.inverted:
+                    rec = upside_down(rec)
                 check_plausible(rec, path)
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
                 result = analyze(rec.t_s, rec.position_m, config, workers=usable_cores())
                 duration = float(rec.t_s[-1] - rec.t_s[0])
                 started = path.stat().st_mtime - duration  # the file was written when the recording ended
-                analysed.append((path, rec, result, f"file-{digest[:32]}", started, duration))
+                # (read the other way up, the same file is another set: a wrong import can be deleted
+                # and the right one kept)
+                uid = f"file-{digest[:32]}" + ("-inverted" if args.inverted else "")
+                analysed.append((path, rec, result, uid, started, duration))
         lines = []
         with store.transaction():
             for directory in export_dirs:
@@ -558,6 +563,9 @@ def register(subparsers) -> None:
     p.add_argument("--units", choices=tuple(UNITS), default=None,
                    help="position units of CSV recordings (default: the header's, as in position_mm, else "
                         "judged from the values' range; a Chronojump file is always mm)")
+    p.add_argument("--inverted", action="store_true",
+                   help="the transducer was mounted upside down (the cable shortens as the bar rises): "
+                        "negate the positions")
     p.add_argument("--new-session", action="store_true",
                    help="start a new session instead of joining sets within two hours")
     p.set_defaults(func=_guarded("import", _cmd_import))

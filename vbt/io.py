@@ -15,7 +15,7 @@ import io
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -643,6 +643,15 @@ def _peak_speed(t: np.ndarray, x: np.ndarray) -> float:
     with np.errstate(over="ignore", invalid="ignore"):
         speed = np.abs(np.diff(np.interp(grid, t, x))) / 0.05
         return float(np.max(speed))
+
+
+def upside_down(rec: Recording) -> Recording:
+    """``rec`` as recorded by a transducer mounted upside down (or wired with A and B swapped): the
+    positions negated, so that the bar rises when the recorded cable shortens. Nothing in a file tells
+    which way a transducer was mounted (a Chronojump raw file has no header; the encoder's own setting
+    of "inverted" lives in Chronojump's database), so the user says it (``--inverted``)."""
+    return replace(rec, position_m=-rec.position_m,
+                   notes=rec.notes + ("positions negated (--inverted: transducer mounted upside down)",))
 
 
 def check_plausible(rec: Recording, path) -> None:

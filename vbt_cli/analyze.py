@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     p.add_argument("--units", choices=("m", "cm", "mm"), default=None,
                    help="position units of CSV recordings (default: the header's, as in position_mm, else "
                         "judged from the values' range; a Chronojump file is always mm)")
+    p.add_argument("--inverted", action="store_true",
+                   help="the transducer was mounted upside down (the cable shortens as the bar rises): "
+                        "negate the positions")
     p.add_argument("--json", action="store_true",
                    help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
@@ -130,11 +133,13 @@ _JOB: dict = {}
 def analyse_file(path: str) -> tuple[bool, str]:
     """(ok, what to print): the file's table or JSON, or its one-line problem."""
     from vbt.analysis import analyze
-    from vbt.io import RecordingError, check_plausible, read_recording
+    from vbt.io import RecordingError, check_plausible, read_recording, upside_down
 
     args, config, several = _JOB["args"], _JOB["config"], _JOB["several"]
     try:
         rec = read_recording(path, args.format, args.units)
+        if args.inverted:
+            rec = upside_down(rec)
         check_plausible(rec, path)
     except RecordingError as exc:
         return False, str(exc)
