@@ -9,7 +9,11 @@ The file is ``devices.json`` in the user's data directory (the history's: ``$VBT
 ``$XDG_DATA_HOME/vbt``, else ``~/.local/share/vbt``)::
 
     {"devices": {"5642F00D": {"counts_per_m": 10412.5, "firmware_counts_per_m": 10000,
-                              "length_m": 1.0, "calibrated_at": "2026-12-02T01:50:00+00:00"}}}
+                              "length_m": 1.0, "reversed": false,
+                              "calibrated_at": "2026-12-02T01:50:00+00:00"}}}
+
+``reversed``: the count fell as the cable came out (the encoder's A and B the other way round); the
+reader negates that device's positions, so that a pulled cable still reads as the bar rising.
 
 A missing or unreadable file means "no calibration" (logged once, never an error).
 """
@@ -51,13 +55,19 @@ def load(home: str | os.PathLike | None = None) -> dict:
 
 
 def counts_per_m_for(device_id: int, home: str | os.PathLike | None = None) -> float | None:
+    """The device's measured counts per metre; negative when its count falls as the cable comes out
+    (A and B wired the other way round: the reader then negates its positions)."""
     entry = load(home).get(f"{device_id:08X}")
-    return float(entry["counts_per_m"]) if entry else None
+    if not entry:
+        return None
+    return -float(entry["counts_per_m"]) if entry.get("reversed") is True else float(entry["counts_per_m"])
 
 
 def save(device_id: int, counts_per_m: float, *, firmware_counts_per_m: int | None = None,
-         length_m: float | None = None, home: str | os.PathLike | None = None) -> Path:
-    """Store (or replace) one device's calibration; the file is replaced atomically."""
+         length_m: float | None = None, reversed_wiring: bool = False,
+         home: str | os.PathLike | None = None) -> Path:
+    """Store (or replace) one device's calibration; the file is replaced atomically. ``reversed_wiring``:
+    the count fell as the cable came out (stored as ``"reversed": true``)."""
     p = path(home)
     p.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -70,6 +80,7 @@ def save(device_id: int, counts_per_m: float, *, firmware_counts_per_m: int | No
         "counts_per_m": round(float(counts_per_m), 3),
         "firmware_counts_per_m": firmware_counts_per_m,
         "length_m": length_m,
+        "reversed": bool(reversed_wiring),
         "calibrated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     fd, tmp = tempfile.mkstemp(prefix=".devices-", dir=p.parent)

@@ -175,10 +175,15 @@ def _cmd_calibrate(args) -> int:
                         return _fail("calibrate", f"measured {measured:.1f} counts/m, more than a factor 2 from "
                                                   f"the firmware's {built}: was the pull {args.length:g} m? "
                                                   "Nothing stored.")
+                    reversed_wiring = delta < 0
                     path = calibration.save(int(ident["device_id"], 16), measured, firmware_counts_per_m=built,
-                                            length_m=args.length)
+                                            length_m=args.length, reversed_wiring=reversed_wiring)
                     _out(f"measured {measured:.1f} counts/m ({100.0 * (measured / built - 1.0):+.2f} % from the "
                          f"firmware's {built}); stored for device {ident['device_id']} in {path}")
+                    if reversed_wiring:
+                        _out("the count fell as the cable came out (the encoder's A and B are the other way "
+                             "round): stored too, and this device's positions are negated from now on, so that "
+                             "a rising bar reads as rising")
                     return 0
         if ident is None:
             return _fail("calibrate", f"no native transducer answered on {port} within {args.timeout:g} s")
@@ -564,7 +569,7 @@ def register(subparsers) -> None:
     p.add_argument("--rest-s", type=float, default=60.0, help="rest between simulated sets (default 60 s)")
     p.add_argument("--style", choices=("squat", "bench", "deadlift"), default=None)
     p.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
-    p.add_argument("--inverted", action="store_true", help="mounted upside down (Chronojump counts negated)")
+    p.add_argument("--inverted", action="store_true", help="mounted upside down (its counts negated: either protocol)")
     p.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--exit-at-end", action="store_true", help="with --replay: stop when the recording has played")
     p.set_defaults(func=_cmd_emulate)

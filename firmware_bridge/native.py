@@ -384,7 +384,8 @@ class NativeDecoder:
         self.max_speed_m_s = max_speed_m_s
         self.position_slack_m = position_slack_m
         self.reanchor_after = reanchor_after
-        # device_id -> counts per metre measured on the host (`vbt calibrate`), or None
+        # device_id -> counts per metre measured on the host (`vbt calibrate`; negative: wired the
+        # other way round), or None
         self.counts_per_m_for = counts_per_m_for
         self.stats = DecoderStats()
         self.stats.extra.update(samples_before_hello=0, acks=0, heartbeats=0)
@@ -522,7 +523,7 @@ class NativeDecoder:
     def _on_hello(self, ident: DeviceIdentity, out) -> None:
         calibrated = self.counts_per_m_for(ident.device_id) if self.counts_per_m_for is not None else None
         if calibrated:
-            ident = replace(ident, calibrated_counts_per_m=float(calibrated))
+            ident = replace(ident, calibrated_counts_per_m=abs(float(calibrated)), reversed_wiring=calibrated < 0)
         known = self.identity
         if known is None or (ident.device_id, ident.boot_id) != (known.device_id, known.boot_id):
             self._reset_session()  # a new device or a reboot: sequence, clock and count restart
@@ -576,7 +577,7 @@ class NativeDecoder:
         t0 = self._host_time(us_first, t_host_s)
         t = t0 + (us - us_first) * 1e-6
         pos = counts.astype(np.float64) / self.identity.effective_counts_per_m
-        if self.inverted:
+        if self.inverted != self.identity.reversed_wiring:  # mounted upside down, or wired so: not both
             pos = -pos
         self._raw_last = (frame.clock_us + frame.period_us * (n - 1)) % U32
         self._us_last = us_end

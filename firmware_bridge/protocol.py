@@ -149,6 +149,7 @@ class DeviceIdentity:
     streaming: bool
     supported: bool = True
     calibrated_counts_per_m: float | None = None  # measured on the host by `vbt calibrate`
+    reversed_wiring: bool = False  # `vbt calibrate` saw the count fall as the cable came out
     seq: int = 0
     type: ClassVar[str] = "identity"
 

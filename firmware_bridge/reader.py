@@ -632,7 +632,7 @@ class DeviceReader:
             ident = conn.identity
             device.update(device_id=f"{ident.device_id:08X}", firmware_version=ident.firmware_version,
                           counts_per_m=ident.effective_counts_per_m, firmware_counts_per_m=ident.counts_per_m,
-                          calibrated=ident.calibrated_counts_per_m is not None,
+                          calibrated=ident.calibrated_counts_per_m is not None, reversed_wiring=ident.reversed_wiring,
                           sample_period_us=ident.sample_period_us, baudrate=self.baudrate)
         else:
             device.update(counts_per_m=cj.COUNTS_PER_M)

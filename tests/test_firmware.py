@@ -268,6 +268,43 @@ def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(bu
     assert np.ptp(x) == pytest.approx(0.5, abs=5e-4)  # with the firmware's 10000 it would read 0.52 m
 
 
+def test_vbt_calibrate_finds_an_encoder_wired_the_other_way_and_the_reader_turns_it_round(built, tmp_path,
+                                                                                            monkeypatch):
+    """A DIY build with A and B swapped counts down as the cable comes out: without more, every rise
+    would read as a descent (reps found on the way down, a false STOP). `vbt calibrate` sees the count
+    fall over the pull, stores that with the counts per metre, and the reader then reads the pull as
+    a rise. Run with --inverted as well (the transducer also mounted upside down), the two cancel."""
+    _, harness, d = built
+    fw = fil.build_firmware(d / "rev", DEVICE_ID="0x5642BEEF")
+    home = tmp_path / "home"
+    env = dict(os.environ, VBT_HOME=str(home), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    tl = Timeline(x0_m=1.0)
+    tl.hold(2.0)
+    tl.move(0.5, 1.0, 2.0, 2.0)
+    tl.hold(3.0)
+    edges_file(tmp_path / "edges.bin", lambda t: 2.0 - tl.position(t), tl.t_s)  # wired the other way
+    with fil.PtyRun(harness, fw, tmp_path / "edges.bin") as run:
+        res = subprocess.run(vbt_cmd("calibrate", "--port", run.port, "--length", "0.5", "--timeout", "60"),
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "measured 1000" in res.stdout and "the count fell as the cable came out" in res.stdout
+    stored = json.loads((home / "devices.json").read_text())["devices"]["5642BEEF"]
+    assert stored["reversed"] is True and stored["counts_per_m"] == pytest.approx(CPM, abs=3)
+
+    monkeypatch.setenv("VBT_HOME", str(home))
+    for inverted, rises in ((False, True), (True, False)):
+        with fil.PtyRun(harness, fw, tmp_path / "edges.bin", run_ms=6500) as run:
+            with DeviceReader(run.port, "native", match_usb=False, silence_timeout_s=30.0,
+                              inverted=inverted) as reader:
+                events = EventLog(reader.events)
+                conn = events.wait(lambda e: e.type == "device_connected", 30)
+                run.wait_done(120)
+                events.wait(lambda e: e.type == "samples" and e.t_s[-1] > 5.5, 60)
+        assert conn.device["reversed_wiring"] is True
+        x = np.concatenate([e.position_m for e in events.all if e.type == "samples"])
+        assert x[-1] - x[0] == pytest.approx(0.5 if rises else -0.5, abs=5e-4)
+
+
 def test_vbt_calibrate_refuses_a_pull_that_never_comes(built, tmp_path):
     fw, harness, _ = built
     tl = Timeline(x0_m=1.0)
