@@ -151,9 +151,10 @@ class NativeSource:
 
     def __init__(self, script: MotionScript, *, counts_per_m: int = 10000, sample_period_us: int = 1000,
                  device_id: int = 0x56425401, heartbeat_s: float = 0.5, autostart: bool = False,
-                 clock_start_us: int = 0, garbage_bytes: int = 0, rng=None):
+                 clock_start_us: int = 0, garbage_bytes: int = 0, inverted: bool = False, rng=None):
         self.script = script
         self.counts_per_m = counts_per_m
+        self.inverted = inverted  # mounted upside down: the count falls as the bar rises
         self.period_us = sample_period_us
         self.device_id = device_id
         self.heartbeat_us = int(heartbeat_s * 1e6)
@@ -192,7 +193,8 @@ class NativeSource:
 
     def _count(self, dev_us) -> np.ndarray:
         x = self.script.position(self._script_s(dev_us))
-        return np.round((x - self._x_boot) * self.counts_per_m).astype(np.int64)
+        counts = np.round((x - self._x_boot) * self.counts_per_m).astype(np.int64)
+        return -counts if self.inverted else counts
 
     def _next_seq(self) -> int:
         s = self._seq
@@ -403,7 +405,7 @@ class Emulator:
                     device_id=device_id if device_id is not None else int(self._rng.integers(1, 1 << 31)),
                     heartbeat_s=heartbeat_s, autostart=autostart,
                     clock_start_us=clock_start_us if clock_start_us is not None else int(self._rng.integers(0, 1 << 32)),  # noqa: E501
-                    garbage_bytes=0 if garbage_bytes is None else garbage_bytes, rng=self._rng)
+                    garbage_bytes=0 if garbage_bytes is None else garbage_bytes, inverted=inverted, rng=self._rng)
         self.link_dir = link_dir or emulator_dir()
         self._link_base = link_name or f"{LINK_PREFIX}-{protocol}-{os.getpid()}-{next(_instance_counter)}"
         self._link_serial = 0

@@ -10,6 +10,7 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its docstring)
 from PySide6.QtCore import QSettings, QTimer
@@ -51,7 +52,7 @@ def parse_rack(text: str):
 
 def run_racks(args) -> int:
     """``vbt gui --racks N`` / ``--rack PORT,ATHLETE,EXERCISE``: the rack overview."""
-    from gui.racks import RackWindow, demo_specs
+    from gui.racks import EMULATED, RackWindow, demo_specs
 
     try:
         specs = [parse_rack(t) for t in args.rack]
@@ -75,16 +76,30 @@ def run_racks(args) -> int:
         win.show()
     pending = list(specs)
 
+    upside_down = {"inverted": True} if getattr(args, "inverted", False) else None
+
     def add_next():  # one rack per event-loop turn: the window is drawn and answers while they start
         if pending:
+            spec = pending.pop(0)
             try:
-                win.add_rack(pending.pop(0))
+                win.add_rack(spec, upside_down if spec.port != EMULATED else None)
             except ValueError as exc:
                 win.statusBar().showMessage(str(exc), 15000)
             QTimer.singleShot(0, add_next)
 
     QTimer.singleShot(0, add_next)
     return _run_until_closed(app, win, throwaway_home)
+
+
+def upside_down_options(args, demo: DemoOptions | None) -> tuple[DemoOptions | None, dict | None]:
+    """(demo, reader options) for ``--inverted``: a transducer mounted upside down, whose readings
+    the reader negates. The demo transducer is then mounted so too (its emulator writes the counts
+    negated), so that ``--demo --inverted`` runs the real path and still shows the lifter's reps."""
+    if not getattr(args, "inverted", False):
+        return demo, None
+    if demo is not None:
+        demo = replace(demo, emulator_kwargs={**demo.emulator_kwargs, "inverted": True})
+    return demo, {"inverted": True}
 
 
 def run(args) -> int:
@@ -118,7 +133,8 @@ def run(args) -> int:
         win.showFullScreen()
     else:
         win.show()
-    win.start_session(port=args.port, protocol=args.protocol, demo=demo)
+    demo, reader_options = upside_down_options(args, demo)
+    win.start_session(port=args.port, protocol=args.protocol, demo=demo, reader_options=reader_options)
     return _run_until_closed(app, win, throwaway_home)
 
 

@@ -441,3 +441,27 @@ def test_rep_bars_keep_the_lines_values_off_the_bars(qtbot):
         assert ra.top() >= inside.top() - 0.5, a.textItem.toPlainText()
         for b in texts[i + 1:]:
             assert not ra.intersects(b.sceneBoundingRect()), (a.textItem.toPlainText(), b.textItem.toPlainText())
+
+
+@pytest.mark.parametrize("protocol", ["native", "chronojump"])
+def test_a_transducer_mounted_upside_down_shows_the_reps_with_inverted(qtbot, make_window, protocol):
+    """`vbt gui --demo --inverted`: the demo transducer mounted upside down writes every rise as a
+    descent; the reader, told so, turns it round, and the dashboard shows the lifter's reps and the
+    STOP at the right rep, through the real pty and reader."""
+    import argparse
+
+    from gui import commands
+    from gui.app import upside_down_options
+
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers())
+    args = parser.parse_args(["gui", "--demo", "--inverted"])
+    script = scripted_sets([VELOCITIES], **FAST)
+    demo, options = upside_down_options(args, DemoOptions(protocol=protocol, seed=11, script=script))
+    assert options == {"inverted": True} and demo.emulator_kwargs == {"inverted": True}
+    win = make_window()
+    win.start_session(demo=demo, reader_options=options)
+    wait_reps(qtbot, win, 5)
+    qtbot.waitUntil(lambda: win.stop_alerts == [5], timeout=2000)
+    assert [r.velocity_m_s for r in win.display.reps][:5] == pytest.approx(VELOCITIES[:5], abs=0.01)
+    assert upside_down_options(parser.parse_args(["gui", "--demo"]), demo) == (demo, None)
