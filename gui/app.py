@@ -50,9 +50,17 @@ def parse_rack(text: str):
     return spec
 
 
+def rack_reader_options(args, spec) -> dict | None:
+    """The reader options of a rack started from the command line: ``--inverted`` turns round the
+    transducers on ``--rack`` ports (the emulated racks of ``--racks N`` are mounted upright)."""
+    from gui.racks import EMULATED
+
+    return {"inverted": True} if getattr(args, "inverted", False) and spec.port != EMULATED else None
+
+
 def run_racks(args) -> int:
     """``vbt gui --racks N`` / ``--rack PORT,ATHLETE,EXERCISE``: the rack overview."""
-    from gui.racks import EMULATED, RackWindow, demo_specs
+    from gui.racks import RackWindow, demo_specs
 
     try:
         specs = [parse_rack(t) for t in args.rack]
@@ -76,13 +84,11 @@ def run_racks(args) -> int:
         win.show()
     pending = list(specs)
 
-    upside_down = {"inverted": True} if getattr(args, "inverted", False) else None
-
     def add_next():  # one rack per event-loop turn: the window is drawn and answers while they start
         if pending:
             spec = pending.pop(0)
             try:
-                win.add_rack(spec, upside_down if spec.port != EMULATED else None)
+                win.add_rack(spec, rack_reader_options(args, spec))
             except ValueError as exc:
                 win.statusBar().showMessage(str(exc), 15000)
             QTimer.singleShot(0, add_next)

@@ -291,3 +291,31 @@ def test_a_rack_process_takes_its_dashboards_commands(qtbot, room, tmp_path):
     with Store.open(tmp_path / "home") as store:
         got = sorted((s.n_reps, s.load_kg, s.rpe, s.note) for s in store.sets())
     assert got == [(3, None, 8.0, "grindy"), (4, 100.0, None, None)]
+
+
+def test_an_upside_down_transducer_on_a_rack_port_counts_its_reps_with_inverted(qtbot, room):
+    """`vbt gui --rack PORT,... --inverted`: that rack's transducer hangs upside down (the emulator
+    writes every rise as a descent); its reader turns it round and the tile shows the lifter's reps.
+    The emulated racks of --racks N stay upright."""
+    import argparse
+
+    from gui import commands
+    from gui.app import rack_reader_options
+
+    emulator, window = room
+    emu = Emulator("native", seed=4, script=scripted_sets([[0.70, 0.69, 0.68]], rest_s=8.0, **FAST), inverted=True)
+    emu.start()
+    try:
+        parser = argparse.ArgumentParser()
+        commands.register(parser.add_subparsers())
+        args = parser.parse_args(["gui", "--rack", f"{emu.port},Dee,squat", "--inverted"])
+        spec = RackSpec(emu.port, "Dee", "squat", protocol="native", settings=SETTINGS)
+        assert rack_reader_options(args, RackSpec(EMULATED, "Eve", "squat")) is None
+        win = window()
+        win.add_rack(spec, rack_reader_options(args, spec))
+        rack = win.racks[0]
+        qtbot.waitUntil(lambda: rack.display.phase == "ended", timeout=60000)
+        assert [round(r.velocity_m_s, 2) for r in rack.display.reps] == pytest.approx([0.70, 0.69, 0.68], abs=0.02)
+        assert rack.display.stop_index is None
+    finally:
+        emu.stop()
