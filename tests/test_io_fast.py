@@ -109,6 +109,12 @@ def _reference_set():
     return t, x
 
 
+def _clock(secs):
+    """hh:mm:ss.ffffff of a time of day (wrapping at midnight), as a logger writes it."""
+    secs %= 86400.0
+    return f"{int(secs // 3600):02d}:{int(secs % 3600 // 60):02d}:{secs % 60:09.6f}"
+
+
 def _rows(t, x, cell):
     return "".join(f"{cell(a, b)}\n" for a, b in zip(t, x))
 
@@ -129,6 +135,15 @@ def _rows(t, x, cell):
     ("no header, ms and mm.csv", lambda t, x: _rows(t, x, lambda a, b: f"{a * 1e3:.3f},{b * 1e3:.3f}"), 2),
     ("no header, cm.csv", lambda t, x: _rows(t, x, lambda a, b: f"{a:.6f} {b * 100:.4f}"), 1),
     ("unknown names.csv", lambda t, x: "unix_time,bar\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b:.6f}"), 0),
+    ("inches.csv", lambda t, x: "time_s,position_in\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b / 0.0254:.9f}"), 0),
+    ("inches by name.csv", lambda t, x: "Time (s),Bar Height (inches)\n"
+     + _rows(t, x, lambda a, b: f"{a:.6f},{b / 0.0254:.9f}"), 0),
+    ("iso clock.csv", lambda t, x: "timestamp,position_mm\n"
+     + _rows(t, x, lambda a, b: f"2026-12-01T{_clock(35995.0 + a)}Z,{b * 1e3:.3f}"), 1),
+    ("dated clock past midnight.csv", lambda t, x: "time,position\n"
+     + _rows(t, x, lambda a, b: f"2026-12-0{1 if a < 5 else 2} {_clock(86395.0 + a)},{b:.6f}"), 1),
+    ("clock past midnight.csv", lambda t, x: "Zeit;Weg (mm)\n"
+     + _rows(t, x, lambda a, b: (_clock(86395.0 + a) + f";{b * 1e3:.3f}").replace(".", ",")), 1),
 ])
 def test_csv_layouts_other_software_writes(tmp_path, name, text, notes):
     """Time and position are found by their names or places, in the units their names or values say."""
@@ -313,3 +328,17 @@ def test_a_slow_sensor_on_its_own_clock_is_read_at_its_own_times(period):
     want = [r.mean_velocity_m_s for r in analyze(u, reading).reps]
     assert len(got) == len(want) == len(sim.truth)
     assert np.allclose(got, want, rtol=0.01)
+
+
+def test_a_clock_time_column_with_a_bad_row_names_it_and_inches_come_by_option(tmp_path):
+    t, x = _reference_set()
+    rows = [f"{_clock(36000.0 + a)},{b:.6f}" for a, b in zip(t, x)]
+    rows[41] = "10:00:0x,0.9"
+    bad = tmp_path / "bad clock.csv"
+    bad.write_text("time,position\n" + "\n".join(rows) + "\n")
+    with pytest.raises(RecordingError, match=r"line 43 is not a clock time and a number in columns time and position"):
+        read_recording(bad)
+    plain = tmp_path / "no units.csv"
+    plain.write_text("time,position\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b / 0.0254:.9f}"))
+    rec = read_recording(plain, units="in")  # a range of 19.7 would be read as cm without it
+    assert np.allclose(rec.position_m, x, atol=1e-9) and rec.notes == ()

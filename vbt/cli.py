@@ -561,8 +561,9 @@ def register(subparsers) -> None:
     p.add_argument("--note", help="note kept with each recorded set")
     p.add_argument("--format", choices=FORMATS, default="auto", help="recording format (default: detect)")
     p.add_argument("--units", choices=tuple(UNITS), default=None,
-                   help="position units of CSV recordings (default: the header's, as in position_mm, else "
-                        "judged from the values' range; a Chronojump file is always mm)")
+                   help="position units of CSV recordings (default: the header's, as in position_mm or "
+                        "position_in, else judged from the values' range in m, cm or mm; a Chronojump file "
+                        "is always mm)")
     p.add_argument("--inverted", action="store_true",
                    help="the transducer was mounted upside down (the cable shortens as the bar rises): "
                         "negate the positions")

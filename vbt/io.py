@@ -68,7 +68,8 @@ def _other_quantity(name: str) -> bool:
 _TIME_UNITS = {"s": 1.0, "sec": 1.0, "secs": 1.0, "seconds": 1.0, "second": 1.0, "ms": 1e-3, "msec": 1e-3,
                "millis": 1e-3, "milliseconds": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "microseconds": 1e-6}
 _LENGTH_UNITS = {"m": "m", "metre": "m", "metres": "m", "meter": "m", "meters": "m", "cm": "cm", "mm": "mm",
-                 "millimetres": "mm", "millimeters": "mm", "centimetres": "cm", "centimeters": "cm"}
+                 "millimetres": "mm", "millimeters": "mm", "centimetres": "cm", "centimeters": "cm",
+                 "in": "in", "inch": "in", "inches": "in"}
 _NAME_UNIT = re.compile(r"^(?P<name>.*?)[\s_]*(?:[(\[{]\s*(?P<bracketed>[^)\]}]*?)\s*[)\]}]"
                         r"|[_\s](?P<suffix>[a-zµμ]+))?\s*$")
 
@@ -82,7 +83,7 @@ class _Layout:
     time_col: int
     position_col: int
     time_scale: float | None  # seconds per time unit, None when the header does not say
-    position_units: str | None  # "m", "cm" or "mm", None when the header does not say
+    position_units: str | None  # "m", "cm", "mm" or "in", None when the header does not say
     decimal_comma: bool
     names: tuple[str, str]  # as the header wrote them, or "column 1", "column 2"
     has_header: bool
@@ -223,9 +224,70 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
             body = body.replace(",", ".")
         fast = _csv_columns_fast(body, lay.delimiter, lay.time_col, lay.position_col)
         if fast is None:
+            clock = _csv_clock_times(body, lay, path)
+            if clock is not None:
+                _check_series(clock[0], clock[1], path)
+                rec = _with_units(clock[0], clock[1], replace(lay, time_scale=1.0), units)
+                return replace(rec, notes=(clock[2],) + rec.notes)
             fast = _csv_careful(body, lay, path)
     _check_series(fast[0], fast[1], path)
     return _with_units(fast[0], fast[1], lay, units)
+
+
+# A logger's clock in the time column: "2026-12-01T10:00:00.125", "2026-12-01 10:00:00,125" or
+# "10:00:00.125" (the offset of a time zone, if any, is the same on every row and dropped).
+_CLOCK = re.compile(r"^\s*\"?(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:[.,]\d+)?)"
+                    r"(?:Z|[+-]\d{2}:?\d{2})?\"?\s*$")
+
+
+def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
+    """(seconds since midnight of day ``day0`` (None: of the cell's own day), the cell's day) of a
+    clock time, or None when the cell is not one."""
+    from datetime import date
+
+    m = _CLOCK.match(cell)
+    if m is None:
+        return None
+    day = date.fromisoformat(m.group("date")).toordinal() if m.group("date") else 0
+    try:
+        secs = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s").replace(",", "."))
+    except ValueError:
+        return None
+    return (day - (day if day0 is None else day0)) * 86400.0 + secs, day
+
+
+def _csv_clock_times(body: str, lay: _Layout, path: str):
+    """(t in s from the first row, x, note) of a CSV whose time column holds clock times, or None when
+    its first row's time is no clock time (a row that breaks the pattern is named, as elsewhere).
+    Time-of-day alone that goes back (past midnight) moves on a day."""
+    it, ix = lay.time_col, lay.position_col
+    t, x = [], []
+    day0 = None
+    wrap = 0.0
+    for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
+        row = _split(line.strip("\r"), lay.delimiter)
+        if not row or all(not c.strip() for c in row):
+            continue
+        got = _clock_seconds(row[it], day0) if len(row) > it else None
+        if got is None and not t:
+            return None
+        try:
+            if got is None:
+                raise ValueError
+            secs, day = got
+            if day0 is None:
+                day0 = day
+            if day == 0 and t and secs + wrap < t[-1] - 43200.0:
+                wrap += 86400.0  # a time of day past midnight
+            t.append(secs + wrap)
+            x.append(float(row[ix]))
+        except (ValueError, IndexError):
+            raise RecordingError(
+                f"{path}: line {row_no} is not a clock time and a number in columns {lay.names[0]} and "
+                f"{lay.names[1]}") from None
+    t_arr = np.asarray(t, dtype=np.float64)
+    return t_arr - t_arr[0], np.asarray(x, dtype=np.float64), \
+        f"times read from the clock times in {lay.names[0]} (seconds from the first row)"
 
 
 def _csv_careful(body: str, lay: _Layout, path: str):
@@ -626,7 +688,7 @@ def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
 # ---- units and plausibility ---------------------------------------------------------------------
 
 #: Position units a CSV recording may be in (``--units``): metres per unit.
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254}  # inches only when the header or --units says so
 #: No barbell moves faster than this (the fastest lifts peak below 4 m/s); a recording that does is
 #: in the wrong units or broken.
 MAX_PLAUSIBLE_SPEED_M_S = 10.0

@@ -46,9 +46,10 @@ def register(subparsers) -> None:
                    help="compile the analysis now: numba's cache, then the native module later runs load "
                         "without numba (a first run does both in the background, ~1 min, once); then exit")
     p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
-    p.add_argument("--units", choices=("m", "cm", "mm"), default=None,
-                   help="position units of CSV recordings (default: the header's, as in position_mm, else "
-                        "judged from the values' range; a Chronojump file is always mm)")
+    p.add_argument("--units", choices=("m", "cm", "mm", "in"), default=None,
+                   help="position units of CSV recordings (default: the header's, as in position_mm or "
+                        "position_in, else judged from the values' range in m, cm or mm; a Chronojump file "
+                        "is always mm)")
     p.add_argument("--inverted", action="store_true",
                    help="the transducer was mounted upside down (the cable shortens as the bar rises): "
                         "negate the positions")
