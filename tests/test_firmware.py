@@ -233,21 +233,30 @@ def vbt_cmd(*args):
     return [sys.executable, "-m", "vbt_cli", *args]
 
 
-def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(built, tmp_path, monkeypatch):
-    """The firmware says 10000 counts/m; this spool really gives 10400. `vbt calibrate` measures it
-    from a 0.5 m pull, stores it for the device, and the reader then measures lengths right."""
+def calibrate_a_pull(built, tmp_path, device_id, cpm=CPM, reversed_wiring=False):
+    """`vbt calibrate --length 0.5` on firmware with this device id, over a pty, while the cable is
+    held 2 s, pulled out 0.5 m and held 3 s (``edges.bin`` in ``tmp_path``, replayed again by the
+    caller); ``reversed_wiring``: A and B swapped, the count falls. (result, home, harness, firmware)."""
     _, harness, d = built
-    fw = fil.build_firmware(d / "cal", DEVICE_ID="0x5642CA1B")
+    fw = fil.build_firmware(d / device_id, DEVICE_ID=device_id)
     home = tmp_path / "home"
     env = dict(os.environ, VBT_HOME=str(home), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     tl = Timeline(x0_m=1.0)
     tl.hold(2.0)
     tl.move(0.5, 1.0, 2.0, 2.0)
     tl.hold(3.0)
-    edges_file(tmp_path / "edges.bin", tl.position, tl.t_s, cpm=10400)
+    position = (lambda t: 2.0 - tl.position(t)) if reversed_wiring else tl.position
+    edges_file(tmp_path / "edges.bin", position, tl.t_s, cpm=cpm)
     with fil.PtyRun(harness, fw, tmp_path / "edges.bin") as run:
         res = subprocess.run(vbt_cmd("calibrate", "--port", run.port, "--length", "0.5", "--timeout", "60"),
                              capture_output=True, text=True, env=env, timeout=120)
+    return res, home, harness, fw
+
+
+def test_vbt_calibrate_stores_the_spool_s_counts_per_m_and_the_reader_uses_it(built, tmp_path, monkeypatch):
+    """The firmware says 10000 counts/m; this spool really gives 10400. `vbt calibrate` measures it
+    from a 0.5 m pull, stores it for the device, and the reader then measures lengths right."""
+    res, home, harness, fw = calibrate_a_pull(built, tmp_path, "0x5642CA1B", cpm=10400)
     assert res.returncode == 0, res.stderr
     assert "device 5642CA1B" in res.stdout and "firmware 1.0.0" in res.stdout
     assert "measured 1040" in res.stdout and "+4.0" in res.stdout
@@ -274,18 +283,7 @@ def test_vbt_calibrate_finds_an_encoder_wired_the_other_way_and_the_reader_turns
     would read as a descent (reps found on the way down, a false STOP). `vbt calibrate` sees the count
     fall over the pull, stores that with the counts per metre, and the reader then reads the pull as
     a rise. Run with --inverted as well (the transducer also mounted upside down), the two cancel."""
-    _, harness, d = built
-    fw = fil.build_firmware(d / "rev", DEVICE_ID="0x5642BEEF")
-    home = tmp_path / "home"
-    env = dict(os.environ, VBT_HOME=str(home), PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    tl = Timeline(x0_m=1.0)
-    tl.hold(2.0)
-    tl.move(0.5, 1.0, 2.0, 2.0)
-    tl.hold(3.0)
-    edges_file(tmp_path / "edges.bin", lambda t: 2.0 - tl.position(t), tl.t_s)  # wired the other way
-    with fil.PtyRun(harness, fw, tmp_path / "edges.bin") as run:
-        res = subprocess.run(vbt_cmd("calibrate", "--port", run.port, "--length", "0.5", "--timeout", "60"),
-                             capture_output=True, text=True, env=env, timeout=120)
+    res, home, harness, fw = calibrate_a_pull(built, tmp_path, "0x5642BEEF", reversed_wiring=True)
     assert res.returncode == 0, res.stderr
     assert "measured 1000" in res.stdout and "the count fell as the cable came out" in res.stdout
     stored = json.loads((home / "devices.json").read_text())["devices"]["5642BEEF"]

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from vbt.config import METRIC_LABELS, METRICS, AnalysisConfig, ConfigError, SegmentationConfig, StopRuleConfig
-from vbt.io import FORMATS, UNITS, RecordingError, check_plausible, read_recording, upside_down
+from vbt.io import FORMATS, RecordingError, check_plausible, read_recording, upside_down
 from vbt.profile import ProfileError, describe
 from vbt.fields import as_options
 from vbt.store import (
@@ -32,7 +32,7 @@ from vbt.store import (
     StoreError,
     check_set_fields,
 )
-from vbt.units import fmt
+from vbt.units import add_reading_options, fmt
 
 # Where an MVT comes from, in a person's words (the store keeps the short tags).
 SOURCE_WORDS = {"science.md": "published study", "own estimate": "own estimate", "user": "set by you"}
@@ -560,13 +560,7 @@ def register(subparsers) -> None:
     p.add_argument("--rpe", metavar="1-10", help="perceived effort of the recorded sets")
     p.add_argument("--note", help="note kept with each recorded set")
     p.add_argument("--format", choices=FORMATS, default="auto", help="recording format (default: detect)")
-    p.add_argument("--units", choices=tuple(UNITS), default=None,
-                   help="position units of CSV recordings (default: the header's, as in position_mm or "
-                        "position_in, else judged from the values' range in m, cm or mm; a Chronojump file "
-                        "is always mm)")
-    p.add_argument("--inverted", action="store_true",
-                   help="the transducer was mounted upside down (the cable shortens as the bar rises): "
-                        "negate the positions")
+    add_reading_options(p)
     p.add_argument("--new-session", action="store_true",
                    help="start a new session instead of joining sets within two hours")
     p.set_defaults(func=_guarded("import", _cmd_import))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from vbt.units import POSITION_UNITS
+
 FORMATS = ("auto", "csv", "chronojump")
 CHRONOJUMP_SAMPLE_S = 0.001  # one value per millisecond in the saved raw signal
 _CJ_TOKEN = re.compile(r"^[\s,]*-?\d+([\s,]+-?\d+)*[\s,]*$")
@@ -688,7 +690,9 @@ def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
 # ---- units and plausibility ---------------------------------------------------------------------
 
 #: Position units a CSV recording may be in (``--units``): metres per unit.
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254}  # inches only when the header or --units says so
+# metres per unit of each of the units a CSV's positions may be in (inches only when the header or
+# --units says so)
+UNITS = dict(zip(POSITION_UNITS, (1.0, 0.01, 0.001, 0.0254)))
 #: No barbell moves faster than this (the fastest lifts peak below 4 m/s); a recording that does is
 #: in the wrong units or broken.
 MAX_PLAUSIBLE_SPEED_M_S = 10.0

@@ -3,6 +3,7 @@
 ``G`` is standard gravity as the analysis uses it (force and power of a rep: m * (a + G)).
 ``fmt`` writes a number with a format spec and its unit, or a dash when the number is missing (None
 or NaN): every table and line the command line and the dashboard print goes through it.
+``add_reading_options`` gives ``vbt analyze`` and ``vbt import`` the same ``--units`` and ``--inverted``.
 """
 
 from __future__ import annotations
@@ -17,3 +18,17 @@ def fmt(value, spec: str = ".2f", unit: str = "", missing: str = MISSING) -> str
     if value is None or value != value:
         return missing
     return f"{value:{spec}}{unit}"
+
+
+POSITION_UNITS = ("m", "cm", "mm", "in")  # vbt.io.UNITS' keys (inches only when said)
+
+
+def add_reading_options(parser) -> None:
+    """``--units`` and ``--inverted``, as every command that reads a recording file takes them."""
+    parser.add_argument("--units", choices=POSITION_UNITS, default=None,
+                        help="position units of CSV recordings (default: the header's, as in position_mm or "
+                             "position_in, else judged from the values' range in m, cm or mm; a Chronojump file "
+                             "is always mm)")
+    parser.add_argument("--inverted", action="store_true",
+                        help="the transducer was mounted upside down (the cable shortens as the bar rises): "
+                             "negate the positions")

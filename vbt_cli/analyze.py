@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from vbt.units import fmt
+from vbt.units import add_reading_options, fmt
 
 FORMATS = ("auto", "csv", "chronojump")
 METRICS = ("mean", "propulsive", "peak")
@@ -46,13 +46,7 @@ def register(subparsers) -> None:
                    help="compile the analysis now: numba's cache, then the native module later runs load "
                         "without numba (a first run does both in the background, ~1 min, once); then exit")
     p.add_argument("--format", choices=FORMATS, default="auto", help="file format (default: detect)")
-    p.add_argument("--units", choices=("m", "cm", "mm", "in"), default=None,
-                   help="position units of CSV recordings (default: the header's, as in position_mm or "
-                        "position_in, else judged from the values' range in m, cm or mm; a Chronojump file "
-                        "is always mm)")
-    p.add_argument("--inverted", action="store_true",
-                   help="the transducer was mounted upside down (the cable shortens as the bar rises): "
-                        "negate the positions")
+    add_reading_options(p)
     p.add_argument("--json", action="store_true",
                    help="one file: print exactly one JSON object; several: one JSON object per line, with its path")
     p.add_argument("--load-kg", type=float, default=None, help="moving mass for force and power")
