@@ -50,12 +50,15 @@ def parse_rack(text: str):
     return spec
 
 
-def rack_reader_options(args, spec) -> dict | None:
-    """The reader options of a rack started from the command line: ``--inverted`` turns round the
-    transducers on ``--rack`` ports (the emulated racks of ``--racks N`` are mounted upright)."""
+def rack_upside_down(args, spec):
+    """A rack started from the command line, with ``--inverted``: the transducer on a ``--rack`` port
+    is mounted upside down (its dashboard's "Mounted upside down" ticked); the emulated racks of
+    ``--racks N`` stay upright."""
     from gui.racks import EMULATED
 
-    return {"inverted": True} if getattr(args, "inverted", False) and spec.port != EMULATED else None
+    if not getattr(args, "inverted", False) or spec.port == EMULATED:
+        return spec
+    return replace(spec, settings=replace(spec.live_settings(), upside_down=True))
 
 
 def run_racks(args) -> int:
@@ -88,7 +91,7 @@ def run_racks(args) -> int:
         if pending:
             spec = pending.pop(0)
             try:
-                win.add_rack(spec, rack_reader_options(args, spec))
+                win.add_rack(rack_upside_down(args, spec))
             except ValueError as exc:
                 win.statusBar().showMessage(str(exc), 15000)
             QTimer.singleShot(0, add_next)
@@ -97,15 +100,13 @@ def run_racks(args) -> int:
     return _run_until_closed(app, win, throwaway_home)
 
 
-def upside_down_options(args, demo: DemoOptions | None) -> tuple[DemoOptions | None, dict | None]:
-    """(demo, reader options) for ``--inverted``: a transducer mounted upside down, whose readings
-    the reader negates. The demo transducer is then mounted so too (its emulator writes the counts
-    negated), so that ``--demo --inverted`` runs the real path and still shows the lifter's reps."""
-    if not getattr(args, "inverted", False):
-        return demo, None
-    if demo is not None:
-        demo = replace(demo, emulator_kwargs={**demo.emulator_kwargs, "inverted": True})
-    return demo, {"inverted": True}
+def upside_down_demo(args, demo: DemoOptions | None) -> DemoOptions | None:
+    """The demo transducer for ``--demo --inverted``: mounted upside down too (its emulator writes the
+    counts negated), so that the dashboard's "Mounted upside down", which ``--inverted`` ticks, runs
+    the real path and still shows the lifter's reps."""
+    if demo is None or not getattr(args, "inverted", False):
+        return demo
+    return replace(demo, emulator_kwargs={**demo.emulator_kwargs, "inverted": True})
 
 
 def run(args) -> int:
@@ -139,8 +140,9 @@ def run(args) -> int:
         win.showFullScreen()
     else:
         win.show()
-    demo, reader_options = upside_down_options(args, demo)
-    win.start_session(port=args.port, protocol=args.protocol, demo=demo, reader_options=reader_options)
+    if getattr(args, "inverted", False):
+        win.controls.upside_down.setChecked(True)  # kept, as any setting of the window, until unticked
+    win.start_session(port=args.port, protocol=args.protocol, demo=upside_down_demo(args, demo))
     return _run_until_closed(app, win, throwaway_home)
 
 

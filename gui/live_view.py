@@ -299,6 +299,14 @@ class ControlsPanel(QScrollArea):
         self.sound_method.setWordWrap(True)
         v.addWidget(self.sound_method)
         outer.addWidget(box)
+
+        box = QGroupBox("Transducer")
+        v = QVBoxLayout(box)
+        self.upside_down = QCheckBox("Mounted upside down")
+        self.upside_down.setToolTip("The cable shortens as the bar rises (the transducer above the bar): its "
+                                    "readings are turned round. Changing it ends the set in progress.")
+        v.addWidget(self.upside_down)
+        outer.addWidget(box)
         outer.addStretch(1)
         self.setWidget(body)
         self.setFixedWidth(max(350, body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 6))
@@ -310,7 +318,7 @@ class ControlsPanel(QScrollArea):
         for w in (self.load, self.threshold, self.stillness, self.tempo_margin, self.warmup_below, self.day_floor,
                   *self.resistance.boxes()):
             w.valueChanged.connect(self._changed)
-        for w in (self.auto_end, self.grace, self.warmup, self.plan_limit):
+        for w in (self.auto_end, self.grace, self.warmup, self.plan_limit, self.upside_down):
             w.toggled.connect(self._changed)
         self.threshold.valueChanged.connect(self._limit_by_hand)
         self.tempo.editingFinished.connect(self._changed)
@@ -362,6 +370,7 @@ class ControlsPanel(QScrollArea):
         self.warmup_below.setValue(s.warmup_below_kg or 0.0)
         self.day_floor.setValue(s.day_floor_pct)
         self.resistance.set_values(s)
+        self.upside_down.setChecked(s.upside_down)
         self._warning_margin = s.warning_margin_pct
         self._silent = False
 
@@ -384,6 +393,7 @@ class ControlsPanel(QScrollArea):
             warmup_below_kg=self.warmup_below.value() or None,
             day_floor_pct=float(self.day_floor.value()),
             **self.resistance.values(),
+            upside_down=self.upside_down.isChecked(),
         )
 
     def _changed(self, *_) -> None:

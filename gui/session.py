@@ -82,6 +82,9 @@ class LiveSettings:
     band_top_n: float | None = None
     band_bottom_n: float | None = None
     chain_kg_per_m: float | None = None
+    # the transducer hangs upside down (the cable shortens as the bar rises): the reader negates what
+    # it reads; changed while a device is open, the device is opened again (the set in progress ends)
+    upside_down: bool = False
 
     def accommodation(self):
         """The bands and chains as a ``vbt.resistance.Accommodation`` (None: none)."""
@@ -561,7 +564,8 @@ class DashboardBackend:
         self.live = DeviceSession(
             port, protocol, self.settings.analysis_config(self._min_rom_for(self.settings.exercise)),
             on_event=self._on_live_event, forward_samples=True, forward_health=True, button_ends_set=True,
-            recorder=self._hook, reader_options=self.reader_options, warm=False,
+            recorder=self._hook, reader_options={**self.reader_options, "inverted": self.settings.upside_down},
+            warm=False,
             day_book=history_day_book(self.recorder, self.settings.day_config()), context=self._context(self.settings))
         self.live.start()
 
@@ -610,6 +614,15 @@ class DashboardBackend:
             return
         old, self.settings = self.settings, settings
         self._auto.enabled, self._auto.grace_rep = settings.auto_end, settings.grace_rep
+        if self.live is not None and settings.upside_down != old.upside_down:
+            # Turned round: the same transducer opened again the other way up (the set in
+            # progress ends and is kept, as when the cable is pulled; its readings were the old way).
+            live, self.live = self.live, None
+            try:
+                live.stop(finish=True)
+            except Exception:  # noqa: BLE001 - the device is opened again whatever became of the old session
+                log.exception("stopping the device session failed")
+            self._open_device(live.reader.port, live.reader.protocol)
         if self.live is not None:
             self.live.set_config(settings.analysis_config(self._min_rom_for(settings.exercise)))
             self.live.set_context(self._context(settings))

@@ -65,6 +65,7 @@ class SettingsMixin:
             tempo_margin_s=num("method/tempo_margin_s", d.tempo_margin_s),
             warmup_below_kg=num("method/warmup_below_kg", 0.0) or None,
             day_floor_pct=num("method/day_floor_pct", d.day_floor_pct),
+            upside_down=_bool(q.value("device/upside_down"), d.upside_down),
         )
         if s.validate():
             log.warning("stored settings ignored: %s", "; ".join(s.validate()))
@@ -109,6 +110,7 @@ class SettingsMixin:
         q.setValue("method/tempo_margin_s", s.tempo_margin_s)
         q.setValue("method/warmup_below_kg", s.warmup_below_kg or 0.0)
         q.setValue("method/day_floor_pct", s.day_floor_pct)
+        q.setValue("device/upside_down", s.upside_down)
         q.setValue("alerts/day", self.controls.day_alert.isChecked())
         q.setValue("alerts/tempo", self.controls.tempo_cue.isChecked())
         q.setValue("alerts/zone", self.controls.zone_cue.isChecked())
@@ -126,12 +128,13 @@ class SettingsMixin:
             if self._applied is not None:  # the field shows what is in force, nothing changed
                 self.controls.set_settings(self._applied)
             return
-        self._applied = s
+        before, self._applied = self._applied, s
         self.display.configure(threshold_pct=s.threshold_pct, warning_margin_pct=s.warning_margin_pct, metric=s.metric)
         if self.session is not None:
             self.session.configure(s)
         running = self.display.phase == RUNNING
-        self.controls.pending_hint.setText("Rule changes apply from the next set." if running else "")
+        turned = before is not None and before.upside_down != s.upside_down  # ends the set: no rule pending
+        self.controls.pending_hint.setText("Rule changes apply from the next set." if running and not turned else "")
         self._refresh_tiles()
 
     def _on_alerts_changed(self) -> None:

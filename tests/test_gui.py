@@ -446,22 +446,41 @@ def test_rep_bars_keep_the_lines_values_off_the_bars(qtbot):
 @pytest.mark.parametrize("protocol", ["native", "chronojump"])
 def test_a_transducer_mounted_upside_down_shows_the_reps_with_inverted(qtbot, make_window, protocol):
     """`vbt gui --demo --inverted`: the demo transducer mounted upside down writes every rise as a
-    descent; the reader, told so, turns it round, and the dashboard shows the lifter's reps and the
-    STOP at the right rep, through the real pty and reader."""
+    descent; --inverted ticks "Mounted upside down", the reader turns the readings round, and the
+    dashboard shows the lifter's reps and the STOP at the right rep, through the real pty and reader."""
     import argparse
 
     from gui import commands
-    from gui.app import upside_down_options
+    from gui.app import upside_down_demo
 
     parser = argparse.ArgumentParser()
     commands.register(parser.add_subparsers())
     args = parser.parse_args(["gui", "--demo", "--inverted"])
     script = scripted_sets([VELOCITIES], **FAST)
-    demo, options = upside_down_options(args, DemoOptions(protocol=protocol, seed=11, script=script))
-    assert options == {"inverted": True} and demo.emulator_kwargs == {"inverted": True}
-    win = make_window()
-    win.start_session(demo=demo, reader_options=options)
+    demo = upside_down_demo(args, DemoOptions(protocol=protocol, seed=11, script=script))
+    assert demo.emulator_kwargs == {"inverted": True}
+    assert upside_down_demo(parser.parse_args(["gui", "--demo"]), demo) is demo
+    win = make_window(LiveSettings(set_end_stillness_s=1.2, upside_down=True))
+    win.start_session(demo=demo)
     wait_reps(qtbot, win, 5)
     qtbot.waitUntil(lambda: win.stop_alerts == [5], timeout=2000)
     assert [r.velocity_m_s for r in win.display.reps][:5] == pytest.approx(VELOCITIES[:5], abs=0.01)
-    assert upside_down_options(parser.parse_args(["gui", "--demo"]), demo) == (demo, None)
+
+
+def test_ticking_upside_down_opens_the_transducer_again_the_other_way_up(qtbot, make_window, tmp_path):
+    """The switch in the window, for a lifter who did not start with --inverted: unticked, an
+    upside-down transducer's descents would be the reps; ticked, the same device is opened again
+    the other way up and the reps are the lifter's. The choice is kept for the next start."""
+    script = scripted_sets([VELOCITIES], **{**FAST, "lead_in_s": 3.0})
+    win = make_window()
+    assert not win.controls.upside_down.isChecked()
+    win.start_session(demo=DemoOptions(protocol="native", seed=11, script=script, emulator_kwargs={"inverted": True}))
+    qtbot.waitUntil(lambda: win.banner.mode == StatusBanner.OK, timeout=8000)
+    win.controls.upside_down.setChecked(True)  # before the first rep (the lead-in is 3 s)
+    qtbot.waitUntil(lambda: win.session.settings.upside_down and win.session.live is not None
+                    and win.session.live.reader.inverted, timeout=8000)
+    wait_reps(qtbot, win, 5)
+    assert [r.velocity_m_s for r in win.display.reps][:5] == pytest.approx(VELOCITIES[:5], abs=0.01)
+    assert win.display.n_reps == 5 and win.stop_alerts == [5]
+    win._save_settings()
+    assert win.qsettings.value("device/upside_down") in (True, "true")

@@ -295,12 +295,12 @@ def test_a_rack_process_takes_its_dashboards_commands(qtbot, room, tmp_path):
 
 def test_an_upside_down_transducer_on_a_rack_port_counts_its_reps_with_inverted(qtbot, room):
     """`vbt gui --rack PORT,... --inverted`: that rack's transducer hangs upside down (the emulator
-    writes every rise as a descent); its reader turns it round and the tile shows the lifter's reps.
-    The emulated racks of --racks N stay upright."""
+    writes every rise as a descent); its dashboard has "Mounted upside down" ticked, its reader turns
+    the readings round and the tile shows the lifter's reps. The emulated racks of --racks N stay upright."""
     import argparse
 
     from gui import commands
-    from gui.app import rack_reader_options
+    from gui.app import rack_upside_down
 
     emulator, window = room
     emu = Emulator("native", seed=4, script=scripted_sets([[0.70, 0.69, 0.68]], rest_s=8.0, **FAST), inverted=True)
@@ -309,11 +309,12 @@ def test_an_upside_down_transducer_on_a_rack_port_counts_its_reps_with_inverted(
         parser = argparse.ArgumentParser()
         commands.register(parser.add_subparsers())
         args = parser.parse_args(["gui", "--rack", f"{emu.port},Dee,squat", "--inverted"])
-        spec = RackSpec(emu.port, "Dee", "squat", protocol="native", settings=SETTINGS)
-        assert rack_reader_options(args, RackSpec(EMULATED, "Eve", "squat")) is None
+        demo_rack = RackSpec(EMULATED, "Eve", "squat")
+        assert rack_upside_down(args, demo_rack) is demo_rack
         win = window()
-        win.add_rack(spec, rack_reader_options(args, spec))
+        win.add_rack(rack_upside_down(args, RackSpec(emu.port, "Dee", "squat", protocol="native", settings=SETTINGS)))
         rack = win.racks[0]
+        assert rack.window.controls.upside_down.isChecked()
         qtbot.waitUntil(lambda: rack.display.phase == "ended", timeout=60000)
         assert [round(r.velocity_m_s, 2) for r in rack.display.reps] == pytest.approx([0.70, 0.69, 0.68], abs=0.02)
         assert rack.display.stop_index is None
