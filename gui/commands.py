@@ -26,8 +26,9 @@ def register(subparsers) -> None:
                    help="protocol the demo transducer speaks (default: native)")
     p.add_argument("--demo-seed", type=int, default=7, help="seed of the demo lifter (default: 7)")
     p.add_argument("--inverted", action="store_true",
-                   help="the transducer is mounted upside down (the cable shortens as the bar rises); applies "
-                        "to --port and every --rack port (with --demo: the demo transducer is mounted so too)")
+                   help="the transducer is mounted upside down (the cable shortens as the bar rises): ticks the "
+                        "window's \"Mounted upside down\" (kept until unticked), for --port and every --rack port "
+                        "(with --demo: the demo transducer is mounted so too)")
     p.add_argument("--home", default=None,
                    help="history directory (default: $VBT_HOME or the user data directory)")
     p.add_argument("--no-record", action="store_true", help="do not record the sets into the history")
