@@ -250,12 +250,20 @@ def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
     m = _CLOCK.match(cell)
     if m is None:
         return None
-    day = date.fromisoformat(m.group("date")).toordinal() if m.group("date") else 0
     try:
-        secs = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s").replace(",", "."))
-    except ValueError:
+        day = date.fromisoformat(m.group("date")).toordinal() if m.group("date") else 0
+    except ValueError:  # 2026-13-45
         return None
+    secs = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s").replace(",", "."))
     return (day - (day if day0 is None else day0)) * 86400.0 + secs, day
+
+
+def _data_rows(body: str, lay: _Layout):
+    """(line number in the file, cells) of each data row that is not blank."""
+    for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
+        row = _split(line.strip("\r"), lay.delimiter)
+        if row and any(c.strip() for c in row):
+            yield row_no, row
 
 
 def _csv_clock_times(body: str, lay: _Layout, path: str):
@@ -266,27 +274,24 @@ def _csv_clock_times(body: str, lay: _Layout, path: str):
     t, x = [], []
     day0 = None
     wrap = 0.0
-    for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
-        row = _split(line.strip("\r"), lay.delimiter)
-        if not row or all(not c.strip() for c in row):
-            continue
+    for row_no, row in _data_rows(body, lay):
         got = _clock_seconds(row[it], day0) if len(row) > it else None
         if got is None and not t:
             return None
         try:
-            if got is None:
-                raise ValueError
-            secs, day = got
-            if day0 is None:
-                day0 = day
-            if day == 0 and t and secs + wrap < t[-1] - 43200.0:
-                wrap += 86400.0  # a time of day past midnight
-            t.append(secs + wrap)
             x.append(float(row[ix]))
         except (ValueError, IndexError):
+            got = None
+        if got is None:
             raise RecordingError(
                 f"{path}: line {row_no} is not a clock time and a number in columns {lay.names[0]} and "
-                f"{lay.names[1]}") from None
+                f"{lay.names[1]}")
+        secs, day = got
+        if day0 is None:
+            day0 = day
+        if day == 0 and t and secs + wrap < t[-1] - 43200.0:
+            wrap += 86400.0  # a time of day past midnight
+        t.append(secs + wrap)
     t_arr = np.asarray(t, dtype=np.float64)
     return t_arr - t_arr[0], np.asarray(x, dtype=np.float64), \
         f"times read from the clock times in {lay.names[0]} (seconds from the first row)"
@@ -296,10 +301,7 @@ def _csv_careful(body: str, lay: _Layout, path: str):
     """Row by row, to name the line that is wrong."""
     it, ix = lay.time_col, lay.position_col
     t, x = [], []
-    for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
-        row = _split(line.strip("\r"), lay.delimiter)
-        if not row or all(not c.strip() for c in row):
-            continue
+    for row_no, row in _data_rows(body, lay):
         try:
             t.append(float(row[it]))
             x.append(float(row[ix]))
@@ -689,9 +691,8 @@ def write_chronojump(path: str | os.PathLike, counts_mm: np.ndarray) -> None:
 
 # ---- units and plausibility ---------------------------------------------------------------------
 
-#: Position units a CSV recording may be in (``--units``): metres per unit.
-# metres per unit of each of the units a CSV's positions may be in (inches only when the header or
-# --units says so)
+#: Position units a CSV recording may be in (``--units``): metres per unit (inches only when the
+#: header or --units says so; never judged from the values).
 UNITS = dict(zip(POSITION_UNITS, (1.0, 0.01, 0.001, 0.0254)))
 #: No barbell moves faster than this (the fastest lifts peak below 4 m/s); a recording that does is
 #: in the wrong units or broken.
