@@ -262,3 +262,45 @@ def test_a_slow_lead_in_on_a_1_mm_encoder_does_not_pull_the_start_far_back():
     err = _start_errors("smooth", "chronojump", range(200000, 200030))
     assert err.size >= 200
     assert err.min() > -0.085, f"a start {-1000 * err.min():.0f} ms early"
+
+
+def _half_sine_set(seed, step_m):
+    """Reps whose velocity is half a sine (from rest, back to rest; not a Beta profile: its ends'
+    exponent is that of Beta(2, 2), its body is flatter), descents the same way, a still pause at
+    the bottom and at the top; sampled at 1 kHz by a noiseless encoder of ``step_m``. Returns t, x
+    and each rep's true (start, end, mean velocity)."""
+    rng = np.random.default_rng([seed, 77])
+    dt = 1e-4
+    v, truth = [np.zeros(10000)], []
+    rom, n, mv0 = rng.uniform(0.3, 0.6), int(rng.integers(4, 9)), rng.uniform(0.3, 1.2)
+
+    def half_sine(dur, sign):
+        return sign * rom / dur * np.pi / 2 * np.sin(np.pi * np.arange(0.0, 1.0, dt / dur))
+
+    for k in range(n):
+        v.append(half_sine(rom / rng.uniform(0.4, 0.8), -1.0))
+        v.append(np.zeros(int(rng.uniform(0.2, 0.8) / dt)))
+        start = sum(s.size for s in v) * dt
+        v.append(half_sine(rom / (mv0 * (1.0 - 0.03 * k)), 1.0))
+        end = sum(s.size for s in v) * dt
+        truth.append((start, end, rom / (end - start)))
+        v.append(np.zeros(int(rng.uniform(0.3, 1.5) / dt)))
+    v = np.concatenate(v)
+    x = 1.0 + np.concatenate([[0.0], np.cumsum((v[1:] + v[:-1]) / 2 * dt)])
+    t = np.arange(0.0, (x.size - 1) * dt, 1e-3)
+    return t, np.round(np.interp(t, np.arange(x.size) * dt, x) / step_m) * step_m, truth
+
+
+def test_a_half_sine_rep_keeps_its_ends_from_the_local_fits():
+    """A half-sine rep from rest is not Beta-shaped, yet the whole-phase Beta fit was taken with a
+    residual up to 2 times the noise and placed its ends 12-17 ms wide at either end on 0.2 mm
+    steps (the Beta family's own reps lie under 1.16 times the noise from 100 Hz up, a half-sine's
+    near 1.2). At 1.0, median MV error on these sets 0.0097 -> 0.0016. (At 1 mm the residual cannot
+    tell the two shapes apart, and the Beta fit still widens them: median 0.012, README.)"""
+    err = []
+    for seed in range(12):
+        t, x, truth = _half_sine_set(seed, 0.0002)
+        reps = analyze(t, x).reps
+        assert len(reps) == len(truth)
+        err += [abs(r.mean_velocity_m_s - mv) for r, (_, _, mv) in zip(reps, truth)]
+    assert np.median(err) < 0.005
