@@ -15,6 +15,10 @@ Shapes (velocity over the rep's unit time u, scaled to the rep's MV and range):
 ``hipthrust``  a short stroke (15-25 cm) at 0.3-0.8 m/s, held 1-2 s at the top.
 ``tremor``     a slow grind (0.12-0.35 m/s) whose speed shakes by 20-60 % at 7-30 Hz the whole way.
 ``stall``      a sticking point where the speed falls to 2-10 % of its mean for 5-12 % of the rep.
+``halfsine``   half a sine, sin(pi u): the textbook rep. Not a Beta profile, though its ends leave and
+               reach zero as Beta(2, 2)'s do (its body is flatter); MV 0.3-1.2 m/s.
+``minjerk``    the minimum-jerk profile 30 u^2 (1 - u)^2, a human reaching movement's shape: exactly the
+               Beta(3, 3) profile that the whole-phase refinement assumes; MV 0.3-1.2 m/s.
 
 Not tuned on: the figures show what a lifter whose lift looks like none of our families would get.
 Reps are matched to truth by time overlap (bench_families.match_by_overlap).
@@ -35,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_families import match_by_overlap  # noqa: E402
 
 DT_S = 1e-4
-SHAPES = ("pull", "hipthrust", "tremor", "stall")
+SHAPES = ("pull", "hipthrust", "tremor", "stall", "halfsine", "minjerk")
 SEED_BASE = {"tune": 0, "fresh": 100000}
 
 
@@ -65,6 +69,10 @@ def _profile(shape: str, rng: np.random.Generator, n: int) -> np.ndarray:
     elif shape == "stall":
         c, depth, w = rng.uniform(0.3, 0.6), rng.uniform(0.02, 0.1), rng.uniform(0.05, 0.12)
         v = u ** 1.2 * (1 - u) ** 1.2 * (1 - (1 - depth) * np.exp(-(((u - c) / w) ** 2)))
+    elif shape == "halfsine":
+        v = np.sin(np.pi * u)
+    elif shape == "minjerk":
+        v = u ** 2 * (1 - u) ** 2
     else:
         raise ValueError(f"shape must be one of {SHAPES}")
     return v / v.mean()
@@ -75,7 +83,8 @@ def build_set(shape: str, seed: int):
     rng = np.random.default_rng([seed, SHAPES.index(shape)])
     n = int(rng.integers(3, 9))
     rom0 = rng.uniform(0.15, 0.25) if shape == "hipthrust" else rng.uniform(0.3, 0.7)
-    mv0 = {"pull": (0.9, 1.4), "hipthrust": (0.3, 0.8), "tremor": (0.12, 0.35), "stall": (0.2, 0.5)}[shape]
+    mv0 = {"pull": (0.9, 1.4), "hipthrust": (0.3, 0.8), "tremor": (0.12, 0.35), "stall": (0.2, 0.5),
+           "halfsine": (0.3, 1.2), "minjerk": (0.3, 1.2)}[shape]
     mv0 = rng.uniform(*mv0)
     v_parts = [np.zeros(int(rng.uniform(1.0, 2.0) / DT_S))]
     truth, k0 = [], v_parts[0].size
