@@ -294,9 +294,10 @@ def _half_sine_set(seed, step_m):
 def test_a_half_sine_rep_keeps_its_ends_from_the_local_fits():
     """A half-sine rep from rest is not Beta-shaped, yet the whole-phase Beta fit was taken with a
     residual up to 2 times the noise and placed its ends 12-17 ms wide at either end on 0.2 mm
-    steps (the Beta family's own reps lie under 1.16 times the noise from 100 Hz up, a half-sine's
-    near 1.2). At 1.0, median MV error on these sets 0.0097 -> 0.0016. (At 1 mm the residual cannot
-    tell the two shapes apart, and the Beta fit still widens them: median 0.012, README.)"""
+    steps (the Beta family's own reps lie under 1.25 times the noise from 100 Hz up, half-sines
+    around 1.07, a tenth of them above 1.56). At 1.0, median MV error on these sets 0.0097 -> 0.0016.
+    (At 1 mm the residual cannot tell the two shapes apart, and the Beta fit still widens them:
+    median 0.012, README.)"""
     err = []
     for seed in range(12):
         t, x, truth = _half_sine_set(seed, 0.0002)

@@ -93,10 +93,10 @@ EXTREME_NOISE_SD = 3.0  # samples within this many sd (or the step floor) of an 
 # The whole-phase shape fit (phase.fit_phase_lm) is taken only where it explains the rep:
 SHAPE_MAX_NOISE_RATIO = 1.0  # accept the shape fit if its RMS residual is within this factor of the noise
 # (tuning seeds 0-29 at 100 Hz-1 kHz: on the Beta family, the fit's own model, 99 % of reps lie under
-# 1.0 and none above 1.16, and there it is better on 92-97 % of them; on every other family it was
-# taken at 2.0 on 2-15 % of the reps, almost all between 1.25 and 2, and was worse on most (smooth
-# at 1 mm: stop rep 41 -> 53 % at 1.0); a half-sine rep at 0.2 mm, 1.2, was placed 15 ms wide at
-# either end)
+# 1.0 and none above 1.25, and there it is better on 92-97 % of them; on every other family it was
+# taken at 2.0 on up to 15 % of the reps, almost all above 1.25, and was worse on most (smooth
+# at 1 mm: stop rep 41 -> 53 % at 1.0); half-sine reps at 0.2 mm, median 1.07 (10 % above 1.56), were
+# placed 12-17 ms wide at either end)
 SHAPE_LOW_RATE_HZ = 100.0  # ... times this over the raw rate, up to 2, below it: at 40-80 Hz the
 # Beta family's own reps reach 2.1 (the grid between samples is interpolated, an error that the
 # scatter about the filter does not hold), and there the fit is still better on them (bench_core.py)
