@@ -16,7 +16,7 @@ from gui import _pyside_fix  # noqa: F401  (must run before any Qt call; see its
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from gui import theme
+from gui import gc_thread, theme
 from gui.main_window import MainWindow
 from gui.window_settings import APPLICATION, ORGANIZATION, default_settings
 from gui.session import DemoOptions
@@ -32,6 +32,7 @@ def make_app() -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("VBT tracker")
     theme.apply(app)
+    gc_thread.keep_on_gui_thread()
     return app
 
 

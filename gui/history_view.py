@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import theme
+from gui import gc_thread, theme
 from gui.ringbuffer import DisplayVelocity
 from gui.state import loss_level
 from gui.widgets import RepBars, _style_plot
@@ -141,6 +141,7 @@ class HistoryView(QWidget):
 
     def __init__(self, home=None, parent=None):
         super().__init__(parent)
+        gc_thread.keep_on_gui_thread()  # its loader's thread must not destroy Qt objects (gui/gc_thread.py)
         self.loader = HistoryLoader(home, self)
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)

@@ -24,7 +24,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from gui import theme
+from gui import gc_thread, theme
 from gui.device_status import DeviceStatusMixin
 from gui.history_view import HistoryView
 from gui.live_view import ControlsPanel, LiveView
@@ -66,6 +66,7 @@ class MainWindow(SettingsMixin, SetFlowMixin, SummarySavingMixin, DeviceStatusMi
     def __init__(self, settings: QSettings | None = None, *, home=None, record: bool = True, ask_demo: bool = True,
                  cue_player: CuePlayer | None = None):
         super().__init__()
+        gc_thread.keep_on_gui_thread()  # worker threads must not destroy Qt objects (gui/gc_thread.py)
         self.qsettings = settings if settings is not None else default_settings()
         self.home = home
         self.record = record

@@ -36,7 +36,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout,
                                QLabel, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
 
-from gui import theme
+from gui import gc_thread, theme
 from gui.main_window import MainWindow
 from gui.rack_process import ProcessBackend
 from gui.rack_tiles import (DEVICE_LOST, DEVICE_OK, DEVICE_PROBLEM, DEVICE_STARTING, DEVICE_STOPPED, DEVICE_WAITING,
@@ -209,6 +209,7 @@ class RackWindow(QMainWindow):
     def __init__(self, *, home=None, record: bool = True, cue_player: CuePlayer | None = None,
                  processes: bool = True):
         super().__init__()
+        gc_thread.keep_on_gui_thread()  # worker threads must not destroy Qt objects (gui/gc_thread.py)
         self.home = home
         self.record = record
         self.processes = processes

@@ -28,6 +28,19 @@ def compiled_kernels():
                    cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+@pytest.fixture(autouse=True)
+def gc_back_after_gui():
+    """A window turns Python's automatic garbage collection off for the GUI thread's timer
+    (gui/gc_thread.py). After a test, its windows closed and its threads stopped, collect here, on
+    the main thread, and give collection back, so that the non-GUI tests after it run as usual."""
+    yield
+    import gc
+
+    if not gc.isenabled():
+        gc.collect()
+        gc.enable()
+
+
 def db_dump(path) -> list[str]:
     """Everything in an SQLite file, as SQL text (to show that nothing changed)."""
     conn = sqlite3.connect(str(path))
