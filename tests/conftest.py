@@ -36,9 +36,10 @@ def gc_back_after_gui():
     yield
     import gc
 
-    if not gc.isenabled():
-        gc.collect()
-        gc.enable()
+    if not gc.isenabled():  # only a window turns it off, so Qt is loaded by now
+        from gui.gc_thread import release
+
+        release()
 
 
 def db_dump(path) -> list[str]:
