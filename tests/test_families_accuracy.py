@@ -291,17 +291,20 @@ def _half_sine_set(seed, step_m):
     return t, np.round(np.interp(t, np.arange(x.size) * dt, x) / step_m) * step_m, truth
 
 
-def test_a_half_sine_rep_keeps_its_ends_from_the_local_fits():
-    """A half-sine rep from rest is not Beta-shaped, yet the whole-phase Beta fit was taken with a
-    residual up to 2 times the noise and placed its ends 12-17 ms wide at either end on 0.2 mm
-    steps (the Beta family's own reps lie under 1.25 times the noise from 100 Hz up, half-sines
-    around 1.07, a tenth of them above 1.56). At 1.0, median MV error on these sets 0.0097 -> 0.0016.
-    (At 1 mm the residual cannot tell the two shapes apart, and the Beta fit still widens them:
-    median 0.012, README.)"""
+@pytest.mark.parametrize("step_m, before", [(0.0002, 0.0097), (0.0005, 0.0116)])
+def test_a_half_sine_rep_keeps_its_ends_from_the_local_fits(step_m, before):
+    """A half-sine rep from rest is not Beta-shaped, yet the whole-phase Beta fit was taken and
+    placed its ends wide at either end. On 0.2 mm steps its residual reached up to 2 times the
+    noise (the Beta family's own reps lie under 1.25 times it from 100 Hz up, half-sines around
+    1.07, a tenth above 1.56): at a limit of 1.0, median MV error 0.0097 -> 0.0016. On 0.5 mm steps
+    its whole residual stays within the noise, but near each end it fits the samples worse than
+    the local branch does by tens of noise variances (the Beta family's own reps: around 0): with
+    that checked too (SHAPE_END_EXCESS), 0.0116 (MV 2.2 % low) -> 0.0030. (At 1 mm neither check
+    tells the shapes apart, and the Beta fit still widens them: README.)"""
     err = []
     for seed in range(12):
-        t, x, truth = _half_sine_set(seed, 0.0002)
+        t, x, truth = _half_sine_set(seed, step_m)
         reps = analyze(t, x).reps
         assert len(reps) == len(truth)
         err += [abs(r.mean_velocity_m_s - mv) for r, (_, _, mv) in zip(reps, truth)]
-    assert np.median(err) < 0.005
+    assert np.median(err) < 0.005 < before

@@ -449,6 +449,29 @@ def test_whole_phase_fit_matches_scipy_least_squares(seed):
     assert abs(out[2] - t0) < 0.003 and abs(out[1] / out[3] - rom / dur) < 0.005
 
 
+
+def test_window_residuals_of_the_shape_check_against_plain_least_squares():
+    """The two residuals the whole-phase fit's end check compares (vbt/kernels/rep.py
+    ``_end_excess``): the Beta model's over a window, and one power-law branch's with its level and
+    coefficient refitted, each against numpy on the same samples."""
+    from scipy.special import betainc
+    from vbt.kernels.phase import branch_window_sse, phase_window_ms
+
+    rng = np.random.default_rng(5)
+    t = np.arange(0.0, 1.0, 0.001)
+    prm = np.array([1.0, 0.45, 0.2, 0.6, 2.3, 2.7])
+    clean = prm[0] + prm[1] * betainc(prm[4], prm[5], np.clip((t - prm[2]) / prm[3], 0, 1))
+    x = clean + rng.normal(0, 2e-4, t.size)
+    lo, hi = 150, 320
+    # the table's cubic Hermite is within 1e-5 of the integral (above): the residual is the noise's
+    assert phase_window_ms(t, x, lo, hi, prm) == pytest.approx(np.mean((x - clean)[lo:hi] ** 2), rel=0.02)
+    assert phase_window_ms(t, x, lo, lo, prm) == 0.0
+    for right, tk, p, a0, a1 in ((True, 0.2, 2.3, lo, hi), (False, 0.8, 2.7, 700, 900)):
+        d = np.clip(t[a0:a1] - tk if right else tk - t[a0:a1], 0.0, None) ** p
+        a = np.column_stack([np.ones(a1 - a0), d])
+        res = x[a0:a1] - a @ np.linalg.lstsq(a, x[a0:a1], rcond=None)[0]
+        assert branch_window_sse(t, x, a0, a1, tk, p, right) == pytest.approx(np.sum(res ** 2), rel=1e-6)
+
 def _detect(x, **kw):
     state = np.zeros(K.DETECT_STATE_SIZE)
     K.detect_init(state)

@@ -211,3 +211,58 @@ def fit_phase_lm(t, x, lo, hi, init, out):
     for k in range(6):
         out[k] = prm[k]
     return sse / nb
+
+
+@njit(cache=True)
+def phase_window_ms(t, x, lo, hi, prm):
+    """Mean square residual of samples lo..hi-1 (not binned) about the phase model with
+    parameters prm = (level, rise, t0, dur, a, b); 0 for an empty range."""
+    m = hi - lo
+    if m <= 0 or prm[3] <= 0.0:
+        return 0.0
+    nt = SHAPE_TABLE_N
+    tab = np.empty(nt)
+    dens = np.empty(nt)
+    u = np.empty(m)
+    du = np.empty(m)
+    _phase_curve(t[lo:hi], prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
+    s = 0.0
+    for j in range(m):
+        r = x[lo + j] - prm[0] - prm[1] * u[j]
+        s += r * r
+    return s / m
+
+
+@njit(cache=True)
+def branch_window_sse(t, x, lo, hi, tk, p, right):
+    """Residual SS of samples lo..hi-1 about one power-law branch and a level, the turning time
+    ``tk`` and the exponent ``p`` fixed, the level and coefficient by least squares: the level, then
+    the branch, level + c (t - tk)^p after ``tk`` (``right``), or level + c (tk - t)^p before it."""
+    m = hi - lo
+    if m < 3:
+        return 0.0
+    s1 = 0.0
+    sb = 0.0
+    sbb = 0.0
+    sx = 0.0
+    sbx = 0.0
+    for j in range(lo, hi):
+        d = t[j] - tk if right else tk - t[j]
+        b = d ** p if d > 0.0 else 0.0
+        s1 += 1.0
+        sb += b
+        sbb += b * b
+        sx += x[j]
+        sbx += b * x[j]
+    det = s1 * sbb - sb * sb
+    if det <= 0.0:
+        return 0.0
+    lev = (sbb * sx - sb * sbx) / det
+    c = (s1 * sbx - sb * sx) / det
+    s = 0.0
+    for j in range(lo, hi):
+        d = t[j] - tk if right else tk - t[j]
+        b = d ** p if d > 0.0 else 0.0
+        r = x[j] - lev - c * b
+        s += r * r
+    return s

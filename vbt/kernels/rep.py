@@ -13,7 +13,7 @@ from .order import _interp_idx, median3, median_of
 from .filters import differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
-from .phase import beta_from_shape, fit_phase_lm
+from .phase import beta_from_shape, branch_window_sse, fit_phase_lm, phase_window_ms
 from .staircase import rise_basis, staircase_onset
 from .flight import (FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, flight_apex,
                      takeoff_fit)
@@ -106,6 +106,13 @@ SHAPE_UNC_SAMPLES = 2.0  # (that uncertainty never below this many raw sample sp
 # reps better, 14 worse, most on those two); without the floor, K = 2 cost bench_core.py's Beta
 # sets on 50-100 Hz sensors (MV p95 0.0144 -> 0.0160; with it 0.0144)
 SHAPE_AGREE_SHARE = 0.1  # ... and never more than this share of the duration
+SHAPE_END_EXCESS = 16.0  # ... and near each end it fits the samples worse than that end's local branch
+# by fewer than this many noise variances (raised below 100 Hz as the residual limit is). A half-sine rep
+# at 0.5 mm holds its whole residual within the noise, yet its ends sit 5-6 ms wide (MV 2.2 % low):
+# near them it is 20-80 noise variances worse, the Beta family's own reps about 0. bench_shapes.py's
+# tuning seeds 0-39: half-sine median 0.0116 -> 0.0050 (at 8: 0.0034, but minimum-jerk p95
+# 0.0054 -> 0.0131); counting every grid sample, not the raw ones: Beta family csv p95 0.0157 -> 0.0210;
+# without the raise below 100 Hz: bench_core.py's 55 Hz Beta sets p95 0.0131 -> 0.0168, a stop rep lost
 SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest point (real grinds: 2-10 mm)
 SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
@@ -387,6 +394,21 @@ def _within(r):
 
 
 @njit(cache=True)
+def _end_excess(t, x, ph, lo, hi, tk, p, right, noise2, rate_share):
+    """How much worse the whole-phase model ``ph`` fits samples lo..hi-1 (one end's window: the
+    still bar and the branch) than that end's local branch does (turning time ``tk``, exponent
+    ``p``; level and coefficient refitted): the difference of their residual sums of squares in
+    noise variances, the grid's samples counted at the raw rate (``rate_share``, the raw rate over
+    the grid's: interpolated samples are not independent). Negative where the whole-phase model
+    fits better."""
+    m = hi - lo
+    if m < 3 or noise2 <= 0.0:
+        return 0.0
+    d = phase_window_ms(t, x, lo, hi, ph) * m - branch_window_sse(t, x, lo, hi, tk, p, right)
+    return d / noise2 * min(1.0, rate_share)
+
+
+@njit(cache=True)
 def _still_share(pause):
     """How far a rise counts as "from a still bar", by the still time before its start: 0 up to
     0.75 SHAPE_MIN_STILL_S, 1 from 1.25 of it, linear between (a band, not a line)."""
@@ -658,6 +680,15 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             g = still_w * _within(math.sqrt(ms_fit / noise2) / max_ratio) if noise2 > 0.0 else 0.0
             g *= _within(abs(ph[2] - t0_ref) / shift0) if shift0 > 0.0 else 0.0
             g *= _within(abs(ph[2] + ph[3] - t1) / shift1) if shift1 > 0.0 else 0.0
+            # ... and near each end it fits the samples about as well as the local fit's branch
+            # (SHAPE_END_EXCESS): a rep that is not Beta-shaped can hold its whole residual within
+            # the noise and still have its ends placed wide
+            if g > 0.0:
+                g *= _within(max(_end_excess(t, x, ph, max(left, int(math.ceil(t_ecc_end * fs))), right + 1,
+                                             t0_ref, p_on, True, noise2, raw_hz / fs),
+                                 _end_excess(t, x, ph, left2, min(right2, int(math.floor(t_desc * fs))) + 1,
+                                             t1, p_arr, False, noise2, raw_hz / fs))
+                             / (SHAPE_END_EXCESS * max_ratio / SHAPE_MAX_NOISE_RATIO))
             if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol, d_raw):
                 b0 = x0 + g * (ph[0] - x0)
                 b1 = x1 + g * (ph[0] + ph[1] - x1)
