@@ -472,6 +472,20 @@ def test_window_residuals_of_the_shape_check_against_plain_least_squares():
         res = x[a0:a1] - a @ np.linalg.lstsq(a, x[a0:a1], rcond=None)[0]
         assert branch_window_sse(t, x, a0, a1, tk, p, right) == pytest.approx(np.sum(res ** 2), rel=1e-6)
 
+
+def test_white_part_of_the_noise_from_second_differences():
+    """The shape check's share of independent samples (vbt/kernels/rep.py ``_white_sd``): white noise
+    reads as itself through a fast rise; a 40 Hz cable vibration and the rise's own motion hardly at all."""
+    from vbt.kernels.rep import _white_sd
+
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 1.0, 0.001)
+    rise = 0.5 * (1 - np.cos(np.pi * t))  # 0.5 m in 1 s, up to 0.79 m/s
+    assert _white_sd(rise + rng.normal(0, 2e-4, t.size), 0, t.size - 1, 1) == pytest.approx(2e-4, rel=0.15)
+    assert _white_sd(rise + 6e-4 * np.sin(2 * np.pi * 40 * t), 0, t.size - 1, 1) < 0.1 * 6e-4 / np.sqrt(2)
+    assert _white_sd(rise, 0, t.size - 1, 1) < 1e-5
+    assert _white_sd(rise, 0, 3, 1) == 0.0  # too few samples to tell
+
 def _detect(x, **kw):
     state = np.zeros(K.DETECT_STATE_SIZE)
     K.detect_init(state)

@@ -112,7 +112,11 @@ SHAPE_END_EXCESS = 16.0  # ... and near each end it fits the samples worse than 
 # near them it is 20-80 noise variances worse, the Beta family's own reps about 0. bench_shapes.py's
 # tuning seeds 0-39: half-sine median 0.0116 -> 0.0050 (at 8: 0.0034, but minimum-jerk p95
 # 0.0054 -> 0.0131); counting every grid sample, not the raw ones: Beta family csv p95 0.0157 -> 0.0210;
-# without the raise below 100 Hz: bench_core.py's 55 Hz Beta sets p95 0.0131 -> 0.0168, a stop rep lost
+# without the raise below 100 Hz: bench_core.py's 55 Hz Beta sets p95 0.0131 -> 0.0168, a stop rep lost.
+# The samples count as independent by the white share of the noise (_white_sd): a cable's vibration
+# (20-60 Hz) is not white, and counted as white it refused the fit on the Beta family's own vibrating
+# reps (bench_families.py --vibration 0.6, fresh: Beta csv / 1 mm p95 0.0174 / 0.0165 -> 0.0210 /
+# 0.0195; with the white share 0.0174 / 0.0178, half-sine median 0.0050 -> 0.0064)
 SETTLE_MAX_M = 0.012  # corrections at the bottom: within this of the lowest point (real grinds: 2-10 mm)
 SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
@@ -394,13 +398,27 @@ def _within(r):
 
 
 @njit(cache=True)
+def _white_sd(x, lo, hi, d):
+    """The white part of the noise on samples lo..hi (a robust sd from second differences at a
+    spacing of ``d`` grid samples: a rise's own motion and a 20-60 Hz vibration hardly reach them)."""
+    m = (hi - lo) // d - 1
+    if m < 3:
+        return 0.0
+    a = np.empty(m)
+    for k in range(m):
+        j = lo + (k + 1) * d
+        a[k] = abs(x[j + d] - 2.0 * x[j] + x[j - d])
+    return 1.4826 * median_of(a) / math.sqrt(6.0)
+
+
+@njit(cache=True)
 def _end_excess(t, x, ph, lo, hi, tk, p, right, noise2, rate_share):
     """How much worse the whole-phase model ``ph`` fits samples lo..hi-1 (one end's window: the
     still bar and the branch) than that end's local branch does (turning time ``tk``, exponent
     ``p``; level and coefficient refitted): the difference of their residual sums of squares in
-    noise variances, the grid's samples counted at the raw rate (``rate_share``, the raw rate over
-    the grid's: interpolated samples are not independent). Negative where the whole-phase model
-    fits better."""
+    noise variances, the grid's samples counted as independent by ``rate_share`` (the raw rate
+    over the grid's, as interpolated samples are not independent, times the noise's white share).
+    Negative where the whole-phase model fits better."""
     m = hi - lo
     if m < 3 or noise2 <= 0.0:
         return 0.0
@@ -684,10 +702,13 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # (SHAPE_END_EXCESS): a rep that is not Beta-shaped can hold its whole residual within
             # the noise and still have its ends placed wide
             if g > 0.0:
+                q2 = step * step * (1.0 / 12.0 + STAIRCASE_SD_STEPS * STAIRCASE_SD_STEPS)
+                share = raw_hz / fs * min(1.0, (_white_sd(x, bottom, top, d_raw) ** 2 + q2)
+                                          / max(sd_noise * sd_noise + q2, 1e-30))
                 g *= _within(max(_end_excess(t, x, ph, max(left, int(math.ceil(t_ecc_end * fs))), right + 1,
-                                             t0_ref, p_on, True, noise2, raw_hz / fs),
+                                             t0_ref, p_on, True, noise2, share),
                                  _end_excess(t, x, ph, left2, min(right2, int(math.floor(t_desc * fs))) + 1,
-                                             t1, p_arr, False, noise2, raw_hz / fs))
+                                             t1, p_arr, False, noise2, share))
                              / (SHAPE_END_EXCESS * max_ratio / SHAPE_MAX_NOISE_RATIO))
             if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol, d_raw):
                 b0 = x0 + g * (ph[0] - x0)
