@@ -451,26 +451,31 @@ def test_whole_phase_fit_matches_scipy_least_squares(seed):
 
 
 def test_window_residuals_of_the_shape_check_against_plain_least_squares():
-    """The two residuals the whole-phase fit's end check compares (vbt/kernels/rep.py
-    ``_end_excess``): the Beta model's over a window, and one power-law branch's with its level and
-    coefficient refitted, each against numpy on the same samples."""
+    """The Beta fit's end check (vbt/kernels/rep.py ``_end_excess``): the Beta model's residual over
+    one end's window less that of the end's power-law branch (level and coefficient refitted), in
+    noise variances and scaled by the share of independent samples, against numpy on the same samples."""
     from scipy.special import betainc
-    from vbt.kernels.phase import branch_window_sse, phase_window_ms
+    from vbt.kernels.phase import phase_window_ms
+    from vbt.kernels.rep import _end_excess
 
     rng = np.random.default_rng(5)
     t = np.arange(0.0, 1.0, 0.001)
     prm = np.array([1.0, 0.45, 0.2, 0.6, 2.3, 2.7])
     clean = prm[0] + prm[1] * betainc(prm[4], prm[5], np.clip((t - prm[2]) / prm[3], 0, 1))
     x = clean + rng.normal(0, 2e-4, t.size)
-    lo, hi = 150, 320
     # the table's cubic Hermite is within 1e-5 of the integral (above): the residual is the noise's
-    assert phase_window_ms(t, x, lo, hi, prm) == pytest.approx(np.mean((x - clean)[lo:hi] ** 2), rel=0.02)
-    assert phase_window_ms(t, x, lo, lo, prm) == 0.0
-    for right, tk, p, a0, a1 in ((True, 0.2, 2.3, lo, hi), (False, 0.8, 2.7, 700, 900)):
+    assert phase_window_ms(t, x, 150, 320, prm) == pytest.approx(np.mean((x - clean)[150:320] ** 2), rel=0.02)
+    assert phase_window_ms(t, x, 150, 150, prm) == 0.0
+    noise2, share = 4e-8, 0.7
+    for right, tk, p, a0, a1 in ((True, 0.2, 2.3, 150, 320), (False, 0.8, 2.7, 700, 900)):
         d = np.clip(t[a0:a1] - tk if right else tk - t[a0:a1], 0.0, None) ** p
         a = np.column_stack([np.ones(a1 - a0), d])
-        res = x[a0:a1] - a @ np.linalg.lstsq(a, x[a0:a1], rcond=None)[0]
-        assert branch_window_sse(t, x, a0, a1, tk, p, right) == pytest.approx(np.sum(res ** 2), rel=1e-6)
+        branch = np.sum((x[a0:a1] - a @ np.linalg.lstsq(a, x[a0:a1], rcond=None)[0]) ** 2)
+        beta = phase_window_ms(t, x, a0, a1, prm) * (a1 - a0)
+        got = _end_excess(t, x, prm, a0, a1, tk, p, right, noise2, share)
+        assert got == pytest.approx((beta - branch) / noise2 * share, rel=1e-6, abs=1e-6)
+    # a window whose samples all lie before an onset's turn: nothing to compare
+    assert _end_excess(t, x, prm, 50, 150, 0.2, 2.3, True, noise2, share) == 0.0
 
 
 def test_white_part_of_the_noise_from_second_differences():

@@ -232,37 +232,3 @@ def phase_window_ms(t, x, lo, hi, prm):
         s += r * r
     return s / m
 
-
-@njit(cache=True)
-def branch_window_sse(t, x, lo, hi, tk, p, right):
-    """Residual SS of samples lo..hi-1 about one power-law branch and a level, the turning time
-    ``tk`` and the exponent ``p`` fixed, the level and coefficient by least squares: the level, then
-    the branch, level + c (t - tk)^p after ``tk`` (``right``), or level + c (tk - t)^p before it."""
-    m = hi - lo
-    if m < 3:
-        return 0.0
-    s1 = 0.0
-    sb = 0.0
-    sbb = 0.0
-    sx = 0.0
-    sbx = 0.0
-    for j in range(lo, hi):
-        d = t[j] - tk if right else tk - t[j]
-        b = d ** p if d > 0.0 else 0.0
-        s1 += 1.0
-        sb += b
-        sbb += b * b
-        sx += x[j]
-        sbx += b * x[j]
-    det = s1 * sbb - sb * sb
-    if det <= 0.0:
-        return 0.0
-    lev = (sbb * sx - sb * sbx) / det
-    c = (s1 * sbx - sb * sx) / det
-    s = 0.0
-    for j in range(lo, hi):
-        d = t[j] - tk if right else tk - t[j]
-        b = d ** p if d > 0.0 else 0.0
-        r = x[j] - lev - c * b
-        s += r * r
-    return s

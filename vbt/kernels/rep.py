@@ -13,7 +13,7 @@ from .order import _interp_idx, median3, median_of
 from .filters import differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
-from .phase import beta_from_shape, branch_window_sse, fit_phase_lm, phase_window_ms
+from .phase import beta_from_shape, fit_phase_lm, phase_window_ms
 from .staircase import rise_basis, staircase_onset
 from .flight import (FLIGHT_G_TOL, FLIGHT_PAST_APEX_S, MIN_FLIGHT_S, ballistic_from, curvature, flight_apex,
                      takeoff_fit)
@@ -323,6 +323,31 @@ def _onset_sse(t, x, lo, hi, t0, ramp, par, coef2):
 
 
 @njit(cache=True)
+def _end_excess(t, x, ph, lo, hi, tk, p, right, noise2, rate_share):
+    """How much worse the whole-phase model ``ph`` fits samples lo..hi-1 (one end's window: the
+    still bar and the branch) than that end's local branch does (turning time ``tk``, exponent
+    ``p``; level and coefficient refitted, as :func:`_onset_sse` does, on reversed time for an
+    arrival): the difference of their residual sums of squares in noise variances, the grid's
+    samples counted as independent by ``rate_share`` (the raw rate over the grid's, as interpolated
+    samples are not independent, times the noise's white share). Negative where the whole-phase
+    model fits better."""
+    m = hi - lo
+    if m < 3 or noise2 <= 0.0:
+        return 0.0
+    coef2 = np.empty(2)
+    if right:
+        s_l = _onset_sse(t, x, lo, hi, tk, False, p, coef2)
+    else:
+        tr = np.empty(m)
+        for k in range(m):
+            tr[k] = -t[hi - 1 - k]
+        s_l = _onset_sse(tr, x[lo:hi][::-1].copy(), 0, m, -tk, False, p, coef2)
+    if s_l >= 1e300:  # no sample on the branch: nothing to tell the models apart
+        return 0.0
+    return (phase_window_ms(t, x, lo, hi, ph) * m - s_l) / noise2 * min(1.0, rate_share)
+
+
+@njit(cache=True)
 def _best_onset(t, x, lo, hi, a, b, ramp, par, coef2):
     """The onset in [a, b] that :func:`_onset_sse` finds best, by golden section (the bracket's middle)."""
     gr = 0.6180339887498949
@@ -409,21 +434,6 @@ def _white_sd(x, lo, hi, d):
         j = lo + (k + 1) * d
         a[k] = abs(x[j + d] - 2.0 * x[j] + x[j - d])
     return 1.4826 * median_of(a) / math.sqrt(6.0)
-
-
-@njit(cache=True)
-def _end_excess(t, x, ph, lo, hi, tk, p, right, noise2, rate_share):
-    """How much worse the whole-phase model ``ph`` fits samples lo..hi-1 (one end's window: the
-    still bar and the branch) than that end's local branch does (turning time ``tk``, exponent
-    ``p``; level and coefficient refitted): the difference of their residual sums of squares in
-    noise variances, the grid's samples counted as independent by ``rate_share`` (the raw rate
-    over the grid's, as interpolated samples are not independent, times the noise's white share).
-    Negative where the whole-phase model fits better."""
-    m = hi - lo
-    if m < 3 or noise2 <= 0.0:
-        return 0.0
-    d = phase_window_ms(t, x, lo, hi, ph) * m - branch_window_sse(t, x, lo, hi, tk, p, right)
-    return d / noise2 * min(1.0, rate_share)
 
 
 @njit(cache=True)
