@@ -449,7 +449,6 @@ def test_whole_phase_fit_matches_scipy_least_squares(seed):
     assert abs(out[2] - t0) < 0.003 and abs(out[1] / out[3] - rom / dur) < 0.005
 
 
-
 def test_window_residuals_of_the_shape_check_against_plain_least_squares():
     """The Beta fit's end check (vbt/kernels/rep.py ``_end_excess``): the Beta model's residual over
     one end's window less that of the end's power-law branch (level and coefficient refitted), in
@@ -490,6 +489,7 @@ def test_white_part_of_the_noise_from_second_differences():
     assert _white_sd(rise + 6e-4 * np.sin(2 * np.pi * 40 * t), 0, t.size - 1, 1) < 0.1 * 6e-4 / np.sqrt(2)
     assert _white_sd(rise, 0, t.size - 1, 1) < 1e-5
     assert _white_sd(rise, 0, 3, 1) == 0.0  # too few samples to tell
+
 
 def _detect(x, **kw):
     state = np.zeros(K.DETECT_STATE_SIZE)

@@ -231,4 +231,3 @@ def phase_window_ms(t, x, lo, hi, prm):
         r = x[lo + j] - prm[0] - prm[1] * u[j]
         s += r * r
     return s / m
-
