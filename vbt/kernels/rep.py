@@ -338,10 +338,7 @@ def _end_excess(t, x, ph, lo, hi, tk, p, right, noise2, rate_share):
     if right:
         s_l = _onset_sse(t, x, lo, hi, tk, False, p, coef2)
     else:
-        tr = np.empty(m)
-        for k in range(m):
-            tr[k] = -t[hi - 1 - k]
-        s_l = _onset_sse(tr, x[lo:hi][::-1].copy(), 0, m, -tk, False, p, coef2)
+        s_l = _onset_sse(-t[lo:hi], x[lo:hi], 0, m, -tk, False, p, coef2)
     if s_l >= 1e300:  # no sample on the branch: nothing to tell the models apart
         return 0.0
     return (phase_window_ms(t, x, lo, hi, ph) * m - s_l) / noise2 * min(1.0, rate_share)
@@ -704,8 +701,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # across it, so a tiny change in the data (a live clock's 0.05 %) no longer swaps one
             # estimate for the other whole at a limit (4-6 % of MV on plateau and Beta reps at 1 mm;
             # the end checks below still pass or fail).
-            max_ratio = SHAPE_MAX_NOISE_RATIO * min(2.0, max(1.0, SHAPE_LOW_RATE_HZ / raw_hz))
-            g = still_w * _within(math.sqrt(ms_fit / noise2) / max_ratio) if noise2 > 0.0 else 0.0
+            low_rate = min(2.0, max(1.0, SHAPE_LOW_RATE_HZ / raw_hz))
+            g = still_w * _within(math.sqrt(ms_fit / noise2) / (SHAPE_MAX_NOISE_RATIO * low_rate)) \
+                if noise2 > 0.0 else 0.0
             g *= _within(abs(ph[2] - t0_ref) / shift0) if shift0 > 0.0 else 0.0
             g *= _within(abs(ph[2] + ph[3] - t1) / shift1) if shift1 > 0.0 else 0.0
             # ... and near each end it fits the samples about as well as the local fit's branch
@@ -719,7 +717,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
                                              t0_ref, p_on, True, noise2, share),
                                  _end_excess(t, x, ph, left2, min(right2, int(math.floor(t_desc * fs))) + 1,
                                              t1, p_arr, False, noise2, share))
-                             / (SHAPE_END_EXCESS * max_ratio / SHAPE_MAX_NOISE_RATIO))
+                             / (SHAPE_END_EXCESS * low_rate))
             if g > 0.0 and ends_consistent(x, fs, ph[2], ph[2] + ph[3], ph[0], ph[0] + ph[1], t_stop, tol, d_raw):
                 b0 = x0 + g * (ph[0] - x0)
                 b1 = x1 + g * (ph[0] + ph[1] - x1)
