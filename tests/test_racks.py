@@ -93,8 +93,9 @@ def test_racks_count_their_own_reps_and_a_pulled_cable_disturbs_only_its_rack(qt
     # every tile ends with its own rack's reps; B's second set came after the reconnect
     qtbot.waitUntil(lambda: rack_a.display.n_reps == 12 and rack_c.display.n_reps == 12, timeout=60000)
     qtbot.waitUntil(lambda: rack_b.display.set_number == 2 and rack_b.display.n_reps == 3, timeout=60000)
+    # (each tile hears its rack's reps by a connection of its own, posted a moment after the view's)
+    qtbot.waitUntil(lambda: [t.reps for t in win.grid.tiles] == [12, 3, 12], timeout=5000)
     tiles = win.grid.tiles
-    assert [t.reps for t in tiles] == [12, 3, 12]
     assert [t.athlete for t in tiles] == ["Ana", "Ben", "Chloé"]
     assert tiles[0].velocity_text == f"{rack_a.display.last.velocity_m_s:.2f}"
     assert abs(rack_a.display.last.velocity_m_s - 0.70) < 0.03 and abs(rack_c.display.last.velocity_m_s - 0.89) < 0.03
@@ -138,7 +139,7 @@ def test_one_rack_full_size_and_back(qtbot, room):
     qtbot.keyClick(rack.window.live, Qt.Key_Backspace)
     assert win.stack.currentWidget() is win.overview and win.opened is None
     assert not rack.window.frame_timer.isActive()
-    assert win.grid.tiles[0].reps == 4
+    qtbot.waitUntil(lambda: win.grid.tiles[0].reps == 4, timeout=5000)
     # the number key opens a rack too
     qtbot.keyClick(win.grid, Qt.Key_2)
     assert win.opened is win.racks[1]
@@ -229,7 +230,9 @@ def test_each_rack_runs_in_its_own_process_and_a_killed_one_stops_only_its_tile(
     qtbot.waitUntil(lambda: rack_a.display.n_reps > before[0] or rack_a.display.set_number == 2, timeout=20000)
     qtbot.waitUntil(lambda: rack_a.display.set_number == 2 and rack_a.display.n_reps == 4
                     and rack_c.display.n_reps == 10, timeout=60000)
-    assert [t.reps for t in win.grid.tiles] == [4, 3, 10]
+    # the tile hears the same rep as the rack's own view, by a connection of its own: the worker
+    # thread posts the two a moment apart, and a loaded machine checked between them once (CI)
+    qtbot.waitUntil(lambda: [t.reps for t in win.grid.tiles] == [4, 3, 10], timeout=5000)
 
     # the killed rack can be removed; every rack's sets are in the one history
     win.remove_rack(rack_b)
