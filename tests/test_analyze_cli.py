@@ -293,6 +293,21 @@ def test_glitched_samples_in_a_csv_are_said_and_leave_the_reps_as_they_were(squa
     assert "glitch" in table
 
 
+def test_a_recording_cut_mid_line_keeps_its_reps_and_says_so(squat_csv, tmp_path):
+    """A logger killed, or a file copied while it was being written, ends mid-line: the whole set was
+    refused ("line N is not two numbers"); now the cut line is left out and the note names it."""
+    path, _ = squat_csv
+    clean = json.loads(vbt("analyze", str(path), "--json").stdout)
+    text = path.read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(text + text.splitlines()[-1].split(",")[0][:-2])  # a time cell, cut, no newline
+    doc = json.loads(vbt("analyze", str(cut), "--json").stdout)
+    assert doc["reps"] == clean["reps"] and doc["stop_rep"] == clean["stop_rep"]
+    (note,) = doc["reading_notes"]
+    assert note == f"the last line ({len(text.splitlines()) + 1}) was cut short and is left out"
+    assert "cut short" in vbt("analyze", str(cut)).stdout
+
+
 def test_a_slow_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_csv, tmp_path):
     """A 97 Hz sensor written at 1 kHz (its updates drift across the logger's samples): said, and
     read as the sensor's own stream."""

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from vbt.analysis import analyze
-from vbt.io import (_CJ_TOKEN, RecordingError, collapse_held, parse_chronojump_text, read_recording, remove_glitches,
-                    write_csv)
+from vbt.io import (_CJ_TOKEN, RecordingError, collapse_held, parse_chronojump_text, parse_csv_text, read_recording,
+                    remove_glitches, write_csv)
 from vbt.textscan import positions
 
 
@@ -227,6 +227,51 @@ def test_damaged_tables_give_a_recording_or_one_clear_error(tmp_path):
             assert "\n" not in str(exc)
             outcomes.add("refused")
     assert outcomes == {"read", "refused"}
+
+
+@pytest.mark.parametrize("head,row,cut", [
+    ("t_s,position_m\n", "{a:.6f},{b:.6f}\n", "1.23"),  # a time cell with no position
+    ("t_s,position_m\n", "{a:.6f},{b:.6f}\r\n", "1.234567,"),
+    ("Zeit [s];Weg [mm]\n", "{a:.6f};{mm:.3f}\n", "9,87"),  # decimal commas: one cell
+    ("", "{a:.4f} {cm:.2f}\n", "12.3 4e"),
+    ("time,position\n", "{clock},{b:.6f}\n", "10:00:0"),
+])
+def test_a_table_cut_mid_line_is_read_without_its_last_line(tmp_path, head, row, cut):
+    t, x = _reference_set()
+    t, x = t[:200], x[:200]
+
+    def line(a, b):
+        cells = row.format(a=a, b=b, mm=b * 1e3, cm=b * 1e2, clock=_clock(10 * 3600 + a))
+        return cells.replace(".", ",") if ";" in row else cells  # a spreadsheet's decimal commas
+
+    body = "".join(line(a, b) for a, b in zip(t, x))
+    whole = tmp_path / "whole.csv"
+    whole.write_text(head + body)
+    path = tmp_path / "cut.csv"
+    path.write_text(head + body + cut)
+    want, got = read_recording(whole), read_recording(path)
+    assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.position_m, want.position_m)
+    lines = (head + body).count("\n") + 1
+    assert got.notes == want.notes + (f"the last line ({lines}) was cut short and is left out",)
+
+
+def test_only_a_cut_last_line_is_left_out():
+    """A bad line anywhere else, or a last line that ends in a newline, is still named as an error."""
+    text = "t_s,position_m\n0,0\n0.001,0.001\n0.002,x\n0.003,0.003\n"
+    with pytest.raises(RecordingError, match="line 4 is not two numbers"):
+        parse_csv_text(text)
+    with pytest.raises(RecordingError, match="line 4 is not two numbers"):
+        parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n0.002,\n")
+    assert parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n0.002,0.002").position_m.size == 3
+
+
+def test_a_raw_signal_cut_after_a_sign_is_read_without_it():
+    rec = parse_chronojump_text("1, 2, -3, 0, -")
+    assert np.allclose(rec.position_m, [0.001, 0.003, 0.0, 0.0])
+    assert rec.notes == ("the last value was cut short (a sign with no digits) and is left out",)
+    assert parse_chronojump_text("1, 2, -3, 0").notes == ()
+    with pytest.raises(RecordingError, match="line 1"):
+        parse_chronojump_text("1, -, 2")  # a sign mid-signal is damage, not a cut
 
 
 def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():

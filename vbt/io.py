@@ -209,6 +209,34 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     else the values: times spaced 0.25 or more apart are milliseconds, positions are metres, centimetres
     or millimetres by their range. ``Recording.notes`` says what was inferred."""
     lay = csv_layout(text, path)
+    text, raw, cut_note = _without_cut_last_line(text, raw, lay)
+    rec = _parse_csv_body(text, path, raw, units, lay)
+    return replace(rec, notes=rec.notes + (cut_note,)) if cut_note else rec
+
+
+def _without_cut_last_line(text: str, raw: bytes | None, lay: _Layout) -> tuple[str, bytes | None, str | None]:
+    """A file whose writer stopped mid-line (a logger killed, a file copied while it was being written)
+    ends without a newline, in a line that is not two numbers: that line is left out, and a note says
+    so, instead of the whole recording being refused. Any other bad line is still named as an error."""
+    if text.endswith("\n"):
+        return text, raw, None
+    cut = text.rfind("\n")
+    if cut < 0:
+        return text, raw, None
+    row = _split(text[cut + 1:].strip("\r"), lay.delimiter)
+    if not any(c.strip() for c in row):
+        return text, raw, None
+    need = max(lay.time_col, lay.position_col)
+    if len(row) > need and _is_number(row[lay.position_col], lay.decimal_comma) and \
+            (_is_number(row[lay.time_col], lay.decimal_comma) or _CLOCK.match(row[lay.time_col])):
+        return text, raw, None
+    line_no = text.count("\n") + 1
+    if raw is not None:
+        raw = raw[:raw.rfind(b"\n") + 1]
+    return text[:cut + 1], raw, f"the last line ({line_no}) was cut short and is left out"
+
+
+def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout) -> Recording:
     fast = None
     if lay.delimiter is not None and not lay.decimal_comma and lay.header_lines <= 1:
         from vbt.textscan import csv_columns  # compiled; loads numba
@@ -570,6 +598,12 @@ def parse_chronojump_text(text: str | bytes, path: str = "<chronojump>") -> Reco
     from vbt.textscan import positions  # compiled; loads numba
 
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "replace")
+    notes = ()
+    end = raw.rstrip(b" \t\r\n,")
+    if end.endswith(b"-") and end[:-1].rstrip(b" \t\r\n,") != end[:-1]:
+        # a writer stopped after a value's sign (a file copied while it was being written)
+        raw = end[:-1]
+        notes = ("the last value was cut short (a sign with no digits) and is left out",)
     position, bad, largest = positions(raw, 1000.0)  # mm to m, as float(sum) / 1000
     if bad >= 0 or position.size == 0:
         if not raw.strip():
@@ -587,7 +621,7 @@ def parse_chronojump_text(text: str | bytes, path: str = "<chronojump>") -> Reco
         )
     t = np.arange(position.size, dtype=np.float64)
     t *= CHRONOJUMP_SAMPLE_S  # strictly increasing and finite by construction
-    return Recording(t, position, "chronojump")
+    return Recording(t, position, "chronojump", notes)
 
 
 def sniff_format(text: str) -> str:
