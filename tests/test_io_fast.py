@@ -274,6 +274,37 @@ def test_a_raw_signal_cut_after_a_sign_is_read_without_it():
         parse_chronojump_text("1, -, 2")  # a sign mid-signal is damage, not a cut
 
 
+def test_a_logger_s_coarse_clock_is_re_spaced_and_the_reps_stay():
+    """An Arduino's millis() beside a 1 kHz encoder: rows share a millisecond, and with jitter one is
+    stamped a tick below the row before. The whole file was refused ("time does not increase"); now
+    each run of rows sharing a time is spread up to the next, and the reps read as with exact times."""
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("forcevel", 100003, "fine")
+    exact = analyze(sim.t_s, sim.position_m)
+    stamps = np.round(sim.t_s * 1e3 + np.random.default_rng(1).normal(0.0, 0.3, sim.t_s.size))
+    assert np.any(np.diff(stamps) == 0) and np.any(np.diff(stamps) < 0)
+    rec = parse_csv_text("time_ms,position_m\n" + _rows(stamps, sim.position_m, lambda a, b: f"{a:.0f},{b:.6f}"))
+    assert np.all(np.diff(rec.t_s) > 0) and np.abs(rec.t_s - (sim.t_s - sim.t_s[0])).max() < 0.0025
+    (note,) = rec.notes
+    assert note.startswith("times re-spaced: ") and "go back a tick" in note and "a clock of 1 ms" in note
+    got = analyze(rec.t_s, rec.position_m)
+    assert len(got.reps) == len(exact.reps) and got.stop_rep == exact.stop_rep
+    for a, b in zip(exact.reps, got.reps):
+        assert abs(a.mean_velocity_m_s - b.mean_velocity_m_s) < 0.005
+
+
+def test_times_rounded_coarser_than_the_rows_are_spread_and_a_clock_reset_is_still_named():
+    t, x = _reference_set()  # 500 rows a second
+    rec = parse_csv_text("t_s,position_m\n" + _rows(t, x, lambda a, b: f"{a:.2f},{b:.6f}"))  # 0.01 s clock
+    assert np.all(np.diff(rec.t_s) > 0) and np.abs(rec.t_s - t).max() < 0.0101
+    assert rec.notes[0].startswith("times re-spaced:") and "a clock of 10 ms" in rec.notes[0]
+    back = t.copy()
+    back[1500:] -= 0.5  # the clock set back, or two recordings joined
+    with pytest.raises(RecordingError, match="time does not increase at data row 1501"):
+        parse_csv_text("t_s,position_m\n" + _rows(back, x, lambda a, b: f"{a:.6f},{b:.6f}"))
+
+
 def test_a_single_glitched_sample_is_replaced_by_its_neighbours_line():
     t = np.arange(0.0, 1.0, 0.002)
     x = 0.5 + 0.2 * np.sin(2.0 * np.pi * t)  # a bar moving at up to 1.3 m/s

@@ -41,14 +41,61 @@ class Recording:
     notes: tuple[str, ...] = ()  # what the reader inferred (units from the values...), for the user
 
 
-def _check_series(t, x, path) -> None:
+def _check_series(t, x, path) -> tuple[np.ndarray, tuple[int, int, float] | None]:
+    """``t`` as the analysis can take it (strictly increasing) and, when it had to be re-spaced, what
+    was done (see _coarse_clock); a RecordingError when the series cannot be a recording."""
     if len(t) < 2:
         raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
         raise RecordingError(f"{path}: contains non-numeric or infinite values")
-    if np.any(np.diff(t) <= 0):
-        bad = int(np.argmax(np.diff(t) <= 0)) + 2
+    d = np.diff(t)
+    if np.all(d > 0):
+        return t, None
+    spaced = _coarse_clock(t)
+    if spaced is None:
+        bad = int(np.argmax(d <= 0)) + 2
         raise RecordingError(f"{path}: time does not increase at data row {bad}")
+    return spaced
+
+
+# A logger whose clock is coarser than its sampling (an Arduino's millis() at 1 kHz and faster, times
+# rounded to 0.01 s) writes runs of rows with the same time, and with jitter a time one tick below the
+# row before. Such steps back, of at most this many clock ticks, are read as ties.
+CLOCK_BACK_TICKS = 1.0
+
+
+def _coarse_clock(t: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | None:
+    """Times of a coarse clock re-spaced (see CLOCK_BACK_TICKS): each run of rows sharing a time is spread
+    evenly up to the next time, the last run at the clock's usual step; with them, the rows that shared
+    a time, the rows that went back, and the tick. None when the times go back further than that (a
+    clock reset, two recordings joined): the reader then names the row."""
+    d = np.diff(t)
+    ticks = d[d > 0]
+    if ticks.size == 0:
+        return None
+    tick = float(ticks.min())
+    if np.any(d < -CLOCK_BACK_TICKS * tick * (1.0 + 1e-9)):
+        return None
+    held = np.maximum.accumulate(t)
+    first = np.flatnonzero(np.diff(held, prepend=-np.inf) > 0)  # the row that starts each run
+    times = held[first]
+    ends = np.append(times[1:], times[-1] + float(np.median(np.diff(times))) if times.size > 1 else tick)
+    counts = np.diff(np.append(first, held.size))
+    within = np.arange(held.size) - np.repeat(first, counts)
+    out = np.repeat(times, counts) + within * np.repeat((ends - times) / counts, counts)
+    return out, (int(np.sum(d == 0)), int(np.sum(d < 0)), tick)
+
+
+def _spacing_note(rec: Recording, t_file: np.ndarray, spaced) -> Recording:
+    """``rec`` with the note of a coarse clock's re-spacing (``spaced`` from _check_series), its tick in
+    the units the recording was read in."""
+    if spaced is None:
+        return rec
+    ties, back, tick = spaced
+    tick_ms = 1e3 * tick * (rec.t_s[-1] - rec.t_s[0]) / (t_file[-1] - t_file[0])
+    said = f"{ties} rows share the time of the row before" + (f", {back} go back a tick" if back else "")
+    return replace(rec, notes=(f"times re-spaced: {said} (a clock of {tick_ms:.3g} ms, coarser than the "
+                               f"sampling)",) + rec.notes)
 
 
 # Column names a recording's header may use (lower case, units and punctuation stripped), in several
@@ -256,12 +303,12 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
         if fast is None:
             clock = _csv_clock_times(body, lay, path)
             if clock is not None:
-                _check_series(clock[0], clock[1], path)
-                rec = _with_units(clock[0], clock[1], replace(lay, time_scale=1.0), units)
+                t, spaced = _check_series(clock[0], clock[1], path)
+                rec = _spacing_note(_with_units(t, clock[1], replace(lay, time_scale=1.0), units), t, spaced)
                 return replace(rec, notes=(clock[2],) + rec.notes)
             fast = _csv_careful(body, lay, path)
-    _check_series(fast[0], fast[1], path)
-    return _with_units(fast[0], fast[1], lay, units)
+    t, spaced = _check_series(fast[0], fast[1], path)
+    return _spacing_note(_with_units(t, fast[1], lay, units), t, spaced)
 
 
 # A logger's clock in the time column: "2026-12-01T10:00:00.125", "2026-12-01 10:00:00,125" or
