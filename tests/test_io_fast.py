@@ -299,6 +299,9 @@ def test_times_rounded_coarser_than_the_rows_are_spread_and_a_clock_reset_is_sti
     rec = parse_csv_text("t_s,position_m\n" + _rows(t, x, lambda a, b: f"{a:.2f},{b:.6f}"))  # 0.01 s clock
     assert np.all(np.diff(rec.t_s) > 0) and np.abs(rec.t_s - t).max() < 0.0101
     assert rec.notes[0].startswith("times re-spaced:") and "a clock of 10 ms" in rec.notes[0]
+    paused = np.round(np.where(t < 3.0, t, t + 2.0), 2)  # the logger paused 2 s: the run before stays put
+    rec = parse_csv_text("t_s,position_m\n" + _rows(paused, x, lambda a, b: f"{a:.2f},{b:.6f}"))
+    assert np.all(np.diff(rec.t_s) > 0) and np.abs(rec.t_s - np.where(t < 3.0, t, t + 2.0)).max() < 0.0101
     back = t.copy()
     back[1500:] -= 0.5  # the clock set back, or two recordings joined
     with pytest.raises(RecordingError, match="time does not increase at data row 1501"):

@@ -66,9 +66,10 @@ CLOCK_BACK_TICKS = 1.0
 
 def _coarse_clock(t: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | None:
     """Times of a coarse clock re-spaced (see CLOCK_BACK_TICKS): each run of rows sharing a time is spread
-    evenly up to the next time, the last run at the clock's usual step; with them, the rows that shared
-    a time, the rows that went back, and the tick. None when the times go back further than that (a
-    clock reset, two recordings joined): the reader then names the row."""
+    evenly over one tick (the smallest step the times take), or up to the next time if that comes
+    sooner: a pause in the logging after a run stays a pause. With them, the rows that shared a time,
+    the rows that went back, and the tick. None when the times go back further than a tick (a clock
+    reset, two recordings joined): the reader then names the row."""
     d = np.diff(t)
     ticks = d[d > 0]
     if ticks.size == 0:
@@ -79,10 +80,10 @@ def _coarse_clock(t: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | 
     held = np.maximum.accumulate(t)
     first = np.flatnonzero(np.diff(held, prepend=-np.inf) > 0)  # the row that starts each run
     times = held[first]
-    ends = np.append(times[1:], times[-1] + float(np.median(np.diff(times))) if times.size > 1 else tick)
+    spans = np.minimum(np.diff(times, append=np.inf), tick)
     counts = np.diff(np.append(first, held.size))
     within = np.arange(held.size) - np.repeat(first, counts)
-    out = np.repeat(times, counts) + within * np.repeat((ends - times) / counts, counts)
+    out = np.repeat(times, counts) + within * np.repeat(spans / counts, counts)
     return out, (int(np.sum(d == 0)), int(np.sum(d < 0)), tick)
 
 
