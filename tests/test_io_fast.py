@@ -277,7 +277,7 @@ def test_a_raw_signal_cut_after_a_sign_is_read_without_it():
 def test_a_logger_s_coarse_clock_is_re_spaced_and_the_reps_stay():
     """An Arduino's millis() beside a 1 kHz encoder: rows share a millisecond, and with jitter one is
     stamped a tick below the row before. The whole file was refused ("time does not increase"); now
-    each run of rows sharing a time is spread up to the next, and the reps read as with exact times."""
+    each run of rows sharing a time is spread over the tick, and the reps read as with exact times."""
     from vbt.motions import simulate_family
 
     sim = simulate_family("forcevel", 100003, "fine")
