@@ -51,7 +51,7 @@ def _check_series(t, x, path) -> tuple[np.ndarray, tuple[int, int, float] | None
     d = np.diff(t)
     if np.all(d > 0):
         return t, None
-    spaced = _coarse_clock(t)
+    spaced = _coarse_clock(t, d)
     if spaced is None:
         bad = int(np.argmax(d <= 0)) + 2
         raise RecordingError(f"{path}: time does not increase at data row {bad}")
@@ -64,13 +64,12 @@ def _check_series(t, x, path) -> tuple[np.ndarray, tuple[int, int, float] | None
 CLOCK_BACK_TICKS = 1.0
 
 
-def _coarse_clock(t: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | None:
+def _coarse_clock(t: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float]] | None:
     """Times of a coarse clock re-spaced (see CLOCK_BACK_TICKS): each run of rows sharing a time is spread
     evenly over one tick (the smallest step the times take), or up to the next time if that comes
     sooner: a pause in the logging after a run stays a pause. With them, the rows that shared a time,
     the rows that went back, and the tick. None when the times go back further than a tick (a clock
-    reset, two recordings joined): the reader then names the row."""
-    d = np.diff(t)
+    reset, two recordings joined): the reader then names the row. ``d``: the steps of ``t``."""
     ticks = d[d > 0]
     if ticks.size == 0:
         return None

@@ -221,13 +221,4 @@ def phase_window_ms(t, x, lo, hi, prm):
     if m <= 0 or prm[3] <= 0.0:
         return 0.0
     nt = SHAPE_TABLE_N
-    tab = np.empty(nt)
-    dens = np.empty(nt)
-    u = np.empty(m)
-    du = np.empty(m)
-    _phase_curve(t[lo:hi], prm[2], prm[3], prm[4], prm[5], tab, dens, u, du)
-    s = 0.0
-    for j in range(m):
-        r = x[lo + j] - prm[0] - prm[1] * u[j]
-        s += r * r
-    return s / m
+    return _phase_resid(t[lo:hi], x[lo:hi], prm, np.empty(nt), np.empty(nt), np.empty(m), np.empty(m)) / m
