@@ -261,8 +261,49 @@ def test_only_a_cut_last_line_is_left_out():
     with pytest.raises(RecordingError, match="line 4 is not two numbers"):
         parse_csv_text(text)
     with pytest.raises(RecordingError, match="line 4 is not two numbers"):
-        parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n0.002,\n")
+        parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n0.002,x\n")
     assert parse_csv_text("t_s,position_m\n0,0\n0.001,0.001\n0.002,0.002").position_m.size == 3
+
+
+@pytest.mark.parametrize("head,row,lost", [
+    ("t_s,position_m\n", "{a:.6f},{b:.6f}\n", ("{a:.6f},", "{a:.6f},NaN", "{a:.6f},nan", ",{b:.6f}")),
+    ("time,height\r\n", "{a:.6f},{b:.6f}\r\n", ("{a:.6f},NA", "{a:.6f},N/A", "{a:.6f},null", '{a:.6f},""')),
+    ("Zeit [s];Weg [mm]\n", "{a:.6f};{mm:.3f}\n", ("{a:.6f};", "{a:.6f};NaN", "{a:.6f};#N/A", "{a:.6f};")),
+    ("", "{a:.4f}\t{cm:.3f}\n", ("{a:.4f}\tnan", "{a:.4f}\tNA", "NA\t{cm:.3f}", "{a:.4f}\tNaN")),
+    ("time,position\n", "{clock},{b:.6f}\n", ("{clock},", "{clock},NaN", ",{b:.6f}", "{clock},NA")),
+])
+def test_rows_without_a_value_are_left_out_and_named(tmp_path, head, row, lost):
+    """A data frame written with a lost sample (pandas writes an empty cell, R "NA", others NaN) was
+    refused whole ("line N is not two numbers", or "contains non-numeric or infinite values" with no
+    line at all); now those rows are left out, and the note names them."""
+    t, x = _reference_set()
+    t, x = t[:300], x[:300]
+    gone = (20, 21, 150, 299)  # a pair, one alone, the last row
+
+    def line(fmt, a, b):
+        cells = fmt.format(a=a, b=b, mm=b * 1e3, cm=b * 1e2, clock=_clock(10 * 3600 + a))
+        return cells.replace(".", ",") if ";" in fmt else cells
+
+    end = row[len(row.rstrip()):]
+    full = "".join(line(lost[gone.index(i)] + end if i in gone else row, a, b) for i, (a, b) in enumerate(zip(t, x)))
+    kept = "".join(line(row, a, b) for i, (a, b) in enumerate(zip(t, x)) if i not in gone)
+    (tmp_path / "kept.csv").write_text(head + kept)
+    (tmp_path / "lost.csv").write_text(head + full)
+    want, got = read_recording(tmp_path / "kept.csv"), read_recording(tmp_path / "lost.csv")
+    assert np.array_equal(got.t_s, want.t_s) and np.array_equal(got.position_m, want.position_m)
+    first = head.count("\n") + 1
+    assert got.notes == want.notes + (f"4 rows without a value (empty, NaN or NA) left out: lines {first + 20}, "
+                                      f"{first + 21}, {first + 150}, …",)
+
+
+def test_one_row_without_a_value_is_named_and_an_infinite_one_is_an_error():
+    rec = parse_csv_text("t_s,position_m\n0,0\n0.001,NaN\n0.002,0.002\n0.003,0.003\n")
+    assert np.allclose(rec.t_s, [0.0, 0.002, 0.003])
+    assert rec.notes == ("1 row without a value (empty, NaN or NA) left out: line 3",)
+    with pytest.raises(RecordingError, match="line 3 holds an infinite value in columns t_s and position_m"):
+        parse_csv_text("t_s,position_m\n0,0\n0.001,inf\n0.002,0.002\n")
+    with pytest.raises(RecordingError, match="fewer than two samples"):
+        parse_csv_text("t_s,position_m\n0,NaN\n0.001,\n0.002,0.002\n")
 
 
 def test_a_raw_signal_cut_after_a_sign_is_read_without_it():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import warnings
@@ -294,21 +295,34 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
             if cut < 0:
                 raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
             data = memoryview(data)[cut + 1:]
-        fast = csv_columns(data, lay.delimiter, lay.time_col, lay.position_col)
+        fast = _all_finite(csv_columns(data, lay.delimiter, lay.time_col, lay.position_col))
+    left_out = []
     if fast is None:
         body = text.split("\n", lay.header_lines)[-1] if lay.header_lines else text
         if lay.decimal_comma:
             body = body.replace(",", ".")
-        fast = _csv_columns_fast(body, lay.delimiter, lay.time_col, lay.position_col)
+        fast = _all_finite(_csv_columns_fast(body, lay.delimiter, lay.time_col, lay.position_col))
         if fast is None:
             clock = _csv_clock_times(body, lay, path)
             if clock is not None:
                 t, spaced = _check_series(clock[0], clock[1], path)
                 rec = _spacing_note(_with_units(t, clock[1], replace(lay, time_scale=1.0), units), t, spaced)
-                return replace(rec, notes=(clock[2],) + rec.notes)
-            fast = _csv_careful(body, lay, path)
+                return _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
+            *fast, left_out = _csv_careful(body, lay, path)
     t, spaced = _check_series(fast[0], fast[1], path)
-    return _spacing_note(_with_units(t, fast[1], lay, units), t, spaced)
+    return _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
+
+
+def _all_finite(columns):
+    """``columns`` (t, x) when every value is a finite number, else None (the careful reader then
+    leaves out the rows with a missing value and names a row with an infinite one)."""
+    if columns is None or not (np.isfinite(columns[0]).all() and np.isfinite(columns[1]).all()):
+        return None
+    return columns
+
+
+def _with_note(rec: Recording, note: str | None) -> Recording:
+    return replace(rec, notes=rec.notes + (note,)) if note else rec
 
 
 # A logger's clock in the time column: "2026-12-01T10:00:00.125", "2026-12-01 10:00:00,125" or
@@ -342,19 +356,26 @@ def _data_rows(body: str, lay: _Layout):
 
 
 def _csv_clock_times(body: str, lay: _Layout, path: str):
-    """(t in s from the first row, x, note) of a CSV whose time column holds clock times, or None when
-    its first row's time is no clock time (a row that breaks the pattern is named, as elsewhere).
-    Time-of-day alone that goes back (past midnight) moves on a day."""
+    """(t in s from the first row, x, note, lines left out for a missing value) of a CSV whose time
+    column holds clock times, or None when its first row's time is no clock time (a row that breaks
+    the pattern is named, as elsewhere). Time-of-day alone that goes back (past midnight) moves on a
+    day."""
     it, ix = lay.time_col, lay.position_col
-    t, x = [], []
+    t, x, left_out = [], [], []
     day0 = None
     wrap = 0.0
     for row_no, row in _data_rows(body, lay):
         got = _clock_seconds(row[it], day0) if len(row) > it else None
         if got is None and not t:
             return None
+        if len(row) > max(it, ix) and ((_missing(row[it]) and (_missing(row[ix]) or _is_number(row[ix])))
+                                       or (got is not None and _missing(row[ix]))):
+            left_out.append(row_no)  # a sample the logger lost: no time or no position
+            continue
         try:
             x.append(float(row[ix]))
+            if not math.isfinite(x[-1]):
+                raise ValueError
         except (ValueError, IndexError):
             got = None
         if got is None:
@@ -369,21 +390,55 @@ def _csv_clock_times(body: str, lay: _Layout, path: str):
         t.append(secs + wrap)
     t_arr = np.asarray(t, dtype=np.float64)
     return t_arr - t_arr[0], np.asarray(x, dtype=np.float64), \
-        f"times read from the clock times in {lay.names[0]} (seconds from the first row)"
+        f"times read from the clock times in {lay.names[0]} (seconds from the first row)", left_out
+
+
+# What a logger, a spreadsheet or a data frame writes for a value it does not have (a lost sample).
+_MISSING = frozenset({"", "nan", "na", "n/a", "#n/a", "null", "none"})
+
+
+def _missing(cell: str) -> bool:
+    return cell.strip().strip('"').strip().lower() in _MISSING
+
+
+def _missing_note(lines: list[int]) -> str | None:
+    """What the reader says of the rows it left out for a missing value (their line numbers)."""
+    if not lines:
+        return None
+    shown = ", ".join(str(n) for n in lines[:3]) + (", …" if len(lines) > 3 else "")
+    one = len(lines) == 1
+    return (f"{len(lines)} {'row' if one else 'rows'} without a value (empty, NaN or NA) left out: "
+            f"{'line' if one else 'lines'} {shown}")
 
 
 def _csv_careful(body: str, lay: _Layout, path: str):
-    """Row by row, to name the line that is wrong."""
+    """Row by row, to name the line that is wrong. A row whose time or position is missing (empty,
+    NaN, NA: a sample a logger lost) is left out; its line number is kept for the note. (t, x, lines
+    left out)"""
     it, ix = lay.time_col, lay.position_col
-    t, x = [], []
+    t, x, left_out = [], [], []
     for row_no, row in _data_rows(body, lay):
         try:
-            t.append(float(row[it]))
-            x.append(float(row[ix]))
-        except (ValueError, IndexError):
+            cells = (row[it], row[ix])
+        except IndexError:
+            cells = None
+        if cells is not None and any(_missing(c) for c in cells) and \
+                all(_missing(c) or _is_number(c) for c in cells):
+            left_out.append(row_no)
+            continue
+        try:
+            if cells is None:
+                raise ValueError
+            ti, xi = float(cells[0]), float(cells[1])
+        except ValueError:
             raise RecordingError(
                 f"{path}: line {row_no} is not two numbers in columns {lay.names[0]} and {lay.names[1]}") from None
-    return np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64)
+        if not (math.isfinite(ti) and math.isfinite(xi)):
+            raise RecordingError(f"{path}: line {row_no} holds an infinite value in columns {lay.names[0]} and "
+                                 f"{lay.names[1]}")
+        t.append(ti)
+        x.append(xi)
+    return np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64), left_out
 
 
 def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -> Recording:
