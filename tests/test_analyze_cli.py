@@ -308,6 +308,42 @@ def test_a_recording_cut_mid_line_keeps_its_reps_and_says_so(squat_csv, tmp_path
     assert "cut short" in vbt("analyze", str(cut)).stdout
 
 
+def test_a_hole_in_the_samples_marks_its_rep_and_a_still_one_does_not(squat_csv, tmp_path):
+    """Rows a logger lost mid-rep were bridged with a straight line and the rep counted as sound (its
+    peak could fall in the hole, and it could be the set's best); now it is "check rep N", with how
+    long the samples were missing. A hole while the bar stands still, or an encoder that writes a row
+    only when its count changes, marks nothing."""
+    path, sim = squat_csv
+    clean = json.loads(vbt("analyze", str(path), "--json").stdout)
+    assert clean["best_rep"] == 1 and all(r["quality"] == "ok" for r in clean["reps"])
+    t, x = sim.t_s, sim.position_m
+    first = sim.truth[0]
+    mid = 0.5 * (first.concentric_start_s + first.concentric_end_s)
+    lost = (t > mid - 0.08) & (t < mid + 0.08)
+    holed = tmp_path / "holed.csv"
+    write_csv(holed, t[~lost], x[~lost])
+    doc = json.loads(vbt("analyze", str(holed), "--json").stdout)
+    assert len(doc["reps"]) == len(clean["reps"])
+    gap_ms = 1e3 * (t[np.flatnonzero(lost)[-1] + 1] - t[np.flatnonzero(lost)[0] - 1])
+    assert doc["reps"][0]["quality"] == f"samples missing for {gap_ms:.0f} ms during the rep"
+    assert all(r["quality"] == "ok" for r in doc["reps"][1:])
+    assert doc["best_rep"] == 2  # a doubtful rep is never the best
+    assert "check rep 1: samples missing for" in vbt("analyze", str(holed)).stdout
+
+    n = int(0.3 * 500)  # 0.3 s of rows, where the bar stands still
+    i = next(i for i in range(10, t.size - n, 10) if np.ptp(x[i - 5:i + n + 5]) <= 0.0005)
+    calm = tmp_path / "calm.csv"
+    keep = np.ones(t.size, bool)
+    keep[i:i + n] = False
+    write_csv(calm, t[keep], x[keep])
+    assert json.loads(vbt("analyze", str(calm), "--json").stdout)["reps"] == clean["reps"]
+
+    ticks = tmp_path / "ticks.csv"  # a row only when the count changes
+    moved = np.concatenate(([True], np.diff(x) != 0))
+    write_csv(ticks, t[moved], x[moved])
+    assert all(r["quality"] == "ok" for r in json.loads(vbt("analyze", str(ticks), "--json").stdout)["reps"])
+
+
 def test_a_slow_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_csv, tmp_path):
     """A 97 Hz sensor written at 1 kHz (its updates drift across the logger's samples): said, and
     read as the sensor's own stream."""

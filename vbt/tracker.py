@@ -33,6 +33,7 @@ whose concentric phase overlaps an outage, or that contains refused samples, is 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 
@@ -227,7 +228,16 @@ class LiveTracker:
             self._line_errors.append((float(t_s) - self._rs_state[K.RS_ORIGIN], int(count)))
             del self._line_errors[:-256]
 
+    def samples_missing(self, t0_s: float, t1_s: float) -> None:
+        """No sample came from ``t0_s`` to ``t1_s`` (the time base of :meth:`feed`) while the bar moved
+        (rows a recording lost): the resampler bridges the hole with a straight line, so a rep across
+        it is doubtful. Holes are told in time order, before the samples after them are fed."""
+        self._hole_from.append(float(t0_s))
+        self._hole_to.append(float(t1_s))
+
     def _init_faults(self) -> None:
+        self._hole_from: list[float] = []  # samples_missing, in feed's time base
+        self._hole_to: list[float] = []
         self._lost_at: float | None = None  # tracker time the device went away (until samples return)
         self._outages: list[tuple[float, float]] = []  # (lost, back) in tracker time
         self._line_errors: list[tuple[float, int]] = []  # (tracker time, count)
@@ -263,6 +273,13 @@ class LiveTracker:
         n = sum(c for t, c in self._line_errors if start_s - 0.1 <= t <= end_s + 0.05)
         if n:
             return f"{n} line error{'s' if n > 1 else ''} during the rep"
+        if self._hole_from:
+            origin = self._rs_state[K.RS_ORIGIN]
+            lo, hi = origin + start_s - 0.1, origin + end_s + 0.05
+            i0, i1 = bisect.bisect_right(self._hole_to, lo), bisect.bisect_left(self._hole_from, hi)
+            if i1 > i0:
+                gone = sum(min(b, hi) - max(a, lo) for a, b in zip(self._hole_from[i0:i1], self._hole_to[i0:i1]))
+                return f"samples missing for {1e3 * gone:.0f} ms during the rep"
         return QUALITY_OK
 
     # ---- internals -----------------------------------------------------------------------
