@@ -42,13 +42,12 @@ class Recording:
     notes: tuple[str, ...] = ()  # what the reader inferred (units from the values...), for the user
 
 
-def _check_series(t, x, path) -> tuple[np.ndarray, tuple[int, int, float] | None]:
+def _check_series(t, path) -> tuple[np.ndarray, tuple[int, int, float] | None]:
     """``t`` as the analysis can take it (strictly increasing) and, when it had to be re-spaced, what
-    was done (see _coarse_clock); a RecordingError when the series cannot be a recording."""
+    was done (see _coarse_clock); a RecordingError when the times cannot be a recording's. They and
+    the positions are finite: the readers have left out or named every other value."""
     if len(t) < 2:
         raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
-    if not (np.all(np.isfinite(t)) and np.all(np.isfinite(x))):
-        raise RecordingError(f"{path}: contains non-numeric or infinite values")
     d = np.diff(t)
     if np.all(d > 0):
         return t, None
@@ -259,7 +258,7 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     lay = csv_layout(text, path)
     text, raw, cut_note = _without_cut_last_line(text, raw, lay)
     rec = _parse_csv_body(text, path, raw, units, lay)
-    return replace(rec, notes=rec.notes + (cut_note,)) if cut_note else rec
+    return _with_note(rec, cut_note)
 
 
 def _without_cut_last_line(text: str, raw: bytes | None, lay: _Layout) -> tuple[str, bytes | None, str | None]:
@@ -305,11 +304,11 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
         if fast is None:
             clock = _csv_clock_times(body, lay, path)
             if clock is not None:
-                t, spaced = _check_series(clock[0], clock[1], path)
+                t, spaced = _check_series(clock[0], path)
                 rec = _spacing_note(_with_units(t, clock[1], replace(lay, time_scale=1.0), units), t, spaced)
                 return _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
             *fast, left_out = _csv_careful(body, lay, path)
-    t, spaced = _check_series(fast[0], fast[1], path)
+    t, spaced = _check_series(fast[0], path)
     return _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
 
 
