@@ -462,3 +462,56 @@ def test_a_clock_time_column_with_a_bad_row_names_it_and_inches_come_by_option(t
     plain.write_text("time,position\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b / 0.0254:.9f}"))
     rec = read_recording(plain, units="in")  # a range of 19.7 would be read as cm without it
     assert np.allclose(rec.position_m, x, atol=1e-9) and rec.notes == ()
+
+
+@pytest.mark.parametrize("head,row,tail,notes", [
+    # what a lab program or a logger writes around its table, and what the reader says of it
+    ("Athlete,John\nExercise,Back squat\nLoad,100 kg\n\nt_s,position_m\n", "{a:.6f},{b:.6f}\n", "",
+     ("3 lines before the header left out (the first reads 'Athlete,John')",)),
+    ("# logger v2.1\n# 2026-12-01 10:00\nt_s,position_m\n", "{a:.6f},{b:.6f}\n", "# stopped by user\n", ()),
+    ("Recorded by encoder rig 3\ntime;position\ns;mm\n", "{a:.6f};{mm:.3f}\n", "", (
+        "1 line before the header left out (it reads 'Recorded by encoder rig 3')",)),
+    ("Time\tHeight\n(s)\t(cm)\n", "{a:.6f}\t{cm:.4f}\n", "end of recording\n",
+     ("the last line (3004) holds no data and is left out",)),
+    ("time,position\n[ms],[m]\n", "{ms:.3f},{b:.6f}\n", "\nmean,0.61\nmax,0.93\n",
+     ("the last 2 lines (3005-3006) hold no data and are left out",)),
+    ("Session export\ntime,position\n", "{clock},{b:.6f}\n", "Total,3000\n", (
+        "1 line before the header left out (it reads 'Session export')",
+        "the last line (3004) holds no data and is left out")),
+])
+def test_lines_around_the_table_are_left_out_and_named(tmp_path, head, row, tail, notes):
+    """Lines before the header (a program's preamble, comments), a row of units under it and a short
+    trailer after the data are not the recording: it reads as the bare table does, with the units the
+    units row gives, and the notes name what was left out (comments (#) go unnamed; line numbers count
+    the comment put in after the first data row)."""
+    t, x = _reference_set()
+    body = "".join(row.format(a=a, b=b, mm=b * 1e3, cm=b * 1e2, ms=a * 1e3, clock=_clock(36000 + a))
+                   for a, b in zip(t, x))
+    path = tmp_path / "framed.csv"
+    path.write_text(head + body.replace("\n", "\n# a comment inside\n", 1) + tail)
+    rec = read_recording(path)
+    assert np.allclose(rec.t_s, t, atol=1e-9) and np.allclose(rec.position_m, x, atol=1e-9)
+    assert tuple(n for n in rec.notes if "clock times" not in n) == notes
+    if not tail:  # without a comment inside, the compiled reader skips the lines over the table
+        path.write_text(head + body)
+        again = read_recording(path)
+        assert np.array_equal(again.t_s, rec.t_s) and np.array_equal(again.position_m, rec.position_m)
+
+
+@pytest.mark.parametrize("text,needle", [
+    # a data row gone wrong keeps its time: an error, not a trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\n0.002,x\nend\n", "line 4 is not two numbers"),
+    # data after the text: not a trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\nend\n0.002,0.002\n", "line 4 is not two numbers"),
+    # more than a short trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\n" + "summary line\n" * 25, "line 4 is not two numbers"),
+    # text before the table that no header follows
+    ("Athlete,John\nLoad,100 kg\n", "no time and position columns"),
+    # a header of other quantities over data is not a preamble
+    ("note,here\nvelocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
+])
+def test_what_is_not_a_preamble_or_a_trailer_is_still_an_error(tmp_path, text, needle):
+    path = tmp_path / "t.csv"
+    path.write_text(text)
+    with pytest.raises(RecordingError, match=needle):
+        read_recording(path)

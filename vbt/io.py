@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import os
 import re
@@ -136,6 +137,7 @@ class _Layout:
     decimal_comma: bool
     names: tuple[str, str]  # as the header wrote them, or "column 1", "column 2"
     has_header: bool
+    preamble: int = 0  # lines before the header left out, comments (#) not counted
 
 
 def _split(line: str, delimiter: str | None) -> list[str]:
@@ -178,17 +180,79 @@ def _name_and_unit(cell: str) -> tuple[str, str | None]:
 
 def csv_layout(text: str, path: str = "<csv>") -> _Layout:
     """Find a CSV's delimiter, header and time and position columns (``RecordingError`` when there are
-    none), from its first lines."""
+    none), from its first lines.
+
+    A logger or a lab program often writes lines before the table: comments (``# device v2``), or
+    what was recorded (``Athlete,John``, ``Load,100 kg``). When the first line does not start a table
+    with data under it, the next PREAMBLE_MAX_LINES lines are tried as its header in turn; the lines
+    before the one that does are left out (``_Layout.preamble`` counts those that are not comments).
+    A row of units under the header (``s,mm``) gives the units the header's names do not."""
     lines = text[:65536].split("\n")
-    first_at = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if first_at is None:
+    cut_short = len(text) > 65536
+    starts = [i for i, line in enumerate(lines[:PREAMBLE_MAX_LINES + 1]) if line.strip()]
+    if not starts:
         raise RecordingError(f"{path}: the file is empty")
+    first = None  # the first line's layout, or what is wrong with it
+    for at in starts:
+        if _comment(lines[at]):
+            continue
+        try:
+            lay = _layout_at(lines, at, cut_short, path)
+        except RecordingError as exc:
+            lay = exc
+        first = first or lay
+        if isinstance(lay, _Layout) and _data_under(lines, lay):
+            return replace(lay, preamble=sum(1 for i in starts if i < at and not _comment(lines[i])))
+        if any(_numbers_only(lines[i]) for i in starts if at <= i <= at + 1):
+            break  # a row of numbers, or the line over one, is no preamble: the table starts here or not at all
+    if isinstance(first, _Layout):
+        return first  # a table without data under it: the reader names the line that is wrong
+    raise first or RecordingError(f"{path}: only comment lines (#) at its start, no table")
+
+
+PREAMBLE_MAX_LINES = 30
+
+
+def _numbers_only(line: str) -> bool:
+    return bool(line.strip()) and not re.search(r"[^\d\s,;.+\-eE\"]", line)
+
+
+def _comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def _data_under(lines: list[str], lay: _Layout) -> bool:
+    """Whether the first row under the header (and its units row) holds numbers (or a clock time) in
+    the time and position columns."""
+    row = next((line.strip("\r") for line in lines[lay.header_lines:] if line.strip() and not _comment(line)),
+               None)
+    if row is None:
+        return False
+    cells = _split(row, lay.delimiter)
+    if len(cells) <= max(lay.time_col, lay.position_col):
+        return False
+    t, x = cells[lay.time_col], cells[lay.position_col]
+    return (_is_number(t, lay.decimal_comma) or bool(_CLOCK.match(t))) and _is_number(x, lay.decimal_comma)
+
+
+def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _Layout:
+    """The layout of a table whose header (or first data row) is line ``first_at`` (0-based) of
+    ``lines``, the first lines of the file (``cut_short``: the last of them may be cut)."""
     first = lines[first_at].strip("\r")
     delimiter = next((d for d in (",", ";", "\t") if d in first), None)
     cells = _split(first, delimiter)
     has_header = not all(_is_number(c, delimiter != ",") for c in cells)
-    data = [line.strip("\r") for line in lines[first_at + (1 if has_header else 0):] if line.strip()][:50]
-    if len(lines) > 1 and len(text) > 65536:
+    data_at = first_at + (1 if has_header else 0)
+    units_row = None
+    if has_header:  # a row of units under the header ("s,mm", "(s);(m)"): the data start under it
+        under = next((i for i in range(data_at, len(lines)) if lines[i].strip() and not _comment(lines[i])), None)
+        if under is not None:
+            row = _split(lines[under].strip("\r"), delimiter)
+            if len(row) >= 2 and not any(_is_number(c, delimiter != ",") for c in row) and \
+                    any(_unit_cell(c) in _TIME_UNITS for c in row) and any(_unit_cell(c) in _LENGTH_UNITS for c in row):
+                units_row, data_at = [_unit_cell(c) for c in row], under + 1
+    data = [line.strip("\r") for line in lines[data_at:] if line.strip() and not _comment(line)][:50]
+    if len(lines) > 1 and cut_short:
         data = data[:-1]  # may be cut short
     if delimiter is None and not has_header and len(cells) == 1 and data:
         delimiter = next((d for d in (",", ";", "\t") if d in data[0]), None)
@@ -224,6 +288,10 @@ def csv_layout(text: str, path: str = "<csv>") -> _Layout:
                 f"{path}: no time and position columns (a header such as t_s,position_m or time_ms,position_mm; "
                 f"found: {','.join(c.strip() for c in cells)[:80]})")
         tu, pu = parsed[time_col][1], parsed[position_col][1]
+        if units_row is not None:
+            row_tu, row_pu = (units_row[c] if c < len(units_row) else "" for c in (time_col, position_col))
+            tu = tu or (row_tu if row_tu in _TIME_UNITS else None)
+            pu = pu or (row_pu if row_pu in _LENGTH_UNITS else None)
         time_scale = _TIME_UNITS.get(tu) if tu else None
         if time_scale is None and parsed[time_col][0] in ("ms", "millis", "milliseconds"):
             time_scale = 1e-3
@@ -236,8 +304,13 @@ def csv_layout(text: str, path: str = "<csv>") -> _Layout:
                 f"t_s,position_m)")
         time_col, position_col, time_scale, position_units = 0, 1, None, None
         shown = ("column 1", "column 2")
-    return _Layout(delimiter, first_at + (1 if has_header else 0), time_col, position_col, time_scale,
-                   position_units, decimal_comma, shown, has_header)
+    return _Layout(delimiter, data_at, time_col, position_col, time_scale, position_units, decimal_comma, shown,
+                   has_header)
+
+
+def _unit_cell(cell: str) -> str:
+    """"mm" from a units row's "mm", "(mm)" or "[mm]"."""
+    return cell.strip().strip('"').strip().strip("()[]{}").strip().lower()
 
 
 def _increasing(rows, col, decimal_comma) -> bool:
@@ -258,7 +331,17 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     lay = csv_layout(text, path)
     text, raw, cut_note = _without_cut_last_line(text, raw, lay)
     rec = _parse_csv_body(text, path, raw, units, lay)
+    if lay.preamble:
+        one = lay.preamble == 1
+        rec = replace(rec, notes=(f"{lay.preamble} {'line' if one else 'lines'} before the header left out "
+                                  f"({'it reads' if one else 'the first reads'} {_shown(text)})",) + rec.notes)
     return _with_note(rec, cut_note)
+
+
+def _shown(text: str) -> str:
+    """The first line of a preamble, as a note quotes it."""
+    line = next(line.strip() for line in text[:65536].split("\n") if line.strip() and not _comment(line))
+    return repr(line if len(line) <= 40 else line[:39] + "…")
 
 
 def _without_cut_last_line(text: str, raw: bytes | None, lay: _Layout) -> tuple[str, bytes | None, str | None]:
@@ -285,17 +368,19 @@ def _without_cut_last_line(text: str, raw: bytes | None, lay: _Layout) -> tuple[
 
 def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout) -> Recording:
     fast = None
-    if lay.delimiter is not None and not lay.decimal_comma and lay.header_lines <= 1:
+    if lay.delimiter is not None and not lay.decimal_comma:
         from vbt.textscan import csv_columns  # compiled; loads numba
 
         data = raw if raw is not None else text.encode("utf-8")
-        if lay.header_lines:
-            cut = data.find(b"\n")
+        cut = -1
+        for _ in range(lay.header_lines):  # the header, and what is above or under it
+            cut = data.find(b"\n", cut + 1)
             if cut < 0:
                 raise RecordingError(f"{path}: fewer than two samples, nothing to analyse")
+        if cut >= 0:
             data = memoryview(data)[cut + 1:]
         fast = _all_finite(csv_columns(data, lay.delimiter, lay.time_col, lay.position_col))
-    left_out = []
+    left_out, trailer = [], None
     if fast is None:
         body = text.split("\n", lay.header_lines)[-1] if lay.header_lines else text
         if lay.decimal_comma:
@@ -306,10 +391,12 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
             if clock is not None:
                 t, spaced = _check_series(clock[0], path)
                 rec = _spacing_note(_with_units(t, clock[1], replace(lay, time_scale=1.0), units), t, spaced)
-                return _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
-            *fast, left_out = _csv_careful(body, lay, path)
+                rec = _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
+                return _with_note(rec, clock[4])
+            *fast, left_out, trailer = _csv_careful(body, lay, path)
     t, spaced = _check_series(fast[0], path)
-    return _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
+    rec = _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
+    return _with_note(rec, trailer)
 
 
 def _all_finite(columns):
@@ -347,23 +434,49 @@ def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
 
 
 def _data_rows(body: str, lay: _Layout):
-    """(line number in the file, cells) of each data row that is not blank."""
+    """(line number in the file, cells) of each data row that is neither blank nor a comment (#)."""
     for row_no, line in enumerate(body.split("\n"), start=lay.header_lines + 1):
+        if _comment(line):
+            continue
         row = _split(line.strip("\r"), lay.delimiter)
         if row and any(c.strip() for c in row):
             yield row_no, row
 
 
+TRAILER_MAX_LINES = 20
+
+
+def _trailer(rows, row_no: int, row: list[str], it: int) -> str | None:
+    """A program may write a few lines after its table ("end of recording", a summary such as
+    "mean,0.61"). When the row at line ``row_no`` holds no time (no number or clock time in column
+    ``it``), and neither does any of the rest of ``rows`` (the iterator it came from), and they are at
+    most TRAILER_MAX_LINES lines, they are such a trailer: the note that says they are left out, else
+    None (the row is an error: a data row gone wrong keeps its time)."""
+    def timeless(r):
+        return len(r) <= it or not (_is_number(r[it]) or _CLOCK.match(r[it]) or _missing(r[it]))
+
+    if not timeless(row):
+        return None
+    rest = list(itertools.islice(rows, TRAILER_MAX_LINES))
+    if len(rest) >= TRAILER_MAX_LINES or not all(timeless(r) for _, r in rest):
+        return None
+    if not rest:
+        return f"the last line ({row_no}) holds no data and is left out"
+    return f"the last {len(rest) + 1} lines ({row_no}-{rest[-1][0]}) hold no data and are left out"
+
+
 def _csv_clock_times(body: str, lay: _Layout, path: str):
-    """(t in s from the first row, x, note, lines left out for a missing value) of a CSV whose time
-    column holds clock times, or None when its first row's time is no clock time (a row that breaks
-    the pattern is named, as elsewhere). Time-of-day alone that goes back (past midnight) moves on a
-    day."""
+    """(t in s from the first row, x, note, lines left out for a missing value, the trailer's note or
+    None) of a CSV whose time column holds clock times, or None when its first row's time is no clock
+    time (a row that breaks the pattern is named, as elsewhere). Time-of-day alone that goes back (past
+    midnight) moves on a day."""
     it, ix = lay.time_col, lay.position_col
     t, x, left_out = [], [], []
     day0 = None
     wrap = 0.0
-    for row_no, row in _data_rows(body, lay):
+    rows = _data_rows(body, lay)
+    trailer = None
+    for row_no, row in rows:
         got = _clock_seconds(row[it], day0) if len(row) > it else None
         if got is None and not t:
             return None
@@ -372,12 +485,15 @@ def _csv_clock_times(body: str, lay: _Layout, path: str):
             left_out.append(row_no)  # a sample the logger lost: no time or no position
             continue
         try:
-            x.append(float(row[ix]))
-            if not math.isfinite(x[-1]):
+            xi = float(row[ix])
+            if not math.isfinite(xi):
                 raise ValueError
         except (ValueError, IndexError):
             got = None
         if got is None:
+            trailer = _trailer(rows, row_no, row, it)
+            if trailer is not None:
+                break
             raise RecordingError(
                 f"{path}: line {row_no} is not a clock time and a number in columns {lay.names[0]} and "
                 f"{lay.names[1]}")
@@ -387,9 +503,10 @@ def _csv_clock_times(body: str, lay: _Layout, path: str):
         if day == 0 and t and secs + wrap < t[-1] - 43200.0:
             wrap += 86400.0  # a time of day past midnight
         t.append(secs + wrap)
+        x.append(xi)
     t_arr = np.asarray(t, dtype=np.float64)
     return t_arr - t_arr[0], np.asarray(x, dtype=np.float64), \
-        f"times read from the clock times in {lay.names[0]} (seconds from the first row)", left_out
+        f"times read from the clock times in {lay.names[0]} (seconds from the first row)", left_out, trailer
 
 
 # What a logger, a spreadsheet or a data frame writes for a value it does not have (a lost sample).
@@ -412,15 +529,14 @@ def _missing_note(lines: list[int]) -> str | None:
 
 def _csv_careful(body: str, lay: _Layout, path: str):
     """Row by row, to name the line that is wrong. A row whose time or position is missing (empty,
-    NaN, NA: a sample a logger lost) is left out; its line number is kept for the note. (t, x, lines
-    left out)"""
+    NaN, NA: a sample a logger lost) is left out; its line number is kept for the note; so is a
+    trailer (:func:`_trailer`). (t, x, lines left out, the trailer's note or None)"""
     it, ix = lay.time_col, lay.position_col
     t, x, left_out = [], [], []
-    for row_no, row in _data_rows(body, lay):
-        try:
-            cells = (row[it], row[ix])
-        except IndexError:
-            cells = None
+    rows = _data_rows(body, lay)
+    trailer = None
+    for row_no, row in rows:
+        cells = (row[it], row[ix]) if len(row) > max(it, ix) else None
         if cells is not None and any(_missing(c) for c in cells) and \
                 all(_missing(c) or _is_number(c) for c in cells):
             left_out.append(row_no)
@@ -430,6 +546,9 @@ def _csv_careful(body: str, lay: _Layout, path: str):
                 raise ValueError
             ti, xi = float(cells[0]), float(cells[1])
         except ValueError:
+            trailer = _trailer(rows, row_no, row, it) if t else None
+            if trailer is not None:
+                break
             raise RecordingError(
                 f"{path}: line {row_no} is not two numbers in columns {lay.names[0]} and {lay.names[1]}") from None
         if not (math.isfinite(ti) and math.isfinite(xi)):
@@ -437,7 +556,7 @@ def _csv_careful(body: str, lay: _Layout, path: str):
                                  f"{lay.names[1]}")
         t.append(ti)
         x.append(xi)
-    return np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64), left_out
+    return np.asarray(t, dtype=np.float64), np.asarray(x, dtype=np.float64), left_out, trailer
 
 
 def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -> Recording:
