@@ -345,7 +345,8 @@ def test_times_rounded_coarser_than_the_rows_are_spread_and_a_clock_reset_is_sti
     assert np.all(np.diff(rec.t_s) > 0) and np.abs(rec.t_s - np.where(t < 3.0, t, t + 2.0)).max() < 0.0101
     back = t.copy()
     back[1500:] -= 0.5  # the clock set back, or two recordings joined
-    with pytest.raises(RecordingError, match="time does not increase at data row 1501"):
+    with pytest.raises(RecordingError, match=r"time does not increase at data row 1501 \(2\.998, then 2\.5: a clock "
+                                             r"reset, or two recordings in one file\?"):
         parse_csv_text("t_s,position_m\n" + _rows(back, x, lambda a, b: f"{a:.6f},{b:.6f}"))
 
 

@@ -54,8 +54,9 @@ def _check_series(t, path) -> tuple[np.ndarray, tuple[int, int, float] | None]:
         return t, None
     spaced = _coarse_clock(t, d)
     if spaced is None:
-        bad = int(np.argmax(d <= 0)) + 2
-        raise RecordingError(f"{path}: time does not increase at data row {bad}")
+        k = int(np.argmax(d <= 0))
+        raise RecordingError(f"{path}: time does not increase at data row {k + 2} ({t[k]:g}, then {t[k + 1]:g}: "
+                             f"a clock reset, or two recordings in one file? Each set is its own file)")
     return spaced
 
 
