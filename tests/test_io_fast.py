@@ -182,6 +182,7 @@ def test_utf16_and_local_encodings_are_read(tmp_path):
     ("0.1\n0.2\n0.3\n", "one column of numbers"),
     ("0.2,0.1\n0.1,0.2\n0.3,0.3\n", "the first column does not rise"),
     ("velocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
+    ("hello\nworld\n", "no table of numbers \\(the first line reads 'hello'\\)"),
 ])
 def test_tables_without_time_and_position_say_what_is_missing(tmp_path, text, needle):
     path = tmp_path / "t.csv"

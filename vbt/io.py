@@ -260,6 +260,8 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
     decimal_comma = delimiter != "," and any("," in row for row in data)
     rows = [_split(row, delimiter) for row in data]
     if len(cells) < 2:
+        if not any(_is_number(row[0], decimal_comma) for row in rows if row):
+            raise RecordingError(f"{path}: no table of numbers (the first line reads {_quoted(first.strip())})")
         raise RecordingError(
             f"{path}: one column of numbers: positions without times (add a time column and a header such "
             f"as t_s,position_m)")
@@ -341,7 +343,10 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
 
 def _shown(text: str) -> str:
     """The first line of a preamble, as a note quotes it."""
-    line = next(line.strip() for line in text[:65536].split("\n") if line.strip() and not _comment(line))
+    return _quoted(next(line.strip() for line in text[:65536].split("\n") if line.strip() and not _comment(line)))
+
+
+def _quoted(line: str) -> str:
     return repr(line if len(line) <= 40 else line[:39] + "…")
 
 
