@@ -517,3 +517,26 @@ def test_what_is_not_a_preamble_or_a_trailer_is_still_an_error(tmp_path, text, n
     path.write_text(text)
     with pytest.raises(RecordingError, match=needle):
         read_recording(path)
+
+
+@pytest.mark.parametrize("head,row,vertical,note", [
+    ("time,x,y\n", "{a:.4f},{side:.5f},{b:.5f}\n", "y",
+     "position from column y, the axis that moves most (x 4 cm, y 50 cm)"),
+    ("Time (s);X [mm];Y [mm];Z [mm]\n", "{a:.4f};{side_mm:.2f};{side_mm2:.2f};{mm:.2f}\n", "Z",
+     "position from column Z [mm], the axis that moves most (X [mm] 4 cm, Y [mm] 2 cm, Z [mm] 50 cm)"),
+    ("t_s,x,y\n", "{a:.4f},{b:.5f},{side:.5f}\n", "x",
+     "position from column x, the axis that moves most (x 50 cm, y 4 cm)"),
+])
+def test_of_several_axes_the_one_that_moves_most_is_the_position(tmp_path, head, row, vertical, note):
+    """A bar-path track from a video or a marker from motion capture has x and y (and z) columns: the
+    vertical one depends on the program, so the reader takes the one that moves most and says so
+    (the first one, x, was taken: a sideways drift of a few cm, no reps at all)."""
+    t, x = _reference_set()
+    side = 0.02 * np.sin(2 * np.pi * t / 3.0)
+    body = "".join(row.format(a=a, b=b, mm=b * 1e3, side=s, side_mm=s * 1e3, side_mm2=s * 5e2)
+                   for a, b, s in zip(t, x, side))
+    path = tmp_path / "track.csv"
+    path.write_text(head + body.replace(".", ",") if ";" in head else head + body)
+    rec = read_recording(path)
+    assert np.allclose(rec.position_m, x, atol=1e-5), vertical
+    assert rec.notes[0] == note

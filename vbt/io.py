@@ -139,6 +139,13 @@ class _Layout:
     names: tuple[str, str]  # as the header wrote them, or "column 1", "column 2"
     has_header: bool
     preamble: int = 0  # lines before the header left out, comments (#) not counted
+    axes: tuple = ()  # (column, units, name) of each of x, y, z when the header has several of them
+
+
+# Columns of coordinates (a video's bar-path track, a motion capture's marker): which one is vertical
+# depends on the program (y in a calibrated video, z in most motion capture), so the one that moves
+# most is taken (a bar's path drifts a few cm sideways over a rise of tens).
+_AXES = ("x", "y", "z")
 
 
 def _split(line: str, delimiter: str | None) -> list[str]:
@@ -244,6 +251,7 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
     cells = _split(first, delimiter)
     has_header = not all(_is_number(c, delimiter != ",") for c in cells)
     data_at = first_at + (1 if has_header else 0)
+    axes = ()
     units_row = None
     if has_header:  # a row of units under the header ("s,mm", "(s);(m)"): the data start under it
         under = next((i for i in range(data_at, len(lines)) if lines[i].strip() and not _comment(lines[i])), None)
@@ -290,16 +298,19 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
             raise RecordingError(
                 f"{path}: no time and position columns (a header such as t_s,position_m or time_ms,position_mm; "
                 f"found: {','.join(c.strip() for c in cells)[:80]})")
-        tu, pu = parsed[time_col][1], parsed[position_col][1]
-        if units_row is not None:
-            row_tu, row_pu = (units_row[c] if c < len(units_row) else "" for c in (time_col, position_col))
-            tu = tu or (row_tu if row_tu in _TIME_UNITS else None)
-            pu = pu or (row_pu if row_pu in _LENGTH_UNITS else None)
+        def unit(col, known):
+            row_unit = units_row[col] if units_row is not None and col < len(units_row) else ""
+            return parsed[col][1] or (row_unit if row_unit in known else None)
+
+        tu = unit(time_col, _TIME_UNITS)
         time_scale = _TIME_UNITS.get(tu) if tu else None
         if time_scale is None and parsed[time_col][0] in ("ms", "millis", "milliseconds"):
             time_scale = 1e-3
-        position_units = _LENGTH_UNITS.get(pu) if pu else None
+        position_units = _LENGTH_UNITS.get(unit(position_col, _LENGTH_UNITS) or "")
         shown = (cells[time_col].strip(), cells[position_col].strip())
+        if parsed[position_col][0] in _AXES:  # x, y (and z) of a video's or a motion capture's track
+            axes = tuple((i, _LENGTH_UNITS.get(unit(i, _LENGTH_UNITS) or ""), cells[i].strip())
+                         for i, (n, _) in enumerate(parsed) if i != time_col and n in _AXES)
     else:
         if not _increasing(rows, 0, decimal_comma):
             raise RecordingError(
@@ -308,7 +319,7 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         time_col, position_col, time_scale, position_units = 0, 1, None, None
         shown = ("column 1", "column 2")
     return _Layout(delimiter, data_at, time_col, position_col, time_scale, position_units, decimal_comma, shown,
-                   has_header)
+                   has_header, axes=axes if len(axes) > 1 else ())
 
 
 def _unit_cell(cell: str) -> str:
@@ -333,12 +344,31 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     or millimetres by their range. ``Recording.notes`` says what was inferred."""
     lay = csv_layout(text, path)
     text, raw, cut_note = _without_cut_last_line(text, raw, lay)
-    rec = _parse_csv_body(text, path, raw, units, lay)
+    if lay.axes:
+        rec = _vertical_axis(text, path, raw, units, lay)
+    else:
+        rec = _parse_csv_body(text, path, raw, units, lay)
     if lay.preamble:
         one = lay.preamble == 1
         rec = replace(rec, notes=(f"{lay.preamble} {'line' if one else 'lines'} before the header left out "
                                   f"({'it reads' if one else 'the first reads'} {_shown(text)})",) + rec.notes)
     return _with_note(rec, cut_note)
+
+
+def _vertical_axis(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout) -> Recording:
+    """The recording of the axis column (``lay.axes``) that moves most (its 1st to 99th percentile), with
+    a note that says which and how far each moved."""
+    recs, spans = [], []
+    for col, col_units, name in lay.axes:
+        rec = _parse_csv_body(text, path, raw, units, replace(lay, position_col=col, position_units=col_units,
+                                                                 names=(lay.names[0], name), axes=()))
+        lo, hi = np.percentile(rec.position_m, [1.0, 99.0])
+        recs.append(rec)
+        spans.append(float(hi - lo))
+    k = int(np.argmax(spans))
+    moved = ", ".join(f"{name} {100.0 * span:.0f} cm" for (_, _, name), span in zip(lay.axes, spans))
+    return replace(recs[k], notes=(f"position from column {lay.axes[k][2]}, the axis that moves most "
+                                   f"({moved})",) + recs[k].notes)
 
 
 def _shown(text: str) -> str:
