@@ -273,3 +273,32 @@ def test_a_revised_rep_reads_as_one_line_saying_what_changed():
     assert line.startswith("[    4.20 s] rep 1 revised (the bar rose on after a hold; was MV 0.429 m/s): MV 0.249 m/s")
     obj = event_json(event)
     assert obj["type"] == "rep_revised" and obj["index"] == 1 and obj["mean_velocity_m_s"] == 0.249
+
+
+@pytest.mark.parametrize("kind", ["fine", "chronojump", "csv"])
+def test_a_recording_cut_mid_rise_marks_its_cut_reps_and_fires_no_stop(kind):
+    """A logger started late (the bar already rising) or stopped early (still rising) holds part of
+    a rep: it was counted as sound, MV 0.94 for a 1.18 m/s touch-and-go rep, and the cut last rep
+    fired a STOP no rep earned. Now both carry a quality that says so ("check rep N": never the best,
+    never the STOP), live as in ``analyze``; the whole recording marks no rep."""
+    from vbt.analysis import analyze
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("bounce", 100003, kind)
+    first, last = sim.truth[0], sim.truth[-1]
+    cut = (sim.t_s > 0.5 * (first.concentric_start_s + first.concentric_end_s)) & \
+        (sim.t_s < 0.5 * (last.concentric_start_s + last.concentric_end_s))
+    t, x = sim.t_s[cut], sim.position_m[cut]
+    whole = analyze(sim.t_s, sim.position_m)
+    assert all(r.quality == "ok" for r in whole.reps)
+    tracker = LiveTracker(AnalysisConfig(), auto_end_sets=False)
+    for i in range(0, t.size, 10):
+        tracker.feed(t[i:i + 10], x[i:i + 10])
+    (live,) = [e.result for e in tracker.finish() if e.type == "set_end"]
+    for res in (analyze(t, x), live):
+        qualities = [r.quality for r in res.reps]
+        assert len(qualities) == len(sim.truth)
+        assert qualities[0] == "cut by the start of the recording: the bar was already rising"
+        assert qualities[-1] == "cut by the end of the recording: the bar was still rising"
+        assert all(q == "ok" for q in qualities[1:-1])
+        assert res.best_rep not in (1, len(qualities)) and res.stop_rep is None

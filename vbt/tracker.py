@@ -86,6 +86,19 @@ SLOW_RISE_M_S = 0.35
 # event, the same rep number) if the bar rises on without coming down (vbt.kernels.stream.REOPEN_SHARE)
 # within this long of the close.
 REOPEN_S = 3.0
+# A recording that starts while the bar is already rising (a logger started late), or ends while it
+# still rises (stopped early), holds only part of that rep: its MV is no rep's MV (a set cut mid-rise
+# read 0.94 for a 1.10 m/s rep and fired a false STOP). A rep whose start lies within EDGE_REACH_S of
+# the first sample while the samples there rise faster than EDGE_RISE_SHARE of its peak velocity (at
+# least EDGE_RISE_MIN_M_S; a least-squares slope over the edge's first EDGE_FIT_S, at least
+# EDGE_FIT_MIN_SAMPLES samples), or closed by the end of the stream with its end that close to the
+# last sample and the samples there rising so, is doubtful. A rep from rest (27 ms of still bar
+# before an 857 mm jump, tests/test_real_fixtures.py) starts still: it is no cut.
+EDGE_REACH_S = 0.2
+EDGE_FIT_S = 0.03
+EDGE_FIT_MIN_SAMPLES = 4
+EDGE_RISE_SHARE = 0.15
+EDGE_RISE_MIN_M_S = 0.1
 # A chunk with at least this many rises has them analysed on ``rep_workers`` threads (a live
 # chunk holds one at most; a thread pool costs about a rep's analysis to start).
 PARALLEL_MIN_RISES = 4
@@ -126,6 +139,9 @@ class LiveTracker:
         self._raw_t = np.empty(4096)  # raw samples of the last MAX_WINDOW_S (see _keep_raw)
         self._raw_x = np.empty(4096)
         self._raw_n = 0
+        self._head_t = np.empty(0)  # the stream's first samples (EDGE_FIT_S, at least EDGE_FIT_MIN_SAMPLES)
+        self._head_x = np.empty(0)
+        self._closing = False  # end_set is closing the rise still open (the samples' end is the rep's)
         self._init_faults()
         self._revisable: Rep | None = None  # the last rise's rep, which a revision may replace
         self._new_set()
@@ -155,6 +171,8 @@ class LiveTracker:
         grid = np.empty(max(cap, 2))
         n = K.resample_stream(t, x, self._rs_state, grid)
         self._cur_t, self._cur_x = t, x
+        if self._head_t.size < EDGE_FIT_MIN_SAMPLES or self._head_t[-1] - self._head_t[0] < EDGE_FIT_S:
+            self._keep_head(t, x)
         try:
             return resumed + self._process_grid(grid[:n])
         finally:
@@ -172,7 +190,11 @@ class LiveTracker:
 
     def end_set(self, reason: str = "manual") -> list:
         """Close the set now: a rise still open counts if it is a full rep; emits SetEnded."""
-        events = self._close_pending()
+        self._closing = True
+        try:
+            events = self._close_pending()
+        finally:
+            self._closing = False
         events.append(self._end_set_event(reason))
         return events
 
@@ -280,6 +302,30 @@ class LiveTracker:
             if i1 > i0:
                 gone = sum(min(b, hi) - max(a, lo) for a, b in zip(self._hole_from[i0:i1], self._hole_to[i0:i1]))
                 return f"samples missing for {1e3 * gone:.0f} ms during the rep"
+        return QUALITY_OK
+
+    def _keep_head(self, t: np.ndarray, x: np.ndarray) -> None:
+        """The stream's first samples, for _edge_doubt."""
+        first = self._head_t[0] if self._head_t.size else t[0]
+        k = max(int(np.searchsorted(t, first + EDGE_FIT_S, side="right")), EDGE_FIT_MIN_SAMPLES - self._head_t.size)
+        self._head_t = np.concatenate((self._head_t, t[:k]))
+        self._head_x = np.concatenate((self._head_x, x[:k]))
+
+    def _edge_doubt(self, start_s: float, end_s: float, peak_m_s: float) -> str:
+        """Why a rep (concentric phase in tracker time) is only part of one, cut by the first or the
+        last sample (see EDGE_REACH_S), or "ok"."""
+        floor = max(EDGE_RISE_SHARE * peak_m_s, EDGE_RISE_MIN_M_S)
+        origin = self._origin_s()
+        ht = self._head_t
+        if ht.size >= 3 and start_s + origin - ht[0] < EDGE_REACH_S and _slope(ht, self._head_x) > floor:
+            return "cut by the start of the recording: the bar was already rising"
+        n = self._raw_n
+        if self._closing and n >= 3 and self._raw_t[n - 1] - (end_s + origin) < EDGE_REACH_S:
+            first = min(int(np.searchsorted(self._raw_t[:n], self._raw_t[n - 1] - EDGE_FIT_S)),
+                        n - EDGE_FIT_MIN_SAMPLES)
+            first = max(first, 0)
+            if _slope(self._raw_t[first:n], self._raw_x[first:n]) > floor:
+                return "cut by the end of the recording: the bar was still rising"
         return QUALITY_OK
 
     # ---- internals -----------------------------------------------------------------------
@@ -575,6 +621,8 @@ class LiveTracker:
             peak_power_w=opt("peak_power_w"),
             # a device fault during the rep comes first; else what the analysis doubts
             quality=_first_doubt(self._quality(offset_s + float(o["t0_s"]), offset_s + float(o["t1_s"])),
+                                 self._edge_doubt(offset_s + float(o["t0_s"]), offset_s + float(o["t1_s"]),
+                                                  float(o["peak_velocity_m_s"])),
                                  quality),
         )
         verdict = self._rule.add(rep)
@@ -598,6 +646,13 @@ class LiveTracker:
         event = SetEnded(result, reason, self.stream_time_s + self._origin_s() if t_s is None else t_s)
         self._new_set()
         return event
+
+
+def _slope(t: np.ndarray, x: np.ndarray) -> float:
+    """Least-squares slope of x over t (m/s)."""
+    tc = t - t.mean()
+    den = float(np.dot(tc, tc))
+    return float(np.dot(tc, x - x.mean())) / den if den > 0.0 else 0.0
 
 
 def _first_doubt(*qualities: str) -> str:
