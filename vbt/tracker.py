@@ -93,12 +93,15 @@ REOPEN_S = 3.0
 # least EDGE_RISE_MIN_M_S; a least-squares slope over the edge's first EDGE_FIT_S, at least
 # EDGE_FIT_MIN_SAMPLES samples), or closed by the end of the stream with its end that close to the
 # last sample and the samples there rising so, is doubtful. A rep from rest (27 ms of still bar
-# before an 857 mm jump, tests/test_real_fixtures.py) starts still: it is no cut.
-EDGE_REACH_S = 0.2
-EDGE_FIT_S = 0.03
+# before an 857 mm jump, tests/test_real_fixtures.py) starts still: it is no cut. A grinder cut in
+# a hold (the bar still at the cut) says nothing of it and is not caught. 0.5 s and 0.04 m/s: a
+# grind cut halfway is placed up to 0.3 s from the cut and rises at 0.04-0.1 m/s there; the 50 ms
+# slope of a still bar with a 1 mm step flipping stays below 0.03 m/s.
+EDGE_REACH_S = 0.5
+EDGE_FIT_S = 0.05
 EDGE_FIT_MIN_SAMPLES = 4
 EDGE_RISE_SHARE = 0.15
-EDGE_RISE_MIN_M_S = 0.1
+EDGE_RISE_MIN_M_S = 0.04
 # A chunk with at least this many rises has them analysed on ``rep_workers`` threads (a live
 # chunk holds one at most; a thread pool costs about a rep's analysis to start).
 PARALLEL_MIN_RISES = 4
