@@ -183,8 +183,20 @@ def test_utf16_and_local_encodings_are_read(tmp_path):
     ("0.2,0.1\n0.1,0.2\n0.3,0.3\n", "the first column does not rise"),
     ("velocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
     ("hello\nworld\n", "no table of numbers \\(the first line reads 'hello'\\)"),
+    # a data row gone wrong keeps its time: an error, not a trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\n0.002,x\nend\n", "line 4 is not two numbers"),
+    # data after the text: not a trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\nend\n0.002,0.002\n", "line 4 is not two numbers"),
+    # more than a short trailer
+    ("t_s,position_m\n0,0\n0.001,0.001\n" + "summary line\n" * 25, "line 4 is not two numbers"),
+    # text before the table that no header follows
+    ("Athlete,John\nLoad,100 kg\n", "no time and position columns"),
+    # a header of other quantities over data is not a preamble
+    ("note,here\nvelocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
 ])
 def test_tables_without_time_and_position_say_what_is_missing(tmp_path, text, needle):
+    """A table the reader cannot read says why; what is not a preamble or a trailer (lines around the
+    table, test_lines_around_the_table_are_left_out_and_named) is still an error."""
     path = tmp_path / "t.csv"
     path.write_text(text)
     with pytest.raises(RecordingError, match=needle):
@@ -498,25 +510,6 @@ def test_lines_around_the_table_are_left_out_and_named(tmp_path, head, row, tail
         path.write_text(head + body)
         again = read_recording(path)
         assert np.array_equal(again.t_s, rec.t_s) and np.array_equal(again.position_m, rec.position_m)
-
-
-@pytest.mark.parametrize("text,needle", [
-    # a data row gone wrong keeps its time: an error, not a trailer
-    ("t_s,position_m\n0,0\n0.001,0.001\n0.002,x\nend\n", "line 4 is not two numbers"),
-    # data after the text: not a trailer
-    ("t_s,position_m\n0,0\n0.001,0.001\nend\n0.002,0.002\n", "line 4 is not two numbers"),
-    # more than a short trailer
-    ("t_s,position_m\n0,0\n0.001,0.001\n" + "summary line\n" * 25, "line 4 is not two numbers"),
-    # text before the table that no header follows
-    ("Athlete,John\nLoad,100 kg\n", "no time and position columns"),
-    # a header of other quantities over data is not a preamble
-    ("note,here\nvelocity,force\n0.1,2\n0.2,3\n0.3,4\n", "no time and position columns"),
-])
-def test_what_is_not_a_preamble_or_a_trailer_is_still_an_error(tmp_path, text, needle):
-    path = tmp_path / "t.csv"
-    path.write_text(text)
-    with pytest.raises(RecordingError, match=needle):
-        read_recording(path)
 
 
 @pytest.mark.parametrize("head,row,vertical,note", [
