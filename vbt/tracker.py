@@ -144,7 +144,7 @@ class LiveTracker:
         self._raw_n = 0
         self._head_t = np.empty(0)  # the stream's first samples (EDGE_FIT_S, at least EDGE_FIT_MIN_SAMPLES)
         self._head_x = np.empty(0)
-        self._closing = False  # end_set is closing the rise still open (the samples' end is the rep's)
+        self._closing = None  # "recording" or "set": end_set is closing the rise still open (its end is the rep's)
         self._init_faults()
         self._revisable: Rep | None = None  # the last rise's rep, which a revision may replace
         self._new_set()
@@ -193,11 +193,11 @@ class LiveTracker:
 
     def end_set(self, reason: str = "manual") -> list:
         """Close the set now: a rise still open counts if it is a full rep; emits SetEnded."""
-        self._closing = True
+        self._closing = "recording" if reason == "end_of_stream" else "set"
         try:
             events = self._close_pending()
         finally:
-            self._closing = False
+            self._closing = None
         events.append(self._end_set_event(reason))
         return events
 
@@ -328,7 +328,7 @@ class LiveTracker:
                         n - EDGE_FIT_MIN_SAMPLES)
             first = max(first, 0)
             if _slope(self._raw_t[first:n], self._raw_x[first:n]) > floor:
-                return "cut by the end of the recording: the bar was still rising"
+                return f"cut by the end of the {self._closing}: the bar was still rising"
         return QUALITY_OK
 
     # ---- internals -----------------------------------------------------------------------
