@@ -10,6 +10,7 @@
     python benchmarks/bench_families.py --seeds fresh --sets N --held 10 [--unrepaired]   (below)
     python benchmarks/bench_families.py --seeds fresh --sets N --held-drift 10.3 [--unrepaired]   (below)
     python benchmarks/bench_families.py --seeds fresh --sets N --pairs 3 [--unrepaired]   (below)
+    python benchmarks/bench_families.py --seeds fresh --sets N --cut   (recordings started late, stopped early)
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
 (its raw format), ``fine`` 1 kHz at 0.1-0.5 mm (the sensors the tightest MV targets are stated for).
@@ -172,6 +173,47 @@ def score_set(args):
     return dict(family=family, kind=kind, seed=seed, n_true=len(truth), n_got=len(reps), exact=exact,
                 clear=clear, stop_ok=stop_ok, true_stop=true_stop, got_stop=res.stop_rep, reps=rows, extra=extra,
                 analyze_s=elapsed, samples=int(sim.t_s.size))
+
+
+CUT_AT = 0.5  # --cut: the recording starts and ends this far into its first and last rises
+
+
+def cut_set(args):
+    """--cut: the set's recording started late and stopped early (CUT_AT into its first and last
+    rises). Whether the measured reps that hold a part of a cut rise are marked doubtful, whether a
+    cut rep became the best or the STOP, and how many reps of the whole recording are marked cut."""
+    family, kind, seed = args
+    sim = simulate_family(family, seed, kind)
+    first, last = sim.truth[0], sim.truth[-1]
+    whole = analyze(sim.t_s, sim.position_m, CONFIG)
+    inside = (sim.t_s > first.concentric_start_s + CUT_AT * first.concentric_duration_s) & \
+        (sim.t_s < last.concentric_start_s + CUT_AT * last.concentric_duration_s)
+    res = analyze(sim.t_s[inside], sim.position_m[inside], CONFIG)
+    holds_first = [r for r in res.reps if r.concentric_start_s < first.concentric_end_s]
+    holds_last = [r for r in res.reps if r.concentric_end_s > last.concentric_start_s]
+    cut = [r.index for r in holds_first + holds_last]
+    return dict(family=family, kind=kind, seed=seed,
+                first=len(holds_first), first_marked=sum(r.quality.startswith("cut") for r in holds_first),
+                last=len(holds_last), last_marked=sum(r.quality.startswith("cut") for r in holds_last),
+                cut_best=res.best_rep in cut, cut_stop=res.stop_rep in cut,
+                whole_reps=len(whole.reps), whole_marked=sum(r.quality.startswith("cut") for r in whole.reps))
+
+
+def print_cut(results, families, kinds):
+    print(f"recordings cut {CUT_AT:.0%} into their first and last rises: the measured reps that hold a cut part, "
+          "how many are marked 'cut' (check rep N), cut reps that became the best or fired the STOP; and the "
+          "reps of the whole recordings marked 'cut' (false)")
+    print(f"{'family':9s} {'sensor':10s} {'sets':>5s} {'first marked':>13s} {'last marked':>12s} {'best':>5s} "
+          f"{'STOP':>5s} {'whole: marked':>14s}")
+    for kind in kinds:
+        for fam in families + ["ALL"]:
+            sel = [s for s in results if s["kind"] == kind and (fam == "ALL" or s["family"] == fam)]
+            if not sel:
+                continue
+            tot = {key: sum(s[key] for s in sel) for key in sel[0] if key not in ("family", "kind", "seed")}
+            print(f"{fam:9s} {kind:10s} {len(sel):5d} {tot['first_marked']:6d}/{tot['first']:<6d} "
+                  f"{tot['last_marked']:5d}/{tot['last']:<6d} {tot['cut_best']:5d} {tot['cut_stop']:5d} "
+                  f"{tot['whole_marked']:7d}/{tot['whole_reps']:<6d}")
 
 
 WARPS = 4
@@ -379,6 +421,8 @@ def main(argv=None):
                     help="with --glitches, --pairs, --held or --held-drift: analyse the samples as they are (what the "
                          "reader's repairs save)")
     ap.add_argument("--export", metavar="DIR", help="write the sets (CSV / Chronojump raw) and their truth, then exit")
+    ap.add_argument("--cut", action="store_true", help="robustness: each recording started late and stopped early "
+                    "(halfway into its first and last rises): are the cut reps marked? (see cut_set)")
     ap.add_argument("--warp", type=float, metavar="PCT", help="continuity: how far MV moves when the samples' "
                     "spacing is warped within +-PCT %% (see the module's doc)")
     a = ap.parse_args(argv)
@@ -407,6 +451,16 @@ def main(argv=None):
         return 0
     analyze(*_warm())  # numba compiles once, outside the timing
     simulate_family("forcevel", 0)
+    if a.cut:
+        if len(jobs[0]) > 3 or a.export or a.warp is not None:
+            ap.error("--cut is a table of its own")
+        if a.jobs > 1:
+            with Pool(a.jobs) as pool:
+                cut = pool.map(cut_set, jobs, chunksize=4)
+        else:
+            cut = [cut_set(j) for j in jobs]
+        print_cut(cut, families, kinds)
+        return 0
     if a.warp is not None:
         cjobs = [(*j, a.warp) for j in jobs]
         if a.jobs > 1:

@@ -61,3 +61,13 @@ def test_exported_sets_read_back_as_the_simulated_stream(tmp_path):
         assert abs((rec.position_m - rec.position_m[0]) - (sim.position_m - sim.position_m[0])).max() < 2e-6
         truth = json.loads((tmp_path / f"jump-{kind}-0.truth.json").read_text())
         assert [r["mean_velocity_m_s"] for r in truth["reps"]] == [r.mean_velocity_m_s for r in sim.truth]
+
+
+def test_a_cut_set_is_scored(capsys):
+    """--cut: a touch-and-go set cut halfway into its first and last rises has both cut reps marked,
+    neither the best nor the STOP, and no rep of the whole recording marked."""
+    s = bench_families.cut_set(("bounce", "fine", 100003))
+    assert (s["first"], s["first_marked"], s["last"], s["last_marked"]) == (1, 1, 1, 1)
+    assert not s["cut_best"] and not s["cut_stop"] and s["whole_marked"] == 0 and s["whole_reps"] == 3
+    bench_families.print_cut([s], ["bounce"], ["fine"])
+    assert "bounce    fine           1      1/1" in capsys.readouterr().out
