@@ -192,7 +192,12 @@ def cut_set(args):
     holds_first = [r for r in res.reps if r.concentric_start_s < first.concentric_end_s]
     holds_last = [r for r in res.reps if r.concentric_end_s > last.concentric_start_s]
     cut = [r.index for r in holds_first + holds_last]
-    return dict(family=family, kind=kind, seed=seed,
+    exact = []  # a recording from the instant the second rep leaves the bottom to the one the last but one ends
+    if len(sim.truth) >= 3:
+        edges = (sim.t_s >= sim.truth[1].concentric_start_s) & (sim.t_s <= sim.truth[-2].concentric_end_s)
+        exact = analyze(sim.t_s[edges], sim.position_m[edges], CONFIG).reps
+    return dict(family=family, kind=kind, seed=seed, exact_reps=len(exact),
+                exact_marked=sum(r.quality.startswith("cut") for r in exact),
                 first=len(holds_first), first_marked=sum(r.quality.startswith("cut") for r in holds_first),
                 last=len(holds_last), last_marked=sum(r.quality.startswith("cut") for r in holds_last),
                 cut_best=res.best_rep in cut, cut_stop=res.stop_rep in cut,
@@ -202,9 +207,10 @@ def cut_set(args):
 def print_cut(results, families, kinds):
     print(f"recordings cut {CUT_AT:.0%} into their first and last rises: the measured reps that hold a cut part, "
           "how many are marked 'cut' (check rep N), cut reps that became the best or fired the STOP; and the "
-          "reps of the whole recordings marked 'cut' (false)")
+          "reps of the whole recordings, and of recordings that start and end exactly at a rep's ends, marked "
+          "'cut' (false)")
     print(f"{'family':9s} {'sensor':10s} {'sets':>5s} {'first marked':>13s} {'last marked':>12s} {'best':>5s} "
-          f"{'STOP':>5s} {'whole: marked':>14s}")
+          f"{'STOP':>5s} {'whole: marked':>14s} {'exact: marked':>14s}")
     for kind in kinds:
         for fam in families + ["ALL"]:
             sel = [s for s in results if s["kind"] == kind and (fam == "ALL" or s["family"] == fam)]
@@ -213,7 +219,7 @@ def print_cut(results, families, kinds):
             tot = {key: sum(s[key] for s in sel) for key in sel[0] if key not in ("family", "kind", "seed")}
             print(f"{fam:9s} {kind:10s} {len(sel):5d} {tot['first_marked']:6d}/{tot['first']:<6d} "
                   f"{tot['last_marked']:5d}/{tot['last']:<6d} {tot['cut_best']:5d} {tot['cut_stop']:5d} "
-                  f"{tot['whole_marked']:7d}/{tot['whole_reps']:<6d}")
+                  f"{tot['whole_marked']:7d}/{tot['whole_reps']:<6d} {tot['exact_marked']:7d}/{tot['exact_reps']:<6d}")
 
 
 WARPS = 4

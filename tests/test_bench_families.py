@@ -69,5 +69,6 @@ def test_a_cut_set_is_scored(capsys):
     s = bench_families.cut_set(("bounce", "fine", 100003))
     assert (s["first"], s["first_marked"], s["last"], s["last_marked"]) == (1, 1, 1, 1)
     assert not s["cut_best"] and not s["cut_stop"] and s["whole_marked"] == 0 and s["whole_reps"] == 3
+    assert s["exact_reps"] == 1 and s["exact_marked"] == 0
     bench_families.print_cut([s], ["bounce"], ["fine"])
     assert "bounce    fine           1      1/1" in capsys.readouterr().out

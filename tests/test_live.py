@@ -302,6 +302,9 @@ def test_a_recording_cut_mid_rise_marks_its_cut_reps_and_fires_no_stop(kind):
         assert qualities[-1] == "cut by the end of the recording: the bar was still rising"
         assert all(q == "ok" for q in qualities[1:-1])
         assert res.best_rep not in (1, len(qualities)) and res.stop_rep is None
+    exact = (sim.t_s >= sim.truth[1].concentric_start_s) & (sim.t_s <= sim.truth[1].concentric_end_s)
+    (rep,) = analyze(sim.t_s[exact], sim.position_m[exact]).reps  # starts from rest at the first sample
+    assert rep.quality == "ok"
     by_hand = LiveTracker(AnalysisConfig(), auto_end_sets=False)  # a set ended by hand mid-rise
     by_hand.feed(t, x)
     (ended,) = [e.result for e in by_hand.end_set("manual") if e.type == "set_end"]

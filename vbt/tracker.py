@@ -89,18 +89,19 @@ REOPEN_S = 3.0
 # A recording that starts while the bar is already rising (a logger started late), or ends while it
 # still rises (stopped early), holds only part of that rep: its MV is no rep's MV (a set cut mid-rise
 # read 0.94 for a 1.10 m/s rep and fired a false STOP). A rep whose start lies within EDGE_REACH_S of
-# the first sample while the samples there rise faster than EDGE_RISE_SHARE of its peak velocity (at
-# least EDGE_RISE_MIN_M_S; a least-squares slope over the edge's first EDGE_FIT_S, at least
-# EDGE_FIT_MIN_SAMPLES samples), or closed by the end of the stream with its end that close to the
-# last sample and the samples there rising so, is doubtful. A rep from rest (27 ms of still bar
-# before an 857 mm jump, tests/test_real_fixtures.py) starts still: it is no cut. A grinder cut in
-# a hold (the bar still at the cut) says nothing of it and is not caught. 0.5 s and 0.04 m/s: a
-# grind cut halfway is placed up to 0.3 s from the cut and rises at 0.04-0.1 m/s there; the 50 ms
-# slope of a still bar with a 1 mm step flipping stays below 0.03 m/s.
+# the first sample while the bar rises there faster than EDGE_RISE_SHARE of the rep's peak velocity
+# (and EDGE_RISE_MIN_M_S), or that the end of the stream closes with its end that close to the last
+# sample and the bar rising so there, is doubtful. The speed is the bar's at that sample: the slope
+# there of a parabola fitted to the first (last) EDGE_FIT_S, at least EDGE_FIT_MIN_SAMPLES samples
+# (_edge_speed). A recording that starts exactly as a rep leaves the bottom is no cut: the bar's
+# speed there is nil, however fast it then accelerates (a mean slope over 50 ms marked 373 of 840
+# such edge reps; this marks none: bench_families.py --cut, "exact"). Its parabola lags a sharp
+# bounce or a plateau's hard stop: up to 0.54 of the peak at such exact edges, hence 0.6. What is
+# missed: slow grinds cut mid-rise (0.3 of their peak there), some skewed reps cut as they slow.
 EDGE_REACH_S = 0.5
-EDGE_FIT_S = 0.05
-EDGE_FIT_MIN_SAMPLES = 4
-EDGE_RISE_SHARE = 0.15
+EDGE_FIT_S = 0.02
+EDGE_FIT_MIN_SAMPLES = 5
+EDGE_RISE_SHARE = 0.6
 EDGE_RISE_MIN_M_S = 0.04
 # A chunk with at least this many rises has them analysed on ``rep_workers`` threads (a live
 # chunk holds one at most; a thread pool costs about a rep's analysis to start).
@@ -320,14 +321,14 @@ class LiveTracker:
         floor = max(EDGE_RISE_SHARE * peak_m_s, EDGE_RISE_MIN_M_S)
         origin = self._origin_s()
         ht = self._head_t
-        if ht.size >= 3 and start_s + origin - ht[0] < EDGE_REACH_S and _slope(ht, self._head_x) > floor:
+        if ht.size >= EDGE_FIT_MIN_SAMPLES and start_s + origin - ht[0] < EDGE_REACH_S and \
+                _edge_speed(ht, self._head_x, ht[0]) > floor:
             return "cut by the start of the recording: the bar was already rising"
         n = self._raw_n
-        if self._closing and n >= 3 and self._raw_t[n - 1] - (end_s + origin) < EDGE_REACH_S:
+        if self._closing and n >= EDGE_FIT_MIN_SAMPLES and self._raw_t[n - 1] - (end_s + origin) < EDGE_REACH_S:
             first = min(int(np.searchsorted(self._raw_t[:n], self._raw_t[n - 1] - EDGE_FIT_S)),
                         n - EDGE_FIT_MIN_SAMPLES)
-            first = max(first, 0)
-            if _slope(self._raw_t[first:n], self._raw_x[first:n]) > floor:
+            if _edge_speed(self._raw_t[first:n], self._raw_x[first:n], self._raw_t[n - 1]) > floor:
                 return f"cut by the end of the {self._closing}: the bar was still rising"
         return QUALITY_OK
 
@@ -651,11 +652,19 @@ class LiveTracker:
         return event
 
 
-def _slope(t: np.ndarray, x: np.ndarray) -> float:
-    """Least-squares slope of x over t (m/s)."""
-    tc = t - t.mean()
-    den = float(np.dot(tc, tc))
-    return float(np.dot(tc, x - x.mean())) / den if den > 0.0 else 0.0
+def _edge_speed(t: np.ndarray, x: np.ndarray, at: float) -> float:
+    """The bar's speed at time ``at`` (the first or the last sample of ``t``): the slope there of a
+    least-squares parabola through the samples. A bar that starts from rest at the first sample has
+    none there, however fast it then accelerates; one already rising has its speed."""
+    u = t - at
+    scale = float(np.abs(u).max())
+    if scale <= 0.0:
+        return 0.0
+    try:
+        coef = np.polynomial.polynomial.polyfit(u / scale, x, 2)
+    except (np.linalg.LinAlgError, ValueError):
+        return 0.0
+    return float(coef[1]) / scale
 
 
 def _first_doubt(*qualities: str) -> str:
