@@ -533,3 +533,13 @@ def test_of_several_axes_the_one_that_moves_most_is_the_position(tmp_path, head,
     rec = read_recording(path)
     assert np.allclose(rec.position_m, x, atol=1e-5), vertical
     assert rec.notes[0] == note
+
+
+def test_blank_and_comment_lines_over_the_header_do_not_count_as_a_preamble():
+    """The preamble search looks at the first 30 lines with something in them: 40 blank lines or 40
+    comments over the header (read before it existed) still read."""
+    t, x = _reference_set()
+    body = "t_s,position_m\n" + "".join(f"{a:.6f},{b:.6f}\n" for a, b in zip(t, x))
+    for over in ("\n" * 40, "# logger\n" * 40):
+        rec = parse_csv_text(over + body)
+        assert np.allclose(rec.position_m, x) and rec.notes == ()

@@ -139,6 +139,7 @@ class _Layout:
     names: tuple[str, str]  # as the header wrote them, or "column 1", "column 2"
     has_header: bool
     preamble: int = 0  # lines before the header left out, comments (#) not counted
+    preamble_first: str = ""  # the first of them, as the note quotes it
     axes: tuple = ()  # (column, units, name) of each of x, y, z when the header has several of them
 
 
@@ -197,25 +198,25 @@ def csv_layout(text: str, path: str = "<csv>") -> _Layout:
     A row of units under the header (``s,mm``) gives the units the header's names do not."""
     lines = text[:65536].split("\n")
     cut_short = len(text) > 65536
-    starts = [i for i, line in enumerate(lines[:PREAMBLE_MAX_LINES + 1]) if line.strip()]
+    starts = list(itertools.islice(_content(lines, 0), PREAMBLE_MAX_LINES + 1))  # the header and what is over it
     if not starts:
+        if any(line.strip() for line in lines):
+            raise RecordingError(f"{path}: only comment lines (#) at its start, no table")
         raise RecordingError(f"{path}: the file is empty")
     first = None  # the first line's layout, or what is wrong with it
-    for at in starts:
-        if _comment(lines[at]):
-            continue
+    for k, at in enumerate(starts):
         try:
             lay = _layout_at(lines, at, cut_short, path)
         except RecordingError as exc:
             lay = exc
         first = first or lay
         if isinstance(lay, _Layout) and _data_under(lines, lay):
-            return replace(lay, preamble=sum(1 for i in starts if i < at and not _comment(lines[i])))
-        if any(_numbers_only(lines[i]) for i in starts if at <= i <= at + 1):
+            return replace(lay, preamble=k, preamble_first=lines[starts[0]].strip() if k else "")
+        if any(_numbers_only(lines[i]) for i in starts[k:k + 2]):
             break  # a row of numbers, or the line over one, is no preamble: the table starts here or not at all
     if isinstance(first, _Layout):
         return first  # a table without data under it: the reader names the line that is wrong
-    raise first or RecordingError(f"{path}: only comment lines (#) at its start, no table")
+    raise first
 
 
 PREAMBLE_MAX_LINES = 30
@@ -229,14 +230,18 @@ def _comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
 
+def _content(lines: list[str], start: int):
+    """The indices from ``start`` on of the lines that are neither blank nor comments (#)."""
+    return (i for i in range(start, len(lines)) if lines[i].strip() and not _comment(lines[i]))
+
+
 def _data_under(lines: list[str], lay: _Layout) -> bool:
     """Whether the first row under the header (and its units row) holds numbers (or a clock time) in
     the time and position columns."""
-    row = next((line.strip("\r") for line in lines[lay.header_lines:] if line.strip() and not _comment(line)),
-               None)
-    if row is None:
+    under = next(_content(lines, lay.header_lines), None)
+    if under is None:
         return False
-    cells = _split(row, lay.delimiter)
+    cells = _split(lines[under].strip("\r"), lay.delimiter)
     if len(cells) <= max(lay.time_col, lay.position_col):
         return False
     t, x = cells[lay.time_col], cells[lay.position_col]
@@ -254,13 +259,14 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
     axes = ()
     units_row = None
     if has_header:  # a row of units under the header ("s,mm", "(s);(m)"): the data start under it
-        under = next((i for i in range(data_at, len(lines)) if lines[i].strip() and not _comment(lines[i])), None)
+        under = next(_content(lines, data_at), None)
         if under is not None:
             row = _split(lines[under].strip("\r"), delimiter)
+            named = [_unit_cell(c) for c in row]
             if len(row) >= 2 and not any(_is_number(c, delimiter != ",") for c in row) and \
-                    any(_unit_cell(c) in _TIME_UNITS for c in row) and any(_unit_cell(c) in _LENGTH_UNITS for c in row):
-                units_row, data_at = [_unit_cell(c) for c in row], under + 1
-    data = [line.strip("\r") for line in lines[data_at:] if line.strip() and not _comment(line)][:50]
+                    any(u in _TIME_UNITS for u in named) and any(u in _LENGTH_UNITS for u in named):
+                units_row, data_at = named, under + 1
+    data = [lines[i].strip("\r") for i in itertools.islice(_content(lines, data_at), 50)]
     if len(lines) > 1 and cut_short:
         data = data[:-1]  # may be cut short
     if delimiter is None and not has_header and len(cells) == 1 and data:
@@ -351,7 +357,8 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     if lay.preamble:
         one = lay.preamble == 1
         rec = replace(rec, notes=(f"{lay.preamble} {'line' if one else 'lines'} before the header left out "
-                                  f"({'it reads' if one else 'the first reads'} {_shown(text)})",) + rec.notes)
+                                  f"({'it reads' if one else 'the first reads'} {_quoted(lay.preamble_first)})",)
+                      + rec.notes)
     return _with_note(rec, cut_note)
 
 
@@ -369,11 +376,6 @@ def _vertical_axis(text: str, path: str, raw: bytes | None, units: str | None, l
     moved = ", ".join(f"{name} {100.0 * span:.0f} cm" for (_, _, name), span in zip(lay.axes, spans))
     return replace(recs[k], notes=(f"position from column {lay.axes[k][2]}, the axis that moves most "
                                    f"({moved})",) + recs[k].notes)
-
-
-def _shown(text: str) -> str:
-    """The first line of a preamble, as a note quotes it."""
-    return _quoted(next(line.strip() for line in text[:65536].split("\n") if line.strip() and not _comment(line)))
 
 
 def _quoted(line: str) -> str:

@@ -319,13 +319,12 @@ class LiveTracker:
         """Why a rep (concentric phase in tracker time) is only part of one, cut by the first or the
         last sample (see EDGE_REACH_S), or "ok"."""
         floor = max(EDGE_RISE_SHARE * peak_m_s, EDGE_RISE_MIN_M_S)
-        origin = self._origin_s()
-        ht = self._head_t
-        if ht.size >= EDGE_FIT_MIN_SAMPLES and start_s + origin - ht[0] < EDGE_REACH_S and \
-                _edge_speed(ht, self._head_x, ht[0]) > floor:
+        ht = self._head_t  # tracker time counts from its first sample, ht[0]
+        if start_s < EDGE_REACH_S and ht.size >= EDGE_FIT_MIN_SAMPLES and _edge_speed(ht, self._head_x, ht[0]) > floor:
             return "cut by the start of the recording: the bar was already rising"
         n = self._raw_n
-        if self._closing and n >= EDGE_FIT_MIN_SAMPLES and self._raw_t[n - 1] - (end_s + origin) < EDGE_REACH_S:
+        if self._closing and n >= EDGE_FIT_MIN_SAMPLES and \
+                self._raw_t[n - 1] - (end_s + self._origin_s()) < EDGE_REACH_S:
             first = min(int(np.searchsorted(self._raw_t[:n], self._raw_t[n - 1] - EDGE_FIT_S)),
                         n - EDGE_FIT_MIN_SAMPLES)
             if _edge_speed(self._raw_t[first:n], self._raw_x[first:n], self._raw_t[n - 1]) > floor:
