@@ -92,6 +92,9 @@ def test_csv_shapes_spreadsheets_write(tmp_path):
         "blank lines.csv": "t_s,position_m\n\n" + "\n\n".join(rows) + "\n\n",
         "quoted.csv": "t_s,position_m,note\n" + "\n".join(f'{r},"a, b"' for r in rows) + "\n",
         "no final newline.csv": "t_s,position_m\n" + "\n".join(rows),
+        # a spreadsheet's "CSV (Macintosh)": lines end in a bare carriage return
+        "cr only.csv": "t_s,position_m\r" + "\r".join(rows) + "\r",
+        "cr only, blank lines.csv": "t_s,position_m\r\r" + "\r".join(rows),
     }
     for name, text in variants.items():
         (tmp_path / name).write_text(text)
@@ -170,7 +173,7 @@ def test_an_integer_table_is_not_taken_for_a_raw_signal(tmp_path):
 def test_utf16_and_local_encodings_are_read(tmp_path):
     t, x = _reference_set()
     text = "Time (s);Höhe (m)\n" + "".join(f"{a:.6f};{b:.6f}\n" for a, b in zip(t, x))
-    for enc in ("utf-16", "cp1252"):
+    for enc in ("utf-16", "cp1252", "utf-16-le", "utf-16-be"):  # the last two without a byte-order mark
         path = tmp_path / f"{enc}.csv"
         path.write_bytes(text.encode(enc))
         rec = read_recording(path)

@@ -912,6 +912,20 @@ def _looks_like_table(head: str) -> bool:
     return all(b > a for a, b in zip(first, first[1:]))
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when ``head`` is text in UTF-16 written without a byte-order mark:
+    every other byte zero (the table's characters are ASCII) and the others not."""
+    n = len(head) // 2 * 2
+    if n < 8:
+        return None
+    even, odd = head[0:n:2], head[1:n:2]
+    if not odd.strip(b"\x00") and b"\x00" not in even:
+        return "utf-16-le"
+    if not even.strip(b"\x00") and b"\x00" not in odd:
+        return "utf-16-be"
+    return None
+
+
 def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None = None) -> Recording:
     """Read a recording, detecting its format when ``fmt`` is 'auto'. ``units``: a CSV's position units
     as the user gave them (else the header's, else inferred from the values)."""
@@ -931,13 +945,18 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None
         raise RecordingError(f"{path}: permission denied") from None
     except OSError as exc:
         raise RecordingError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16, as some spreadsheets save "Unicode text"
+    utf16 = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else _utf16_without_bom(raw[:4096])
+    if utf16:  # UTF-16, as some spreadsheets save "Unicode text" (with a byte-order mark or not)
         try:
-            raw = raw.decode("utf-16").encode("utf-8")
+            raw = raw.decode(utf16).encode("utf-8")
         except UnicodeDecodeError:
             raise RecordingError(f"{path}: not a text recording (binary data)") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\r" in raw and raw.count(b"\r") > raw.count(b"\r\n"):
+        # lines ended by a bare carriage return (a spreadsheet's "CSV (Macintosh)"): one line
+        # else, read as a header with nothing under it
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lead = _LEADING_SEPARATORS.match(raw).end()
     if (fmt == "chronojump" or (fmt == "auto" and not _looks_like_table(raw[:4096].decode("latin-1")))) \
             and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
