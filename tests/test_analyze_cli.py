@@ -100,7 +100,8 @@ def test_impossible_settings_are_refused(squat_csv):
     path, _ = squat_csv
     for args, needle in ((["--load-kg", "-5"], "--load-kg: -5.0 kg"),
                          (["--velocity-loss", "95"], "--velocity-loss: the velocity-loss threshold 95"),
-                         (["--min-rom", "0.01"], "--min-rom: 0.01 m is outside 0.02–2 m")):
+                         (["--min-rom", "0.01"], "--min-rom: 0.01 m is outside 0.02–2 m"),
+                         (["--rate", "0"], "--rate: 0 Hz is not a sampling rate")):
         out = vbt("analyze", str(path), *args)
         assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1, out.stderr  # the setting given, nothing it implies

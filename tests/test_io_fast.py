@@ -546,3 +546,37 @@ def test_blank_and_comment_lines_over_the_header_do_not_count_as_a_preamble():
     for over in ("\n" * 40, "# logger\n" * 40):
         rec = parse_csv_text(over + body)
         assert np.allclose(rec.position_m, x) and rec.notes == ()
+
+
+@pytest.mark.parametrize("name,text,column", [
+    ("sample counter.csv", lambda t, x: "sample,position_m\n" + "".join(f"{i},{b:.6f}\n" for i, b in enumerate(x)),
+     "the sample column"),
+    ("video frames.csv", lambda t, x: "Frame;Y (mm)\n" + "".join(f"{i + 1};{b * 1e3:.3f}\n" for i, b in enumerate(x)),
+     "the Frame column"),
+    ("positions alone.csv", lambda t, x: "position_m\n" + "".join(f"{b:.6f}\n" for b in x), "the samples' order"),
+    ("positions alone, no header.txt", lambda t, x: "".join(f"{b * 1e3:.3f}\n" for b in x), "the samples' order"),
+])
+def test_sample_numbers_or_positions_alone_take_their_times_from_the_rate(tmp_path, name, text, column):
+    """A 500 Hz logger's sample counter read as milliseconds halved every speed, without a word; positions
+    without times were refused. Both now ask for the rate, and read at it."""
+    t, x = _reference_set()  # 500 Hz
+    path = tmp_path / name
+    path.write_text(text(t, x))
+    with pytest.raises(RecordingError, match="give the sampling rate, as in --rate 100"):
+        read_recording(path)
+    rec = read_recording(path, rate_hz=500.0)
+    assert np.allclose(rec.t_s - rec.t_s[0], t, atol=1e-9) and np.allclose(rec.position_m, x, atol=1e-9)
+    assert f"times from {column} at 500 Hz (--rate)" in rec.notes, rec.notes
+
+
+def test_a_frame_counter_with_gaps_keeps_them_and_a_file_with_times_keeps_its_own():
+    t, x = _reference_set()
+    keep = np.ones(t.size, bool)
+    keep[100:103] = False  # three frames the tracker lost
+    text = "frame,y_m\n" + "".join(f"{i},{b:.6f}\n" for i, b in zip(np.arange(t.size)[keep], x[keep]))
+    rec = parse_csv_text(text, rate_hz=500.0)
+    assert np.allclose(rec.t_s, t[keep], atol=1e-9)
+    timed = parse_csv_text("t_s,position_m\n" + _rows(t, x, lambda a, b: f"{a:.6f},{b:.6f}"), rate_hz=1000.0)
+    assert np.allclose(timed.t_s, t) and timed.notes == ("--rate left unused: the file gives its own times",)
+    with pytest.raises(RecordingError, match="one column of numbers, time_s: no positions"):
+        parse_csv_text("time_s\n0\n0.001\n0.002\n", rate_hz=1000.0)

@@ -332,7 +332,7 @@ def _cmd_import(args) -> int:
             except ImportError as exc:
                 raise StoreError(f"the analysis core is not available ({exc})") from None
             for path in recordings:  # analyse everything before writing anything
-                rec = read_recording(path, args.format, args.units)
+                rec = read_recording(path, args.format, args.units, args.rate)
                 if args.inverted:
                     rec = upside_down(rec)
                 check_plausible(rec, path)

@@ -107,6 +107,11 @@ _TIME_NAMES = {"t", "time", "times", "timestamp", "elapsed", "elapsed time", "se
 _POSITION_NAMES = {"position", "pos", "x", "y", "z", "displacement", "disp", "height", "distance", "bar position",
                    "bar height", "cable", "cable length", "extension", "encoder", "position bar", "posicion",
                    "posición", "weg", "höhe", "hoehe", "hauteur", "altura", "distancia", "posizione", "hoogte"}
+# A column that numbers the samples (a logger's sample counter, a video's frame number) holds no times:
+# the sampling rate the user gives (``--rate``) makes them times. Read as milliseconds, a 500 Hz
+# sensor's counter halved every speed.
+_COUNTER_NAMES = {"sample", "samples", "sample no", "sample number", "sample nr", "index", "idx", "n", "no", "nr",
+                  "frame", "frames", "frame no", "frame number", "frame nr", "count", "counter", "tick", "ticks"}
 _OTHER_NAMES = ("velocity", "speed", "vel", "v", "force", "power", "acceleration", "accel", "acc", "a", "f", "p",
                 "load", "mass", "rep", "set", "geschwindigkeit", "velocidad", "vitesse", "kraft", "fuerza", "force")
 
@@ -141,6 +146,7 @@ class _Layout:
     preamble: int = 0  # lines before the header left out, comments (#) not counted
     preamble_first: str = ""  # the first of them, as the note quotes it
     axes: tuple = ()  # (column, units, name) of each of x, y, z when the header has several of them
+    counter: bool = False  # the time column numbers the samples (time_col -1: positions alone)
 
 
 # Columns of coordinates (a video's bar-path track, a motion capture's marker): which one is vertical
@@ -276,9 +282,12 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
     if len(cells) < 2:
         if not any(_is_number(row[0], decimal_comma) for row in rows if row):
             raise RecordingError(f"{path}: no table of numbers (the first line reads {_quoted(first.strip())})")
-        raise RecordingError(
-            f"{path}: one column of numbers: positions without times (add a time column and a header such "
-            f"as t_s,position_m)")
+        if has_header and (_name_and_unit(cells[0])[0] in _TIME_NAMES or _other_quantity(_name_and_unit(cells[0])[0])):
+            raise RecordingError(f"{path}: one column of numbers, {cells[0].strip()}: no positions")
+        # positions alone: read at the rate the user gives (the reader says so when none is given)
+        return _Layout(delimiter, data_at, -1, 0, 1.0, _LENGTH_UNITS.get(_name_and_unit(cells[0])[1] or "")
+                       if has_header else None, decimal_comma, ("sample number", cells[0].strip() if has_header
+                                                                else "column 1"), has_header, counter=True)
     if has_header:
         parsed = [_name_and_unit(c) for c in cells]
         names = [n for n, _ in parsed]
@@ -292,6 +301,9 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         if time_col is None:
             time_col = next((i for i, (n, u) in enumerate(parsed) if not _other_quantity(n) and (
                 "time" in n.split() or n.startswith("time") or (u in _TIME_UNITS and u not in _LENGTH_UNITS))), None)
+        counter = time_col is None and any(n in _COUNTER_NAMES for n, _ in parsed)
+        if counter:
+            time_col = next(i for i, (n, _) in enumerate(parsed) if n in _COUNTER_NAMES)
         position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and n in _POSITION_NAMES), None)
         if position_col is None:
             position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and not _other_quantity(n) and (
@@ -300,6 +312,7 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         if (time_col is None or position_col is None) and len(cells) == 2 and _increasing(rows, 0, decimal_comma) \
                 and not any(_other_quantity(n) for n in names):
             time_col, position_col = 0, 1  # two columns, the first one rising: time and position
+            counter = names[0] in _COUNTER_NAMES
         if time_col is None or position_col is None:
             raise RecordingError(
                 f"{path}: no time and position columns (a header such as t_s,position_m or time_ms,position_mm; "
@@ -324,8 +337,9 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
                 f"t_s,position_m)")
         time_col, position_col, time_scale, position_units = 0, 1, None, None
         shown = ("column 1", "column 2")
+        counter = False
     return _Layout(delimiter, data_at, time_col, position_col, time_scale, position_units, decimal_comma, shown,
-                   has_header, axes=axes if len(axes) > 1 else ())
+                   has_header, axes=axes if len(axes) > 1 else (), counter=counter)
 
 
 def _unit_cell(cell: str) -> str:
@@ -340,20 +354,32 @@ def _increasing(rows, col, decimal_comma) -> bool:
     return all(b > a for a, b in zip(values, values[1:]))
 
 
-def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, units: str | None = None) -> Recording:
+def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, units: str | None = None,
+                   rate_hz: float | None = None) -> Recording:
     """A CSV of time and position (``raw``: the same text as bytes, when the caller has them).
 
     The header names the columns (``t_s,position_m`` as we write it; ``time_ms``, ``Position (mm)``,
     ``time;position`` and the like as other software and spreadsheets do); without one, the first two
     columns are time and position. Units come from ``units`` (a user's ``--units``), else the header,
     else the values: times spaced 0.25 or more apart are milliseconds, positions are metres, centimetres
-    or millimetres by their range. ``Recording.notes`` says what was inferred."""
+    or millimetres by their range. ``Recording.notes`` says what was inferred.
+
+    A column that numbers the samples (``sample``, ``frame``), or positions alone, take their times
+    from ``rate_hz`` (the user's ``--rate``); without it the reader asks for it."""
     lay = csv_layout(text, path)
     text, raw, cut_note = _without_cut_last_line(text, raw, lay)
+    if lay.counter and rate_hz is None:
+        if lay.time_col < 0:
+            raise RecordingError(f"{path}: one column of numbers: positions without times (give the sampling rate, "
+                                 f"as in --rate 100, or add a time column and a header such as t_s,position_m)")
+        raise RecordingError(f"{path}: the {lay.names[0]} column numbers the samples and the file gives no times: "
+                             f"give the sampling rate, as in --rate 100")
     if lay.axes:
-        rec = _vertical_axis(text, path, raw, units, lay)
+        rec = _vertical_axis(text, path, raw, units, lay, rate_hz)
     else:
-        rec = _parse_csv_body(text, path, raw, units, lay)
+        rec = _parse_csv_body(text, path, raw, units, lay, rate_hz)
+    if rate_hz is not None and not lay.counter:
+        rec = _with_note(rec, "--rate left unused: the file gives its own times")
     if lay.preamble:
         one = lay.preamble == 1
         rec = replace(rec, notes=(f"{lay.preamble} {'line' if one else 'lines'} before the header left out "
@@ -362,13 +388,14 @@ def parse_csv_text(text: str, path: str = "<csv>", raw: bytes | None = None, uni
     return _with_note(rec, cut_note)
 
 
-def _vertical_axis(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout) -> Recording:
+def _vertical_axis(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout,
+                   rate_hz: float | None) -> Recording:
     """The recording of the axis column (``lay.axes``) that moves most (its 1st to 99th percentile), with
     a note that says which and how far each moved."""
     recs, spans = [], []
     for col, col_units, name in lay.axes:
         rec = _parse_csv_body(text, path, raw, units, replace(lay, position_col=col, position_units=col_units,
-                                                                 names=(lay.names[0], name), axes=()))
+                                                                 names=(lay.names[0], name), axes=()), rate_hz)
         lo, hi = np.percentile(rec.position_m, [1.0, 99.0])
         recs.append(rec)
         spans.append(float(hi - lo))
@@ -404,7 +431,11 @@ def _without_cut_last_line(text: str, raw: bytes | None, lay: _Layout) -> tuple[
     return text[:cut + 1], raw, f"the last line ({line_no}) was cut short and is left out"
 
 
-def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout) -> Recording:
+def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, lay: _Layout,
+                    rate_hz: float | None = None) -> Recording:
+    counted = lay
+    if lay.time_col < 0:  # positions alone: read their column twice, the times come from the rate below
+        lay = replace(lay, time_col=lay.position_col)
     fast = None
     if lay.delimiter is not None and not lay.decimal_comma:
         from vbt.textscan import csv_columns  # compiled; loads numba
@@ -432,6 +463,12 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
                 rec = _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
                 return _with_note(rec, clock[4])
             *fast, left_out, trailer = _csv_careful(body, lay, path)
+    if counted.counter:
+        numbers = np.arange(fast[1].size, dtype=np.float64) if counted.time_col < 0 else fast[0]
+        fast = (numbers / rate_hz, fast[1])
+        what = "the samples' order" if counted.time_col < 0 else f"the {lay.names[0]} column"
+        trailer = f"times from {what} at {rate_hz:g} Hz (--rate)" + (f"; {trailer}" if trailer else "")
+        lay = replace(lay, time_scale=1.0)
     t, spaced = _check_series(fast[0], path)
     rec = _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
     return _with_note(rec, trailer)
@@ -926,10 +963,14 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
-def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None = None) -> Recording:
+def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None = None,
+                   rate_hz: float | None = None) -> Recording:
     """Read a recording, detecting its format when ``fmt`` is 'auto'. ``units``: a CSV's position units
-    as the user gave them (else the header's, else inferred from the values)."""
+    as the user gave them (else the header's, else inferred from the values); ``rate_hz``: the sampling
+    rate of a CSV that numbers its samples or holds positions alone (the user's ``--rate``)."""
     path = os.fspath(path)
+    if rate_hz is not None:
+        check_rate(rate_hz)
     if fmt not in FORMATS:
         raise RecordingError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if units is not None and units not in UNITS:
@@ -961,7 +1002,7 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None
     if (fmt == "chronojump" or (fmt == "auto" and not _looks_like_table(raw[:4096].decode("latin-1")))) \
             and raw[lead:lead + 1] and raw[lead] in _CJ_FIRST:
         try:  # starts like a raw signal: the scanner validates it all, no need to decode
-            return parse_chronojump_text(raw, path)
+            return _rate_unused(parse_chronojump_text(raw, path), rate_hz)
         except RecordingError:
             if fmt == "chronojump":
                 raise  # else the text path below says what the file is
@@ -984,8 +1025,21 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None
                 raise RecordingError(f"{path}: format not recognised: not a Chronojump raw signal, and as a CSV: "
                                      f"{detail}") from None
     if fmt == "csv":
-        return parse_csv_text(text, path, raw, units)
-    return parse_chronojump_text(raw, path)
+        return parse_csv_text(text, path, raw, units, rate_hz)
+    return _rate_unused(parse_chronojump_text(raw, path), rate_hz)
+
+
+MAX_RATE_HZ = 100000.0
+
+
+def check_rate(rate_hz: float) -> None:
+    """A user's ``--rate``: a sampling rate in Hz (``RecordingError`` when it is not one)."""
+    if not (math.isfinite(rate_hz) and 0.0 < rate_hz <= MAX_RATE_HZ):
+        raise RecordingError(f"--rate: {rate_hz:g} Hz is not a sampling rate (above 0, at most {MAX_RATE_HZ:g} Hz)")
+
+
+def _rate_unused(rec: Recording, rate_hz: float | None) -> Recording:
+    return _with_note(rec, "--rate left unused: a Chronojump raw signal is 1 kHz" if rate_hz is not None else None)
 
 
 def write_csv(path: str | os.PathLike, t_s: np.ndarray, position_m: np.ndarray) -> None:

@@ -132,7 +132,7 @@ def analyse_file(path: str) -> tuple[bool, str]:
 
     args, config, several = _JOB["args"], _JOB["config"], _JOB["several"]
     try:
-        rec = read_recording(path, args.format, args.units)
+        rec = read_recording(path, args.format, args.units, args.rate)
         if args.inverted:
             rec = upside_down(rec)
         check_plausible(rec, path)
@@ -343,6 +343,14 @@ def run(args) -> int:
     if args.jobs < 0:
         print("vbt analyze: --jobs must be 1 or more (0: one per core)", file=sys.stderr)
         return 2
+    if args.rate is not None:
+        from vbt.io import RecordingError, check_rate
+
+        try:
+            check_rate(args.rate)
+        except RecordingError as exc:
+            print(f"vbt analyze: {exc}", file=sys.stderr)
+            return 2
     if args.warm_up:
         from vbt.compile_cache import without_scipy_blas
 
