@@ -145,6 +145,8 @@ def _rows(t, x, cell):
      + _rows(t, x, lambda a, b: f"2026-12-01T{_clock(35995.0 + a)}Z,{b * 1e3:.3f}"), 1),
     ("dated clock past midnight.csv", lambda t, x: "time,position\n"
      + _rows(t, x, lambda a, b: f"2026-12-0{1 if a < 5 else 2} {_clock(86395.0 + a)},{b:.6f}"), 1),
+    ("minutes and seconds.csv", lambda t, x: "time,position_m\n"  # a stopwatch's or a video's m:ss.fff
+     + _rows(t, x, lambda a, b: f"{int((55.0 + a) // 60)}:{(55.0 + a) % 60:09.6f},{b:.6f}"), 1),
     ("clock past midnight.csv", lambda t, x: "Zeit;Weg (mm)\n"
      + _rows(t, x, lambda a, b: (_clock(86395.0 + a) + f";{b * 1e3:.3f}").replace(".", ",")), 1),
 ])

@@ -488,8 +488,10 @@ def _with_note(rec: Recording, note: str | None) -> Recording:
 
 # A logger's clock in the time column: "2026-12-01T10:00:00.125", "2026-12-01 10:00:00,125" or
 # "10:00:00.125" (the offset of a time zone, if any, is the same on every row and dropped).
-_CLOCK = re.compile(r"^\s*\"?(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:[.,]\d+)?)"
-                    r"(?:Z|[+-]\d{2}:?\d{2})?\"?\s*$")
+# h:mm:ss[.fff] (a time of day, or a video program's time code), or m:ss.fff (a stopwatch's or a video's
+# minutes and seconds: the fraction tells it from a time of day in hours and minutes)
+_CLOCK = re.compile(r"^\s*\"?(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?(?:(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:[.,]\d+)?)"
+                    r"|(?P<mm>\d{1,3}):(?P<ss>\d{2}[.,]\d+))(?:Z|[+-]\d{2}:?\d{2})?\"?\s*$")
 
 
 def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
@@ -504,7 +506,10 @@ def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
         day = date.fromisoformat(m.group("date")).toordinal() if m.group("date") else 0
     except ValueError:  # 2026-13-45
         return None
-    secs = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s").replace(",", "."))
+    if m.group("h") is None:
+        secs = int(m.group("mm")) * 60 + float(m.group("ss").replace(",", "."))
+    else:
+        secs = int(m.group("h")) * 3600 + int(m.group("m")) * 60 + float(m.group("s").replace(",", "."))
     return (day - (day if day0 is None else day0)) * 86400.0 + secs, day
 
 
