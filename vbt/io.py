@@ -490,8 +490,9 @@ def _with_note(rec: Recording, note: str | None) -> Recording:
 # "10:00:00.125" (the offset of a time zone, if any, is the same on every row and dropped).
 # h:mm:ss[.fff] (a time of day, or a video program's time code), or m:ss.fff (a stopwatch's or a video's
 # minutes and seconds: the fraction tells it from a time of day in hours and minutes)
-_CLOCK = re.compile(r"^\s*\"?(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?(?:(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:[.,]\d+)?)"
-                    r"|(?P<mm>\d{1,3}):(?P<ss>\d{2}[.,]\d+))(?:Z|[+-]\d{2}:?\d{2})?\"?\s*$")
+_CLOCK = re.compile(r"^\s*\"?(?:(?P<date>\d{4}-\d{2}-\d{2})[T ])?"
+                    r"(?:(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:[.,]\d+)?)|(?P<mm>\d{1,3}):(?P<ss>\d{2}[.,]\d+))"
+                    r"(?:Z|[+-]\d{2}:?\d{2})?\"?\s*$")
 
 
 def _clock_seconds(cell: str, day0: int | None) -> tuple[float, int] | None:
