@@ -95,6 +95,8 @@ def test_csv_shapes_spreadsheets_write(tmp_path):
         # a spreadsheet's "CSV (Macintosh)": lines end in a bare carriage return
         "cr only.csv": "t_s,position_m\r" + "\r".join(rows) + "\r",
         "cr only, blank lines.csv": "t_s,position_m\r\r" + "\r".join(rows),
+        "crlf, a stray cr in a note.csv": "t_s,position_m,note\r\n" + "\r\n".join(
+            f'{r},"{"a" if i != 7 else "a" + chr(13) + "b"}"' for i, r in enumerate(rows)) + "\r\n",
     }
     for name, text in variants.items():
         (tmp_path / name).write_text(text)

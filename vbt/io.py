@@ -1000,9 +1000,9 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None
             raise RecordingError(f"{path}: not a text recording (binary data)") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b"\r" in raw and raw.count(b"\r") > raw.count(b"\r\n"):
+    if b"\r" in raw and raw.count(b"\r") - raw.count(b"\r\n") > raw.count(b"\n"):
         # lines ended by a bare carriage return (a spreadsheet's "CSV (Macintosh)"): one line
-        # else, read as a header with nothing under it
+        # else, read as a header with nothing under it (a stray one in a note is left as it is)
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     lead = _LEADING_SEPARATORS.match(raw).end()
     if (fmt == "chronojump" or (fmt == "auto" and not _looks_like_table(raw[:4096].decode("latin-1")))) \
