@@ -67,7 +67,8 @@ def _cmd_emulate(args) -> int:
 
     try:
         emu = Emulator(args.protocol, seed=args.seed, replay=args.replay, n_sets=args.sets, rest_s=args.rest_s,
-                       style=args.style, speed=args.speed, inverted=args.inverted, start_on="open")
+                       style=args.style, speed=args.speed, inverted=args.inverted, start_on="open",
+                       replay_rate_hz=args.rate)
     except RecordingError as exc:
         return _fail("emulate", str(exc))
     except (ValueError, OSError) as exc:
@@ -565,6 +566,8 @@ def register(subparsers) -> None:
     p.add_argument("--protocol", choices=("chronojump", "native"), default="chronojump")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated lifter (default 0)")
     p.add_argument("--replay", metavar="FILE", help="play a recording (CSV or Chronojump raw) as the device's motion")
+    p.add_argument("--rate", type=float, default=None, metavar="HZ",
+                   help="with --replay: the sampling rate of a CSV that numbers its samples or holds positions alone")
     p.add_argument("--sets", type=int, default=3, help="sets per pass of the simulated session (repeats)")
     p.add_argument("--rest-s", type=float, default=60.0, help="rest between simulated sets (default 60 s)")
     p.add_argument("--style", choices=("squat", "bench", "deadlift"), default=None)

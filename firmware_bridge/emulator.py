@@ -362,6 +362,8 @@ class Emulator:
         Line faults to inject (:class:`Faults`).
     log_writes
         Keep ``write_log``: (monotonic time, script time) of every write (benchmarks).
+    replay_rate_hz
+        The sampling rate of a replayed CSV that numbers its samples or holds positions alone (``--rate``).
     """
 
     def __init__(self, protocol: str = "chronojump", *, seed: int = 0, script: MotionScript | None = None,
@@ -372,7 +374,7 @@ class Emulator:
                  inverted: bool = False, counts_per_m: int = 10000, sample_period_us: int = 1000,
                  device_id: int | None = None, autostart: bool = False, clock_start_us: int | None = None,
                  garbage_bytes: int | None = None, heartbeat_s: float = 0.5, faults: Faults | None = None,
-                 log_writes: bool = False):
+                 log_writes: bool = False, replay_rate_hz: float | None = None):
         if protocol not in ("chronojump", "native"):
             raise ValueError(f"protocol must be 'chronojump' or 'native', not {protocol!r}")
         if start_on not in ("open", "now"):
@@ -389,7 +391,7 @@ class Emulator:
             self.source = BytesReplaySource(replay_bytes, replay_bytes_per_s, protocol)
         else:
             if replay is not None:
-                script = MotionScript.from_recording(replay)
+                script = MotionScript.from_recording(replay, rate_hz=replay_rate_hz)
                 if byte_period_s is None and protocol == "chronojump":
                     byte_period_s = script.sample_period_s
             elif script is None:

@@ -118,11 +118,12 @@ class MotionScript:
         return cls(t, x, reps, loop=loop, description=description, sets=set_index, stop_reps=tuple(stops))
 
     @classmethod
-    def from_recording(cls, path: str | os.PathLike, fmt: str = "auto") -> "MotionScript":
-        """A recorded file (CSV or Chronojump raw, as ``vbt analyze`` reads them), played once."""
+    def from_recording(cls, path: str | os.PathLike, fmt: str = "auto", rate_hz: float | None = None) -> "MotionScript":
+        """A recorded file (CSV or Chronojump raw, as ``vbt analyze`` reads them, ``rate_hz`` as its
+        ``--rate``), played once."""
         from vbt.io import read_recording
 
-        rec = read_recording(path, fmt)
+        rec = read_recording(path, fmt, rate_hz=rate_hz)
         return cls(rec.t_s, rec.position_m, (), loop=False, description=f"replay of {os.fspath(path)}")
 
     @classmethod

@@ -189,3 +189,17 @@ def test_emulate_command_prints_the_port_and_stops_cleanly_on_sigterm(tmp_path):
             proc.communicate()
     assert proc.returncode == 0 and "Traceback" not in err
     assert not os.path.lexists(port)
+
+
+def test_a_replayed_frame_counter_plays_at_the_rate_given(tmp_path):
+    """A recording that numbers its samples is replayed at --rate (and refused, saying so, without it)."""
+    from vbt.io import RecordingError
+
+    x = 1.0 + 0.2 * np.sin(np.arange(2000) * 0.005)
+    path = tmp_path / "frames.csv"
+    path.write_text("frame,y_m\n" + "".join(f"{i},{v:.6f}\n" for i, v in enumerate(x)))
+    with pytest.raises(RecordingError, match="--rate"):
+        Emulator("chronojump", replay=path)
+    emu = Emulator("chronojump", replay=path, replay_rate_hz=500.0)
+    assert emu.script.sample_period_s == pytest.approx(0.002)
+    assert np.allclose(emu.script.t_s - emu.script.t_s[0], np.arange(2000) / 500.0)
