@@ -561,8 +561,8 @@ def test_blank_and_comment_lines_over_the_header_do_not_count_as_a_preamble():
     ("positions alone, no header.txt", lambda t, x: "".join(f"{b * 1e3:.3f}\n" for b in x), "the samples' order"),
 ])
 def test_sample_numbers_or_positions_alone_take_their_times_from_the_rate(tmp_path, name, text, column):
-    """A 500 Hz logger's sample counter read as milliseconds halved every speed, without a word; positions
-    without times were refused. Both now ask for the rate, and read at it."""
+    """A 500 Hz logger's sample counter read as milliseconds halved every speed (the only word: "times read
+    as ms"); positions without times were refused. Both now ask for the rate, and read at it."""
     t, x = _reference_set()  # 500 Hz
     path = tmp_path / name
     path.write_text(text(t, x))

@@ -282,12 +282,12 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
     if len(cells) < 2:
         if not any(_is_number(row[0], decimal_comma) for row in rows if row):
             raise RecordingError(f"{path}: no table of numbers (the first line reads {_quoted(first.strip())})")
-        if has_header and (_name_and_unit(cells[0])[0] in _TIME_NAMES or _other_quantity(_name_and_unit(cells[0])[0])):
+        name, unit = _name_and_unit(cells[0]) if has_header else ("", None)
+        if name in _TIME_NAMES or _other_quantity(name):
             raise RecordingError(f"{path}: one column of numbers, {cells[0].strip()}: no positions")
-        # positions alone: read at the rate the user gives (the reader says so when none is given)
-        return _Layout(delimiter, data_at, -1, 0, 1.0, _LENGTH_UNITS.get(_name_and_unit(cells[0])[1] or "")
-                       if has_header else None, decimal_comma, ("sample number", cells[0].strip() if has_header
-                                                                else "column 1"), has_header, counter=True)
+        # positions alone: read at the rate the user gives (parse_csv_text asks for it when none is given)
+        return _Layout(delimiter, data_at, -1, 0, 1.0, _LENGTH_UNITS.get(unit or ""), decimal_comma,
+                       ("sample number", cells[0].strip() if has_header else "column 1"), has_header, counter=True)
     if has_header:
         parsed = [_name_and_unit(c) for c in cells]
         names = [n for n, _ in parsed]
@@ -463,15 +463,16 @@ def _parse_csv_body(text: str, path: str, raw: bytes | None, units: str | None, 
                 rec = _with_note(replace(rec, notes=(clock[2],) + rec.notes), _missing_note(clock[3]))
                 return _with_note(rec, clock[4])
             *fast, left_out, trailer = _csv_careful(body, lay, path)
-    if counted.counter:
+    rate_note = None
+    if counted.counter:  # sample numbers (or the samples' order) over the rate are the times
         numbers = np.arange(fast[1].size, dtype=np.float64) if counted.time_col < 0 else fast[0]
         fast = (numbers / rate_hz, fast[1])
-        what = "the samples' order" if counted.time_col < 0 else f"the {lay.names[0]} column"
-        trailer = f"times from {what} at {rate_hz:g} Hz (--rate)" + (f"; {trailer}" if trailer else "")
         lay = replace(lay, time_scale=1.0)
+        what = "the samples' order" if counted.time_col < 0 else f"the {lay.names[0]} column"
+        rate_note = f"times from {what} at {rate_hz:g} Hz (--rate)"
     t, spaced = _check_series(fast[0], path)
     rec = _with_note(_spacing_note(_with_units(t, fast[1], lay, units), t, spaced), _missing_note(left_out))
-    return _with_note(rec, trailer)
+    return _with_note(_with_note(rec, trailer), rate_note)
 
 
 def _all_finite(columns):
