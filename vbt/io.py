@@ -301,9 +301,8 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         if time_col is None:
             time_col = next((i for i, (n, u) in enumerate(parsed) if not _other_quantity(n) and (
                 "time" in n.split() or n.startswith("time") or (u in _TIME_UNITS and u not in _LENGTH_UNITS))), None)
-        counter = time_col is None and any(n in _COUNTER_NAMES for n, _ in parsed)
-        if counter:
-            time_col = next(i for i, (n, _) in enumerate(parsed) if n in _COUNTER_NAMES)
+        if time_col is None:  # a sample counter, which the rate makes times (parse_csv_text)
+            time_col = next((i for i, (n, _) in enumerate(parsed) if n in _COUNTER_NAMES), None)
         position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and n in _POSITION_NAMES), None)
         if position_col is None:
             position_col = next((i for i, (n, u) in enumerate(parsed) if i != time_col and not _other_quantity(n) and (
@@ -312,7 +311,6 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         if (time_col is None or position_col is None) and len(cells) == 2 and _increasing(rows, 0, decimal_comma) \
                 and not any(_other_quantity(n) for n in names):
             time_col, position_col = 0, 1  # two columns, the first one rising: time and position
-            counter = names[0] in _COUNTER_NAMES
         if time_col is None or position_col is None:
             raise RecordingError(
                 f"{path}: no time and position columns (a header such as t_s,position_m or time_ms,position_mm; "
@@ -325,6 +323,7 @@ def _layout_at(lines: list[str], first_at: int, cut_short: bool, path: str) -> _
         time_scale = _TIME_UNITS.get(tu) if tu else None
         if time_scale is None and parsed[time_col][0] in ("ms", "millis", "milliseconds"):
             time_scale = 1e-3
+        counter = time_scale is None and parsed[time_col][0] in _COUNTER_NAMES
         position_units = _LENGTH_UNITS.get(unit(position_col, _LENGTH_UNITS) or "")
         shown = (cells[time_col].strip(), cells[position_col].strip())
         if parsed[position_col][0] in _AXES:  # x, y (and z) of a video's or a motion capture's track
@@ -1001,7 +1000,8 @@ def read_recording(path: str | os.PathLike, fmt: str = "auto", units: str | None
             raise RecordingError(f"{path}: not a text recording (binary data)") from None
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    if b"\r" in raw and raw.count(b"\r") - raw.count(b"\r\n") > raw.count(b"\n"):
+    head = raw[:65536]  # as much as the layout reads: a CRLF file is not counted through
+    if b"\r" in head and head.count(b"\r") - head.count(b"\r\n") > head.count(b"\n"):
         # lines ended by a bare carriage return (a spreadsheet's "CSV (Macintosh)"): one line
         # else, read as a header with nothing under it (a stray one in a note is left as it is)
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
