@@ -173,6 +173,35 @@ def _rise_from_still(rise):
     return np.arange(x.size) / 1000.0, x
 
 
+def _plateau_rise(vp, a_brake, rom=0.6, rise_s=0.1):
+    """At 1 kHz: a raised-cosine start to ``vp``, a plateau, and raised-cosine braking whose peak
+    deceleration is ``a_brake`` (harder than g: the plateau family of vbt.motions). Returns the
+    positions of the rise and its duration."""
+    brake_s = vp * np.pi / (2 * a_brake)
+    flat_s = (rom - vp * (rise_s + brake_s) / 2) / vp
+    dur = rise_s + flat_s + brake_s
+    tt = np.arange(int(round(dur * 1000)) + 1) / 1000.0
+    v = np.where(tt < rise_s, 0.5 * (1 - np.cos(np.pi * np.minimum(tt / rise_s, 1))), 1.0)
+    v = vp * np.where(tt > rise_s + flat_s,
+                      0.5 * (1 + np.cos(np.pi * np.clip((tt - rise_s - flat_s) / brake_s, 0, 1))), v)
+    x = np.concatenate([[0.0], np.cumsum((v[1:] + v[:-1]) / 2) / 1000.0])
+    return x * rom / x[-1], tt[-1]
+
+
+@pytest.mark.parametrize("vp,a_brake,step_m", [(0.4, 15.0, 0.0002), (0.3, 12.0, 0.0001), (0.6, 18.0, 0.0005)])
+def test_a_short_hard_braking_into_the_top_ends_the_rep_at_the_top(vp, a_brake, step_m):
+    """A plateau braked at 12-18 m/s^2 stops within 3-6 mm of the top, inside the end's 3 % window
+    (18 mm): the single power law fitted over that window reads the plateau's straight line into
+    the top and ended the rep 7-11 ms early (MV 0.4-1.5 % high). The end is now fitted on a window
+    sized by the braking as well, and taken where the two disagree: 2-5 ms early."""
+    rise, dur = _plateau_rise(vp, a_brake)
+    t, x = _rise_from_still(rise)
+    x = x + np.random.default_rng(1).normal(0.0, 0.00005, x.size)
+    (rep,) = analyze(t, np.round(x / step_m) * step_m).reps
+    assert abs(rep.concentric_end_s - (3.1 + dur)) < 0.005
+    assert rep.mean_velocity_m_s == pytest.approx(0.6 / dur, rel=0.012)
+
+
 def _slow_start_with_vibration(vib_hz, step_m, vib_m=0.0006, noise_m=0.0001):
     """At 1 kHz: still at the top, a 0.40 m descent, still 0.6 s, then a 1.6 s rise from a still bar
     whose speed grows as t^2.5 (a heavy squat's slow start), still again; plus a cable vibration of

@@ -129,6 +129,14 @@ SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
+# The end's fit also on a shorter window where the braking into the top is short (plateau family:
+# braking 12-25 m/s^2 over a few mm, inside the 3 % window, whose power law then reads low and ends
+# the rep 6 ms early at the median). See analyze_rep.
+END_BRAKE_K = 2.0  # the short window reaches this many times the rise from the sharpest 10 Hz braking to the top
+END_SHORT_MIN_M = 0.002  # ... but at least this high
+END_SHORT_MIN_FLOORS = 8.0  # ... and this many tolerance floors (12 encoder steps)
+END_SHORT_MIN_RAW = 20  # ... and holds at least this many raw samples
+END_SHORT_AGREE = 0.5  # taken when its end differs from the full window's by more than this share of that end's uncertainty
 FINAL_RISE_MIN_SHARE = 0.5  # a last rise shorter than this share of the recorded rise is not the rep (see analyze_rep)
 SOFT_BAND = 0.25  # the shape fit's limits are bands: its share falls from all at 0.75 of a limit to none at 1.25
 STAIR_MAX_MOVE_S = 0.04  # the crossings fit moves the samples' start by at most this (see analyze_rep)
@@ -642,6 +650,13 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if x[j] >= x[it] - near:
             firstt = j
     it = firstt
+    # The shorter window: up to END_BRAKE_K times the rise from the sharpest braking of the 10 Hz
+    # bar to the top, when that is below h.
+    jd = it
+    for j in range(ip, it + 1):
+        if acc[j] < acc[jd]:
+            jd = j
+    h_end = min(h, max(END_BRAKE_K * (x[it] - xf[jd]), END_SHORT_MIN_M, END_SHORT_MIN_FLOORS * tol_floor_m))
     left2 = it
     while left2 > right and x[it] - x[left2 - 1] <= h:
         left2 -= 1
@@ -650,6 +665,28 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     while right2 < stop2 and x[it] - x[right2 + 1] <= h:
         right2 += 1
     _fit_end(t, x, left2, right2 + 1, NO, shape_passes, np.bool_(TWO_TERM), coef, times, exps)
+    if h_end < h:
+        left3 = it
+        while left3 > right and x[it] - x[left3 - 1] <= h_end:
+            left3 -= 1
+        if left3 > left2 and it - left3 >= END_SHORT_MIN_RAW * d_raw:
+            coef_s = np.empty(3)
+            times_s = np.empty(2)
+            exps_s = np.full(2, 2.0)
+            _fit_end(t, x, left3, right2 + 1, NO, shape_passes, np.bool_(TWO_TERM), coef_s, times_s, exps_s)
+            # Both fits agree within the noise: the full window's, which has more samples. They
+            # disagree: the power law does not hold over the full window, and the short one's end
+            # is taken. (Taken always, on tuning seeds 0-39, the plateau family gained as much but
+            # bounce reps at 1 mm lost, and on the fresh seeds bounce at 100-550 Hz and 0.5-0.9 mm,
+            # whose short windows held ~10 samples: hence the floors. At 1 and 2 times the
+            # uncertainty, half the plateau gain or none remained.)
+            sig_e = math.sqrt(sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0))
+            c_f = abs(coef[1])
+            unc_e = (sig_e / c_f) ** (1.0 / exps[0]) if c_f > 0.0 else 1.0
+            if abs(times_s[0] - times[0]) > END_SHORT_AGREE * unc_e:
+                coef[:] = coef_s
+                times[:] = times_s
+                exps[:] = exps_s
     c_arr = abs(coef[1])
     p_arr = exps[0]
     t1 = times[0]
