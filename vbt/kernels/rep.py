@@ -129,9 +129,9 @@ SETTLE_LONG_S = 0.15  # a hold this long within SETTLE_MAX_M of the lowest point
 SHAPE_MIN_STILL_S = 0.02  # ... and only when the local fit finds the bar still this long before the rise
 TOL_STEPS_K = 1.5  # the tolerance floor is this many encoder steps (vbt.tracker.TOL_STEPS)
 SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up to this share of the duration
-# The end's fit also on a shorter window where the braking into the top is short (plateau family:
-# braking 12-25 m/s^2 over a few mm, inside the 3 % window, whose power law then reads low and ends
-# the rep 6 ms early at the median). See analyze_rep.
+# The end's fit also on a shorter window where the braking into the top is short against the 3 %
+# window (plateau family: braking at 12-25 m/s^2 over 3-50 mm; one power law over the window then
+# reads the plateau's straight line into the top and ended its reps 6 ms early at the median).
 END_BRAKE_K = 2.0  # the short window reaches this many times the rise from the sharpest 10 Hz braking to the top
 END_SHORT_MIN_M = 0.002  # ... but at least this high
 END_SHORT_MIN_FLOORS = 8.0  # ... and this many tolerance floors (12 encoder steps)
@@ -676,10 +676,10 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             _fit_end(t, x, left3, right2 + 1, NO, shape_passes, np.bool_(TWO_TERM), coef_s, times_s, exps_s)
             # Both fits agree within the noise: the full window's, which has more samples. They
             # disagree: the power law does not hold over the full window, and the short one's end
-            # is taken. (Taken always, on tuning seeds 0-39, the plateau family gained as much but
-            # bounce reps at 1 mm lost, and on the fresh seeds bounce at 100-550 Hz and 0.5-0.9 mm,
-            # whose short windows held ~10 samples: hence the floors. At 1 and 2 times the
-            # uncertainty, half the plateau gain or none remained.)
+            # is taken. (Taken always, on tuning seeds 0-39: the plateau family gained as much, but
+            # bounce reps at 1 mm lost; at 1 and 2 times the uncertainty, half the plateau gain or
+            # none remained. The 20-sample floor came after the fresh seeds: bounce reps at
+            # 100-550 Hz and 0.5-0.9 mm whose short windows held ~10 samples moved their ends 7-10 ms.)
             sig_e = math.sqrt(sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0))
             c_f = abs(coef[1])
             unc_e = (sig_e / c_f) ** (1.0 / exps[0]) if c_f > 0.0 else 1.0
