@@ -135,8 +135,10 @@ SHAPE_HOLD_SHARE = 0.15  # the fit also takes in the still bar either side, up t
 END_BRAKE_K = 2.0  # the short window reaches this many times the rise from the sharpest 10 Hz braking to the top
 END_SHORT_MIN_M = 0.002  # ... but at least this high
 END_SHORT_MIN_FLOORS = 8.0  # ... and this many tolerance floors (12 encoder steps)
-END_SHORT_MIN_RAW = 20  # ... and holds at least this many raw samples
-END_SHORT_AGREE = 0.5  # taken where its end and the full window's differ by over this share of the end's uncertainty
+END_SHORT_RAW = (15.0, 25.0)  # ... and its share grows from none to all over this many raw samples in it
+END_SHORT_AGREE = (0.25, 0.75)  # ... and from none to all as its end and the full window's differ by these
+# shares of the end's uncertainty (bands, not switches: a switch moved an end 6 ms on times re-spaced by
+# a fraction of a millisecond, tests/test_io_fast.py)
 FINAL_RISE_MIN_SHARE = 0.5  # a last rise shorter than this share of the recorded rise is not the rep (see analyze_rep)
 SOFT_BAND = 0.25  # the shape fit's limits are bands: its share falls from all at 0.75 of a limit to none at 1.25
 STAIR_MAX_MOVE_S = 0.04  # the crossings fit moves the samples' start by at most this (see analyze_rep)
@@ -669,7 +671,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         left3 = it
         while left3 > right and x[it] - x[left3 - 1] <= h_end:
             left3 -= 1
-        if left3 > left2 and it - left3 >= END_SHORT_MIN_RAW * d_raw:
+        n_short = (it - left3) / d_raw  # raw samples in the short window
+        if left3 > left2 and n_short > END_SHORT_RAW[0]:
             coef_s = np.empty(3)
             times_s = np.empty(2)
             exps_s = np.full(2, 2.0)
@@ -678,15 +681,21 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # disagree: the power law does not hold over the full window, and the short one's end
             # is taken. (Taken always, on tuning seeds 0-39: the plateau family gained as much, but
             # bounce reps at 1 mm lost; at 1 and 2 times the uncertainty, half the plateau gain or
-            # none remained. The 20-sample floor came after the fresh seeds: bounce reps at
-            # 100-550 Hz and 0.5-0.9 mm whose short windows held ~10 samples moved their ends 7-10 ms.)
+            # none remained. The sample floor came after the fresh seeds: bounce reps at 100-550 Hz
+            # and 0.5-0.9 mm whose short windows held ~10 samples moved their ends 7-10 ms.)
             sig_e = math.sqrt(sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0))
             c_f = abs(coef[1])
             unc_e = (sig_e / c_f) ** (1.0 / exps[0]) if c_f > 0.0 else 1.0
-            if abs(times_s[0] - times[0]) > END_SHORT_AGREE * unc_e:
-                coef[:] = coef_s
-                times[:] = times_s
-                exps[:] = exps_s
+            w_s = (1.0 - _band(n_short, END_SHORT_RAW[0], END_SHORT_RAW[1])) \
+                * (1.0 - _band(abs(times_s[0] - times[0]) / unc_e, END_SHORT_AGREE[0], END_SHORT_AGREE[1]))
+            if w_s > 0.0:
+                for k in range(3):
+                    coef[k] += w_s * (coef_s[k] - coef[k])
+                for k in range(2):
+                    times[k] += w_s * (times_s[k] - times[k])
+                if w_s > 0.5:
+                    exps[0] = exps_s[0]
+                    exps[1] = exps_s[1]
     c_arr = abs(coef[1])
     p_arr = exps[0]
     t1 = times[0]
