@@ -424,6 +424,13 @@ def _band(r, lo, hi):
 
 
 @njit(cache=True)
+def _branch_time(sig, c, p):
+    """The time a branch c * u^p takes to move by ``sig``: how far its turning point is left open
+    by the noise (1 s for a flat branch)."""
+    return (sig / c) ** (1.0 / p) if c > 0.0 else 1.0
+
+
+@njit(cache=True)
 def _within(r):
     """1 well inside a limit (r <= 1 - SOFT_BAND), 0 well beyond it (r >= 1 + SOFT_BAND)."""
     return _band(r, 1.0 - SOFT_BAND, 1.0 + SOFT_BAND)
@@ -652,6 +659,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if x[j] >= x[it] - near:
             firstt = j
     it = firstt
+    # the noise the fits see: the scatter and the steps (a uniform quantisation error of TOL_STEPS_K floors)
+    noise2 = sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0)
+    sig = math.sqrt(noise2)
     # The shorter window: up to END_BRAKE_K times the rise from the sharpest braking of the 10 Hz
     # bar to the top, when that is below h.
     jd = it
@@ -683,9 +693,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # bounce reps at 1 mm lost; at 1 and 2 times the uncertainty, half the plateau gain or
             # none remained. The sample floor came after the fresh seeds: bounce reps at 100-550 Hz
             # and 0.5-0.9 mm whose short windows held ~10 samples moved their ends 7-10 ms.)
-            sig_e = math.sqrt(sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0))
-            c_f = abs(coef[1])
-            unc_e = (sig_e / c_f) ** (1.0 / exps[0]) if c_f > 0.0 else 1.0
+            unc_e = _branch_time(sig, abs(coef[1]), exps[0])
             w_s = (1.0 - _band(n_short, END_SHORT_RAW[0], END_SHORT_RAW[1])) \
                 * (1.0 - _band(abs(times_s[0] - times[0]) / unc_e, END_SHORT_AGREE[0], END_SHORT_AGREE[1]))
             if w_s > 0.0:
@@ -732,15 +740,13 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             l_ext = min(max(0, int(math.ceil(max(t0_ref - marg, t_ecc_end) * fs))), j0s)
             r_ext = min(max(min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs))), j1s + 1), n - 1)
             ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
-            noise2 = sd_noise * sd_noise + tol_floor_m * tol_floor_m / (TOL_STEPS_K * TOL_STEPS_K * 12.0)
             # An end may move only as far as the local fit leaves it uncertain: the time its
             # branch takes to move by the noise or half a step (a sharp reversal pins its end to
             # a few ms; a gentle onset leaves tens of ms open).
-            sig = math.sqrt(noise2)
             # Never below SHAPE_UNC_SAMPLES raw sample spacings: a 50-100 Hz sensor's ends are no
             # sharper than its samples, and its shape fit corrects them by more than the branches say.
-            unc0 = max((sig / c_on) ** (1.0 / p_on), SHAPE_UNC_SAMPLES * raw_dt) if c_on > 0.0 else 1.0
-            unc1 = max((sig / c_arr) ** (1.0 / p_arr), SHAPE_UNC_SAMPLES * raw_dt) if c_arr > 0.0 else 1.0
+            unc0 = max(_branch_time(sig, c_on, p_on), SHAPE_UNC_SAMPLES * raw_dt) if c_on > 0.0 else 1.0
+            unc1 = max(_branch_time(sig, c_arr, p_arr), SHAPE_UNC_SAMPLES * raw_dt) if c_arr > 0.0 else 1.0
             shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             # Each limit is a band, not a line: the refinement's share falls from all to none
