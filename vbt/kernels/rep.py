@@ -122,6 +122,7 @@ SETTLE_SHARE = 0.05  # ... and this share of the rise
 SETTLE_MIN_M = 0.002  # ... and at least this (or 3 steps) above it: a correction, not a slow onset
 SETTLE_STILL_S = 0.06  # ... followed by the bar held still this long: the rise starts after it
 HOLD_NOISE_SD = 6.0  # a held bar's samples span this many sd of the noise (150 of them)
+HOLD_SPAN_STEPS = 2.01  # ... or this many encoder steps (two, and the rounding's margin)
 HOLD_DRIFT_FLOOR = 0.5  # ... and the 10 Hz bar moves by at most this share of the floor across them
 HOLD_DRIFT_SD = 1.0  # ... or this many sd of the white noise (both set by hand; a quarter of the floor: worse)
 STAIRCASE_SD_STEPS = 0.37  # the robust (MAD) sd of a noiseless staircase about a smooth curve, in steps
@@ -558,9 +559,14 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     # noise spans ~6 sd over 150 samples): the noise beyond what the steps explain. (Within a step
     # alone, a noisy 0.1-0.5 mm sensor's bar never held still between a correction and the rise, and
     # the rise started at the correction's dip, 0.2-0.5 s early: grinder tuning seeds 2, 16, 18 at 1 kHz.)
+    # Or within two steps: noise of a third of a step reads on three levels, yet its robust scatter
+    # looks like a noiseless staircase's (most samples sit on the middle level), so no noise shows
+    # "beyond" the steps (a fine sensor's 0.45 mm steps with ~0.15 mm of noise: robust sd 0.161 mm,
+    # a staircase's 0.166). Within 1.5 steps, five grinder reps of the tuning seeds (csv 33, 35;
+    # fine 19, 31) started 0.2-0.4 s early, at a correction's dip; within two, 2-14 ms from the truth.
     step = tol_floor_m / TOL_STEPS_K
     sd_beyond = math.sqrt(max(0.0, sd_noise * sd_noise - (STAIRCASE_SD_STEPS * step) ** 2))
-    hold_tol = max(tol_floor_m, HOLD_NOISE_SD * sd_beyond)
+    hold_tol = max(tol_floor_m, HOLD_NOISE_SD * sd_beyond, HOLD_SPAN_STEPS * step)
     # And the 10 Hz bar stays put across the run: within half the floor, or the white noise (from
     # successive differences, which a 20-60 Hz vibration hardly moves at 1 kHz). A slow start is
     # not a hold, though its samples may lie within the allowance for 60 ms:
