@@ -165,6 +165,40 @@ def test_grind_starts_after_the_hold_and_ends_after_the_creep(dip_m, hold_s, cre
     assert abs(rep.mean_velocity_m_s - mv) / mv < 0.03
 
 
+def _grind_after_corrections(step_m, noise_m, seed):
+    """At 1 kHz: a 0.30 m descent, still, then three corrections as a grinder makes them (8 mm
+    down and back, 10 mm up and back, 4 mm down and back, each a raised cosine of 0.25 s, the
+    first two with 0.25 s still after them), held still 0.3 s, then a 2.2 s rise of 0.30 m (a sine
+    hump of velocity). Returns t, x (noise ``noise_m``, then counts of ``step_m``), the true start
+    and MV."""
+    u = np.arange(250) / 250.0
+    bump = 0.5 * (1 - np.cos(2 * np.pi * u))  # 0 -> 1 -> 0
+    still = np.zeros(250)
+    d = np.arange(1500) / 1500.0
+    tt = np.arange(2201) / 1000.0
+    v = np.sin(np.pi * tt / 2.2)
+    rise = np.cumsum(v) / 1000.0
+    rise = 0.30 * (rise - rise[0]) / (rise[-1] - rise[0])
+    x = np.concatenate([np.full(1000, 0.30), 0.15 * (1 + np.cos(np.pi * d)), np.zeros(500),
+                        -0.008 * bump, still, 0.010 * bump, still, -0.004 * bump, np.zeros(300),
+                        rise, np.full(1500, 0.30)])
+    start = (1000 + 1500 + 500 + 5 * 250 + 300) / 1000.0
+    x = x + np.random.default_rng(seed).normal(0.0, noise_m, x.size)
+    return np.arange(x.size) / 1000.0, np.round(x / step_m) * step_m, start, 0.30 / 2.2
+
+
+@pytest.mark.parametrize("step_m,noise_m", [(0.0003, 0.0001), (0.0005, 0.0), (0.001, 0.0)])
+def test_the_rise_starts_after_the_hold_that_follows_the_last_of_several_corrections(step_m, noise_m):
+    """Three corrections before a grind: the first fits start at the hold after the first one, the
+    bar then dips again inside their rise, and the last stretch without a descent starts at the last
+    dip, 0.39-0.40 s before the rise (MV 11-13 % low). That stretch's start is now looked for
+    after a hold too (vbt/kernels/rep.py, method 1); measured now: within 3 ms, MV within 0.9 %."""
+    t, x, start, mv = _grind_after_corrections(step_m, noise_m, 3)
+    (rep,) = analyze(t, x).reps
+    assert abs(rep.concentric_start_s - start) < 0.05
+    assert abs(rep.mean_velocity_m_s - mv) / mv < 0.03
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_noisy_encoder_s_hold_after_a_correction_starts_the_rise(seed):
     """A 0.45 mm encoder with 0.15 mm of noise reads a still bar on three levels (two steps apart),

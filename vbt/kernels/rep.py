@@ -276,6 +276,30 @@ def _last_still_run(x, xf, ib, ip, settle, n_still, tol, above, drift_tol):
 
 
 @njit(cache=True)
+def _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol):
+    """The end of the hold after a correction at the bottom ``ib`` (see _last_still_run), -1 if none:
+    a still run of SETTLE_STILL_S within ``settle`` of it and clearly above it, else a long one."""
+    run_end = _last_still_run(x, xf, ib, ip, settle, int(SETTLE_STILL_S * fs), hold_tol,
+                              max(3.0 * tol_floor_m, SETTLE_MIN_M), drift_tol)
+    if run_end < 0:
+        # A long hold after a correction is unambiguous, however small the correction (a 3-4 mm
+        # dip and back at 1 mm per count) and however short the phase around the peak (a grind
+        # with a hold mid-rise): the rise starts after it.
+        run_end = _last_still_run(x, xf, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs), hold_tol, tol_floor_m,
+                                  drift_tol)
+    return run_end
+
+
+@njit(cache=True)
+def _level_start(x, j, lo, tol):
+    """The first sample, back from ``j`` (not before ``lo``), of the run within ``tol`` of x[j]."""
+    k = j
+    while k > lo and abs(x[k - 1] - x[j]) <= tol:
+        k -= 1
+    return k
+
+
+@njit(cache=True)
 def _fit_end(t, x, lo, hi, first_right, shape_passes, two_term, coef, times, exps):
     """One end of a rep: the three-piece fit of samples lo..hi-1, with exponents chosen by the data
     (and, if ``two_term``, the onset's or arrival's second term; an arrival's exponent is then
@@ -579,18 +603,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         dev[j] = abs(x[bottom + j + 1] - x[bottom + j])
     sd_white = 1.4826 * median_of(dev[:nr - 1]) / math.sqrt(2.0) if nr > 1 else 0.0
     drift_tol = max(HOLD_DRIFT_FLOOR * tol_floor_m, HOLD_DRIFT_SD * sd_white)
-    run_end = _last_still_run(x, xf, ib, ip, settle, int(SETTLE_STILL_S * fs), hold_tol,
-                              max(3.0 * tol_floor_m, SETTLE_MIN_M), drift_tol)
-    if run_end < 0:
-        # A long hold after a correction is unambiguous, however small the correction (a 3-4 mm
-        # dip and back at 1 mm per count) and however short the phase around the peak (a grind
-        # with a hold mid-rise): the rise starts after it.
-        run_end = _last_still_run(x, xf, ib, ip, SETTLE_MAX_M, int(SETTLE_LONG_S * fs), hold_tol, tol_floor_m,
-                                  drift_tol)
+    run_end = _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
     if run_end > 0:
-        k = run_end
-        while k > ib and abs(x[k - 1] - x[run_end]) <= tol_floor_m:
-            k -= 1
+        k = _level_start(x, run_end, ib, tol_floor_m)
         ib = k
         left, right = _window_below(x, run_end, k, ip, h)
         left = k
@@ -801,6 +816,17 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             if x[j] < x[ib2]:
                 ib2 = j
         l3, r3 = _window_below(x, ib2, js, it, h)
+        # ... and, as above, after a hold that follows that stretch's low, when the first fits
+        # started above that low (on the hold after the dip, which they took for part of the rise;
+        # or after an earlier correction): not at a still bottom's reading
+        run2 = -1
+        if x0_fit - x[ib2] > tol_floor_m and ib2 < ip:
+            run2 = _hold_after(x, xf, ib2, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
+        if run2 > 0:
+            k2 = _level_start(x, run2, ib2, tol_floor_m)
+            ib2 = k2
+            l3, r3 = _window_below(x, run2, k2, it, h)
+            l3 = k2
         if r3 - l3 >= 4:
             _fit_end(t, x, l3, r3 + 1, YES, shape_passes, NO, coef, times, exps)
             t0 = times[1]
