@@ -291,12 +291,15 @@ def _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol):
 
 
 @njit(cache=True)
-def _level_start(x, j, lo, tol):
-    """The first sample, back from ``j`` (not before ``lo``), of the run within ``tol`` of x[j]."""
-    k = j
-    while k > lo and abs(x[k - 1] - x[j]) <= tol:
+def _window_after_hold(x, run_end, lo, hi_limit, h, tol):
+    """(k, left, right): k the first sample, back from the hold's end ``run_end`` (not before
+    ``lo``), within ``tol`` of its reading, where the rise's start is looked for; the start's fit
+    window runs from k to where the bar is ``h`` above the hold (_window_below, up to ``hi_limit``)."""
+    k = run_end
+    while k > lo and abs(x[k - 1] - x[run_end]) <= tol:
         k -= 1
-    return k
+    right = _window_below(x, run_end, k, hi_limit, h)[1]
+    return k, k, right
 
 
 @njit(cache=True)
@@ -605,10 +608,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     drift_tol = max(HOLD_DRIFT_FLOOR * tol_floor_m, HOLD_DRIFT_SD * sd_white)
     run_end = _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
     if run_end > 0:
-        k = _level_start(x, run_end, ib, tol_floor_m)
-        ib = k
-        left, right = _window_below(x, run_end, k, ip, h)
-        left = k
+        ib, left, right = _window_after_hold(x, run_end, ib, ip, h, tol_floor_m)
     else:
         left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
@@ -823,10 +823,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if x0_fit - x[ib2] > tol_floor_m and ib2 < ip:
             run2 = _hold_after(x, xf, ib2, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
         if run2 > 0:
-            k2 = _level_start(x, run2, ib2, tol_floor_m)
-            ib2 = k2
-            l3, r3 = _window_below(x, run2, k2, it, h)
-            l3 = k2
+            ib2, l3, r3 = _window_after_hold(x, run2, ib2, it, h, tol_floor_m)
         if r3 - l3 >= 4:
             _fit_end(t, x, l3, r3 + 1, YES, shape_passes, NO, coef, times, exps)
             t0 = times[1]
