@@ -292,14 +292,13 @@ def _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol):
 
 @njit(cache=True)
 def _window_after_hold(x, run_end, lo, hi_limit, h, tol):
-    """(k, left, right): k the first sample, back from the hold's end ``run_end`` (not before
-    ``lo``), within ``tol`` of its reading, where the rise's start is looked for; the start's fit
-    window runs from k to where the bar is ``h`` above the hold (_window_below, up to ``hi_limit``)."""
+    """(k, right): the start's fit window after a hold that ends at ``run_end``. It runs from k, the
+    first sample back from ``run_end`` (not before ``lo``) within ``tol`` of its reading, to where
+    the bar is ``h`` above the hold (_window_below, up to ``hi_limit``)."""
     k = run_end
     while k > lo and abs(x[k - 1] - x[run_end]) <= tol:
         k -= 1
-    right = _window_below(x, run_end, k, hi_limit, h)[1]
-    return k, k, right
+    return k, _window_below(x, run_end, k, hi_limit, h)[1]
 
 
 @njit(cache=True)
@@ -608,7 +607,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     drift_tol = max(HOLD_DRIFT_FLOOR * tol_floor_m, HOLD_DRIFT_SD * sd_white)
     run_end = _hold_after(x, xf, ib, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
     if run_end > 0:
-        ib, left, right = _window_after_hold(x, run_end, ib, ip, h, tol_floor_m)
+        ib, right = _window_after_hold(x, run_end, ib, ip, h, tol_floor_m)
+        left = ib
     else:
         left, right = _window_below(x, ib, max(0, ib - side), ip, h)
     times = np.empty(2)
@@ -766,8 +766,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # a few ms; a gentle onset leaves tens of ms open).
             # Never below SHAPE_UNC_SAMPLES raw sample spacings: a 50-100 Hz sensor's ends are no
             # sharper than its samples, and its shape fit corrects them by more than the branches say.
-            unc0 = max(_branch_time(sig, c_on, p_on), SHAPE_UNC_SAMPLES * raw_dt) if c_on > 0.0 else 1.0
-            unc1 = max(_branch_time(sig, c_arr, p_arr), SHAPE_UNC_SAMPLES * raw_dt) if c_arr > 0.0 else 1.0
+            unc0 = max(_branch_time(sig, c_on, p_on), SHAPE_UNC_SAMPLES * raw_dt)
+            unc1 = max(_branch_time(sig, c_arr, p_arr), SHAPE_UNC_SAMPLES * raw_dt)
             shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             # Each limit is a band, not a line: the refinement's share falls from all to none
@@ -823,7 +823,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
         if x0_fit - x[ib2] > tol_floor_m and ib2 < ip:
             run2 = _hold_after(x, xf, ib2, ip, settle, fs, hold_tol, tol_floor_m, drift_tol)
         if run2 > 0:
-            ib2, l3, r3 = _window_after_hold(x, run2, ib2, it, h, tol_floor_m)
+            ib2, r3 = _window_after_hold(x, run2, ib2, it, h, tol_floor_m)
+            l3 = ib2
         if r3 - l3 >= 4:
             _fit_end(t, x, l3, r3 + 1, YES, shape_passes, NO, coef, times, exps)
             t0 = times[1]
