@@ -72,3 +72,41 @@ def test_a_cut_set_is_scored(capsys):
     assert s["exact_reps"] == 1 and s["exact_marked"] == 0
     bench_families.print_cut([s], ["bounce"], ["fine"])
     assert "bounce    fine           1      1/1" in capsys.readouterr().out
+
+
+class _Braking:
+    """A rise from rest: +8 m/s^2 for 0.25 s, 2 m/s for 0.2 s, then braking at ``brake`` m/s^2 to a stop."""
+
+    def __init__(self, brake):
+        self.a_up, self.t_up, self.t_flat, self.brake = 8.0, 0.25, 0.2, brake
+        self.vp = self.a_up * self.t_up
+        self.t_end = self.t_up + self.t_flat + self.vp / brake
+
+    def position(self, t):
+        import numpy as np
+
+        t = np.asarray(t, dtype=float)
+        up = 0.5 * self.a_up * np.minimum(t, self.t_up) ** 2
+        flat = self.vp * np.clip(t - self.t_up, 0.0, self.t_flat)
+        s = np.clip(t - self.t_up - self.t_flat, 0.0, None)
+        return up + flat + self.vp * s - 0.5 * self.brake * s**2
+
+
+def _braking_set(brake):
+    from types import SimpleNamespace
+
+    tl = _Braking(brake)
+    rom = float(tl.position([tl.t_end])[0])
+    tr = TrueRep(1, 0.0, tl.t_end, rom / tl.t_end, rom / tl.t_end, tl.vp, rom, tl.t_up, tl.t_end, 1.0, 0.0)
+    return SimpleNamespace(timeline=tl), tr
+
+
+def test_the_mpv_spread_flags_braking_at_g_and_not_braking_well_past_it():
+    sim, tr = _braking_set(9.81)  # braking at exactly g: the propulsive phase ends at the braking or never
+    spread = bench_families.mpv_spread(sim, tr, "forcevel")
+    assert abs(spread) > 0.1, spread  # MPV 1.44 (to the braking onset) against MV 1.31 (the whole phase)
+    sim, tr = _braking_set(20.0)  # braking at 2 g: both thresholds end it at the braking onset
+    assert abs(bench_families.mpv_spread(sim, tr, "forcevel")) < 0.005
+    sim, tr = _braking_set(5.0)  # braking at g/2: neither threshold ends it, MPV = MV
+    assert abs(bench_families.mpv_spread(sim, tr, "forcevel")) < 1e-9
+    assert bench_families.mpv_spread(sim, tr, "jump") == 0.0  # take-off, not a threshold
