@@ -42,10 +42,10 @@ def _expected(name):
 def _check(name, reps, stop_rep):
     exp = _expected(name)
     hand = exp["reps"]
-    tol = exp["mv_tolerance"]
     assert len(reps) == len(hand), f"{name}: {len(reps)} reps, by hand {len(hand)}"
+    tols = exp.get("mv_tolerance_per_rep", [exp["mv_tolerance"]] * len(hand))
     errors = []
-    for i, (got, want) in enumerate(zip(reps, hand), start=1):
+    for i, (got, want, tol) in enumerate(zip(reps, hand, tols), start=1):
         mv = got["mean_velocity_m_s"]
         rel = abs(mv - want["mean_velocity_m_s"]) / want["mean_velocity_m_s"]
         if rel > tol:
