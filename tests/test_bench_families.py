@@ -1,9 +1,13 @@
 """The per-family benchmark's scoring: reps are matched to truth by time overlap, so a missed or an
-extra rep does not shift the others, and the stop rep is compared through that matching."""
+extra rep does not shift the others, and the stop rep is compared through that matching; the MPV
+diagnosis tells the reps whose true MPV hinges on the exact -g threshold."""
 
 import json
 import os
 import sys
+from types import SimpleNamespace
+
+import numpy as np
 
 from vbt.results import Rep
 from vbt.simulate import TrueRep
@@ -83,8 +87,6 @@ class _Braking:
         self.t_end = self.t_up + self.t_flat + self.vp / brake
 
     def position(self, t):
-        import numpy as np
-
         t = np.asarray(t, dtype=float)
         up = 0.5 * self.a_up * np.minimum(t, self.t_up) ** 2
         flat = self.vp * np.clip(t - self.t_up, 0.0, self.t_flat)
@@ -93,8 +95,6 @@ class _Braking:
 
 
 def _braking_set(brake):
-    from types import SimpleNamespace
-
     tl = _Braking(brake)
     rom = float(tl.position([tl.t_end])[0])
     tr = TrueRep(1, 0.0, tl.t_end, rom / tl.t_end, rom / tl.t_end, tl.vp, rom, tl.t_up, tl.t_end, 1.0, 0.0)
