@@ -471,6 +471,37 @@ def test_a_slow_sensor_on_its_own_clock_is_read_at_its_own_times(period):
     assert np.allclose(got, want, rtol=0.01)
 
 
+@pytest.mark.parametrize("period_ms,logger_hz,jitter", [(10.3, 132.0, 0.0), (10.0, 144.0, 0.0), (10.3, 120.0, 0.2)])
+def test_a_sensor_logged_less_than_twice_per_update_is_read_at_its_own_times(period_ms, logger_hz, jitter):
+    """A ~100 Hz sensor on its own clock, logged at 120-144 Hz (some loggers write at a screen's rate),
+    the logger's times jittered by up to ``jitter`` of its interval: the reading changes on most
+    samples and stays on some while the bar moves fast. Read back: one sample per update, at the
+    update's time within 0.3 ms, each with the reading it took; the reps as the sensor's own stream
+    gives them. Left as it is, a held reading between two fast moves is a kink the peak velocity sees."""
+    from vbt.motions import simulate_family
+
+    sim = simulate_family("forcevel", 100001, "fine")
+    rng = np.random.default_rng(7)
+    t_log = np.arange(0.0, sim.t_s[-1], 1.0 / logger_hz)
+    t_log = np.sort(t_log + rng.uniform(-jitter, jitter, t_log.size) / logger_hz)
+    u = np.arange(0.0, t_log[-1], period_ms / 1000.0)  # the sensor's own update times
+    reading = np.round(sim.timeline.position(u) / 0.0002) * 0.0002
+    held = reading[np.searchsorted(u, t_log, side="right") - 1]
+    t, x, k = collapse_held(t_log, held)
+    assert k == pytest.approx(period_ms / 1000.0 * logger_hz, rel=0.01)
+    j = np.clip(np.searchsorted(u, t), 1, u.size - 1)
+    nearest = np.where(np.abs(u[j] - t) < np.abs(u[j - 1] - t), j, j - 1)
+    assert np.max(np.abs(t - u[nearest])) < 0.0003
+    assert np.array_equal(x, reading[nearest])
+    assert u.size - t.size <= 0.02 * u.size  # a jittery logger's long intervals hide a few; so do the ends
+    got = analyze(t, x)
+    want = analyze(u, reading)
+    assert len(got.reps) == len(want.reps) == len(sim.truth)
+    for a, b in zip(got.reps, want.reps):
+        assert a.mean_velocity_m_s == pytest.approx(b.mean_velocity_m_s, rel=0.01)
+        assert a.peak_velocity_m_s == pytest.approx(b.peak_velocity_m_s, rel=0.02)
+
+
 def test_a_clock_time_column_with_a_bad_row_names_it_and_inches_come_by_option(tmp_path):
     t, x = _reference_set()
     rows = [f"{_clock(36000.0 + a)},{b:.6f}" for a, b in zip(t, x)]

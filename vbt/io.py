@@ -683,12 +683,24 @@ def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -
 # shows that pattern; HELD_MIN_CHANGES changes, HELD_SHARE of them on one phase, are asked for.
 # A sensor on its own clock (a 97 Hz sensor logged at 1 kHz) changes on every phase in turn: it is
 # read by :func:`_collapse_drifting` (bench_families.py --held-drift 10.3: MV p95 0.046 -> 0.017 on
-# the 'fine' sensors, 0.046 -> 0.028 at 1 mm).
+# the 'fine' sensors, 0.046 -> 0.028 at 1 mm). One that updates less than twice per sample (the same
+# sensor logged at 105-190 Hz) is read by :func:`_collapse_under_two` (--held-drift 10.3 --kind csv: PV
+# p95 0.30 -> 0.048 m/s, MV 0.032 -> 0.022).
 HELD_MAX_PERIOD = 50
 HELD_MIN_CHANGES = 200
 HELD_SHARE = 0.99
 HELD_RUN = 8  # a drifting sensor's runs of one-update gaps are checked this many at a time
 HELD_STRETCH_BREAK = 3  # ... and its update times fitted on stretches without a longer pause
+HELD_UNDER_TWO_STEPS = 4.0  # a sample between fast moves (under two samples per update): both neighbours'
+HELD_UNDER_TWO_FAST_M = 0.002  # ... changes this many smallest changes, and this far (m), the same way
+HELD_UNDER_TWO_MIN = 20  # ... at least this many of them held
+HELD_UNDER_TWO_SHARE = 0.02  # ... and this share of them
+HELD_CLOCK_SPAN = 0.02  # the sensor's period is sought within this share of the changes' mean gap
+HELD_CLOCK_WINDOW_S = 3.0  # ... first over the changes of this long a stretch
+HELD_CLOCK_MAX_TIMES = 5000  # ... then over at most this many changes of the whole recording
+HELD_CLOCK_TOL = 0.1  # an update may lie this share of a period outside its change's two samples
+HELD_CLOCK_OUTSIDE = 0.005  # the phase may leave this share of the changes' updates outside them
+HELD_CLOCK_MISS = 0.05  # held samples (a noisy reading repeats by chance) the clock may put an update at
 
 
 def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -697,10 +709,13 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     of samples (:func:`_collapse_drifting`); else the recording as it is and k = 1."""
     changed = x[1:] != x[:-1]
     n_changes = int(np.count_nonzero(changed))
-    # two changes on consecutive samples lie on different phases of any period: a moving bar on a
-    # noisy or fine sensor makes them all the time, and then no period can hold 99 % (one pass)
-    if n_changes < HELD_MIN_CHANGES or np.count_nonzero(changed[1:] & changed[:-1]) > (1.0 - HELD_SHARE) * n_changes:
+    if n_changes < HELD_MIN_CHANGES:
         return t, x, 1
+    # two changes on consecutive samples lie on different phases of any period: a moving bar on a
+    # noisy or fine sensor makes them all the time, and then no period can hold 99 % (one pass); so
+    # does a sensor updating less than twice per sample (:func:`_collapse_under_two`)
+    if np.count_nonzero(changed[1:] & changed[:-1]) > (1.0 - HELD_SHARE) * n_changes:
+        return _collapse_under_two(t, x)
     changes = np.flatnonzero(changed) + 1
     gaps = np.diff(changes)
     common = int(np.argmax(np.bincount(np.minimum(gaps, HELD_MAX_PERIOD + 1))))  # the period or a multiple
@@ -713,6 +728,128 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
             keep = np.arange(phase, x.size, k)
             return t[keep], x[keep], k
     return _collapse_drifting(t, x, changes, gaps)
+
+
+def _collapse_under_two(t: np.ndarray, x: np.ndarray):
+    """A sensor updating less than twice as fast as the file is written (a 97 Hz sensor logged at
+    105-190 Hz: a period of 1-2 samples) changes reading on most samples, so neither a phase nor the
+    gaps between changes show it. But on some samples its reading stays while the bar moves fast
+    either side (both neighbours' changes the same way, at least HELD_UNDER_TWO_STEPS of the smallest
+    change and HELD_UNDER_TWO_FAST_M): the bar cannot stop for one sample between two such moves, and
+    no noise repeats a reading so far. With HELD_UNDER_TWO_MIN such samples, HELD_UNDER_TWO_SHARE of
+    those fast samples, the sensor's own clock is sought (:func:`_update_clock`); where it is found
+    and leaves those held samples without an update, the recording is read as the sensor's stream:
+    one sample per update at the update's time, with the reading it took. (t, x, period in samples),
+    or the recording as it is and 1."""
+    d = np.diff(x)
+    moved = np.abs(d[d != 0.0])
+    if moved.size < HELD_MIN_CHANGES:
+        return t, x, 1
+    fast = max(HELD_UNDER_TWO_STEPS * float(moved.min()), HELD_UNDER_TWO_FAST_M)
+    before, mid, after = d[:-2], d[1:-1], d[2:]
+    through = (np.abs(before) >= fast) & (np.abs(after) >= fast) & (np.sign(before) == np.sign(after))
+    held = through & (mid == 0.0)
+    n_held = int(np.count_nonzero(held))
+    if n_held < HELD_UNDER_TWO_MIN or n_held < HELD_UNDER_TWO_SHARE * int(np.count_nonzero(through)):
+        return t, x, 1
+    changes = np.flatnonzero(d != 0.0) + 1
+    big = np.abs(d[changes - 1]) >= fast
+    one = big[:-1] & big[1:] & (np.diff(changes) <= 2)  # two fast changes in a row: one update apart
+    if np.count_nonzero(one) < HELD_UNDER_TWO_MIN:
+        return t, x, 1
+    mids = 0.5 * (t[changes - 1] + t[changes])
+    clock = _update_clock(t, changes, float(np.mean(np.diff(mids)[one])))
+    if clock is None:
+        return t, x, 1
+    phase, period = clock
+    # no update between a held sample and the one before it (a few readings repeat by chance: noise)
+    h = np.flatnonzero(held) + 2
+    k = np.floor((t[h] - phase) / period)
+    if np.count_nonzero(phase + k * period > t[h - 1] + HELD_CLOCK_TOL * period) > HELD_CLOCK_MISS * h.size:
+        return t, x, 1
+    # Each update's reading: that of the change it made (each change's update is placed by its two
+    # samples, which a clock a few microseconds off does not move), else the last one before (the
+    # reading stayed); an update that no sample follows before the next one is not seen, and left out.
+    first = int(np.ceil((t[0] - phase) / period))
+    at = phase + np.arange(first, int(np.floor((t[-1] - phase) / period)) + 1) * period
+    n = _nearest_updates(t[changes - 1], t[changes], phase, period)[0].astype(np.int64) - first
+    inside = (n >= 0) & (n < at.size)
+    made = np.full(at.size, -1, dtype=np.int64)
+    made[n[inside]] = changes[inside]
+    # (an update without a change is kept where a sample clearly follows it before the next update;
+    # one a sample barely follows may really come just after it, unseen, and hold the next reading)
+    i = np.searchsorted(t, at + HELD_CLOCK_TOL * period, side="left")
+    seen = (made >= 0) | np.concatenate((i[:-1] < np.searchsorted(t, at[1:], side="left"), [False]))
+    last = np.maximum.accumulate(np.where(made >= 0, np.arange(at.size), -1))
+    reading = np.where(last >= 0, x[np.maximum(made[np.maximum(last, 0)], 0)], x[0])
+    return at[seen], reading[seen], period / float(np.median(np.diff(t)))
+
+
+def _update_clock(t: np.ndarray, changes: np.ndarray, period0: float):
+    """(phase, period) in seconds of a sensor's updates phase + i * period, from the samples where its
+    reading changes (each shows the last update since the sample before it), or None.
+
+    The period: the one about whose multiples the midpoints of those sample pairs gather most tightly
+    (each lies within half a sample of its update), within HELD_CLOCK_SPAN of ``period0``, first over
+    the HELD_CLOCK_WINDOW_S holding the most changes, then over all of them near it (at most
+    HELD_CLOCK_MAX_TIMES), each on a grid that drifts a twentieth of a period over the span searched.
+    Then each change takes its update (the last one between its two samples, or the nearest), and a
+    line through them gives period and phase; the midpoints lean early where a jittery logger's longer
+    interval holds two updates (its change shows the later one), so the phase is last set where the
+    updates fall between their two samples for all but HELD_CLOCK_OUTSIDE of the changes. None when
+    more than 1 - HELD_SHARE of the changes then find no update within HELD_CLOCK_TOL of a period of
+    their two samples, or share one."""
+    mid = 0.5 * (t[changes - 1] + t[changes])
+    tm = mid - mid[0]
+    span = float(tm[-1])
+    if not span > 0.0:
+        return None
+    w = min(span, HELD_CLOCK_WINDOW_S)
+    j0 = int(np.argmax(np.searchsorted(tm, tm + w) - np.arange(tm.size)))
+    sub = tm[j0:np.searchsorted(tm, tm[j0] + w)] - tm[j0]
+    period = _gather(sub, period0 * (1.0 - HELD_CLOCK_SPAN), period0 * (1.0 + HELD_CLOCK_SPAN),
+                     0.05 * period0 * period0 / max(w, period0))
+    reach = 2.0 * period * period / max(w, period)
+    period = _gather(tm[::max(1, tm.size // HELD_CLOCK_MAX_TIMES)], period - reach, period + reach,
+                     0.05 * period * period / span)
+    phase = mid[0] + period * float(np.angle(np.mean(np.exp(2j * np.pi * tm / period)))) / (2.0 * np.pi)
+    a, b = t[changes - 1], t[changes]
+    for _ in range(4):
+        n, _off = _nearest_updates(a, b, phase, period)
+        period, phase = np.polyfit(n, mid, 1)
+    n, off = _nearest_updates(a, b, phase, period)
+    lo = float(np.quantile(a - n * period, 1.0 - HELD_CLOCK_OUTSIDE))
+    hi = float(np.quantile(b - n * period, HELD_CLOCK_OUTSIDE))
+    if lo < hi:
+        phase = 0.5 * (lo + hi)
+        n, off = _nearest_updates(a, b, phase, period)
+    bad = (off > HELD_CLOCK_TOL * period) | np.concatenate(([False], np.diff(n) < 1))
+    if np.count_nonzero(bad) > (1.0 - HELD_SHARE) * changes.size:
+        return None
+    return float(phase), float(period)
+
+
+def _gather(tm: np.ndarray, lo: float, hi: float, step: float) -> float:
+    """The period in [lo, hi] (every ``step``) about whose multiples the times ``tm`` gather most
+    tightly: the largest mean resultant length of their phases."""
+    grid = lo + step * np.arange(int((hi - lo) / step) + 1)
+    best_r, best_p = -1.0, lo
+    for chunk in np.array_split(grid, grid.size * tm.size // 2_000_000 + 1):
+        r = np.abs(np.exp(2j * np.pi * tm[None, :] / chunk[:, None]).mean(axis=1))
+        j = int(np.argmax(r))
+        if r[j] > best_r:
+            best_r, best_p = float(r[j]), float(chunk[j])
+    return best_p
+
+
+def _nearest_updates(a: np.ndarray, b: np.ndarray, phase: float, period: float):
+    """Each change's update number: the last update in (a, b] (its sample and the one before), else
+    the nearer one either side; and how far outside (a, b] it lies (0 inside)."""
+    k = np.floor((b - phase) / period)
+    before = a - (phase + k * period)  # > 0: the last update at or before b comes before a
+    after = phase + (k + 1) * period - b
+    k = np.where((before > 0.0) & (after < before), k + 1, k)
+    return k, np.where(before > 0.0, np.minimum(before, after), 0.0)
 
 
 def _collapse_drifting(t: np.ndarray, x: np.ndarray, changes: np.ndarray, gaps: np.ndarray):
