@@ -459,7 +459,7 @@ def test_a_slow_sensor_on_its_own_clock_is_read_at_its_own_times(period):
     held = reading[np.searchsorted(u, t_log + 1e-12, side="right") - 1]
     t, x, k = collapse_held(t_log, held)
     assert k == pytest.approx(period, abs=0.01)
-    assert abs(t.size - u.size) <= 1
+    assert abs(t.size - u.size) <= 2  # (an update at either end, with the bar still, may be left out)
     j = np.clip(np.searchsorted(u, t), 1, u.size - 1)
     nearest = np.where(np.abs(u[j] - t) < np.abs(u[j - 1] - t), j, j - 1)
     moving = np.flatnonzero(np.diff(x, prepend=x[0]) != 0.0)  # where a new reading appears
@@ -471,13 +471,16 @@ def test_a_slow_sensor_on_its_own_clock_is_read_at_its_own_times(period):
     assert np.allclose(got, want, rtol=0.01)
 
 
-@pytest.mark.parametrize("period_ms,logger_hz,jitter", [(10.3, 132.0, 0.0), (10.0, 144.0, 0.0), (10.3, 120.0, 0.2)])
-def test_a_sensor_logged_less_than_twice_per_update_is_read_at_its_own_times(period_ms, logger_hz, jitter):
-    """A ~100 Hz sensor on its own clock, logged at 120-144 Hz (some loggers write at a screen's rate),
-    the logger's times jittered by up to ``jitter`` of its interval: the reading changes on most
-    samples and stays on some while the bar moves fast. Read back: one sample per update, at the
-    update's time within 0.3 ms, each with the reading it took; the reps as the sensor's own stream
-    gives them. Left as it is, a held reading between two fast moves is a kink the peak velocity sees."""
+@pytest.mark.parametrize("period_ms,logger_hz,jitter", [(10.3, 132.0, 0.0), (10.0, 144.0, 0.0), (10.3, 120.0, 0.2),
+                                                      (10.3, 250.0, 0.25)])
+def test_a_sensor_on_its_own_clock_under_a_fast_or_jittery_logger_is_read_at_its_own_times(period_ms, logger_hz,
+                                                                                             jitter):
+    """A ~100 Hz sensor on its own clock, logged at 120-144 Hz (some loggers write at a screen's rate:
+    the reading changes on most samples and stays on some while the bar moves fast), or at 250 Hz with
+    the logger's times jittered by a quarter of its interval (its gaps fit no steady clock in samples).
+    Read back: one sample per update, at the update's time within 0.3 ms, each with the reading it took;
+    the reps as the sensor's own stream gives them. Left as it is, a held reading between two fast moves
+    is a kink the peak velocity sees."""
     from vbt.motions import simulate_family
 
     sim = simulate_family("forcevel", 100001, "fine")

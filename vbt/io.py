@@ -684,22 +684,22 @@ def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -
 # A sensor on its own clock (a 97 Hz sensor logged at 1 kHz) changes on every phase in turn: it is
 # read by :func:`_collapse_drifting` (bench_families.py --held-drift 10.3: MV p95 0.046 -> 0.017 on
 # the 'fine' sensors, 0.046 -> 0.028 at 1 mm). One that updates less than twice per sample (the same
-# sensor logged at 105-190 Hz) is read by :func:`_collapse_under_two` (--held-drift 10.3 --kind csv: PV
-# p95 0.30 -> 0.048 m/s, MV 0.032 -> 0.022).
+# sensor logged at 105-190 Hz), or whose logger's times jitter, is read by :func:`_collapse_on_clock`.
 HELD_MAX_PERIOD = 50
 HELD_MIN_CHANGES = 200
 HELD_SHARE = 0.99
 HELD_RUN = 8  # a drifting sensor's runs of one-update gaps are checked this many at a time
 HELD_STRETCH_BREAK = 3  # ... and its update times fitted on stretches without a longer pause
-HELD_UNDER_TWO_STEPS = 4.0  # a sample between fast moves (under two samples per update): both neighbours'
-HELD_UNDER_TWO_FAST_M = 0.002  # ... changes this many smallest changes, and this far (m), the same way
-HELD_UNDER_TWO_MIN = 20  # ... at least this many of them held
-HELD_UNDER_TWO_SHARE = 0.02  # ... and this share of them
-HELD_CLOCK_SPAN = 0.02  # the sensor's period is sought within this share of the changes' mean gap
+HELD_FAST_STEPS = 4.0  # a reading held between two fast moves: both changes this many smallest changes,
+HELD_FAST_M = 0.002  # ... and this far (m), the same way
+HELD_FAST_MIN = 20  # ... at least this many such pairs held
+HELD_FAST_SHARE = 0.02  # ... and this share of the pairs of fast changes in a row
+HELD_CLOCK_SPAN = 0.04  # the sensor's period is sought within this share of the changes' mean gap
 HELD_CLOCK_WINDOW_S = 3.0  # ... first over the changes of this long a stretch
 HELD_CLOCK_MAX_TIMES = 5000  # ... then over at most this many changes of the whole recording
 HELD_CLOCK_TOL = 0.1  # an update may lie this share of a period outside its change's two samples
 HELD_CLOCK_OUTSIDE = 0.005  # the phase may leave this share of the changes' updates outside them
+HELD_JITTER = 0.02  # a logger whose sample intervals scatter by more than this share of their median jitters
 HELD_CLOCK_MISS = 0.05  # held samples (a noisy reading repeats by chance) the clock may put an update at
 
 
@@ -713,9 +713,9 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         return t, x, 1
     # two changes on consecutive samples lie on different phases of any period: a moving bar on a
     # noisy or fine sensor makes them all the time, and then no period can hold 99 % (one pass); so
-    # does a sensor updating less than twice per sample (:func:`_collapse_under_two`)
+    # does a sensor updating less than twice per sample (:func:`_collapse_on_clock`)
     if np.count_nonzero(changed[1:] & changed[:-1]) > (1.0 - HELD_SHARE) * n_changes:
-        return _collapse_under_two(t, x)
+        return _collapse_on_clock(t, x)
     changes = np.flatnonzero(changed) + 1
     gaps = np.diff(changes)
     common = int(np.argmax(np.bincount(np.minimum(gaps, HELD_MAX_PERIOD + 1))))  # the period or a multiple
@@ -727,43 +727,53 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         if counts[phase] >= HELD_SHARE * changes.size:
             keep = np.arange(phase, x.size, k)
             return t[keep], x[keep], k
-    return _collapse_drifting(t, x, changes, gaps)
+    # A drifting sensor: on the lines fitted to its changes, which count in samples, where the logger's
+    # samples come evenly; where they jitter (samples unequal in time), on its own clock in time first.
+    dt = np.diff(t)
+    if float(np.std(dt)) > HELD_JITTER * float(np.median(dt)):
+        clocked = _collapse_on_clock(t, x)
+        if clocked[2] != 1:
+            return clocked
+    drifting = _collapse_drifting(t, x, changes, gaps)
+    return drifting if drifting[2] != 1 else _collapse_on_clock(t, x)
 
 
-def _collapse_under_two(t: np.ndarray, x: np.ndarray):
-    """A sensor updating less than twice as fast as the file is written (a 97 Hz sensor logged at
-    105-190 Hz: a period of 1-2 samples) changes reading on most samples, so neither a phase nor the
-    gaps between changes show it. But on some samples its reading stays while the bar moves fast
-    either side (both neighbours' changes the same way, at least HELD_UNDER_TWO_STEPS of the smallest
-    change and HELD_UNDER_TWO_FAST_M): the bar cannot stop for one sample between two such moves, and
-    no noise repeats a reading so far. With HELD_UNDER_TWO_MIN such samples, HELD_UNDER_TWO_SHARE of
-    those fast samples, the sensor's own clock is sought (:func:`_update_clock`); where it is found
-    and leaves those held samples without an update, the recording is read as the sensor's stream:
-    one sample per update at the update's time, with the reading it took. (t, x, period in samples),
-    or the recording as it is and 1."""
+def _collapse_on_clock(t: np.ndarray, x: np.ndarray):
+    """A sensor on its own clock, drifting against the logger's samples: whether it updates less than
+    twice per sample (a 97 Hz sensor logged at 105-190 Hz changes reading on most samples, so neither a
+    phase nor the gaps between changes show it) or more slowly (then the logger's jittering timestamps
+    can leave its gaps on no steady clock in samples, which :func:`_collapse_drifting` asks for), while
+    the bar moves fast its reading stays for a sample or more between two changes of the same sign, each
+    at least HELD_FAST_STEPS of the smallest change and HELD_FAST_M: the bar cannot stop between two such
+    moves, and no noise repeats a reading so far. With
+    HELD_FAST_MIN such pairs, HELD_FAST_SHARE of the pairs of fast changes in a row, the sensor's own
+    clock is sought (:func:`_update_clock`), starting from the pairs' mean spacing; where it is found and
+    puts no update inside those held readings, the recording is read as the sensor's stream: one sample
+    per update at the update's time, with the reading it took. (t, x, period in samples), or the
+    recording as it is and 1."""
     d = np.diff(x)
     moved = np.abs(d[d != 0.0])
     if moved.size < HELD_MIN_CHANGES:
         return t, x, 1
-    fast = max(HELD_UNDER_TWO_STEPS * float(moved.min()), HELD_UNDER_TWO_FAST_M)
-    before, mid, after = d[:-2], d[1:-1], d[2:]
-    through = (np.abs(before) >= fast) & (np.abs(after) >= fast) & (np.sign(before) == np.sign(after))
-    held = through & (mid == 0.0)
-    n_held = int(np.count_nonzero(held))
-    if n_held < HELD_UNDER_TWO_MIN or n_held < HELD_UNDER_TWO_SHARE * int(np.count_nonzero(through)):
-        return t, x, 1
+    fast = max(HELD_FAST_STEPS * float(moved.min()), HELD_FAST_M)
     changes = np.flatnonzero(d != 0.0) + 1
-    big = np.abs(d[changes - 1]) >= fast
-    one = big[:-1] & big[1:] & (np.diff(changes) <= 2)  # two fast changes in a row: one update apart
-    if np.count_nonzero(one) < HELD_UNDER_TWO_MIN:
+    step = d[changes - 1]
+    pair = (np.abs(step[:-1]) >= fast) & (np.abs(step[1:]) >= fast) & (np.sign(step[:-1]) == np.sign(step[1:]))
+    gaps = np.diff(changes)
+    held_pair = pair & (gaps >= 2)
+    n_held = int(np.count_nonzero(held_pair))
+    if n_held < HELD_FAST_MIN or n_held < HELD_FAST_SHARE * int(np.count_nonzero(pair)):
         return t, x, 1
     mids = 0.5 * (t[changes - 1] + t[changes])
-    clock = _update_clock(t, changes, float(np.mean(np.diff(mids)[one])))
+    # (in fast motion each update changes the reading: fast changes in a row are one update apart)
+    clock = _update_clock(t, changes, float(np.mean(np.diff(mids)[pair])))
     if clock is None:
         return t, x, 1
     phase, period = clock
-    # no update between a held sample and the one before it (a few readings repeat by chance: noise)
-    h = np.flatnonzero(held) + 2
+    # no update inside a held reading (between a held sample and the one before it); a few readings of a
+    # noisy sensor repeat by chance
+    j = np.flatnonzero(held_pair)
+    h = np.concatenate([np.arange(changes[i] + 1, changes[i + 1]) for i in j])
     k = np.floor((t[h] - phase) / period)
     if np.count_nonzero(phase + k * period > t[h - 1] + HELD_CLOCK_TOL * period) > HELD_CLOCK_MISS * h.size:
         return t, x, 1
@@ -779,7 +789,7 @@ def _collapse_under_two(t: np.ndarray, x: np.ndarray):
     # (an update without a change is kept where a sample clearly follows it before the next update;
     # one a sample barely follows may really come just after it, unseen, and hold the next reading)
     i = np.searchsorted(t, at + HELD_CLOCK_TOL * period, side="left")
-    seen = (made >= 0) | np.concatenate((i[:-1] < np.searchsorted(t, at[1:], side="left"), [False]))
+    seen = (made >= 0) | np.concatenate((i[:-1] < np.searchsorted(t, at[1:], side="left"), [i[-1] < t.size]))
     last = np.maximum.accumulate(np.where(made >= 0, np.arange(at.size), -1))
     reading = np.where(last >= 0, x[np.maximum(made[np.maximum(last, 0)], 0)], x[0])
     return at[seen], reading[seen], period / float(np.median(np.diff(t)))
