@@ -660,7 +660,9 @@ def _with_units(t: np.ndarray, x: np.ndarray, lay: _Layout, units: str | None) -
         x = x * UNITS[units]
     t, x, held = collapse_held(t, x)
     if held > 1:
-        notes.append(f"positions change on only one sample in every {held:.3g} (a sensor read more slowly than the "
+        every = (f"on only one sample in every {held:.3g}" if held >= 2 else
+                 f"once every {held:.3g} samples, on the sensor's own clock")
+        notes.append(f"positions change {every} (a sensor read more slowly than the "
                      f"file was written): read at the sensor's own rate, {1.0 / float(np.median(np.diff(t))):.0f} Hz")
     x, sizes = remove_glitches(t, x)
     if sizes.size:
