@@ -708,7 +708,8 @@ HELD_CLOCK_MISS = 0.05  # held samples (a noisy reading repeats by chance) the c
 def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """(t, x, k): when the readings change only on every k-th sample (above), one sample per
     period, the one where each new reading appears; the same when the period is not a whole number
-    of samples (:func:`_collapse_drifting`); else the recording as it is and k = 1."""
+    of samples (:func:`_collapse_drifting`), or under two samples, or the logger's times jitter
+    (:func:`_collapse_on_clock`); else the recording as it is and k = 1."""
     changed = x[1:] != x[:-1]
     n_changes = int(np.count_nonzero(changed))
     if n_changes < HELD_MIN_CHANGES:
@@ -747,12 +748,11 @@ def _collapse_on_clock(t: np.ndarray, x: np.ndarray):
     can leave its gaps on no steady clock in samples, which :func:`_collapse_drifting` asks for), while
     the bar moves fast its reading stays for a sample or more between two changes of the same sign, each
     at least HELD_FAST_STEPS of the smallest change and HELD_FAST_M: the bar cannot stop between two such
-    moves, and no noise repeats a reading so far. With
-    HELD_FAST_MIN such pairs, HELD_FAST_SHARE of the pairs of fast changes in a row, the sensor's own
-    clock is sought (:func:`_update_clock`), starting from the pairs' mean spacing; where it is found and
-    puts no update inside those held readings, the recording is read as the sensor's stream: one sample
-    per update at the update's time, with the reading it took. (t, x, period in samples), or the
-    recording as it is and 1."""
+    moves, and no noise repeats a reading so far. With HELD_FAST_MIN such pairs, HELD_FAST_SHARE of the
+    pairs of fast changes in a row, the sensor's own clock is sought (:func:`_update_clock`), starting
+    from the pairs' mean spacing; where it is found and puts no update inside those held readings, the
+    recording is read as the sensor's stream: one sample per update at the update's time, with the
+    reading it took. (t, x, period in samples), or the recording as it is and 1."""
     d = np.diff(x)
     moved = np.abs(d[d != 0.0])
     if moved.size < HELD_MIN_CHANGES:
