@@ -345,11 +345,16 @@ def test_a_hole_in_the_samples_marks_its_rep_and_a_still_one_does_not(squat_csv,
     assert all(r["quality"] == "ok" for r in json.loads(vbt("analyze", str(ticks), "--json").stdout)["reps"])
 
 
-def test_a_slow_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_csv, tmp_path):
-    """A 97 Hz sensor written at 1 kHz (its updates drift across the logger's samples): said, and
-    read as the sensor's own stream."""
+@pytest.mark.parametrize("logger_hz,said", [
+    (1000.0, "positions change on only one sample in every 10.3 ("),
+    (132.0, "positions change once every 1.36 samples, on the sensor's own clock ("),
+])
+def test_a_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_csv, tmp_path, logger_hz, said):
+    """A 97 Hz sensor written at 1 kHz (its updates drift across the logger's samples) or at 132 Hz (under
+    two samples per update: a reading held now and then while the bar moves fast): said, and read as the
+    sensor's own stream."""
     _, sim = squat_csv
-    t = np.arange(0.0, sim.t_s[-1], 0.001)
+    t = np.arange(0.0, sim.t_s[-1], 1.0 / logger_hz)
     u = np.arange(0.0, t[-1], 0.0103)
     reading = np.round(np.interp(u, sim.t_s, sim.position_m) / 0.0005) * 0.0005
     held, own = tmp_path / "held.csv", tmp_path / "own.csv"
@@ -357,32 +362,13 @@ def test_a_slow_sensor_on_its_own_clock_is_said_and_read_at_its_own_times(squat_
     write_csv(own, u, reading)
     doc = json.loads(vbt("analyze", str(held), "--json").stdout)
     (note,) = doc["reading_notes"]
-    assert note.startswith("positions change on only one sample in every 10.3 (") and note.endswith("97 Hz")
+    assert note.startswith(said) and note.endswith("97 Hz")
     want = json.loads(vbt("analyze", str(own), "--json").stdout)
     assert len(doc["reps"]) == len(want["reps"]) > 0 and doc["stop_rep"] == want["stop_rep"]
     for got, ref in zip(doc["reps"], want["reps"]):
         assert got["mean_velocity_m_s"] == pytest.approx(ref["mean_velocity_m_s"], rel=0.01)
-
-
-def test_a_sensor_logged_at_under_two_samples_per_update_is_said_and_read_at_its_own_times(squat_csv, tmp_path):
-    """A 97 Hz sensor written at 132 Hz (a reading held now and then while the bar moves fast): said,
-    and read as the sensor's own stream."""
-    _, sim = squat_csv
-    t = np.arange(0.0, sim.t_s[-1], 1.0 / 132.0)
-    u = np.arange(0.0, t[-1], 0.0103)
-    reading = np.round(np.interp(u, sim.t_s, sim.position_m) / 0.0005) * 0.0005
-    held, own = tmp_path / "held.csv", tmp_path / "own.csv"
-    write_csv(held, t, reading[np.searchsorted(u, t + 1e-12, side="right") - 1])
-    write_csv(own, u, reading)
-    doc = json.loads(vbt("analyze", str(held), "--json").stdout)
-    (note,) = doc["reading_notes"]
-    assert note.startswith("positions change once every 1.36 samples, on the sensor's own clock (")
-    assert note.endswith("97 Hz")
-    want = json.loads(vbt("analyze", str(own), "--json").stdout)
-    assert len(doc["reps"]) == len(want["reps"]) > 0 and doc["stop_rep"] == want["stop_rep"]
-    for got, ref in zip(doc["reps"], want["reps"]):
-        assert got["mean_velocity_m_s"] == pytest.approx(ref["mean_velocity_m_s"], rel=0.01)
-        assert got["peak_velocity_m_s"] == pytest.approx(ref["peak_velocity_m_s"], rel=0.02)
+        if logger_hz < 200.0:  # (the kink a held reading made is what the peak velocity saw)
+            assert got["peak_velocity_m_s"] == pytest.approx(ref["peak_velocity_m_s"], rel=0.02)
 
 
 def test_a_slow_sensor_logged_fast_is_said_and_read_at_its_own_rate(squat_csv, tmp_path):
