@@ -733,12 +733,15 @@ def collapse_held(t: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     # A drifting sensor: on the lines fitted to its changes, which count in samples, where the logger's
     # samples come evenly; where they jitter (samples unequal in time), on its own clock in time first.
     dt = np.diff(t)
-    if float(np.std(dt)) > HELD_JITTER * float(np.median(dt)):
+    jitters = float(np.std(dt)) > HELD_JITTER * float(np.median(dt))
+    if jitters:
         clocked = _collapse_on_clock(t, x)
         if clocked[2] != 1:
             return clocked
     drifting = _collapse_drifting(t, x, changes, gaps)
-    return drifting if drifting[2] != 1 else _collapse_on_clock(t, x)
+    if drifting[2] != 1 or jitters:  # (the clock, already sought, was not found)
+        return drifting
+    return _collapse_on_clock(t, x)
 
 
 def _collapse_on_clock(t: np.ndarray, x: np.ndarray):
@@ -768,7 +771,7 @@ def _collapse_on_clock(t: np.ndarray, x: np.ndarray):
         return t, x, 1
     mids = 0.5 * (t[changes - 1] + t[changes])
     # (in fast motion each update changes the reading: fast changes in a row are one update apart)
-    clock = _update_clock(t, changes, float(np.mean(np.diff(mids)[pair])))
+    clock = _update_clock(t, changes, mids, float(np.mean(np.diff(mids)[pair])))
     if clock is None:
         return t, x, 1
     phase, period = clock
@@ -797,7 +800,7 @@ def _collapse_on_clock(t: np.ndarray, x: np.ndarray):
     return at[seen], reading[seen], period / float(np.median(np.diff(t)))
 
 
-def _update_clock(t: np.ndarray, changes: np.ndarray, period0: float):
+def _update_clock(t: np.ndarray, changes: np.ndarray, mid: np.ndarray, period0: float):
     """(phase, period) in seconds of a sensor's updates phase + i * period, from the samples where its
     reading changes (each shows the last update since the sample before it), or None.
 
@@ -810,8 +813,7 @@ def _update_clock(t: np.ndarray, changes: np.ndarray, period0: float):
     interval holds two updates (its change shows the later one), so the phase is last set where the
     updates fall between their two samples for all but HELD_CLOCK_OUTSIDE of the changes. None when
     more than 1 - HELD_SHARE of the changes then find no update within HELD_CLOCK_TOL of a period of
-    their two samples, or share one."""
-    mid = 0.5 * (t[changes - 1] + t[changes])
+    their two samples, or share one. ``mid``: the midpoints of each change's two samples."""
     tm = mid - mid[0]
     span = float(tm[-1])
     if not span > 0.0:
