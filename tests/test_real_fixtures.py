@@ -22,7 +22,7 @@ REAL = Path(__file__).resolve().parent.parent / "fixtures" / "real"
 THRESHOLD_PCT = 10.0
 
 # Exercise-appropriate settings: no source names the exercise. Every rise but one is far above the default
-# 15 cm minimum ROM (0.23-0.28, 0.46, 0.68-0.70 and 0.86 m), so the default segmentation applies (the
+# 15 cm minimum ROM (0.23-0.28, 0.36, 0.46, 0.58, 0.68-0.70 and 0.86 m), so the default segmentation applies (the
 # two-rep set's first rise, 96 mm before its reps, is no rep by either count); the heavy
 # set's last rise is 0.13 m (the lifter gets the bar back up only to where the set started), a rep by the
 # hand procedure (100 mm) and by Chronojump's own test script for this file (50 mm), so that set runs with
@@ -34,6 +34,7 @@ CONFIGS = {
     "chronojump_slow_rep_still_bottom": AnalysisConfig(),
     "chronojump_three_fast_reps_apex": AnalysisConfig(),
     "chronojump_two_reps_grinding": AnalysisConfig(),
+    "chronojump_two_reps_slow_starts": AnalysisConfig(),
 }
 
 
