@@ -39,12 +39,17 @@ def cli_env(tmp_path):
 # ---- acceptance (a): a Chronojump recording replayed live equals `vbt analyze` on the file ----------
 
 
+# the device fixture, and a real recording whose velocity falls 48 % at a grind (fixtures/README.md, "real/")
+REPLAYED = [RAW, ROOT / "fixtures" / "real" / "chronojump_two_reps_grinding.txt"]
+
+
 @pytest.mark.slow  # a recording replayed in real time over a pty
-def test_replayed_chronojump_recording_live_equals_vbt_analyze(tmp_path):
+@pytest.mark.parametrize("raw", REPLAYED, ids=[p.stem for p in REPLAYED])
+def test_replayed_chronojump_recording_live_equals_vbt_analyze(tmp_path, raw):
     env = cli_env(tmp_path)
-    analyze = subprocess.Popen(vbt_cmd("analyze", str(RAW), "--json"), stdout=subprocess.PIPE,
+    analyze = subprocess.Popen(vbt_cmd("analyze", str(raw), "--json"), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
-    with Emulator("chronojump", replay=RAW, link_dir=str(tmp_path / "emu")) as emu:
+    with Emulator("chronojump", replay=raw, link_dir=str(tmp_path / "emu")) as emu:
         assert emu.source.byte_period_s == pytest.approx(0.001)  # the file's own time base
         live = subprocess.run(vbt_cmd("live", "--jsonl", "--port", emu.port, "--protocol", "chronojump",
                                       "--max-sets", "1"),
