@@ -18,7 +18,8 @@ filters  butter_lowpass (2nd-order Butterworth), filtfilt (zero-phase biquad, pa
          propulsive_acceleration (the acceleration whose -g crossing ends the propulsive phase)
 turning  fit_turning_point(_near, _auto), refit_two_term: a turning point as two power-law branches
          either side of a hold
-phase    fit_phase_lm: a whole concentric phase as one Beta-shaped velocity profile, beta_from_shape
+phase    fit_phase_lm: a whole concentric phase as one Beta-shaped velocity profile (or one with a
+         body factor exp(c s (1 - s))), beta_from_shape
 flight   curvature, ballistic_from, flight_apex, takeoff_fit: a jump's flight, apex and take-off
 rep      analyze_rep (boundaries, velocities, ROM, durations, force and power of one rep), its end
          checks ends_consistent and final_rise_start
@@ -58,7 +59,7 @@ from .filters import butter_lowpass, cutoff_of, filtfilt, peak_velocity_adaptive
 from .turning import (
     fit_turning_point, fit_turning_point_auto, fit_turning_point_near, refit_two_term,
 )
-from .phase import beta_from_shape, beta_integral_table, fit_phase_lm
+from .phase import beta_from_shape, beta_integral_table, fit_phase_lm, shape_integral_table
 from .flight import ballistic_from, curvature, flight_apex, takeoff_fit
 from .rep import (
     REP_RESULT, REP_SETTINGS, analyze_rep, ends_consistent, final_rise_start, rep_result, rep_settings,

@@ -100,6 +100,13 @@ SHAPE_MAX_NOISE_RATIO = 1.0  # accept the shape fit if its RMS residual is withi
 SHAPE_LOW_RATE_HZ = 100.0  # ... times this over the raw rate, up to 2, below it: at 40-80 Hz the
 # Beta family's own reps reach 2.1 (the grid between samples is interpolated, an error that the
 # scatter about the filter does not hold), and there the fit is still better on them (bench_core.py)
+SHAPE_BODY_GAIN = 8.0  # ... with its body factor c free (phase.fit_phase_lm's seventh parameter) where
+# that lowers the residual by more than this many noise variances (all of it from twice this; the samples
+# counted as for SHAPE_END_EXCESS). bench_shapes.py's tuning seeds 0-19, MV median / p95 (c fixed at 0 ->
+# here): half-sine 0.0049 / 0.0185 -> 0.0015 / 0.0139, raised cosine 0.0203 / 0.0380 -> 0.0094 / 0.0354,
+# minimum-jerk (exactly Beta) 0.0008 / 0.0048 -> 0.0008 / 0.0080. Always free (0): half-sine 0.0015 /
+# 0.0087, raised cosine 0.0048 / 0.0292, but minimum-jerk 0.0035 / 0.0191 and the Beta family's median
+# 1.5-2 times worse (bench_families.py); at 4: minimum-jerk p95 0.0150; at 16: raised cosine median 0.0164.
 SHAPE_AGREE_K = 2.0  # ... and it moves each end by at most this many times the local fit's uncertainty
 SHAPE_UNC_SAMPLES = 2.0  # (that uncertainty never below this many raw sample spacings). Tuning seeds
 # 0-29: K = 3 let the Beta profile move forcevel and plateau ends at 1 mm by 15-28 ms (K = 2: 37
@@ -756,11 +763,30 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             init[3] = t1 - t0_ref
             init[4] = pa
             init[5] = pb
-            ph = np.empty(6)
+            ph = np.empty(7)
             marg = SHAPE_HOLD_SHARE * (t1 - t0_ref)
             l_ext = min(max(0, int(math.ceil(max(t0_ref - marg, t_ecc_end) * fs))), j0s)
             r_ext = min(max(min(n - 1, int(math.floor(min(t1 + marg, t_desc) * fs))), j1s + 1), n - 1)
-            ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph)
+            ms_fit = fit_phase_lm(t, x, l_ext, r_ext + 1, init, ph[:6])
+            ph[6] = 0.0
+            # The samples count as independent by the white share of the noise (see SHAPE_END_EXCESS).
+            q2 = step * step * (1.0 / 12.0 + STAIRCASE_SD_STEPS * STAIRCASE_SD_STEPS)
+            share = raw_hz / fs * min(1.0, (_white_sd(x, bottom, top, d_raw) ** 2 + q2)
+                                      / max(sd_noise * sd_noise + q2, 1e-30))
+            # ... and the profile's body factor exp(c s (1 - s)) freed where the samples ask for it
+            # (SHAPE_BODY_GAIN): half-sine and raised-cosine reps, whose body a Beta profile can
+            # match only with tails too steep, which it then places wide
+            if noise2 > 0.0:
+                ph7 = np.empty(7)
+                ms7 = fit_phase_lm(t, x, l_ext, r_ext + 1, ph, ph7)
+                m_ext = r_ext + 1 - l_ext
+                gain = (phase_window_ms(t, x, l_ext, r_ext + 1, ph) - phase_window_ms(t, x, l_ext, r_ext + 1, ph7)) \
+                    * m_ext / noise2 * min(1.0, share)
+                w7 = 1.0 - _band(gain, SHAPE_BODY_GAIN, 2.0 * SHAPE_BODY_GAIN)
+                if w7 > 0.0:
+                    for k in range(7):
+                        ph[k] += w7 * (ph7[k] - ph[k])
+                    ms_fit += w7 * (ms7 - ms_fit)
             # An end may move only as far as the local fit leaves it uncertain: the time its
             # branch takes to move by the noise or half a step (a sharp reversal pins its end to
             # a few ms; a gentle onset leaves tens of ms open).
@@ -783,9 +809,6 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # (SHAPE_END_EXCESS): a rep that is not Beta-shaped can hold its whole residual within
             # the noise and still have its ends placed wide
             if g > 0.0:
-                q2 = step * step * (1.0 / 12.0 + STAIRCASE_SD_STEPS * STAIRCASE_SD_STEPS)
-                share = raw_hz / fs * min(1.0, (_white_sd(x, bottom, top, d_raw) ** 2 + q2)
-                                          / max(sd_noise * sd_noise + q2, 1e-30))
                 g *= _within(max(_end_excess(t, x, ph, max(left, int(math.ceil(t_ecc_end * fs))), right + 1,
                                              t0_ref, p_on, True, noise2, share),
                                  _end_excess(t, x, ph, left2, min(right2, int(math.floor(t_desc * fs))) + 1,
