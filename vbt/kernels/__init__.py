@@ -59,7 +59,7 @@ from .filters import butter_lowpass, cutoff_of, filtfilt, peak_velocity_adaptive
 from .turning import (
     fit_turning_point, fit_turning_point_auto, fit_turning_point_near, refit_two_term,
 )
-from .phase import beta_from_shape, beta_integral_table, fit_phase_lm, shape_integral_table
+from .phase import beta_from_shape, fit_phase_lm, shape_integral_table
 from .flight import ballistic_from, curvature, flight_apex, takeoff_fit
 from .rep import (
     REP_RESULT, REP_SETTINGS, analyze_rep, ends_consistent, final_rise_start, rep_result, rep_settings,

@@ -57,13 +57,6 @@ SHAPE_TOL = 1e-6  # stop when an iteration lowers the residual by less than this
 
 
 @njit(cache=True)
-def beta_integral_table(a, b, n, m, tab, dens):
-    """tab[k] = integral from 0 to s_k of s^(a-1) (1-s)^(b-1) ds (the unnormalised Beta CDF) and
-    dens[k] the integrand at s_k, for s_k = k/(n-1) (:func:`shape_integral_table` with c = 0)."""
-    shape_integral_table(a, b, 0.0, n, m, tab, dens)
-
-
-@njit(cache=True)
 def shape_integral_table(a, b, c, n, m, tab, dens):
     """tab[k] = integral from 0 to s_k of s^(a-1) (1-s)^(b-1) exp(c s (1-s)) ds (for c = 0 the
     unnormalised Beta CDF) and dens[k] the integrand at s_k, for s_k = k/(n-1); Simpson's rule
