@@ -5,6 +5,7 @@ package and watch the caller, in fresh processes, as a user's next run would."""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -104,3 +105,39 @@ def test_the_cache_dir_is_the_one_numba_uses(tmp_path, monkeypatch, case):
     expected = {"numba_cache_dir": 0, "numba_cache_dir_unwritable": 1, "beside_unwritable_too": 2}[case]
     assert used == [compile_cache.kernel_cache_dirs(str(pkg))[expected]]
     assert compile_cache.numba_cache_dir(str(pkg)) == used[0]
+
+
+
+def _read(path) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _called_names(tree) -> set:
+    return {n.func.id if isinstance(n.func, ast.Name) else n.func.attr for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, (ast.Name, ast.Attribute))}
+
+
+def test_every_kernel_is_compiled_by_the_package_itself():
+    """compile_cache.cold_kernels() calls the cache cold while any kernel of the kernel modules has
+    no cached index, and numba writes one only for a kernel that was compiled: by the warm-up
+    (which runs the package's own analysis) or as the callee of a kernel it compiles. A kernel that
+    only a test calls (as the Beta table's wrapper did, session 49) stays cold for good, and every
+    `vbt analyze` then announced a first run and compiled again. Each kernel must be called by
+    another kernel or by the package's own Python code."""
+    jitted, called = set(), set()
+    for part in compile_cache.KERNEL_PARTS:
+        for node in ast.walk(ast.parse(_read(os.path.join(KERNELS, part + ".py")))):
+            if isinstance(node, ast.FunctionDef) and any("njit" in ast.unparse(d) for d in node.decorator_list):
+                jitted.add(node.name)
+                called |= _called_names(node) - {node.name}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(vbt.__file__)))
+    for package in ("vbt", "vbt_cli"):
+        for folder, _, files in os.walk(os.path.join(root, package)):
+            if os.path.basename(folder) == "kernels":
+                continue
+            for name in files:
+                if name.endswith(".py"):
+                    called |= _called_names(ast.parse(_read(os.path.join(folder, name))))
+    never = sorted(jitted - called)
+    assert never == [], f"kernels that nothing in the package calls, so no warm-up compiles: {never}"
