@@ -107,7 +107,6 @@ def test_the_cache_dir_is_the_one_numba_uses(tmp_path, monkeypatch, case):
     assert compile_cache.numba_cache_dir(str(pkg)) == used[0]
 
 
-
 def _read(path) -> str:
     with open(path, encoding="utf-8") as f:
         return f.read()
