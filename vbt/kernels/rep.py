@@ -107,6 +107,16 @@ SHAPE_BODY_GAIN = 8.0  # ... with its body factor c free (phase.fit_phase_lm's s
 # minimum-jerk (exactly Beta) 0.0008 / 0.0048 -> 0.0008 / 0.0080. Always free (0): half-sine 0.0015 /
 # 0.0087, raised cosine 0.0048 / 0.0292, but minimum-jerk 0.0035 / 0.0191 and the Beta family's median
 # 1.5-2 times worse (bench_families.py); at 4: minimum-jerk p95 0.0150; at 16: raised cosine median 0.0164.
+SHAPE_BODY_AGREE = 8.0  # ... the gain also counting, by this factor, how much closer to the local fits'
+# ends (in their uncertainties, unc0 and unc1 below) the freed fit's ends lie than the Beta fit's: the
+# local power laws see the tails that the whole-phase residual hardly weighs. A raised cosine at 0.6 mm
+# and 570 Hz: the freed fit found c = 1.6 and both ends within 2 ms, but lowered the residual by only
+# 1.3-7 noise variances, so the Beta fit stayed, its ends 7 ms wide. bench_shapes.py's tuning seeds 0-19,
+# MV median / p95 (0 -> 4 -> 8 -> 16): raised cosine 0.0094 / 0.0354 -> 0.0070 / 0.0351 -> 0.0055 /
+# 0.0344 -> 0.0049 / 0.0330; minimum-jerk p95 0.0080 -> 0.0077 -> 0.0084 -> 0.0091; half-sine p95
+# 0.0139 -> 0.0121 -> 0.0111 -> 0.0117. Fresh seeds at 8: raised cosine 0.0074 / 0.0350 -> 0.0054 /
+# 0.0318, the other shapes within 0.0003; bench_families.py's tuning seeds (with and without
+# --vibration 0.6): 9 of 5,754 reps moved, 7 of them closer.
 SHAPE_BODY_MAX_C = 2.5  # ... and only while |c| stays within this (none from 1 more): textbook reps lie
 # within 2 (half sine 0.97, raised cosine 1.93), while the fit runs to c = -8 on the forcevel family's
 # reps, which the checks below then refused; not under a cable's vibration, whose scatter widens them
@@ -779,21 +789,6 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             q2 = step * step * (1.0 / 12.0 + STAIRCASE_SD_STEPS * STAIRCASE_SD_STEPS)
             share = raw_hz / fs * min(1.0, (_white_sd(x, bottom, top, d_raw) ** 2 + q2)
                                       / max(sd_noise * sd_noise + q2, 1e-30))
-            # ... and the profile's body factor exp(c s (1 - s)) freed where the samples ask for it
-            # (SHAPE_BODY_GAIN): half-sine and raised-cosine reps, whose body a Beta profile can
-            # match only with tails too steep, which it then places wide
-            if noise2 > 0.0:
-                ph7 = np.empty(7)
-                ms7 = fit_phase_lm(t, x, l_ext, r_ext + 1, ph, ph7)
-                m_ext = r_ext + 1 - l_ext
-                gain = (phase_window_ms(t, x, l_ext, r_ext + 1, ph) - phase_window_ms(t, x, l_ext, r_ext + 1, ph7)) \
-                    * m_ext / noise2 * min(1.0, share)
-                w7 = (1.0 - _band(gain, SHAPE_BODY_GAIN, 2.0 * SHAPE_BODY_GAIN)) \
-                    * _band(abs(ph7[6]), SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0)
-                if w7 > 0.0:
-                    for k in range(7):
-                        ph[k] += w7 * (ph7[k] - ph[k])
-                    ms_fit += w7 * (ms7 - ms_fit)
             # An end may move only as far as the local fit leaves it uncertain: the time its
             # branch takes to move by the noise or half a step (a sharp reversal pins its end to
             # a few ms; a gentle onset leaves tens of ms open).
@@ -801,6 +796,24 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             # sharper than its samples, and its shape fit corrects them by more than the branches say.
             unc0 = max(_branch_time(sig, c_on, p_on), SHAPE_UNC_SAMPLES * raw_dt)
             unc1 = max(_branch_time(sig, c_arr, p_arr), SHAPE_UNC_SAMPLES * raw_dt)
+            # ... and the profile's body factor exp(c s (1 - s)) freed where the samples ask for it
+            # (SHAPE_BODY_GAIN, SHAPE_BODY_AGREE): half-sine and raised-cosine reps, whose body a
+            # Beta profile can match only with tails too steep, which it then places wide
+            if noise2 > 0.0:
+                ph7 = np.empty(7)
+                ms7 = fit_phase_lm(t, x, l_ext, r_ext + 1, ph, ph7)
+                m_ext = r_ext + 1 - l_ext
+                gain = (phase_window_ms(t, x, l_ext, r_ext + 1, ph) - phase_window_ms(t, x, l_ext, r_ext + 1, ph7)) \
+                    * m_ext / noise2 * min(1.0, share)
+                # ... counting also how far each fit's ends lie from the local fits', in their uncertainties
+                gain += SHAPE_BODY_AGREE * (((ph[2] - t0_ref) / unc0) ** 2 + ((ph[2] + ph[3] - t1) / unc1) ** 2
+                                            - ((ph7[2] - t0_ref) / unc0) ** 2 - ((ph7[2] + ph7[3] - t1) / unc1) ** 2)
+                w7 = (1.0 - _band(gain, SHAPE_BODY_GAIN, 2.0 * SHAPE_BODY_GAIN)) \
+                    * _band(abs(ph7[6]), SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0)
+                if w7 > 0.0:
+                    for k in range(7):
+                        ph[k] += w7 * (ph7[k] - ph[k])
+                    ms_fit += w7 * (ms7 - ms_fit)
             shift0 = min(SHAPE_AGREE_K * unc0, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             shift1 = min(SHAPE_AGREE_K * unc1, SHAPE_AGREE_SHARE * (t1 - t0_ref))
             # Each limit is a band, not a line: the refinement's share falls from all to none
