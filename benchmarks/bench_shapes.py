@@ -2,10 +2,12 @@
 tuned on; prints figures per shape.
 
     python benchmarks/bench_shapes.py [--sets N] [--seeds tune|fresh] [--shape S ...] [--worst N]
+                                      [--sensor HZ,MM,NOISE_MM]
 
 Each set is a few reps of one shape, written here as a velocity profile on a 0.1 ms grid (integrated
 for the position) and sampled by a sensor of 200 Hz-1 kHz, 0.2-1 mm steps and up to 0.2 mm of white
-noise. A rep's truth: it starts where its velocity leaves zero and ends where it comes back (the
+noise (``--sensor`` fixes all three instead, e.g. ``100,1,0`` for a 100 Hz, 1 mm encoder
+without noise). A rep's truth: it starts where its velocity leaves zero and ends where it comes back (the
 profile is exactly zero outside), MV = ROM / duration.
 
 Shapes (velocity over the rep's unit time u, scaled to the rep's MV and range):
@@ -84,8 +86,9 @@ def _profile(shape: str, rng: np.random.Generator, n: int) -> np.ndarray:
     return v / v.mean()
 
 
-def build_set(shape: str, seed: int):
-    """(t, x, truth, sensor description) of one seeded set."""
+def build_set(shape: str, seed: int, sensor=None):
+    """(t, x, truth, sensor description) of one seeded set; ``sensor`` (rate Hz, step m, noise m)
+    replaces the seeded sensor (the motion stays the seed's)."""
     rng = np.random.default_rng([seed, SHAPES.index(shape)])
     n = int(rng.integers(3, 9))
     rom0 = rng.uniform(0.15, 0.25) if shape == "hipthrust" else rng.uniform(0.3, 0.7)
@@ -114,14 +117,16 @@ def build_set(shape: str, seed: int):
     srng = np.random.default_rng([seed, SHAPES.index(shape), 1])
     rate = float(np.exp(srng.uniform(np.log(200.0), np.log(1000.0))))
     step, noise = srng.uniform(0.0002, 0.001), srng.uniform(0.0, 0.0002)
+    if sensor is not None:
+        rate, step, noise = sensor
     t = np.arange(0.0, (v.size - 1) * DT_S, 1.0 / rate)
     xs = np.interp(t, np.arange(v.size) * DT_S, x) + srng.normal(0.0, noise, t.size)
     sensor = f"{rate:.0f} Hz, {step * 1e3:.2f} mm, noise {noise * 1e3:.2f} mm"
-    return t, np.round(xs / step) * step, truth, sensor
+    return t, (np.round(xs / step) * step if step > 0.0 else xs), truth, sensor
 
 
-def score_set(shape: str, seed: int):
-    t, x, truth, sensor = build_set(shape, seed)
+def score_set(shape: str, seed: int, sensor=None):
+    t, x, truth, sensor = build_set(shape, seed, sensor)
     seg = SegmentationConfig(min_rom_m=0.1) if shape == "hipthrust" else SegmentationConfig()
     reps = analyze(t, x, AnalysisConfig(segmentation=seg, stop_rule=StopRuleConfig(10.0, "mean"))).reps
     match = match_by_overlap(truth, reps)
@@ -143,13 +148,24 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="fresh")
     ap.add_argument("--shape", action="append", choices=SHAPES)
     ap.add_argument("--worst", type=int, default=3, help="worst reps listed per shape")
+    ap.add_argument("--sensor", metavar="HZ,MM,NOISE_MM",
+                    help="one sensor for every set instead of the seeded ones: rate, step (0: none), noise sd")
     a = ap.parse_args(argv)
     base = SEED_BASE[a.seeds]
-    print(f"{a.sets} sets per shape ({a.seeds} seeds from {base}); sensors 200 Hz-1 kHz, 0.2-1 mm, noise <= 0.2 mm")
+    sensor, what = None, "sensors 200 Hz-1 kHz, 0.2-1 mm, noise <= 0.2 mm"
+    if a.sensor:
+        try:
+            hz, mm, noise_mm = (float(v) for v in a.sensor.split(","))
+        except ValueError:
+            ap.error("--sensor takes three numbers: rate in Hz, step in mm, noise in mm (e.g. 100,1,0)")
+        if not (hz > 0.0 and mm >= 0.0 and noise_mm >= 0.0):
+            ap.error("--sensor: the rate must be above 0, the step and the noise 0 or more")
+        sensor, what = (hz, mm / 1e3, noise_mm / 1e3), f"sensor {hz:g} Hz, {mm:g} mm, noise {noise_mm:g} mm"
+    print(f"{a.sets} sets per shape ({a.seeds} seeds from {base}); {what}")
     print(f"{'shape':10s} {'reps':>5s} {'count':>6s} {'MV med':>7s} {'MV p95':>7s} {'MV max':>7s} "
           f"{'|MV|/MV p95':>11s} {'start p95':>9s} {'end p95':>8s}")
     for shape in a.shape or SHAPES:
-        scored = [score_set(shape, base + i) for i in range(a.sets)]
+        scored = [score_set(shape, base + i, sensor) for i in range(a.sets)]
         rows = [r for _, reps in scored for r in reps]
         e = np.abs([r["mv"] for r in rows])
         p95 = {k: np.percentile(np.abs([r[k] for r in rows]), 95) for k in ("rel", "start_ms", "end_ms")}

@@ -47,3 +47,21 @@ def test_a_raised_cosine_rep_takes_the_body_factor_where_it_agrees_with_the_loca
 
     assert median_error("raisedcos") < 0.008
     assert median_error("minjerk") < 0.0012
+
+
+def test_one_sensor_for_every_set_keeps_the_motion_and_refuses_bad_input(capsys):
+    """--sensor HZ,MM,NOISE_MM samples the seeded motion with one sensor (a 100 Hz, 1 mm encoder, or
+    Chronojump's 1 kHz, 1 mm) instead of each seed's own; bad input is a usage error, not a traceback."""
+    t, x, truth, what = bench_shapes.build_set("halfsine", 3, (100.0, 0.001, 0.0))
+    t0, _, truth0, _ = bench_shapes.build_set("halfsine", 3)
+    assert what == "100 Hz, 1.00 mm, noise 0.00 mm"
+    assert np.allclose(np.diff(t), 0.01)
+    assert np.allclose(np.round(x / 0.001) * 0.001, x)
+    assert [r.concentric_start_s for r in truth] == [r.concentric_start_s for r in truth0]
+    assert bench_shapes.main(["--sets", "1", "--shape", "halfsine", "--worst", "0", "--sensor", "100,1,0"]) == 0
+    assert "sensor 100 Hz, 1 mm, noise 0 mm" in capsys.readouterr().out
+    for bad in ("100,1", "0,1,0", "100,-1,0", "a,b,c"):
+        with pytest.raises(SystemExit) as e:
+            bench_shapes.main(["--sets", "1", "--sensor", bad])
+        assert e.value.code == 2
+        assert "--sensor" in capsys.readouterr().err
