@@ -65,3 +65,15 @@ def test_one_sensor_for_every_set_keeps_the_motion_and_refuses_bad_input(capsys)
             bench_shapes.main(["--sets", "1", "--sensor", bad])
         assert e.value.code == 2
         assert "--sensor" in capsys.readouterr().err
+
+
+def test_a_minimum_jerk_rep_on_a_noiseless_1mm_encoder_keeps_the_beta_body():
+    """The minimum-jerk rep is exactly the Beta(3, 3) profile, yet on a 1 kHz, 1 mm encoder without
+    noise the whole-phase fit took the body factor at c ~ -1.5 (a thinner body) on some reps, gaining
+    15-23 noise variances on the staircase, and placed both ends 12-15 ms wide. Held to c >= -0.5
+    (vbt/kernels/rep.py SHAPE_BODY_MIN_C): MV p95 on seeds 0-11 0.0235 -> 0.0175 (median 0.0048 -> 0.0039)."""
+    rows = []
+    for seed in range(12):
+        rows += bench_shapes.score_set("minjerk", seed, (1000.0, 0.001, 0.0))[1]
+    e = np.abs([r["mv"] for r in rows])
+    assert np.percentile(e, 95) < 0.02

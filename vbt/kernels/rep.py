@@ -123,6 +123,13 @@ SHAPE_BODY_MAX_C = 2.5  # ... and only while |c| stays within this (none from 1 
 # (bench_families.py --vibration 0.6, tuning seeds 0-39, MV p95, before the body factor -> c free
 # -> held here: forcevel 1 mm 0.0177 -> 0.0201 -> 0.0187, plateau "fine" 0.0135 -> 0.0160 -> 0.0143;
 # the figures without vibration and bench_shapes.py's did not move)
+SHAPE_BODY_MIN_C = -0.5  # ... and not below this (none of it from 0.5 lower): no rep here wants a body
+# thinner than the Beta profile's, yet on a noiseless 1 mm staircase the fit found c = -1.5 on a
+# minimum-jerk rep (exactly Beta(3, 3)) with a gain of 15-23 noise variances and placed both ends
+# 12-15 ms wide. bench_shapes.py --sensor 1000,1,0, MV median / p95, tuning seeds: minimum-jerk 0.0040 /
+# 0.0264 -> 0.0038 / 0.0152, the other shapes unchanged; fresh: minimum-jerk 0.0033 / 0.0178 -> 0.0030 /
+# 0.0141, hip thrust p95 0.0250 -> 0.0229; bench_families.py's tuning seeds: 4 of 5,754 reps moved (2
+# closer), under --vibration 0.6 16 (15 closer: plateau csv / fine p95 0.0160 / 0.0143 -> 0.0158 / 0.0138)
 SHAPE_AGREE_K = 2.0  # ... and it moves each end by at most this many times the local fit's uncertainty
 SHAPE_UNC_SAMPLES = 2.0  # (that uncertainty never below this many raw sample spacings). Tuning seeds
 # 0-29: K = 3 let the Beta profile move forcevel and plateau ends at 1 mm by 15-28 ms (K = 2: 37
@@ -809,7 +816,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
                 gain += SHAPE_BODY_AGREE * (((ph[2] - t0_ref) / unc0) ** 2 + ((ph[2] + ph[3] - t1) / unc1) ** 2
                                             - ((ph7[2] - t0_ref) / unc0) ** 2 - ((ph7[2] + ph7[3] - t1) / unc1) ** 2)
                 w7 = (1.0 - _band(gain, SHAPE_BODY_GAIN, 2.0 * SHAPE_BODY_GAIN)) \
-                    * _band(abs(ph7[6]), SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0)
+                    * _band(abs(ph7[6]), SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0) \
+                    * _band(-ph7[6], -SHAPE_BODY_MIN_C, 0.5 - SHAPE_BODY_MIN_C)
                 if w7 > 0.0:
                     for k in range(7):
                         ph[k] += w7 * (ph7[k] - ph[k])
