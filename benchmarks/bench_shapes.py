@@ -121,12 +121,12 @@ def build_set(shape: str, seed: int, sensor=None):
         rate, step, noise = sensor
     t = np.arange(0.0, (v.size - 1) * DT_S, 1.0 / rate)
     xs = np.interp(t, np.arange(v.size) * DT_S, x) + srng.normal(0.0, noise, t.size)
-    sensor = f"{rate:.0f} Hz, {step * 1e3:.2f} mm, noise {noise * 1e3:.2f} mm"
-    return t, (np.round(xs / step) * step if step > 0.0 else xs), truth, sensor
+    what = f"{rate:.0f} Hz, {step * 1e3:.2f} mm, noise {noise * 1e3:.2f} mm"
+    return t, (np.round(xs / step) * step if step > 0.0 else xs), truth, what
 
 
 def score_set(shape: str, seed: int, sensor=None):
-    t, x, truth, sensor = build_set(shape, seed, sensor)
+    t, x, truth, what = build_set(shape, seed, sensor)
     seg = SegmentationConfig(min_rom_m=0.1) if shape == "hipthrust" else SegmentationConfig()
     reps = analyze(t, x, AnalysisConfig(segmentation=seg, stop_rule=StopRuleConfig(10.0, "mean"))).reps
     match = match_by_overlap(truth, reps)
@@ -134,7 +134,7 @@ def score_set(shape: str, seed: int, sensor=None):
     for i, tr in enumerate(truth):
         if i in match:
             r = reps[match[i]]
-            rows.append(dict(seed=seed, rep=i + 1, sensor=sensor, mv=r.mean_velocity_m_s - tr.mean_velocity_m_s,
+            rows.append(dict(seed=seed, rep=i + 1, sensor=what, mv=r.mean_velocity_m_s - tr.mean_velocity_m_s,
                              rel=r.mean_velocity_m_s / tr.mean_velocity_m_s - 1,
                              start_ms=1e3 * (r.concentric_start_s - tr.concentric_start_s),
                              end_ms=1e3 * (r.concentric_end_s - tr.concentric_end_s), quality=r.quality))

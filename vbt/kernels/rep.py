@@ -117,7 +117,8 @@ SHAPE_BODY_AGREE = 8.0  # ... the gain also counting, by this factor, how much c
 # 0.0139 -> 0.0121 -> 0.0111 -> 0.0117. Fresh seeds at 8: raised cosine 0.0074 / 0.0350 -> 0.0054 /
 # 0.0318, the other shapes within 0.0003; bench_families.py's tuning seeds (with and without
 # --vibration 0.6): 9 of 5,754 reps moved, 7 of them closer.
-SHAPE_BODY_MAX_C = 2.5  # ... and only while |c| stays within this (none from 1 more): textbook reps lie
+SHAPE_BODY_MAX_C = 2.5  # ... and only while c stays under this (none from 1 more; a negative c is held by
+# SHAPE_BODY_MIN_C below, tighter than the |c| this limit was first measured as): textbook reps lie
 # within 2 (half sine 0.97, raised cosine 1.93), while the fit runs to c = -8 on the forcevel family's
 # reps, which the checks below then refused; not under a cable's vibration, whose scatter widens them
 # (bench_families.py --vibration 0.6, tuning seeds 0-39, MV p95, before the body factor -> c free
@@ -816,7 +817,7 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
                 gain += SHAPE_BODY_AGREE * (((ph[2] - t0_ref) / unc0) ** 2 + ((ph[2] + ph[3] - t1) / unc1) ** 2
                                             - ((ph7[2] - t0_ref) / unc0) ** 2 - ((ph7[2] + ph7[3] - t1) / unc1) ** 2)
                 w7 = (1.0 - _band(gain, SHAPE_BODY_GAIN, 2.0 * SHAPE_BODY_GAIN)) \
-                    * _band(abs(ph7[6]), SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0) \
+                    * _band(ph7[6], SHAPE_BODY_MAX_C, SHAPE_BODY_MAX_C + 1.0) \
                     * _band(-ph7[6], -SHAPE_BODY_MIN_C, 0.5 - SHAPE_BODY_MIN_C)
                 if w7 > 0.0:
                     for k in range(7):
