@@ -1,0 +1,274 @@
+"""What a 1 mm encoder cannot tell apart: for each rep of the motion families at Chronojump's 1 kHz and
+1 mm, the range of mean velocities over motions whose recordings are identical to it; prints figures.
+
+    python benchmarks/bench_floor.py [--seeds tune|fresh] [--sets N] [--family F ...] [--jobs J]
+                                     [--crossings K] [--exponents LO,HI]
+    python benchmarks/bench_floor.py --real [--crossings K] [--exponents LO,HI]   (fixtures/real/)
+
+A noiseless encoder reports only in which sample interval the bar crossed each count boundary. A
+rep's start (after a still bar) and its end (before a still top) are then known only through the
+first and last K crossings and the count the still bar reads. Any other motion that crosses those
+boundaries in the same intervals and holds within the same counts gives exactly the same samples.
+This benchmark builds such motions: the onset a power law of time, L + A (t - t0)^p, the arrival
+L1 - A (t1 - t)^p, with p within the exponent range (2: a force or a braking that starts at once;
+higher: one that builds up or eases off), over the first and last K crossings, the level L within
+the still reading's count, its speed at the K-th crossing within JOIN_SPEED of the bar's there (read
+from the crossings either side), and the true motion elsewhere (the joins move within one count,
+which no sample sees; `alternative_positions` builds one, and tests/test_bench_floor.py rounds it to
+counts). For a given (p, L) the crossing constraints are linear in (t0, A^(-1/p)), so the range of
+t0 is exact (the vertices of a polygon); p and L are scanned on a grid.
+
+Printed per family: the share of reps whose start and whose top are left open (a still bar beside
+them, counts moving one way over the K crossings, and some power law of the range matching them;
+only those ends are varied: a touch-and-go bottom or a jump's flight counts as known, so the figures
+are a floor, not the whole ambiguity), the half-width of each rep's indistinguishable MV range (the
+least worst-case error any estimator can guarantee on that rep over those motions: it reports one MV
+for the one recording), and `vbt.analysis.analyze`'s own MV error on the same recordings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from multiprocessing import Pool
+
+import numpy as np
+
+from vbt.analysis import analyze
+from vbt.config import AnalysisConfig, SegmentationConfig
+from vbt.io import read_recording
+from vbt.motions import FAMILIES, simulate_family
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_families import CONFIG, SEED_BASE, match_by_overlap  # noqa: E402
+
+STILL_S = 0.1  # a still start or top: the reading held this long (a jump's apex holds a count for ~25 ms)
+GRID_P = 21  # exponents scanned
+GRID_L = 21  # levels scanned within the still reading's count
+JOIN_SPEED = 0.25  # the alternative's speed where it joins the true motion: within this share of the bar's
+MARGIN_S = 1e-6  # each crossing kept this far inside its sample interval (on a boundary, a sample rounds either way)
+
+
+def _range_t(lo, hi, u, t_bound, sign, beta_lo, beta_hi):
+    """Extremes of t_e over {lo_k < t_e + sign * beta * u_k < hi_k for all k, beta_lo <= beta <=
+    beta_hi} with t_e >= t_bound (sign +1: an onset at t_e) or t_e <= t_bound (sign -1: an arrival
+    at t_e), found at the vertices of that polygon in (t_e, beta). Returns ((t_min, beta),
+    (t_max, beta)), or None when it is empty."""
+    lo = lo + MARGIN_S
+    hi = hi - MARGIN_S
+    su = sign * u
+    cs = np.concatenate((lo, hi))
+    us = np.concatenate((su, su))
+    cand = []
+    for a in range(cs.size):  # the lines t_e + su_k beta = c: pairwise, with t_e = t_bound, with beta's limits
+        for b in range(a + 1, cs.size):
+            if us[a] != us[b]:
+                beta = (cs[a] - cs[b]) / (us[a] - us[b])
+                cand.append((cs[a] - us[a] * beta, beta))
+        cand.append((t_bound, (cs[a] - t_bound) / us[a]))
+        cand += [(cs[a] - us[a] * beta_lo, beta_lo), (cs[a] - us[a] * beta_hi, beta_hi)]
+    cand += [(t_bound, beta_lo), (t_bound, beta_hi)]
+    eps = 1e-12
+    ok = [(te, beta) for te, beta in cand
+          if beta_lo * (1 - 1e-9) <= beta <= beta_hi * (1 + 1e-9) and sign * (te - t_bound) >= -eps
+          and np.all(te + su * beta >= lo - eps) and np.all(te + su * beta <= hi + eps)]
+    if not ok:
+        return None
+    return min(ok), max(ok)
+
+
+def _crossings(t, n, j_from, direction, k):
+    """For an onset (direction +1): the sample intervals (t[j-1], t[j]) in which the counts ``n``
+    first reach each of the ``k`` counts above n[j_from]; for an arrival (-1), going back from
+    j_from, the intervals (t[j], t[j+1]) in which they last leave each of the ``k`` counts below it.
+    Returns (lo, hi, js): js[i] is the sample on the far side of crossing i. None if the counts do
+    not move monotonically there."""
+    lo, hi = np.empty(k), np.empty(k)
+    js = np.empty(k, np.int64)
+    base = n[j_from]
+    j = j_from
+    for i in range(k):
+        target = base + direction * (i + 1)
+        while 0 < j < n.size - 1 and direction * (n[j] - target) < 0:
+            j += direction
+            if direction * (n[j] - n[j - direction]) < 0:
+                return None  # back down on the way up: not a clean onset or arrival
+        if not 0 < j < n.size - 1:
+            return None
+        lo[i], hi[i] = (t[j - 1], t[j]) if direction > 0 else (t[j], t[j + 1])
+        js[i] = j
+    return lo, hi, js
+
+
+def end_alternatives(t, n, q, t_true, onset, k, exps):
+    """The extreme alternatives of one rep's start (``onset``) or end: a list of (p, level, t_e, beta)
+    (the power law level + sign q ((t - t_e) / beta)^p), two per (p, level) that can match the
+    samples, and the samples that bound them (the still run's far end, the k-th crossing's);
+    None when that end has no still bar of STILL_S beside it, its counts do not move monotonically
+    over ``k`` crossings, or no power law of ``exps`` matches them."""
+    d = 1 if onset else -1
+    j = int(np.searchsorted(t, t_true, side="right")) - 1 if onset else int(np.searchsorted(t, t_true))
+    if not 0 <= j < n.size:
+        return None
+    r = n[j]
+    far, near = j, j  # the still run: its far end (away from the rise) and its near end
+    while 0 < far < n.size - 1 and n[far - d] == r:
+        far -= d
+    while 0 < near < n.size - 1 and n[near + d] == r:
+        near += d
+    if abs(t[near] - t[far]) < STILL_S:
+        return None
+    cr = _crossings(t, n, near, d, k + 1)
+    if cr is None:
+        return None
+    lo, hi, js = cr
+    # the bar's speed at the k-th crossing, from the crossings either side (the alternative joins the
+    # true motion there at a speed within JOIN_SPEED of it: no jump in speed, no infinite force)
+    mid = 0.5 * (lo + hi)
+    v_join = 2.0 * q / abs(mid[k] - mid[k - 2])
+    lo, hi, j_last = lo[:k], hi[:k], int(js[k - 1])
+    bounds = (r + d * (0.5 + np.arange(k))) * q  # the boundaries crossed, in order away from the still count
+    alts = []
+    for p in exps:
+        for f in (np.arange(GRID_L) + 0.5) / GRID_L - 0.5:
+            lev = (r + f) * q
+            u = (d * (bounds - lev) / q) ** (1.0 / p)
+            # the power law's speed at its k-th crossing is p q u^(p-1) / beta
+            b_mid = p * q * u[-1] ** (p - 1.0) / v_join
+            ext = _range_t(lo, hi, u, t[far], d, b_mid / (1.0 + JOIN_SPEED), b_mid * (1.0 + JOIN_SPEED))
+            if ext is not None:
+                alts += [(p, lev, te, beta) for te, beta in ext]
+    return (alts, far, j_last) if alts else None
+
+
+def alternative_positions(t, x_true, q, alt, onset, far, j_last):
+    """An alternative motion at the sample times ``t`` (tests/test_bench_floor.py rounds it to
+    counts): the true motion up to the still run's far end, then the still level and the power law
+    ``alt`` up to the sample of its k-th crossing, then the true motion again. Between samples it
+    joins them within one count (where no sample sees it)."""
+    p, lev, te, beta = alt
+    d = 1.0 if onset else -1.0
+    x = x_true.copy()
+    seg = slice(far, j_last) if onset else slice(j_last + 1, far + 1)
+    u = np.clip(d * (t[seg] - te), 0.0, None) / beta
+    x[seg] = lev + d * q * u ** p
+    return x
+
+
+def mv_range(t, n, q, t0, t1, x0, x1, k, exps, keep_given=True):
+    """The least and the greatest MV over the alternatives of a rep's two ends, and whether each end
+    was left open. An end that is not left open stays where it is given (at level x0 or x1); an open
+    one is given too only with ``keep_given`` (the true motion of a simulated rep is one of the
+    motions those samples could come from; a hand mark is not a motion)."""
+    s = end_alternatives(t, n, q, t0, True, k, exps)
+    e = end_alternatives(t, n, q, t1, False, k, exps)
+    given0, given1 = ([(x0, t0)] if keep_given or not s else []), ([(x1, t1)] if keep_given or not e else [])
+    l0, s0 = np.array(given0 + [(a[1], a[2]) for a in (s[0] if s else [])]).T
+    l1, s1 = np.array(given1 + [(a[1], a[2]) for a in (e[0] if e else [])]).T
+    mv = (l1[None, :] - l0[:, None]) / (s1[None, :] - s0[:, None])
+    return float(mv.min()), float(mv.max()), s is not None, e is not None
+
+
+def floor_set(args):
+    family, seed, k, exps = args
+    sim = simulate_family(family, seed, "chronojump")
+    q = sim.sensor.quantum_m
+    t = sim.t_s
+    n = np.round(sim.true_position_m / q).astype(np.int64)
+    res = analyze(sim.t_s, sim.position_m, CONFIG)
+    match = match_by_overlap(sim.truth, res.reps)
+    rows = []
+    for i, tr in enumerate(sim.truth):
+        x0 = float(sim.timeline.position(np.array([tr.concentric_start_s]))[0])
+        x1 = float(sim.timeline.position(np.array([tr.concentric_end_s]))[0])
+        lo, hi, so, eo = mv_range(t, n, q, tr.concentric_start_s, tr.concentric_end_s, x0, x1, k, exps)
+        j = match.get(i)
+        got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
+        rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, got=got))
+    return family, rows
+
+
+REAL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "real")
+
+
+def real_rows(k, exps):
+    """The real fixtures' reps (fixtures/real/): the hand-marked MV, the range of MV over motions
+    whose samples are identical around the hand-marked ends (an end not left open stays at its hand
+    mark), and the measured MV."""
+    cfg = AnalysisConfig(segmentation=SegmentationConfig(min_rom_m=0.10), stop_rule=CONFIG.stop_rule)
+    rows = []
+    for name in sorted(f[:-len(".expected.json")] for f in os.listdir(REAL_DIR) if f.endswith(".expected.json")):
+        with open(os.path.join(REAL_DIR, name + ".expected.json")) as fh:
+            exp = json.load(fh)
+        rec = read_recording(os.path.join(REAL_DIR, name + ".txt"))
+        q = 0.001
+        n = np.round((rec.position_m - rec.position_m[0]) / q).astype(np.int64)
+        t = rec.t_s
+        got = analyze(t, rec.position_m, cfg).reps
+        for i, r in enumerate(exp["reps"]):
+            x0 = float(np.interp(r["start_s"], t, n)) * q
+            x1 = x0 + r["rom_m"]
+            lo, hi, so, eo = mv_range(t, n, q, r["start_s"], r["end_s"], x0, x1, k, exps, keep_given=False)
+            m = [g.mean_velocity_m_s for g in got
+                 if min(g.concentric_end_s, r["end_s"]) - max(g.concentric_start_s, r["start_s"]) > 0]
+            rows.append(dict(name=name, rep=i + 1, hand=r["mean_velocity_m_s"], lo=lo, hi=hi, start_open=so,
+                             top_open=eo, got=m[0] if m else float("nan")))
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="fresh")
+    ap.add_argument("--sets", type=int, default=30, help="sets per family")
+    ap.add_argument("--family", action="append", choices=FAMILIES)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--crossings", type=int, default=8, help="crossings over which one power law holds (K)")
+    ap.add_argument("--exponents", default="2,4", help="the power laws' exponent range LO,HI")
+    ap.add_argument("--real", action="store_true", help="the real fixtures' reps instead (fixtures/real/)")
+    a = ap.parse_args(argv)
+    try:
+        p_lo, p_hi = (float(v) for v in a.exponents.split(","))
+    except ValueError:
+        ap.error("--exponents takes two numbers, LO,HI (for example 2,4)")
+    if not 1.0 <= p_lo <= p_hi or a.crossings < 2 or a.sets < 1:
+        ap.error("need 1 <= LO <= HI, --crossings >= 2 and --sets >= 1")
+    exps = np.linspace(p_lo, p_hi, GRID_P if p_hi > p_lo else 1)
+    if a.real:
+        print(f"real fixtures (fixtures/real/): onsets and arrivals t^{p_lo:g}-t^{p_hi:g} over {a.crossings} crossings")
+        print(f"{'recording':38s} {'rep':>3s} {'open':>5s} {'hand MV':>8s} {'range':>15s} {'half-width':>10s} "
+              f"{'measured':>8s}")
+        for r in real_rows(a.crossings, exps):
+            opened = ("s" if r["start_open"] else "-") + ("t" if r["top_open"] else "-")
+            print(f"{r['name']:38s} {r['rep']:3d} {opened:>5s} {r['hand']:8.4f} {r['lo']:7.4f}-{r['hi']:7.4f} "
+                  f"{100 * (r['hi'] - r['lo']) / (r['hi'] + r['lo']):9.1f}% {r['got']:8.4f}")
+        print("open: s the start, t the top left open by the samples; range: MV over the motions whose samples are "
+              "identical; half-width: half that range, in % of its middle")
+        return 0
+    families = a.family or [f for f in FAMILIES]
+    jobs = [(f, SEED_BASE[a.seeds] + s, a.crossings, exps) for f in families for s in range(a.sets)]
+    if a.jobs > 1:
+        with Pool(a.jobs) as pool:
+            out = pool.map(floor_set, jobs)
+    else:
+        out = [floor_set(j) for j in jobs]
+    print(f"{a.sets} sets per family ({a.seeds} seeds), Chronojump 1 kHz / 1 mm; onsets and arrivals "
+          f"t^{p_lo:g}-t^{p_hi:g} over {a.crossings} crossings")
+    print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
+          f"  {'error med':>9s} {'error p95':>9s}")
+    for f in families:
+        rows = [r for fam, rr in out if fam == f for r in rr]
+        half = np.array([(r["hi"] - r["lo"]) / 2 for r in rows])
+        err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
+        print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
+              f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
+              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}")
+    print("floor: half the range of MV (m/s) over the motions whose samples are identical to the rep's (the "
+          "least worst-case error an estimator can guarantee there); error: vbt.analysis.analyze's MV error on the "
+          "same recordings")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

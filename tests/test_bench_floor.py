@@ -1,0 +1,77 @@
+"""benchmarks/bench_floor.py: the alternative motions it counts must give exactly the samples of the
+rep they stand in for, and move its MV; the command prints its table."""
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+import bench_floor  # noqa: E402
+
+from vbt.motions import simulate_family  # noqa: E402
+
+
+@pytest.mark.parametrize("family,seed", [("forcevel", 3), ("beta", 5), ("plateau", 1)])
+def test_the_extreme_alternatives_read_exactly_as_the_rep(family, seed):
+    sim = simulate_family(family, seed, "chronojump")
+    q = sim.sensor.quantum_m
+    n = np.round(sim.true_position_m / q).astype(np.int64)
+    # the counts the floor works on are the recording's own
+    assert np.array_equal(np.round((sim.position_m - sim.position_m[0]) / q).astype(np.int64), n - n[0])
+    exps = np.linspace(2.0, 4.0, bench_floor.GRID_P)
+    checked = 0
+    for tr in sim.truth:
+        for onset, t_true in ((True, tr.concentric_start_s), (False, tr.concentric_end_s)):
+            found = bench_floor.end_alternatives(sim.t_s, n, q, t_true, onset, 8, exps)
+            if found is None:
+                continue
+            alts, far, j_last = found
+            times = np.array([a[2] for a in alts])
+            for alt in (alts[int(np.argmin(times))], alts[int(np.argmax(times))]):
+                x = bench_floor.alternative_positions(sim.t_s, sim.true_position_m, q, alt, onset, far, j_last)
+                assert np.array_equal(np.round(x / q).astype(np.int64), n), (tr.index, onset, alt)
+                # ... and it joins the true motion at about the bar's speed there (no jump in speed)
+                p, _, t_e, beta = alt
+                tj = sim.t_s[j_last - 1] if onset else sim.t_s[j_last + 1]
+                v_alt = p * q * (abs(tj - t_e) / beta) ** (p - 1.0) / beta
+                v_true = float(sim.timeline.velocity(np.array([tj]))[0])
+                assert abs(v_alt / v_true - 1.0) < 0.5, (tr.index, onset, v_alt, v_true)
+            # ... and they are not all the same end: the samples leave it open by at least a ms
+            assert times.max() - times.min() > 1e-3
+            checked += 1
+    assert checked >= 2
+
+
+def test_a_force_step_and_a_force_build_up_can_read_the_same():
+    """The start of a rise at constant acceleration from a still bar, on a 1 mm / 1 kHz encoder:
+    an onset as t^3 (a force that builds up) starting earlier reads exactly the same."""
+    t = np.arange(0.0, 0.6, 0.001)
+    t0, acc = 0.2, 4.0
+    x = 0.0004 + np.where(t > t0, 0.5 * acc * (t - t0) ** 2, 0.0)
+    q = 0.001
+    n = np.round(x / q).astype(np.int64)
+    found = bench_floor.end_alternatives(t, n, q, t0, True, 8, np.array([2.0, 3.0]))
+    alts, far, j_last = found
+    starts = {p: [a[2] for a in alts if a[0] == p] for p in (2.0, 3.0)}
+    assert min(starts[2.0]) <= t0 <= max(starts[2.0])
+    assert min(starts[3.0]) < t0 - 0.005  # a t^3 onset more than 5 ms earlier matches the same samples
+    early = min((a for a in alts if a[0] == 3.0), key=lambda a: a[2])
+    xa = bench_floor.alternative_positions(t, x, q, early, True, far, j_last)
+    assert np.array_equal(np.round(xa / q).astype(np.int64), n)
+
+
+def test_the_command_prints_its_table(capsys):
+    assert bench_floor.main(["--seeds", "tune", "--sets", "1", "--family", "plateau"]) == 0
+    out = capsys.readouterr().out
+    assert "plateau" in out and "floor" in out
+
+
+def test_the_real_fixtures_table_lists_every_hand_marked_rep(capsys):
+    assert bench_floor.main(["--real", "--crossings", "4"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("chronojump_")]
+    assert len(lines) == 13
+    # the two reps from still bottoms whose starts the counts leave open (README, "Real recordings")
+    slow = [ln.split() for ln in lines if ln.startswith("chronojump_two_reps_slow_starts")]
+    assert all(row[2] == "st" for row in slow)
