@@ -104,7 +104,8 @@ def _crossings(t, n, j_from, direction, k):
 
 def end_alternatives(t, n, q, t_true, onset, k, exps):
     """The extreme alternatives of one rep's start (``onset``) or end: a list of (p, level, t_e, beta)
-    (the power law level + sign q ((t - t_e) / beta)^p), two per (p, level) that can match the
+    (the power law level + d q (d (t - t_e) / beta)^p, d = 1 for an onset, -1 for an arrival, from or
+    to the still level at t_e), two per (p, level) that can match the
     samples, and the samples that bound them (the still run's far end, the k-th crossing's);
     None when that end has no still bar of STILL_S beside it, its counts do not move monotonically
     over ``k`` crossings, or no power law of ``exps`` matches them."""
@@ -246,7 +247,7 @@ def main(argv=None):
         print("open: s the start, t the top left open by the samples; range: MV over the motions whose samples are "
               "identical; half-width: half that range, in % of its middle")
         return 0
-    families = a.family or [f for f in FAMILIES]
+    families = a.family or list(FAMILIES)
     jobs = [(f, SEED_BASE[a.seeds] + s, a.crossings, exps) for f in families for s in range(a.sets)]
     if a.jobs > 1:
         with Pool(a.jobs) as pool:

@@ -1,5 +1,5 @@
 """benchmarks/bench_floor.py: the alternative motions it counts must give exactly the samples of the
-rep they stand in for, and move its MV; the command prints its table."""
+rep they stand in for, and leave its ends open; the command prints its tables."""
 
 import os
 import sys
@@ -72,6 +72,6 @@ def test_the_real_fixtures_table_lists_every_hand_marked_rep(capsys):
     assert bench_floor.main(["--real", "--crossings", "4"]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("chronojump_")]
     assert len(lines) == 13
-    # the two reps from still bottoms whose starts the counts leave open (README, "Real recordings")
+    # the two reps from still bottoms, whose ends the counts leave open (README, "What a 1 mm encoder leaves open")
     slow = [ln.split() for ln in lines if ln.startswith("chronojump_two_reps_slow_starts")]
     assert all(row[2] == "st" for row in slow)
