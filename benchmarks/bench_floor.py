@@ -33,6 +33,7 @@ import json
 import os
 import sys
 from multiprocessing import Pool
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -208,14 +209,14 @@ def real_rows(k, exps):
         n = np.round((rec.position_m - rec.position_m[0]) / q).astype(np.int64)
         t = rec.t_s
         got = analyze(t, rec.position_m, cfg).reps
+        hand = [SimpleNamespace(concentric_start_s=r["start_s"], concentric_end_s=r["end_s"]) for r in exp["reps"]]
+        match = match_by_overlap(hand, got)
         for i, r in enumerate(exp["reps"]):
             x0 = float(np.interp(r["start_s"], t, n)) * q
             x1 = x0 + r["rom_m"]
             lo, hi, so, eo = mv_range(t, n, q, r["start_s"], r["end_s"], x0, x1, k, exps, keep_given=False)
-            m = [g.mean_velocity_m_s for g in got
-                 if min(g.concentric_end_s, r["end_s"]) - max(g.concentric_start_s, r["start_s"]) > 0]
             rows.append(dict(name=name, rep=i + 1, hand=r["mean_velocity_m_s"], lo=lo, hi=hi, start_open=so,
-                             top_open=eo, got=m[0] if m else float("nan")))
+                             top_open=eo, got=got[match[i]].mean_velocity_m_s if i in match else float("nan")))
     return rows
 
 
