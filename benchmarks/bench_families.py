@@ -14,6 +14,8 @@
 
 Sensor kinds (vbt.motions.sensor_for): ``csv`` 100 Hz-1 kHz at 0.2-1 mm, ``chronojump`` 1 kHz at 1 mm
 (its raw format), ``fine`` 1 kHz at 0.1-0.5 mm (the sensors the tightest MV targets are stated for).
+``--sensor HZ,MM,NOISE_MM`` (repeatable) adds one fixed sensor outside them, the same motions sampled
+by it: e.g. ``--sensor 50,1,0.1 --sensor 5000,0.05,0.05`` (without ``--kind``, only those).
 
 Seeds: ``tune`` is 0-99 (for tuning), ``fresh`` 100000 and up (for reporting). Reps are matched to
 truth by time overlap (one-to-one, largest overlap first), so a missed or an extra rep does not
@@ -58,7 +60,7 @@ import numpy as np
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig, StopRuleConfig
 from vbt.io import collapse_held, remove_glitches
-from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family, warped_times
+from vbt.motions import FAMILIES, SENSOR_KINDS, sensor_from_text, simulate_family, warped_times
 
 THRESHOLD_PCT = 10.0
 SEED_BASE = {"tune": 0, "fresh": 100000}
@@ -316,7 +318,8 @@ def worst_reps(results, n):
 
 
 def print_table(results, families, kinds, n_worst):
-    head = (f"{'family':9s} {'sensor':10s} {'sets':>4s} {'reps':>5s} {'count%':>7s} {'MV med':>7s} {'MV p95':>7s} "
+    wk = max([10] + [len(k) for k in kinds])  # a fixed sensor's "HZ,MM,NOISE_MM" may be wider than a kind
+    head = (f"{'family':9s} {'sensor':{wk}s} {'sets':>4s} {'reps':>5s} {'count%':>7s} {'MV med':>7s} {'MV p95':>7s} "
             f"{'MPV p95':>7s} {'PV p95':>7s} {'ROM p95 mm':>10s} {'stop%':>6s} {'(clear)':>7s} {'tail p95':>8s}")
     print(head)
     print("-" * len(head))
@@ -328,7 +331,7 @@ def print_table(results, families, kinds, n_worst):
             continue
         m = summarise(sub)
         table[f"{f}/{k}"] = m
-        print(f"{f:9s} {k:10s} {m['sets']:4d} {m['reps']:5d} {m['count_exact_pct']:6.1f}% {m['mv_median']:7.4f} "
+        print(f"{f:9s} {k:{wk}s} {m['sets']:4d} {m['reps']:5d} {m['count_exact_pct']:6.1f}% {m['mv_median']:7.4f} "
               f"{m['mv_p95']:7.4f} {m['mpv_p95']:7.4f} {m['pv_p95']:7.4f} {1000 * m['rom_p95']:10.2f} "
               f"{m['stop_exact_pct']:5.1f}% {m['clear_sets']:7d} {m['tail_mv_p95']:8.4f}")
     print("targets: count >= 98 %; MV median <= 0.003, p95 <= 0.010 at 1 kHz and <= 0.5 mm (sensor 'fine'; "
@@ -365,10 +368,10 @@ def print_table(results, families, kinds, n_worst):
         print(f"worst {n_worst} reps by |MV error| (missed reps first); times in s from the first sample:")
         for w in worst_reps(results, n_worst):
             if w["matched"] is None:
-                print(f"  {w['family']:9s} {w['kind']:10s} seed {w['seed']:6d} rep {w['rep']:2d}  MISSED  "
+                print(f"  {w['family']:9s} {w['kind']:{wk}s} seed {w['seed']:6d} rep {w['rep']:2d}  MISSED  "
                       f"true {w['true_start']:.3f}-{w['true_end']:.3f}  MV {w['true_mv']:.3f}")
             else:
-                print(f"  {w['family']:9s} {w['kind']:10s} seed {w['seed']:6d} rep {w['rep']:2d}  "
+                print(f"  {w['family']:9s} {w['kind']:{wk}s} seed {w['seed']:6d} rep {w['rep']:2d}  "
                       f"true {w['true_start']:.3f}-{w['true_end']:.3f}  got {w['got_start']:.3f}-{w['got_end']:.3f} "
                       f"(start {1000 * (w['got_start'] - w['true_start']):+.0f} ms, end "
                       f"{1000 * (w['got_end'] - w['true_end']):+.0f} ms)  MV {w['true_mv']:.3f} -> {w['got_mv']:.3f} "
@@ -451,6 +454,9 @@ def main(argv=None):
     ap.add_argument("--sets", type=int, default=20, help="sets per family and sensor kind")
     ap.add_argument("--family", action="append", choices=FAMILIES)
     ap.add_argument("--kind", action="append", choices=SENSOR_KINDS)
+    ap.add_argument("--sensor", action="append", metavar="HZ,MM,NOISE_MM",
+                    help="also (without --kind: only) one fixed sensor outside the kinds: rate, step in mm (0: "
+                         "none), white noise sd in mm, e.g. 50,1,0.1 (vbt.motions.sensor_from_text); repeatable")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--json", help="write every set's scores and the summary table here")
     ap.add_argument("--worst", type=int, default=12)
@@ -479,7 +485,12 @@ def main(argv=None):
                     "spacing is warped within +-PCT %% (see the module's doc)")
     a = ap.parse_args(argv)
     families = a.family or list(FAMILIES)
-    kinds = a.kind or list(SENSOR_KINDS)
+    kinds = (a.kind or ([] if a.sensor else list(SENSOR_KINDS))) + (a.sensor or [])
+    for k in a.sensor or []:
+        try:
+            sensor_from_text(k)
+        except ValueError as e:
+            ap.error(f"--sensor: {e}")
     if a.plot:
         if a.seed is None or not a.family:
             ap.error("--plot needs --family and --seed")

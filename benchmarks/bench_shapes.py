@@ -40,6 +40,7 @@ import numpy as np
 
 from vbt.analysis import analyze
 from vbt.config import AnalysisConfig, SegmentationConfig, StopRuleConfig
+from vbt.motions import sensor_from_text
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_families import match_by_overlap  # noqa: E402
@@ -155,12 +156,11 @@ def main(argv=None) -> int:
     sensor, what = None, "sensors 200 Hz-1 kHz, 0.2-1 mm, noise <= 0.2 mm"
     if a.sensor:
         try:
-            hz, mm, noise_mm = (float(v) for v in a.sensor.split(","))
-        except ValueError:
-            ap.error("--sensor takes three numbers: rate in Hz, step in mm, noise in mm (e.g. 100,1,0)")
-        if not (hz > 0.0 and mm >= 0.0 and noise_mm >= 0.0):
-            ap.error("--sensor: the rate must be above 0, the step and the noise 0 or more")
-        sensor, what = (hz, mm / 1e3, noise_mm / 1e3), f"sensor {hz:g} Hz, {mm:g} mm, noise {noise_mm:g} mm"
+            spec = sensor_from_text(a.sensor)
+        except ValueError as e:
+            ap.error(f"--sensor: {e}")
+        sensor = (spec.rate_hz, spec.quantum_m, spec.noise_m)
+        what = f"sensor {spec.rate_hz:g} Hz, {spec.quantum_m * 1e3:g} mm, noise {spec.noise_m * 1e3:g} mm"
     print(f"{a.sets} sets per shape ({a.seeds} seeds from {base}); {what}")
     print(f"{'shape':10s} {'reps':>5s} {'count':>6s} {'MV med':>7s} {'MV p95':>7s} {'MV max':>7s} "
           f"{'|MV|/MV p95':>11s} {'start p95':>9s} {'end p95':>8s}")

@@ -53,6 +53,17 @@ def test_one_set_scored_end_to_end(tmp_path):
     assert s["exact"] and s["n_true"] == len(s["reps"]) and all(r["matched"] for r in s["reps"])
 
 
+def test_a_fixed_sensor_is_a_column_of_its_own(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert bench_families.main(["--sets", "1", "--family", "jump", "--sensor", "50,1,0.1", "--worst", "0",
+                                "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert list(data["table"]) == ["jump/50,1,0.1", "ALL/50,1,0.1"]
+    (s,) = data["sets"]
+    assert s["kind"] == "50,1,0.1" and s["samples"] < 1000  # 50 Hz: a set of ~15 s
+    assert "jump      50,1,0.1  " in capsys.readouterr().out
+
+
 def test_exported_sets_read_back_as_the_simulated_stream(tmp_path):
     from vbt.io import read_recording
     from vbt.motions import simulate_family

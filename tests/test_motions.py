@@ -139,6 +139,24 @@ def test_unknown_family_or_kind():
         simulate_family("yoga", 1)
     with pytest.raises(ValueError):
         simulate_family("jump", 1, "serial")
+    for bad in ("50,1", "50,1,x", "0,1,0", "100,-1,0", "100,1,nan"):
+        with pytest.raises(ValueError, match="sensor"):
+            simulate_family("jump", 1, bad)
+
+
+@pytest.mark.parametrize("family", ["grinder", "beta"])
+def test_a_fixed_sensor_samples_the_same_lift(family):
+    """bench_families.py --sensor: the seed's lift and truth, sampled at the rate and step given, with
+    the noise given (none: exactly the true position rounded to the step; no step: unrounded)."""
+    ref = simulate_family(family, 4, "fine")
+    sim = simulate_family(family, 4, "200,2,0")
+    assert sim.truth == ref.truth
+    assert np.allclose(np.diff(sim.t_s), 1 / 200.0)
+    assert np.array_equal(sim.position_m, np.round(sim.true_position_m / 0.002) * 0.002)
+    smooth = simulate_family(family, 4, "500,0,0")
+    assert np.array_equal(smooth.position_m, smooth.true_position_m)
+    noisy = simulate_family(family, 4, "500,0,0.3")
+    assert 0.00025 < np.std(noisy.position_m - noisy.true_position_m) < 0.00035
 
 
 def test_plateau_brakes_harder_than_gravity_and_forcevel_sometimes_does():

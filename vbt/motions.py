@@ -741,19 +741,40 @@ def sensor_for(kind: str, rng: np.random.Generator) -> SensorSpec:
     )
 
 
+def sensor_from_text(text: str) -> SensorSpec:
+    """One fixed sensor from "HZ,MM,NOISE_MM": its rate, its step in mm (0: unquantised) and its white
+    noise's sd in mm, e.g. "50,1,0.1" (the benchmarks' ``--sensor``). ValueError, with what is
+    wrong, for anything else."""
+    try:
+        hz, mm, noise_mm = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise ValueError(f"a sensor is three numbers, rate in Hz, step in mm and noise in mm, "
+                         f"e.g. 100,1,0 (got {text!r})") from None
+    if not (np.isfinite(hz) and hz > 0.0 and np.isfinite(mm) and mm >= 0.0 and np.isfinite(noise_mm)
+            and noise_mm >= 0.0):
+        raise ValueError(f"a sensor's rate must be above 0, its step and noise 0 or more (got {text!r})")
+    return SensorSpec(rate_hz=hz, quantum_m=mm / 1e3, noise_m=noise_mm / 1e3)
+
+
 def simulate_family(family: str, seed: int, sensor_kind: str = "csv", vibration_m: float = 0.0) -> SimulatedSet:
-    """One seeded set of ``family`` sampled by a ``sensor_kind`` sensor. The motion depends on
-    (family, seed) only: the same seed gives the same lift under either sensor kind.
+    """One seeded set of ``family`` sampled by a ``sensor_kind`` sensor: one of SENSOR_KINDS, or one
+    fixed sensor as :func:`sensor_from_text` reads it ("2000,0.1,0.05"). The motion depends on
+    (family, seed) only: the same seed gives the same lift under any sensor.
 
     ``vibration_m`` > 0 adds a cable vibration of that amplitude at 20-60 Hz (drawn from the seed)
     to the sensor, before its steps: a robustness check, not part of the families' figures."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}")
-    if sensor_kind not in SENSOR_KINDS:
-        raise ValueError(f"sensor kind must be one of {SENSOR_KINDS}")
     fam_id = FAMILIES.index(family)
-    sensor_rng = np.random.default_rng([int(seed), fam_id, 1000 + SENSOR_KINDS.index(sensor_kind)])
-    sensor = sensor_for(sensor_kind, sensor_rng)
+    if sensor_kind in SENSOR_KINDS:
+        sensor_rng = np.random.default_rng([int(seed), fam_id, 1000 + SENSOR_KINDS.index(sensor_kind)])
+        sensor = sensor_for(sensor_kind, sensor_rng)
+    else:
+        try:
+            sensor = sensor_from_text(sensor_kind)
+        except ValueError as e:
+            raise ValueError(f"sensor kind must be one of {SENSOR_KINDS} or a sensor: {e}") from None
+        sensor_rng = np.random.default_rng([int(seed), fam_id, 999])
     if vibration_m > 0:
         hz = float(np.random.default_rng([int(seed), fam_id, 2000]).uniform(20.0, 60.0))
         sensor = replace(sensor, vibration_m=float(vibration_m), vibration_hz=hz)

@@ -225,7 +225,7 @@ class SensorSpec:
 
     ``rate_hz`` nominal rate; ``jitter`` timestamp jitter as a fraction of the period;
     ``per_tick`` sends a sample only when the count changes (uneven spacing) plus a keep-alive
-    every ``1/rate_hz``; ``quantum_m`` encoder resolution; ``noise_m`` white noise (1 sd) and
+    every ``1/rate_hz``; ``quantum_m`` encoder resolution (0: none); ``noise_m`` white noise (1 sd) and
     ``vibration_m`` / ``vibration_hz`` a cable vibration, both before quantisation.
     """
 
@@ -277,7 +277,7 @@ class SensorSpec:
             x = x + rng.normal(0.0, self.noise_m, t.size)
         if self.vibration_m > 0:
             x = x + self.vibration_m * np.sin(2 * np.pi * self.vibration_hz * t + rng.uniform(0, 2 * np.pi))
-        return np.round(x / self.quantum_m) * self.quantum_m
+        return np.round(x / self.quantum_m) * self.quantum_m if self.quantum_m > 0 else x
 
 
 # ---- a lifter -----------------------------------------------------------------------------
