@@ -75,7 +75,7 @@ def assert_matches_truth(sim, end, events):
     # The chain's job is to deliver the motion; the numbers are then the estimator's. Seed 8's rep 2 reads
     # 0.021 low through the chain and 0.021 low analysed off line on the same 1 kHz, 0.1 mm grid (a start
     # 5 ms early and an end 2 ms late), where it read 0.013 low before the arrival's exponent averaging,
-    # which measured better over the motion families (README, "Accuracy per motion family").
+    # which measured better over the motion families (docs/accuracy-history.md).
     assert np.median(err) <= 0.006 and err.max() <= 0.025, err
     stops = [e.index for e in events if e.type == "stop"]
     assert sim.true_stop_rep() is not None

@@ -45,7 +45,7 @@ class SegmentationConfig:
         A concentric phase is closed once the bar has risen no more than ``top_stillness_band_m``
         over the last ``top_stillness_s`` (or has come back down by the hysteresis). 0.5 mm: a
         grinder's lockout creep (5-15 mm/s) is part of the rep, not stillness (2 mm cut it: grinder
-        MV median error 0.0074 -> 0.0032 m/s, README "Accuracy per motion family").
+        MV median error 0.0074 -> 0.0032 m/s, docs/accuracy-history.md).
     min_mean_velocity_m_s
         Slower "reps" (a bar carried up over many seconds while setting up) are ignored.
     max_concentric_s
