@@ -346,6 +346,28 @@ def test_ramp_onset_leaves_a_power_law_onset_alone():
     assert abs(got - times[1]) < 0.001 and abs(got - 0.1) < 0.002
 
 
+
+def _onset_fail(x_rise, seed):
+    """The start's fit on a still bar (to 0.1 s) and then ``x_rise(u)``, at 1 kHz with 0.05 mm of
+    noise in 0.1 mm steps: the share by which one power law fails the rise (rep._onset_chi)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(0.0, 0.15, 0.001)
+    u = (t - 0.1).clip(min=0.0)
+    x = np.round((0.5 + x_rise(u) + rng.normal(0.0, 5e-5, t.size)) / 1e-4) * 1e-4
+    coef, times, exps = np.empty(3), np.empty(2), np.empty(2)
+    K.fit_turning_point_auto(t, x, 0, t.size, np.bool_(True), coef, times, exps)
+    return K.rep._onset_chi(t, x, 0, t.size, times[0], times[1], exps[1], 5e-5 ** 2 + 1e-4 ** 2 / 12.0)
+
+
+def test_one_power_law_passes_a_power_law_onset_and_fails_a_lead_in():
+    """The test that shrinks the start's window: a rise that leaves the still bar as one power law
+    (u^2.5, ~1 cm in 50 ms) fits within the noise on every seed; a slow lead-in (a 30 mm/s creep for
+    25 ms) and then the push (u^2.5 after it) fails on every seed, though both rise about as far."""
+    for seed in range(6):
+        assert _onset_fail(lambda u: 18.0 * u ** 2.5, seed) == 0.0
+        assert _onset_fail(lambda u: 0.03 * u + 18.0 * (u - 0.025).clip(min=0.0) ** 2.5, seed) == 1.0
+
+
 def _braking_case(vp, brake_s, vib_m=0.0, vib_hz=20.0, step_m=1e-4, fs=1000.0):
     """A still bar, a rise to ``vp`` in 80 ms, 250 ms at ``vp``, then braking as a half cosine over
     ``brake_s`` (deepest deceleration vp pi / (2 brake_s)), sampled at ``fs`` in ``step_m`` steps,
