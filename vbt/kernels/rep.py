@@ -186,7 +186,7 @@ END_SHORT_AGREE = (0.25, 0.75)  # ... and from none to all as its end and the fu
 # differences say 0.155, and pulls of bench_shapes.py whose rise fit within that scatter "failed");
 # the best-fitting window where none passes (Beta reps that no window fits moved); the build-up and
 # crossings fits on the shorter window too (bench_shapes.py pull MV median 0.0079 -> 0.0091: a gentle
-# break from the floor started 4-13 ms later).
+# break from the floor started 3-13 ms later).
 START_SHRINK = (0.7, 0.5, 0.35)
 START_CHI_K = 5.0
 START_CHI_STILL = 20  # still samples that give the noise (fewer: the white noise and the steps' rounding)
@@ -415,7 +415,8 @@ def _start_on_shorter(t, x, left, right, ib, run_end, ip, side, h, h_min, tol_fl
     left..right, on entry) moved toward the fits on windows START_SHRINK times as high, each by
     the share its larger window fails one power law (:func:`_onset_chi`), down the windows in turn;
     where the smallest tried still fails, back to the full window's. A blend, not a switch: a tiny
-    change in the data moves the start a little. Returns the last window's right end used."""
+    change in the data moves the start a little. Returns the right end of the smallest window tried
+    (``right`` where none was), which the shape fit's check of the start's branch then reads."""
     nk = len(START_SHRINK) + 1
     fits = np.empty((nk, 6))  # t_ecc_end, t0, c0, c_off, c_on, p_on per window
     fail = np.zeros(nk)
