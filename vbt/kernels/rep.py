@@ -759,12 +759,15 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     times = np.empty(2)
     exps = np.full(2, 2.0)
     _fit_end(t, x, left, right + 1, YES, shape_passes, np.bool_(TWO_TERM), coef, times, exps)
+    raw_hz = cfg.raw_hz if cfg.raw_hz > 0.0 else fs  # (0: the samples came on the grid)
+    raw_dt = 1.0 / raw_hz
+    d_raw = max(1, int(round(raw_dt * fs)))  # grid samples per raw sample (the end checks' neighbours)
     right_s = right  # the start's power-law window's right end (shorter where one power law fails the full)
     if shape_passes > 0 and times[1] - times[0] >= 0.75 * SHAPE_MIN_STILL_S:
-        w_sd = _white_sd(x, left, right + 1, max(1, int(round(fs / (cfg.raw_hz if cfg.raw_hz > 0.0 else fs)))))
+        w_sd = _white_sd(x, left, right + 1, d_raw)
         right_s = _start_on_shorter(t, x, left, right, ib, run_end, ip, side, h,
                                     max(END_SHORT_MIN_M, END_SHORT_MIN_FLOORS * tol_floor_m), tol_floor_m,
-                                    w_sd * w_sd + (tol_floor_m / TOL_STEPS_K) ** 2 / 12.0, shape_passes,
+                                    w_sd * w_sd + step * step / 12.0, shape_passes,
                                     coef, times, exps)
     c_on = abs(coef[2])
     p_on = exps[1]
@@ -790,9 +793,6 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
             t_ecc_end += hidden * w_l / u
             t0 -= hidden * w_r / u
     still_w = _still_share(t0 - t_ecc_end)
-    raw_hz = cfg.raw_hz if cfg.raw_hz > 0.0 else fs  # (0: the samples came on the grid)
-    raw_dt = 1.0 / raw_hz
-    d_raw = max(1, int(round(raw_dt * fs)))  # grid samples per raw sample (the end checks' neighbours)
     if still_w < 1.0:
         # A turn without a stop: the velocity crosses zero with a finite slope, the position is
         # smooth there, and a cubic about the lowest point places the turn where the branches
