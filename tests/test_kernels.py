@@ -346,7 +346,6 @@ def test_ramp_onset_leaves_a_power_law_onset_alone():
     assert abs(got - times[1]) < 0.001 and abs(got - 0.1) < 0.002
 
 
-
 def _onset_fail(x_rise, seed):
     """The start's fit on a still bar (to 0.1 s) and then ``x_rise(u)``, at 1 kHz with 0.05 mm of
     noise in 0.1 mm steps: the share by which one power law fails the rise (rep._onset_chi)."""

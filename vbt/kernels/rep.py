@@ -409,23 +409,30 @@ def _onset_chi(t, x, lo, hi, t_still, t0, p, noise2):
 
 
 @njit(cache=True)
-def _start_on_shorter(t, x, left, right, ib, run_end, ip, side, h, h_min, tol_floor_m, noise2, shape_passes,
-                      coef, times, exps):
+def _start_fit_row(coef, times, exps, row):
+    """One start fit as a row: t_ecc_end, t0, c0, c_off, c_on, p_on."""
+    row[0] = times[0]
+    row[1] = times[1]
+    row[2] = coef[0]
+    row[3] = coef[1]
+    row[4] = coef[2]
+    row[5] = exps[1]
+
+
+@njit(cache=True)
+def _start_on_shorter(t, x, left, right, anchor, ip, h, h_min, noise2, shape_passes, coef, times, exps):
     """The start's three-piece fit (``coef``, ``times``, ``exps``: the full window's, samples
     left..right, on entry) moved toward the fits on windows START_SHRINK times as high, each by
     the share its larger window fails one power law (:func:`_onset_chi`), down the windows in turn;
     where the smallest tried still fails, back to the full window's. A blend, not a switch: a tiny
-    change in the data moves the start a little. Returns the right end of the smallest window tried
-    (``right`` where none was), which the shape fit's check of the start's branch then reads."""
+    change in the data moves the start a little. Each window runs from ``left`` to where the bar is
+    that high above x[``anchor``] (the bottom, or the end of a hold after it; as _window_below).
+    Returns the right end of the smallest window tried (``right`` where none was), which the shape
+    fit's check of the start's branch then reads."""
     nk = len(START_SHRINK) + 1
-    fits = np.empty((nk, 6))  # t_ecc_end, t0, c0, c_off, c_on, p_on per window
+    fits = np.empty((nk, 6))  # one _start_fit_row per window
     fail = np.zeros(nk)
-    fits[0, 0] = times[0]
-    fits[0, 1] = times[1]
-    fits[0, 2] = coef[0]
-    fits[0, 3] = coef[1]
-    fits[0, 4] = coef[2]
-    fits[0, 5] = exps[1]
+    _start_fit_row(coef, times, exps, fits[0])
     fail[0] = _onset_chi(t, x, left, right + 1, times[0], times[1], exps[1], noise2)
     n_fit = 1
     right_s = right
@@ -436,17 +443,9 @@ def _start_on_shorter(t, x, left, right, ib, run_end, ip, side, h, h_min, tol_fl
         hq = h * START_SHRINK[n_fit - 1]
         if hq < h_min:
             break
-        if run_end > 0:
-            rq = _window_after_hold(x, run_end, left, ip, hq, tol_floor_m)[1]
-        else:
-            rq = _window_below(x, ib, max(0, ib - side), ip, hq)[1]
+        rq = _window_below(x, anchor, anchor, ip, hq)[1]
         _fit_end(t, x, left, rq + 1, YES, shape_passes, np.bool_(TWO_TERM), c_k, t_k, e_k)
-        fits[n_fit, 0] = t_k[0]
-        fits[n_fit, 1] = t_k[1]
-        fits[n_fit, 2] = c_k[0]
-        fits[n_fit, 3] = c_k[1]
-        fits[n_fit, 4] = c_k[2]
-        fits[n_fit, 5] = e_k[1]
+        _start_fit_row(c_k, t_k, e_k, fits[n_fit])
         fail[n_fit] = _onset_chi(t, x, left, rq + 1, t_k[0], t_k[1], e_k[1], noise2)
         n_fit += 1
         right_s = rq
@@ -765,10 +764,9 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     right_s = right  # the start's power-law window's right end (shorter where one power law fails the full)
     if shape_passes > 0 and times[1] - times[0] >= 0.75 * SHAPE_MIN_STILL_S:
         w_sd = _white_sd(x, left, right + 1, d_raw)
-        right_s = _start_on_shorter(t, x, left, right, ib, run_end, ip, side, h,
-                                    max(END_SHORT_MIN_M, END_SHORT_MIN_FLOORS * tol_floor_m), tol_floor_m,
-                                    w_sd * w_sd + step * step / 12.0, shape_passes,
-                                    coef, times, exps)
+        right_s = _start_on_shorter(t, x, left, right, run_end if run_end > 0 else ib, ip, h,
+                                    max(END_SHORT_MIN_M, END_SHORT_MIN_FLOORS * tol_floor_m),
+                                    w_sd * w_sd + step * step / 12.0, shape_passes, coef, times, exps)
     c_on = abs(coef[2])
     p_on = exps[1]
     t0 = times[1]
