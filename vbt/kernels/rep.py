@@ -10,7 +10,7 @@ from .jit import njit
 
 from .common import G, NO, YES
 from .order import _interp_idx, median3, median_of
-from .filters import differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
+from .filters import cutoff_of, differentiate, filtfilt, peak_velocity_adaptive, propulsive_acceleration
 from .turning import (AUTO_RADIUS_SHARE, TWO_TERM, _fit_then_refit, akaike_share, fit_turning_point,
                       fit_turning_point_auto, refit_two_term, refit_two_term_exponents, vertex_fit)
 from .phase import beta_from_shape, fit_phase_lm, phase_window_ms
@@ -71,6 +71,13 @@ def rep_result():
 # The checks of a rep's ends allow this many robust standard deviations of the recording's noise
 # (the largest excursion between two of a thousand noisy samples is ~6 of them).
 TOL_NOISE_SD = 8.0
+# ... counted from the scatter about the 10 Hz filter, which misses the noise below the filter's
+# cut-off: at a raw rate r, a share of about 2 x 10 / r of white noise (half of it at 40 Hz), not less
+# than NOISE_PASS_FLOOR of it left. Uncounted, a 30-40 Hz sensor's checks took a grind's hold mid-rise
+# for a descent and cut the rep at it (a 30 Hz sensor, 0.2 mm of noise, 0.5 mm steps: 14 of 264 fresh
+# grinder reps lost their part before the hold; 4 after). On the tuning seeds of every family, no
+# rep of the "csv", "chronojump" or "fine" sensors moved.
+NOISE_PASS_FLOOR = 0.25
 # A touch-and-go bottom (issue 9): a "pause" the bottom fit finds no longer than the time both branches
 # take to climb one step plus this many noise sd, and no longer than VERTEX_MAX_S, is the turn
 # itself, unresolved by the sensor (tuned on seeds 0-14 of the jump, bounce and beta families).
@@ -881,7 +888,8 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t_desc = times[1]
     x1 = coef[0]
     # What the recording shows beyond the fits: the encoder step (floor) and the noise.
-    tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise)
+    tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise
+              / math.sqrt(max(NOISE_PASS_FLOOR, 1.0 - 2.0 * cutoff_of(coeffs, fs) / raw_hz)))
     t_stop = (n - 1) * dt
     method = 0
     # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
