@@ -75,9 +75,16 @@ TOL_NOISE_SD = 8.0
 # cut-off: at a raw rate r, a share of about 2 x 10 / r of white noise (half of it at 40 Hz), not less
 # than NOISE_PASS_FLOOR of it left. Uncounted, a 30-40 Hz sensor's checks took a grind's hold mid-rise
 # for a descent and cut the rep at it (a 30 Hz sensor, 0.2 mm of noise, 0.5 mm steps: 14 of 264 fresh
-# grinder reps lost their part before the hold; 4 after). On the tuning seeds of every family, no
-# rep of the "csv", "chronojump" or "fine" sensors moved.
+# grinder reps lost their part before the hold). Where a staircase leaves that scatter smaller still
+# (0.06 mm for that sensor's 0.25 mm), 4 of the 14 stayed cut: below LOW_RATE_HI_HZ (all of it from
+# LOW_RATE_LO_HZ down) the checks also count the noise of the window's still samples, from the mean
+# square of their second differences at the raw spacing (_still_rms_sd: 0.12-0.16 mm there). On the
+# tuning seeds of every family, no rep of the "csv", "chronojump" or "fine" sensors moved.
 NOISE_PASS_FLOOR = 0.25
+LOW_RATE_LO_HZ = 50.0
+LOW_RATE_HI_HZ = 100.0
+LOW_RATE_STILL_M_S = 0.02  # still: the 10 Hz velocity under this at a sample and its raw neighbours
+LOW_RATE_STILL_MIN = 8  # ... and at least this many such samples in the window
 # A touch-and-go bottom (issue 9): a "pause" the bottom fit finds no longer than the time both branches
 # take to climb one step plus this many noise sd, and no longer than VERTEX_MAX_S, is the turn
 # itself, unresolved by the sensor (tuned on seeds 0-14 of the jump, bounce and beta families).
@@ -615,6 +622,28 @@ def _within(r):
 
 
 @njit(cache=True)
+def _still_rms_sd(x, v, d):
+    """The noise of the window's still samples (the 10 Hz velocity ``v`` under LOW_RATE_STILL_M_S
+    at a sample and at both its neighbours ``d`` grid samples away), from the mean square of their
+    second differences (not the median: on a staircase most of them are zero); 0 with fewer than
+    LOW_RATE_STILL_MIN of them."""
+    n = x.shape[0]
+    s2 = 0.0
+    m = 0
+    j = d
+    while j + d < n:
+        if abs(v[j - d]) < LOW_RATE_STILL_M_S and abs(v[j]) < LOW_RATE_STILL_M_S and \
+                abs(v[j + d]) < LOW_RATE_STILL_M_S:
+            e = x[j + d] - 2.0 * x[j] + x[j - d]
+            s2 += e * e
+            m += 1
+        j += d
+    if m < LOW_RATE_STILL_MIN:
+        return 0.0
+    return math.sqrt(s2 / (6.0 * m))
+
+
+@njit(cache=True)
 def _white_sd(x, lo, hi, d):
     """The white part of the noise on samples lo..hi (a robust sd from second differences at a
     spacing of ``d`` grid samples: a rise's own motion and a 20-60 Hz vibration hardly reach them)."""
@@ -888,8 +917,10 @@ def analyze_rep(x, coeffs, bottom, top, prev_top, settings, out):
     t_desc = times[1]
     x1 = coef[0]
     # What the recording shows beyond the fits: the encoder step (floor) and the noise.
-    tol = max(tol_floor_m, TOL_NOISE_SD * sd_noise
-              / math.sqrt(max(NOISE_PASS_FLOOR, 1.0 - 2.0 * cutoff_of(coeffs, fs) / raw_hz)))
+    sd_chk = sd_noise / math.sqrt(max(NOISE_PASS_FLOOR, 1.0 - 2.0 * cutoff_of(coeffs, fs) / raw_hz))
+    if raw_hz < LOW_RATE_HI_HZ:
+        sd_chk = max(sd_chk, _band(raw_hz, LOW_RATE_LO_HZ, LOW_RATE_HI_HZ) * _still_rms_sd(x, v, d_raw))
+    tol = max(tol_floor_m, TOL_NOISE_SD * sd_chk)
     t_stop = (n - 1) * dt
     method = 0
     # (The Beta profile starts and ends at rest: only for a rep with still bar either side.)
