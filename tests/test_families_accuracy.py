@@ -238,13 +238,9 @@ def test_a_correction_before_a_grind_stays_out_of_the_rep_on_a_noisy_fine_sensor
     assert np.sum(err < -0.15) <= 3
 
 
-def test_a_grind_s_hold_mid_rise_stays_in_the_rep_on_a_30_hz_sensor():
-    """A 30 Hz sensor with 0.2 mm of noise and 0.5 mm steps: the scatter about the 10 Hz filter
-    misses most of its noise (the filter keeps what lies below its cut-off), and the end checks took
-    the noise on a grind's isometric hold mid-rise for a descent; the rep was cut at the hold and
-    its first 80-210 mm were lost. These sets lost one to three reps each that way."""
-    for seed in (100011, 100012, 100013, 100014, 100015):
-        sim = simulate_family("grinder", seed, "30,0.5,0.2")
+def _grinds_stay_whole(sensor, seeds):
+    for seed in seeds:
+        sim = simulate_family("grinder", seed, sensor)
         res = analyze(sim.t_s, sim.position_m, bench_families.CONFIG)
         assert len(res.reps) == len(sim.truth)
         match = bench_families.match_by_overlap(sim.truth, res.reps)
@@ -252,6 +248,29 @@ def test_a_grind_s_hold_mid_rise_stays_in_the_rep_on_a_30_hz_sensor():
         for i, j in match.items():
             assert abs(res.reps[j].rom_m - sim.truth[i].rom_m) < 0.005, (seed, i + 1)
             assert abs(res.reps[j].concentric_start_s - sim.truth[i].concentric_start_s) < 0.1, (seed, i + 1)
+
+
+def test_a_grind_s_hold_mid_rise_stays_in_the_rep_on_a_30_hz_sensor():
+    """A 30 Hz sensor with 0.2 mm of noise and 0.5 mm steps: the scatter about the 10 Hz filter
+    misses most of its noise (the filter keeps what lies below its cut-off), and the end checks took
+    the noise on a grind's isometric hold mid-rise for a descent; the rep was cut at the hold and
+    its first 80-210 mm were lost. These sets lost one to three reps each that way."""
+    _grinds_stay_whole("30,0.5,0.2", (100011, 100012, 100013, 100014, 100015))
+
+
+def test_a_20_hz_sensor_is_read_at_its_own_rate():
+    """Each raw gap was clipped at 25 ms (a per-tick encoder's pauses are not its rate), so a 20 Hz
+    sensor read as 40 Hz: its end checks compared samples half a reading apart and cut grinds at
+    their holds (these four sets lost a rep's first part each), and a rep of 5-7 readings was not
+    said to have too few."""
+    _grinds_stay_whole("20,0.5,0.3", (100009, 100011, 100012, 100015))
+    sim = simulate_family("grinder", 100009, "20,0.5,0.3")
+    fs = 20.0
+    t = np.arange(0.0, 4.0, 1 / fs)
+    x = 0.5 + 0.3 * np.clip(t - 1.0, 0.0, 0.3) / 0.3  # a 0.3 s rise at 1 m/s: 6 readings
+    res = analyze(t, x, AnalysisConfig())
+    assert len(res.reps) == 1 and "few samples" in res.reps[0].quality
+    assert sim.sensor.rate_hz == fs
 
 
 @pytest.mark.slow

@@ -74,6 +74,11 @@ TOL_MIN_M = 0.0003
 # cannot be placed with confidence: it is reported as doubtful.
 COARSE_MIN_SAMPLES = 8
 COARSE_MIN_STEPS = 10
+# The raw rate is the mean spacing of the raw samples, each gap clipped at this (a per-tick
+# encoder's pauses while the bar is still are not its rate) or at the median gap where that is
+# longer: clipped at 25 ms alone, a 20 or 30 Hz sensor read as 40 Hz, and its reps' doubt
+# ("too few samples") and the end checks' raw spacing were those of a faster sensor.
+RAW_GAP_CAP_S = 0.025
 # A long rise must be still for this share of its duration (at least top_stillness_s) to close.
 TOP_STILLNESS_SHARE = 0.04
 # ... but a rise that stalls well below the previous rep's top is a lifter stuck at a sticking
@@ -356,7 +361,8 @@ class LiveTracker:
     def _raw_stats(self, t0_rel: float, t1_rel: float) -> tuple[float, float]:
         """(encoder step, mean sample interval) of the raw samples from ``t0_rel`` to ``t1_rel`` s
         after the first sample: the smallest nonzero change between consecutive samples, and their
-        mean spacing with each gap clipped at 25 ms (a per-tick encoder's pauses are not its rate)."""
+        mean spacing with each gap clipped at RAW_GAP_CAP_S (a per-tick encoder's pauses are not its
+        rate), or at the median gap where that is longer (a sensor slower than 40 Hz: its rate)."""
         origin = self._rs_state[K.RS_ORIGIN]
         lo, hi = origin + t0_rel, origin + t1_rel
         parts_t, parts_x = [], []
@@ -372,7 +378,8 @@ class LiveTracker:
         dx = np.abs(np.diff(wx))
         moved = dx[dx > 0.0]
         step = float(moved.min()) if moved.size else math.inf
-        return step, float(np.minimum(np.diff(wt), 0.025).mean())
+        gaps = np.diff(wt)
+        return step, float(np.minimum(gaps, max(RAW_GAP_CAP_S, float(np.median(gaps)))).mean())
 
     def _apply_config(self, config: AnalysisConfig) -> None:
         self.config = config
