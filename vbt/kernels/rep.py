@@ -426,12 +426,17 @@ def _onset_chi(t, x, lo, hi, t_still, t0, p, noise2):
 @njit(cache=True)
 def _start_fit_row(coef, times, exps, row):
     """One start fit as a row: t_ecc_end, t0, c0, c_off, c_on, p_on."""
-    row[0] = times[0]
-    row[1] = times[1]
-    row[2] = coef[0]
-    row[3] = coef[1]
-    row[4] = coef[2]
+    row[0:2] = times
+    row[2:5] = coef
     row[5] = exps[1]
+
+
+@njit(cache=True)
+def _start_fit_from_row(row, coef, times, exps):
+    """The start fit a _start_fit_row holds, back into ``coef``, ``times`` and ``exps``."""
+    times[:] = row[0:2]
+    coef[:] = row[2:5]
+    exps[1] = row[5]
 
 
 @njit(cache=True)
@@ -471,12 +476,7 @@ def _start_on_shorter(t, x, left, right, anchor, ip, h, h_min, noise2, shape_pas
     for k in range(n_fit - 1, -1, -1):
         for q in range(6):
             est[q] = fits[k, q] + fail[k] * (est[q] - fits[k, q])
-    times[0] = est[0]
-    times[1] = est[1]
-    coef[0] = est[2]
-    coef[1] = est[3]
-    coef[2] = est[4]
-    exps[1] = est[5]
+    _start_fit_from_row(est, coef, times, exps)
     return right_s
 
 
