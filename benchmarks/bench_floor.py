@@ -43,13 +43,14 @@ from vbt.io import read_recording
 from vbt.motions import FAMILIES, simulate_family
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_families import CONFIG, SEED_BASE, match_by_overlap  # noqa: E402
+from bench_families import CONFIG, SEED_BASE, THRESHOLD_PCT, match_by_overlap, true_losses  # noqa: E402
 
 STILL_S = 0.1  # a still start or top: the reading held this long (a jump's apex holds a count for ~25 ms)
 GRID_P = 21  # exponents scanned
 GRID_L = 21  # levels scanned within the still reading's count
 JOIN_SPEED = 0.25  # the alternative's speed where it joins the true motion: within this share of the bar's
 MARGIN_S = 1e-6  # each crossing kept this far inside its sample interval (on a boundary, a sample rounds either way)
+MAX_VERTICES_REPS = 16  # a set's stop rep is tried at every corner of its reps' MV ranges up to this many reps
 
 
 def _range_t(lo, hi, u, t_bound, sign, beta_lo, beta_hi):
@@ -173,6 +174,31 @@ def mv_range(t, n, q, t0, t1, x0, x1, k, exps, keep_given=True):
     return float(mv.min()), float(mv.max()), s is not None, e is not None
 
 
+def stop_reps(mv, threshold_pct=THRESHOLD_PCT):
+    """The stop rep (1-based; 0 for none) of each row of MVs ``mv`` (rows: sets, columns: reps), by the
+    rule the benchmarks score (`vbt.simulate.SimulatedSet.true_stop_rep`): the first rep after the
+    first whose MV lies more than ``threshold_pct`` under the best MV so far."""
+    mv = np.atleast_2d(np.asarray(mv, dtype=float))
+    fire = 100.0 * (1.0 - mv / np.maximum.accumulate(mv, axis=1)) > threshold_pct
+    fire[:, 0] = False
+    return np.where(fire.any(axis=1), fire.argmax(axis=1) + 1, 0)
+
+
+def stop_left_open(lo, hi, threshold_pct=THRESHOLD_PCT):
+    """Whether the reps' MV ranges [lo, hi] hold two sets of MVs with different stop reps: the stop
+    reps at every corner of the box (each rep's MV at either end of its range), against the one at
+    its first corner. Each rep's ends vary apart from every other rep's (their alternatives touch
+    disjoint stretches of the recording), so a corner is a motion whose samples are identical to
+    the set's. Only corners are tried, so an open stop rep may be missed, never one made up; sets
+    of more than MAX_VERTICES_REPS reps are not tried (None)."""
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    if lo.size > MAX_VERTICES_REPS:
+        return None
+    bits = (np.arange(2 ** lo.size)[:, None] >> np.arange(lo.size)) & 1
+    stops = stop_reps(np.where(bits == 1, hi, lo), threshold_pct)
+    return bool(np.any(stops != stops[0]))
+
+
 def floor_set(args):
     family, seed, k, exps = args
     sim = simulate_family(family, seed, "chronojump")
@@ -189,7 +215,15 @@ def floor_set(args):
         j = match.get(i)
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, got=got))
-    return family, rows
+    # the stop rep, scored as bench_families.py scores it: on "clear" sets only (every true rep up to
+    # the true stop more than 1 point from the threshold)
+    true_stop = sim.true_stop_rep(THRESHOLD_PCT, "mean")
+    upto = true_stop if true_stop is not None else len(sim.truth)
+    clear = all(abs(loss - THRESHOLD_PCT) > 1.0 for loss in true_losses(sim.truth)[1:upto])
+    j = match.get(true_stop - 1) if true_stop is not None else None
+    stop_ok = res.stop_rep is None if true_stop is None else (j is not None and res.stop_rep == j + 1)
+    stop = dict(clear=clear, open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]), ok=stop_ok)
+    return family, rows, stop
 
 
 REAL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "real")
@@ -258,14 +292,21 @@ def main(argv=None):
     print(f"{a.sets} sets per family ({a.seeds} seeds), Chronojump 1 kHz / 1 mm; onsets and arrivals "
           f"t^{p_lo:g}-t^{p_hi:g} over {a.crossings} crossings")
     print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
-          f"  {'error med':>9s} {'error p95':>9s}")
+          f"  {'error med':>9s} {'error p95':>9s}  {'clear':>5s} {'stop decided':>12s} {'stop exact':>10s}")
     for f in families:
-        rows = [r for fam, rr in out if fam == f for r in rr]
+        rows = [r for fam, rr, _ in out if fam == f for r in rr]
+        stops = [st for fam, _, st in out if fam == f and st["clear"]]
+        decided = [not st["open"] for st in stops if st["open"] is not None]
         half = np.array([(r["hi"] - r["lo"]) / 2 for r in rows])
         err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
         print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
               f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
-              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}")
+              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}  {len(stops):5d} "
+              f"{(np.mean(decided) if decided else np.nan):12.1%} "
+              f"{(np.mean([st['ok'] for st in stops]) if stops else np.nan):10.1%}")
+    print("stop decided: the clear sets (every rep up to the true stop more than 1 point from the threshold) whose "
+          "stop rep is the same at every corner of their reps' MV ranges (the most an estimator can promise); "
+          "stop exact: vbt.analysis.analyze's stop rep on the same clear sets")
     print("floor: half the range of MV (m/s) over the motions whose samples are identical to the rep's (the "
           "least worst-case error an estimator can guarantee there); error: vbt.analysis.analyze's MV error on the "
           "same recordings")

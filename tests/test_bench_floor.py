@@ -62,10 +62,30 @@ def test_a_force_step_and_a_force_build_up_can_read_the_same():
     assert np.array_equal(np.round(xa / q).astype(np.int64), n)
 
 
+def test_the_stop_rule_the_floor_scores_is_the_simulators():
+    sim = simulate_family("forcevel", 7, "chronojump")
+    mv = [tr.mean_velocity_m_s for tr in sim.truth]
+    assert bench_floor.stop_reps(mv)[0] == (sim.true_stop_rep(10.0, "mean") or 0)
+    # by hand: the first rep more than 10 % under the best so far, never the first rep
+    sets = [[1.0, 0.95, 0.89, 0.80], [1.0, 1.1, 1.0, 0.98], [0.5, 1.0, 0.95, 0.9]]
+    assert list(bench_floor.stop_reps(sets)) == [3, 4, 0]
+
+
+def test_a_stop_rep_is_open_only_where_the_ranges_reach_across_the_threshold():
+    # rep 2 loses 9.5 %: ranges of +-0.006 m/s reach 10.6 % (1.006 against 0.899), so rep 2 may stop the set
+    assert bench_floor.stop_left_open([0.994, 0.899, 0.80], [1.006, 0.911, 0.81])
+    # with +-0.002 the most is 9.9 %: rep 3 stops it whatever the truth within them
+    assert not bench_floor.stop_left_open([0.998, 0.903, 0.80], [1.002, 0.907, 0.81])
+    # a set with no stop that a rep's range could push over the line
+    assert bench_floor.stop_left_open([0.99, 0.98, 0.89], [1.01, 0.99, 0.90])
+    assert bench_floor.stop_left_open(np.zeros(bench_floor.MAX_VERTICES_REPS + 1) + 0.5,
+                                      np.zeros(bench_floor.MAX_VERTICES_REPS + 1) + 0.6) is None
+
+
 def test_the_command_prints_its_table(capsys):
     assert bench_floor.main(["--seeds", "tune", "--sets", "1", "--family", "plateau"]) == 0
     out = capsys.readouterr().out
-    assert "plateau" in out and "floor" in out
+    assert "plateau" in out and "floor" in out and "stop decided" in out
 
 
 def test_the_real_fixtures_table_lists_every_hand_marked_rep(capsys):
