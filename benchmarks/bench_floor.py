@@ -4,6 +4,7 @@
     python benchmarks/bench_floor.py [--seeds tune|fresh] [--sets N] [--family F ...] [--jobs J]
                                      [--crossings K] [--exponents LO,HI]
     python benchmarks/bench_floor.py --real [--crossings K] [--exponents LO,HI]   (fixtures/real/)
+    python benchmarks/bench_floor.py --kind fine|csv [...]   (noise before the rounding: see "sensors with noise")
 
 A noiseless encoder reports only in which sample interval the bar crossed each count boundary. A
 rep's start (after a still bar) and its end (before a still top) are then known only through the
@@ -226,6 +227,142 @@ def floor_set(args):
     return family, rows, stop
 
 
+# ---- sensors with noise ("fine", "csv"): the same question, answered in probability ----------------
+#
+# With noise before the rounding to counts, no two motions give identical samples; they give samples
+# whose distributions overlap. For the rep's true motion and an alternative, the Bhattacharyya
+# coefficient BC of their readings' distributions (a product over samples) bounds their total-variation
+# distance, TV <= sqrt(1 - BC^2); by Le Cam's two-point argument any estimator then errs by at least half
+# their MV difference with probability at least (1 - TV) / 2 under one of the two. The alternatives here
+# are the true motion itself, re-timed near an end: over the last (first) K counts of the rise, time is
+# warped so that the bar arrives at (leaves) the same still level earlier or later, with the same level
+# and positions, its speed where the warp joins the true motion within JOIN_SPEED of the bar's, and its
+# local power law at the end t^(gamma k) within the exponent range (k: the true motion's own there); the
+# STILL_S beside the end (still or not) are re-timed linearly to absorb the shift. Only the one end moves,
+# everything else is the recording's true motion. This is a narrow set of alternatives (the true motion's
+# own shape, re-timed): a floor under them says what re-timing leaves open, not what every shape does. A
+# jump's apex is not varied (a flight is exactly -g).
+TV_MAX = 0.5  # an alternative counts while its readings' total-variation distance from the rep's is at most this
+BC_MIN = float(np.sqrt(1.0 - TV_MAX ** 2))  # ... that is, while their Bhattacharyya coefficient is at least this
+GRID_W = 9  # warp exponents and join speeds scanned per end
+
+
+def _normal_cdf(z):
+    """Phi(z) to a relative 1.2e-7 in both tails (the Chebyshev fit of erfc in Numerical Recipes, which
+    numpy lacks); the tails matter here: the readings' probabilities are differences of it."""
+    x = -np.asarray(z, dtype=float) / np.sqrt(2.0)
+    a = np.abs(x)
+    u = 1.0 / (1.0 + 0.5 * a)
+    poly = -1.26551223 + u * (1.00002368 + u * (0.37409196 + u * (0.09678418 + u * (-0.18628806 + u * (
+        0.27886807 + u * (-1.13520398 + u * (1.48851587 + u * (-0.82215223 + u * 0.17087277))))))))
+    erfc = u * np.exp(-a * a + poly)
+    return 0.5 * np.where(x >= 0.0, erfc, 2.0 - erfc)
+
+
+def bhattacharyya(a, b, q, sigma):
+    """The Bhattacharyya coefficient of the readings of two motions at the same sample times, true
+    positions ``a`` and ``b``: each reading rounds position plus N(0, sigma^2) noise to counts of ``q``
+    (no rounding when q is 0). 1 for identical readings, 0 for readings that cannot coincide."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    d = np.abs(a - b) > 1e-12
+    a, b = a[d], b[d]
+    if a.size == 0:
+        return 1.0
+    if q <= 0.0:
+        return float(np.exp(-np.sum((a - b) ** 2) / (8.0 * sigma ** 2))) if sigma > 0.0 else 0.0
+    if sigma <= 1e-3 * q:
+        return float(np.all(np.round(a / q) == np.round(b / q)))
+    k0 = np.floor((np.minimum(a, b) - 8.0 * sigma) / q)
+    span = int(np.max(np.ceil((np.maximum(a, b) + 8.0 * sigma) / q) - k0)) + 1
+    edges = (k0[:, None] + np.arange(span + 1)[None, :] - 0.5) * q
+    pa = np.clip(np.diff(_normal_cdf((edges - a[:, None]) / sigma), axis=1), 0.0, None)
+    pb = np.clip(np.diff(_normal_cdf((edges - b[:, None]) / sigma), axis=1), 0.0, None)
+    per_sample = np.clip(np.sum(np.sqrt(pa * pb), axis=1), 0.0, 1.0)
+    return float(np.exp(np.sum(np.log(np.maximum(per_sample, 1e-300)))))
+
+
+def retimed(t, t_end, tj, tb, t_alt, g):
+    """The true motion's time at which a re-timed alternative is at each of the times ``t``: the
+    identity outside the window from ``tb`` (STILL_S beyond the end, on the still side) to ``tj``
+    (the join, in the rise); within it, the end moved from ``t_end`` to ``t_alt``, the rise side
+    warped as a power ``g`` of the time to the end (so the end's power law t^k becomes t^(g k)),
+    the other side stretched linearly."""
+    t = np.asarray(t, dtype=float)
+    w = t.copy()
+    lo, hi = min(tb, tj), max(tb, tj)
+    inside = (t > lo) & (t < hi)
+    in_rise = inside & ((t - t_alt) * (tj - t_alt) > 0.0)
+    w[in_rise] = t_end + (tj - t_end) * (np.abs(t[in_rise] - t_alt) / abs(tj - t_alt)) ** g
+    still = inside & ~in_rise
+    w[still] = tb + (t[still] - tb) * (t_end - tb) / (t_alt - tb)
+    return w
+
+
+def warp_alternatives(tl, t, q, sigma, t_end, onset, k, exps=(2.0, 3.0)):
+    """The re-timed alternatives of one end of a rep (``onset``: its start, else its end) at time
+    ``t_end`` of the true motion ``tl`` (position(t), velocity(t)), sampled at times ``t``: a list of
+    (the alternative's end time, BC of its readings against the true motion's), the true end itself
+    first; only those with BC >= BC_MIN. The warp joins the true motion ``k`` counts into the rise;
+    the alternative's power law at the end lies within ``exps``. Empty where the rise has no ``k``
+    counts within 1 s."""
+    d = 1.0 if onset else -1.0
+    level = float(tl.position(np.array([t_end]))[0])
+    grid = t_end + d * np.arange(1, 10001) * 1e-4  # into the rise, 0.1 ms apart
+    rise = d * (tl.position(grid) - level)
+    depth = k * (q if q > 0.0 else 1e-4)
+    reach = np.nonzero(rise >= depth)[0]
+    if reach.size == 0:
+        return []
+    tj = float(grid[reach[0]])  # where the warp joins the true motion, K counts into the rise
+    near = (rise[:reach[0]] > depth / 100.0) & (rise[:reach[0]] < depth / 20.0)
+    v = np.abs(tl.velocity(grid[:reach[0]][near]))
+    k_end = float(np.median(v * np.abs(grid[:reach[0]][near] - t_end) / rise[:reach[0]][near])) if near.any() else 2.0
+    if not np.isfinite(k_end) or k_end <= 1.0:
+        k_end = 2.0
+    tb = t_end - d * STILL_S  # the far end of the still bar: the warp's other fixed point
+    lo, hi = (tb, tj) if onset else (tj, tb)
+    m = (t >= lo) & (t <= hi)
+    ts = t[m]
+    x_true = tl.position(ts)
+    out = [(t_end, 1.0)]
+    gammas = np.linspace(exps[0] / k_end, exps[1] / k_end, GRID_W)
+    for g in np.append(gammas, 1.0):
+        for s in np.linspace(1.0 - JOIN_SPEED, 1.0 + JOIN_SPEED, GRID_W):
+            t_alt = tj - d * g * abs(tj - t_end) / s  # the warp's speed at the join: g |tj - t_end| / |tj - t_alt| = s
+            if d * (t_alt - tb) <= 0.0 or d * (tj - t_alt) <= 0.0 or (g == 1.0 and s == 1.0):
+                continue
+            bc = bhattacharyya(x_true, tl.position(retimed(ts, t_end, tj, tb, t_alt, g)), q, sigma)
+            if bc >= BC_MIN:
+                out.append((float(t_alt), bc))
+    return out
+
+
+def noisy_floor_set(args):
+    """One set of ``family`` on a sensor of ``kind`` with noise: per rep, the largest MV difference
+    from the truth over the re-timed alternatives of its two ends whose readings' BC (the product of
+    the two ends') is at least BC_MIN, halved; and analyze's own MV error."""
+    family, seed, kind, k, exps = args
+    sim = simulate_family(family, seed, kind)
+    q, sigma = sim.sensor.quantum_m, sim.sensor.noise_m
+    res = analyze(sim.t_s, sim.position_m, CONFIG)
+    match = match_by_overlap(sim.truth, res.reps)
+    rows = []
+    for i, tr in enumerate(sim.truth):
+        t0, t1 = tr.concentric_start_s, tr.concentric_end_s
+        s = warp_alternatives(sim.timeline, sim.t_s, q, sigma, t0, True, k, exps)
+        e = [] if family == "jump" else warp_alternatives(sim.timeline, sim.t_s, q, sigma, t1, False, k, exps)
+        rom = tr.mean_velocity_m_s * (t1 - t0)
+        half = 0.0
+        for ta, ba in (s or [(t0, 1.0)]):
+            for tb_, bb in (e or [(t1, 1.0)]):
+                if ba * bb >= BC_MIN:
+                    half = max(half, abs(rom / (tb_ - ta) - tr.mean_velocity_m_s) / 2.0)
+        j = match.get(i)
+        got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
+        rows.append(dict(start_open=len(s) > 1, top_open=len(e) > 1, true=tr.mean_velocity_m_s, half=half, got=got))
+    return family, rows
+
+
 REAL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "real")
 
 
@@ -254,6 +391,31 @@ def real_rows(k, exps):
     return rows
 
 
+def noisy_main(a, families, exps):
+    jobs = [(f, SEED_BASE[a.seeds] + s, a.kind, a.crossings, exps) for f in families for s in range(a.sets)]
+    if a.jobs > 1:
+        with Pool(a.jobs) as pool:
+            out = pool.map(noisy_floor_set, jobs)
+    else:
+        out = [noisy_floor_set(j) for j in jobs]
+    print(f"{a.sets} sets per family ({a.seeds} seeds), sensor kind {a.kind!r}; each end re-timed over its first or "
+          f"last {a.crossings} counts, ending as t^{exps[0]:g}-t^{exps[1]:g}, readings within TV {TV_MAX:g}")
+    print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
+          f"  {'error med':>9s} {'error p95':>9s}")
+    for f in families:
+        rows = [r for fam, rr in out if fam == f for r in rr]
+        half = np.array([r["half"] for r in rows])
+        err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
+        print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
+              f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
+              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}")
+    print(f"floor: half the largest MV difference (m/s) between the rep and a re-timing of its ends whose readings "
+          f"lie within a total-variation distance of {TV_MAX:g} of the rep's (any estimator errs by that much with "
+          f"probability >= {(1 - TV_MAX) / 2:g} on one of the two); open: some re-timing of that end passes; error: "
+          "vbt.analysis.analyze's MV error on the same recordings")
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="fresh")
@@ -263,6 +425,8 @@ def main(argv=None):
     ap.add_argument("--crossings", type=int, default=8, help="crossings over which one power law holds (K)")
     ap.add_argument("--exponents", default="2,4", help="the power laws' exponent range LO,HI")
     ap.add_argument("--real", action="store_true", help="the real fixtures' reps instead (fixtures/real/)")
+    ap.add_argument("--kind", choices=("chronojump", "fine", "csv"), default="chronojump",
+                    help="sensor kind; fine and csv (noise before the rounding): re-timed ends, in probability")
     a = ap.parse_args(argv)
     try:
         p_lo, p_hi = (float(v) for v in a.exponents.split(","))
@@ -283,6 +447,8 @@ def main(argv=None):
               "identical; half-width: half that range, in % of its middle")
         return 0
     families = a.family or list(FAMILIES)
+    if a.kind != "chronojump":
+        return noisy_main(a, families, (p_lo, p_hi))
     jobs = [(f, SEED_BASE[a.seeds] + s, a.crossings, exps) for f in families for s in range(a.sets)]
     if a.jobs > 1:
         with Pool(a.jobs) as pool:

@@ -95,3 +95,54 @@ def test_the_real_fixtures_table_lists_every_hand_marked_rep(capsys):
     # the two reps from still bottoms, whose ends the counts leave open (README, "What a 1 mm encoder leaves open")
     slow = [ln.split() for ln in lines if ln.startswith("chronojump_two_reps_slow_starts")]
     assert all(row[2] == "st" for row in slow)
+
+
+def test_the_readings_overlap_as_the_noise_and_the_rounding_say():
+    q, sigma = 0.0003, 0.0001
+    a = np.linspace(0.0, 0.002, 50)
+    assert bench_floor.bhattacharyya(a, a, q, sigma) == 1.0
+    # without rounding: two Gaussians a distance d apart overlap by exp(-d^2 / (8 sigma^2)), per sample
+    assert abs(bench_floor.bhattacharyya([0.0, 0.0], [0.0001, 0.0002], 0.0, sigma) - np.exp(-5.0 / 8.0)) < 1e-12
+    # rounding throws information away, so the readings overlap at least as much (data processing)
+    b = a + 0.00005
+    assert bench_floor.bhattacharyya(a, b, q, sigma) >= bench_floor.bhattacharyya(a, b, 0.0, sigma)
+    # without noise: the same counts read identically, other counts never
+    assert bench_floor.bhattacharyya([0.00101], [0.00099], 0.001, 0.0) == 1.0
+    assert bench_floor.bhattacharyya([0.00149], [0.00151], 0.001, 0.0) == 0.0
+    # one sample, exact sum: positions on either side of a boundary, noise as large as the step
+    pa = np.diff(bench_floor._normal_cdf((np.arange(-10.5, 11.5) * q - 0.0) / q))
+    pb = np.diff(bench_floor._normal_cdf((np.arange(-10.5, 11.5) * q - 0.0002) / q))
+    assert abs(bench_floor.bhattacharyya([0.0], [0.0002], q, q) - np.sum(np.sqrt(pa * pb))) < 1e-9
+
+
+def test_a_re_timed_end_keeps_the_motion_elsewhere_and_moves_the_end():
+    sim = simulate_family("plateau", 2, "fine")
+    tr = sim.truth[1]
+    q, sigma = sim.sensor.quantum_m, sim.sensor.noise_m
+    for onset, t_end in ((True, tr.concentric_start_s), (False, tr.concentric_end_s)):
+        alts = bench_floor.warp_alternatives(sim.timeline, sim.t_s, q, sigma, t_end, onset, 8)
+        assert alts[0] == (t_end, 1.0)
+        assert all(bc >= bench_floor.BC_MIN for _, bc in alts)
+        # a re-timing is the true motion outside its window, reaches the end's level at its own end,
+        # and is continuous where it joins
+        d = 1.0 if onset else -1.0
+        tb = t_end - d * bench_floor.STILL_S
+        tj = t_end + d * 0.02
+        level = sim.timeline.position(np.array([t_end]))[0]
+        for t_alt, g in ((t_end + d * 0.004, 1.3), (t_end - d * 0.006, 0.8)):
+            outside = np.array([tb - d * 0.01, tj + d * 0.01])
+            assert np.array_equal(bench_floor.retimed(outside, t_end, tj, tb, t_alt, g), outside)
+            assert abs(bench_floor.retimed(np.array([t_alt]), t_end, tj, tb, t_alt, g)[0] - t_end) < 1e-12
+            near = np.array([tj - d * 1e-9, tb + d * 1e-9])
+            assert np.allclose(bench_floor.retimed(near, t_end, tj, tb, t_alt, g), near, atol=1e-7)
+            at_end = sim.timeline.position(bench_floor.retimed(np.array([t_alt]), t_end, tj, tb, t_alt, g))[0]
+            assert abs(at_end - level) < 1e-12
+        # at 1 kHz with 0.1-0.5 mm counts, some re-timing by a fraction of a ms to a few ms reads alike
+        shifts = [abs(te - t_end) for te, _ in alts[1:]]
+        assert shifts and 0.0 < max(shifts) < 0.05
+
+
+def test_the_noisy_kind_prints_its_table(capsys):
+    assert bench_floor.main(["--kind", "fine", "--seeds", "tune", "--sets", "1", "--family", "grinder"]) == 0
+    out = capsys.readouterr().out
+    assert "grinder" in out and "re-timed" in out
