@@ -216,15 +216,20 @@ def floor_set(args):
         j = match.get(i)
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, got=got))
-    # the stop rep, scored as bench_families.py scores it: on "clear" sets only (every true rep up to
-    # the true stop more than 1 point from the threshold)
+    stop = dict(_stop_scored(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
+    return family, rows, stop
+
+
+def _stop_scored(sim, res, match):
+    """The stop rep, scored as bench_families.py scores it: whether the set is "clear" (every true rep
+    up to the true stop more than 1 point from the threshold) and whether analyze's stop rep is the
+    one matched to the true one."""
     true_stop = sim.true_stop_rep(THRESHOLD_PCT, "mean")
     upto = true_stop if true_stop is not None else len(sim.truth)
     clear = all(abs(loss - THRESHOLD_PCT) > 1.0 for loss in true_losses(sim.truth)[1:upto])
     j = match.get(true_stop - 1) if true_stop is not None else None
-    stop_ok = res.stop_rep is None if true_stop is None else (j is not None and res.stop_rep == j + 1)
-    stop = dict(clear=clear, open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]), ok=stop_ok)
-    return family, rows, stop
+    ok = res.stop_rep is None if true_stop is None else (j is not None and res.stop_rep == j + 1)
+    return dict(clear=clear, ok=ok)
 
 
 # ---- sensors with noise ("fine", "csv"): the same question, answered in probability ----------------
@@ -337,6 +342,26 @@ def warp_alternatives(tl, t, q, sigma, t_end, onset, k, exps=(2.0, 3.0)):
     return out
 
 
+def stop_left_open_noisy(mv, extremes, threshold_pct=THRESHOLD_PCT):
+    """Whether re-timing the ends of one rep, or of two, gives MVs with another stop rep than ``mv``'s
+    while the readings' BC (the product over the reps moved) stays at least BC_MIN. ``extremes[i]``:
+    rep i's re-timings of least and greatest MV as (mv, bc). Only those are tried, so an open stop rep
+    may be missed, never one made up."""
+    mv = np.asarray(mv, dtype=float)
+    base = stop_reps(mv, threshold_pct)[0]
+    moves = [(i, m, bc) for i, ext in enumerate(extremes) for m, bc in ext]
+    for a in range(len(moves)):
+        for b in range(a, len(moves)):
+            (i, mi, bi), (j, mj, bj) = moves[a], moves[b]
+            if (i == j and a != b) or (bi if a == b else bi * bj) < BC_MIN:
+                continue
+            alt = mv.copy()
+            alt[i], alt[j] = mi, mj
+            if stop_reps(alt, threshold_pct)[0] != base:
+                return True
+    return False
+
+
 def noisy_floor_set(args):
     """One set of ``family`` on a sensor of ``kind`` with noise: per rep, the largest MV difference
     from the truth over the re-timed alternatives of its two ends whose readings' BC (the product of
@@ -352,15 +377,16 @@ def noisy_floor_set(args):
         s = warp_alternatives(sim.timeline, sim.t_s, q, sigma, t0, True, k, exps)
         e = [] if family == "jump" else warp_alternatives(sim.timeline, sim.t_s, q, sigma, t1, False, k, exps)
         rom = tr.mean_velocity_m_s * (t1 - t0)
-        half = 0.0
-        for ta, ba in (s or [(t0, 1.0)]):
-            for tb_, bb in (e or [(t1, 1.0)]):
-                if ba * bb >= BC_MIN:
-                    half = max(half, abs(rom / (tb_ - ta) - tr.mean_velocity_m_s) / 2.0)
+        cands = [(rom / (tb_ - ta), ba * bb) for ta, ba in (s or [(t0, 1.0)]) for tb_, bb in (e or [(t1, 1.0)])
+                 if ba * bb >= BC_MIN]
+        half = max(abs(m - tr.mean_velocity_m_s) for m, _ in cands) / 2.0
         j = match.get(i)
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
-        rows.append(dict(start_open=len(s) > 1, top_open=len(e) > 1, true=tr.mean_velocity_m_s, half=half, got=got))
-    return family, rows
+        rows.append(dict(start_open=len(s) > 1, top_open=len(e) > 1, true=tr.mean_velocity_m_s, half=half, got=got,
+                         extremes=[min(cands), max(cands)]))
+    stop = dict(_stop_scored(sim, res, match),
+                open=stop_left_open_noisy([r["true"] for r in rows], [r["extremes"] for r in rows]))
+    return family, rows, stop
 
 
 REAL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "real")
@@ -401,14 +427,19 @@ def noisy_main(a, families, exps):
     print(f"{a.sets} sets per family ({a.seeds} seeds), sensor kind {a.kind!r}; each end re-timed over its first or "
           f"last {a.crossings} counts, ending as t^{exps[0]:g}-t^{exps[1]:g}, readings within TV {TV_MAX:g}")
     print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
-          f"  {'error med':>9s} {'error p95':>9s}")
+          f"  {'error med':>9s} {'error p95':>9s}  {'clear':>5s} {'stop decided':>12s} {'stop exact':>10s}")
     for f in families:
-        rows = [r for fam, rr in out if fam == f for r in rr]
+        rows = [r for fam, rr, _ in out if fam == f for r in rr]
+        stops = [st for fam, _, st in out if fam == f and st["clear"]]
         half = np.array([r["half"] for r in rows])
         err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
         print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
               f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
-              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}")
+              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}  {len(stops):5d} "
+              f"{(np.mean([not st['open'] for st in stops]) if stops else np.nan):12.1%} "
+              f"{(np.mean([st['ok'] for st in stops]) if stops else np.nan):10.1%}")
+    print("stop decided: the clear sets whose stop rep no re-timing of one or two reps' ends (readings within the "
+          "same distance) changes; stop exact: vbt.analysis.analyze's on the same clear sets")
     print(f"floor: half the largest MV difference (m/s) between the rep and a re-timing of its ends whose readings "
           f"lie within a total-variation distance of {TV_MAX:g} of the rep's (any estimator errs by that much with "
           f"probability >= {(1 - TV_MAX) / 2:g} on one of the two); open: some re-timing of that end passes; error: "

@@ -82,6 +82,21 @@ def test_a_stop_rep_is_open_only_where_the_ranges_reach_across_the_threshold():
                                       np.zeros(bench_floor.MAX_VERTICES_REPS + 1) + 0.6) is None
 
 
+def test_a_noisy_stop_rep_is_open_only_through_re_timings_the_readings_allow():
+    mv = [1.0, 0.905, 0.80]  # rep 2 loses 9.5 %, rep 3 stops the set
+    ok, weak = bench_floor.BC_MIN + 0.01, bench_floor.BC_MIN - 0.01
+    # rep 2 re-timed to 0.899 (10.1 %) with readings that may be the same: rep 2 may stop the set
+    assert bench_floor.stop_left_open_noisy(mv, [[(1.0, 1.0)] * 2, [(0.899, ok), (0.905, 1.0)], [(0.8, 1.0)] * 2])
+    # ... not if the readings tell that re-timing apart
+    assert not bench_floor.stop_left_open_noisy(mv, [[(1.0, 1.0)] * 2, [(0.899, weak), (0.905, 1.0)],
+                                                     [(0.8, 1.0)] * 2])
+    # two reps moved together: their coefficients multiply (0.93^2 < BC_MIN, 0.99 * 0.93 > it)
+    two = [[(1.0, 1.0), (1.004, 0.93)], [(0.902, 0.93), (0.905, 1.0)], [(0.8, 1.0)] * 2]
+    assert 0.93 ** 2 < bench_floor.BC_MIN < 0.93 and not bench_floor.stop_left_open_noisy(mv, two)
+    two[0][1] = (1.004, 0.99)
+    assert bench_floor.stop_left_open_noisy(mv, two)
+
+
 def test_the_command_prints_its_table(capsys):
     assert bench_floor.main(["--seeds", "tune", "--sets", "1", "--family", "plateau"]) == 0
     out = capsys.readouterr().out
@@ -145,4 +160,4 @@ def test_a_re_timed_end_keeps_the_motion_elsewhere_and_moves_the_end():
 def test_the_noisy_kind_prints_its_table(capsys):
     assert bench_floor.main(["--kind", "fine", "--seeds", "tune", "--sets", "1", "--family", "grinder"]) == 0
     out = capsys.readouterr().out
-    assert "grinder" in out and "re-timed" in out
+    assert "grinder" in out and "re-timed" in out and "stop decided" in out
