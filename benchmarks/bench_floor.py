@@ -215,7 +215,8 @@ def floor_set(args):
         lo, hi, so, eo = mv_range(t, n, q, tr.concentric_start_s, tr.concentric_end_s, x0, x1, k, exps)
         j = match.get(i)
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
-        rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, got=got))
+        rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, half=(hi - lo) / 2,
+                         got=got))
     stop = dict(_stop_scored(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
     return family, rows, stop
 
@@ -417,27 +418,37 @@ def real_rows(k, exps):
     return rows
 
 
-def noisy_main(a, families, exps):
-    jobs = [(f, SEED_BASE[a.seeds] + s, a.kind, a.crossings, exps) for f in families for s in range(a.sets)]
-    if a.jobs > 1:
-        with Pool(a.jobs) as pool:
-            out = pool.map(noisy_floor_set, jobs)
-    else:
-        out = [noisy_floor_set(j) for j in jobs]
-    print(f"{a.sets} sets per family ({a.seeds} seeds), sensor kind {a.kind!r}; each end re-timed over its first or "
-          f"last {a.crossings} counts, ending as t^{exps[0]:g}-t^{exps[1]:g}, readings within TV {TV_MAX:g}")
+def _map(fn, jobs, n_jobs):
+    if n_jobs > 1:
+        with Pool(n_jobs) as pool:
+            return pool.map(fn, jobs)
+    return [fn(j) for j in jobs]
+
+
+def _print_table(families, out):
+    """Per family: the shares of ends left open, the floor's median and p95 (each row's "half"),
+    analyze's MV error, and the stop rep on the clear sets, decided and as analyze got it."""
     print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
           f"  {'error med':>9s} {'error p95':>9s}  {'clear':>5s} {'stop decided':>12s} {'stop exact':>10s}")
     for f in families:
         rows = [r for fam, rr, _ in out if fam == f for r in rr]
         stops = [st for fam, _, st in out if fam == f and st["clear"]]
+        decided = [not st["open"] for st in stops if st["open"] is not None]
         half = np.array([r["half"] for r in rows])
         err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
         print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
               f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
               f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}  {len(stops):5d} "
-              f"{(np.mean([not st['open'] for st in stops]) if stops else np.nan):12.1%} "
+              f"{(np.mean(decided) if decided else np.nan):12.1%} "
               f"{(np.mean([st['ok'] for st in stops]) if stops else np.nan):10.1%}")
+
+
+def noisy_main(a, families, exps):
+    jobs = [(f, SEED_BASE[a.seeds] + s, a.kind, a.crossings, exps) for f in families for s in range(a.sets)]
+    out = _map(noisy_floor_set, jobs, a.jobs)
+    print(f"{a.sets} sets per family ({a.seeds} seeds), sensor kind {a.kind!r}; each end re-timed over its first or "
+          f"last {a.crossings} counts, ending as t^{exps[0]:g}-t^{exps[1]:g}, readings within TV {TV_MAX:g}")
+    _print_table(families, out)
     print("stop decided: the clear sets whose stop rep no re-timing of one or two reps' ends (readings within the "
           "same distance) changes; stop exact: vbt.analysis.analyze's on the same clear sets")
     print(f"floor: half the largest MV difference (m/s) between the rep and a re-timing of its ends whose readings "
@@ -481,26 +492,10 @@ def main(argv=None):
     if a.kind != "chronojump":
         return noisy_main(a, families, (p_lo, p_hi))
     jobs = [(f, SEED_BASE[a.seeds] + s, a.crossings, exps) for f in families for s in range(a.sets)]
-    if a.jobs > 1:
-        with Pool(a.jobs) as pool:
-            out = pool.map(floor_set, jobs)
-    else:
-        out = [floor_set(j) for j in jobs]
+    out = _map(floor_set, jobs, a.jobs)
     print(f"{a.sets} sets per family ({a.seeds} seeds), Chronojump 1 kHz / 1 mm; onsets and arrivals "
           f"t^{p_lo:g}-t^{p_hi:g} over {a.crossings} crossings")
-    print(f"{'family':9s} {'reps':>5s} {'start open':>10s} {'top open':>8s}  {'floor med':>9s} {'floor p95':>9s}"
-          f"  {'error med':>9s} {'error p95':>9s}  {'clear':>5s} {'stop decided':>12s} {'stop exact':>10s}")
-    for f in families:
-        rows = [r for fam, rr, _ in out if fam == f for r in rr]
-        stops = [st for fam, _, st in out if fam == f and st["clear"]]
-        decided = [not st["open"] for st in stops if st["open"] is not None]
-        half = np.array([(r["hi"] - r["lo"]) / 2 for r in rows])
-        err = np.array([abs(r["got"] - r["true"]) for r in rows if r["got"] == r["got"]])
-        print(f"{f:9s} {len(rows):5d} {np.mean([r['start_open'] for r in rows]):10.0%} "
-              f"{np.mean([r['top_open'] for r in rows]):8.0%}  {np.median(half):9.4f} {np.percentile(half, 95):9.4f}"
-              f"  {np.median(err):9.4f} {np.percentile(err, 95):9.4f}  {len(stops):5d} "
-              f"{(np.mean(decided) if decided else np.nan):12.1%} "
-              f"{(np.mean([st['ok'] for st in stops]) if stops else np.nan):10.1%}")
+    _print_table(families, out)
     print("stop decided: the clear sets (every rep up to the true stop more than 1 point from the threshold) whose "
           "stop rep is the same at every corner of their reps' MV ranges (the most an estimator can promise); "
           "stop exact: vbt.analysis.analyze's stop rep on the same clear sets")
