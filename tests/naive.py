@@ -227,12 +227,35 @@ def ramp_onset_brute(t, x, t_still, t0_pow, p_on, taus, back_s, step, penalty):
     return best[1] if best[0] < base * np.exp(-2.0 * penalty / tt.size) else t0_pow
 
 
+def _risen(x, i, look_back, m):
+    """The rise over the look-back: the level now (a least-squares line through the last m samples,
+    at the newest) less the mean of the m centred on the sample a look-back ago (summed in the
+    kernel's order); single samples when the look-back is under 2 m or the older run would start
+    before the recording."""
+    if i < look_back:
+        return 0.0
+    if look_back < 2 * m or i < look_back + m // 2:
+        return x[i] - x[i - look_back]
+    now = before = 0.0
+    for k in range(m):
+        now += x[i - k]
+        before += x[i - look_back - m // 2 + k]
+    now /= m
+    kc = 0.5 * (m - 1)
+    sxy = sxx = 0.0
+    for k in range(m):
+        sxy += (k - kc) * (x[i - k] - now)
+        sxx += (k - kc) * (k - kc)
+    return now - kc * sxy / sxx - before / m
+
+
 def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0, n_hold=0, slow_per_sample=0.0,
-                          n_reopen=0):
+                          n_reopen=0, still_mean_share=0.25):
     """Rep candidates ("rep" or "revise", bottom, top, confirm) of a whole grid series, written as
     plainly as possible: walk the samples, remember the lowest point since the last top and the
     highest since the last bottom, and close a rise when the bar drops back or has risen no more than
-    ``band`` over the last ``n_still`` samples (``still_share`` of the rise's duration when longer;
+    ``band`` over the last ``n_still`` samples (the means of the last ``still_mean_share`` of them, now
+    and that long before) (``still_share`` of the rise's duration when longer;
     ``n_hold`` while the rise is still more than a tenth of the last rep's range below the last top,
     or, for a first rise, while it has risen slower than ``slow_per_sample`` per sample since it
     became a rise). A first rise closed that way and then, within ``n_reopen`` samples, risen on by a
@@ -257,6 +280,7 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
             if stalled:
                 look_back = int(max(look_back, n_hold))
         before = x[i - look_back] if i >= look_back else xi
+        m = max(1, int(still_mean_share * n_still))
         if direction is None:
             if xi < lo_val:
                 lo_val, lo_i = xi, i
@@ -287,7 +311,8 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
                 direction, lo_val, lo_i = "down", xi, i
                 prev_top = hi_val
                 reopened = False
-            elif big_enough and not emitted and i - up_i >= look_back and xi - before <= band:
+            elif big_enough and not emitted and i - up_i >= look_back and xi - before <= band \
+                    and _risen(x, i, look_back, m) <= band:
                 reps.append(("revise" if reopened else "rep", bottom_i, hi_i, i))
                 emitted, reopened, emit_val, emit_i = True, False, hi_val, i
     return reps

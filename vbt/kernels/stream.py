@@ -117,6 +117,17 @@ STALL_SHARE = 0.1  # a rise this share of the last rep's range (at least the hys
 # down, the bar rises on by this share of the rise closed (at least twice the hysteresis): the lifter
 # held still mid-rise (a sticking point in a grind, a paused pull), it was one rep.
 REOPEN_SHARE = 0.25
+# "Risen no more than the band over the look-back" also asks it of the level now (a line through the
+# last STILL_MEAN_SHARE of the look-back's samples) against the mean of as many centred on the sample a
+# look-back ago, not only of two single samples: on a 0.5 mm encoder with
+# 0.1 mm of noise two samples can differ by a count either way, so a grind's lockout creep (2-6 mm/s,
+# 0.8 mm over the 0.13 s) read as risen by under 0.5 mm and closed the rep 40-190 ms before its top;
+# the end fit, whose window ends at the close, then ended it there (grinder tuning seeds 3, 32, 58 at
+# "fine": MV +4 to +6 %, wrong stop rep). Both levels are unbiased where the bar moves steadily, so a
+# bar that eases into its top or is already coming down closes when it did: a plain trailing mean lags
+# ~7 ms behind a moving bar and held closes back, and the end fits, whose windows end at the close,
+# moved by 2-27 ms either way on the other families.
+STILL_MEAN_SHARE = 0.25
 # event row: [kind, bottom_i, top_i, confirm_i, prev_top_i]
 EVENT_WIDTH = 5
 
@@ -165,6 +176,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
     """
     n_ev = 0
     n_ring = ring.shape[0]
+    n_mean = max(1, min(int(STILL_MEAN_SHARE * n_still), n_ring // 4))
     for j in range(x.shape[0]):
         i = float(first_index + j)
         xi = x[j]
@@ -179,8 +191,7 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
             elif state[DS_EXT] - state[DS_BOT] - hysteresis < slow_per_sample * (i - state[DS_UP_I]):
                 # a slow first rise from the floor (a grind): no top to compare with
                 lag = max(lag, n_hold)
-        lag_i = min(int(lag), n_ring - 1)
-        x_before = ring[(gi - lag_i) % n_ring] if gi >= lag_i else xi
+        lag_i = min(int(lag), n_ring - 1 - n_mean // 2)
         ring[gi % n_ring] = xi
         if state[DS_N] == 0.0:
             state[DS_IMIN] = xi
@@ -245,9 +256,37 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
                 state[DS_EXT] = xi
                 state[DS_EXT_I] = i
             elif state[DS_EMITTED] == 0.0 and rise >= min_rom and i - state[DS_UP_I] >= lag_i \
-                    and xi - x_before <= band:
+                    and xi - ring[(gi - lag_i) % n_ring] <= band and _risen(ring, gi, lag_i, n_mean, xi) <= band:
                 n_ev = _emit_rise(state, events, n_ev, i)
     return n_ev
+
+
+@njit(cache=True)
+def _risen(ring, gi, lag, m, xi):
+    """How far the bar has risen over the last ``lag`` samples (global index ``gi`` now, ``xi`` its
+    sample, already in ``ring``): the level now, from a straight line fitted to the last ``m``
+    samples (a mean would lag behind a bar already coming down), less the mean of the ``m`` centred
+    on the sample a lag ago; the single samples where the look-back is too short for two such runs
+    apart or the recording too short for the older one."""
+    n_ring = ring.shape[0]
+    if gi < lag:
+        return 0.0
+    h = m // 2
+    if lag < 2 * m or gi < lag + h:
+        return xi - ring[(gi - lag) % n_ring]
+    now = 0.0
+    before = 0.0
+    for k in range(m):
+        now += ring[(gi - k) % n_ring]
+        before += ring[(gi - lag - h + k) % n_ring]
+    now /= m
+    kc = 0.5 * (m - 1)  # the mean age of the last m samples, in samples
+    sxy = 0.0
+    sxx = 0.0
+    for k in range(m):
+        sxy += (k - kc) * (ring[(gi - k) % n_ring] - now)
+        sxx += (k - kc) * (k - kc)
+    return now - kc * sxy / sxx - before / m
 
 
 @njit(cache=True)
