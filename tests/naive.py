@@ -254,8 +254,9 @@ def detect_turning_points(x, hysteresis, min_rom, band, n_still, still_share=0.0
     """Rep candidates ("rep" or "revise", bottom, top, confirm) of a whole grid series, written as
     plainly as possible: walk the samples, remember the lowest point since the last top and the
     highest since the last bottom, and close a rise when the bar drops back or has risen no more than
-    ``band`` over the last ``n_still`` samples (the means of the last ``still_mean_share`` of them, now
-    and that long before) (``still_share`` of the rise's duration when longer;
+    ``band`` over the last ``n_still`` samples, read both from two single samples and from the level now
+    (a line through the last ``still_mean_share`` of them) against the mean centred that long before
+    (``still_share`` of the rise's duration when longer;
     ``n_hold`` while the rise is still more than a tenth of the last rep's range below the last top,
     or, for a first rise, while it has risen slower than ``slow_per_sample`` per sample since it
     became a rise). A first rise closed that way and then, within ``n_reopen`` samples, risen on by a

@@ -161,7 +161,8 @@ def detect_stream(x, first_index, state, ring, events, hysteresis, min_rom, band
 
     EV_REP rows: a rise of at least ``min_rom`` from a bottom that has topped out, either by
     coming back down ``hysteresis`` or by rising no more than ``band`` over the last ``n_still``
-    samples, or ``still_share`` of the rise's duration when that is longer (a bar creeping into
+    samples (two single samples, and the level now against a look-back ago: STILL_MEAN_SHARE), or
+    ``still_share`` of the rise's duration when that is longer (a bar creeping into
     lockout is not still yet). ``ring`` keeps the last samples across calls; the look-back is
     capped at its length. A rise that stalls well below the previous rep's top (more than STALL_SHARE
     of that rep's range, at least ``hysteresis``) is a lifter stuck at a sticking point, not a
