@@ -196,18 +196,25 @@ def score_set(args):
                          mpv_spread=mpv_spread(sim, tr, family)))
     extra = [dict(start=r.concentric_start_s, end=r.concentric_end_s, mv=r.mean_velocity_m_s)
              for j, r in enumerate(reps) if j not in match.values()]
+    stop = stop_scored(sim, res, match)
+    return dict(family=family, kind=kind, seed=seed, n_true=len(truth), n_got=len(reps), exact=exact,
+                clear=stop["clear"], stop_ok=stop["ok"], true_stop=stop["true_stop"], got_stop=res.stop_rep,
+                reps=rows, extra=extra, analyze_s=elapsed, samples=int(sim.t_s.size))
+
+
+def stop_scored(sim, res, match):
+    """The stop rep's score: the true stop rep (None: the set never stops), whether the set is "clear"
+    (every true rep up to the true stop more than 1 point from the threshold), and whether analyze's
+    stop rep is the one matched to the true one (``match``: true index -> measured index)."""
     true_stop = sim.true_stop_rep(THRESHOLD_PCT, "mean")
-    losses = true_losses(truth)
-    upto = true_stop if true_stop is not None else len(truth)
-    clear = all(abs(loss - THRESHOLD_PCT) > 1.0 for loss in losses[1:upto])
+    upto = true_stop if true_stop is not None else len(sim.truth)
+    clear = all(abs(loss - THRESHOLD_PCT) > 1.0 for loss in true_losses(sim.truth)[1:upto])
     if true_stop is None:
-        stop_ok = res.stop_rep is None
+        ok = res.stop_rep is None
     else:
         j = match.get(true_stop - 1)
-        stop_ok = j is not None and res.stop_rep == j + 1
-    return dict(family=family, kind=kind, seed=seed, n_true=len(truth), n_got=len(reps), exact=exact,
-                clear=clear, stop_ok=stop_ok, true_stop=true_stop, got_stop=res.stop_rep, reps=rows, extra=extra,
-                analyze_s=elapsed, samples=int(sim.t_s.size))
+        ok = j is not None and res.stop_rep == j + 1
+    return dict(true_stop=true_stop, clear=clear, ok=ok)
 
 
 CUT_AT = 0.5  # --cut: the recording starts and ends this far into its first and last rises

@@ -44,7 +44,7 @@ from vbt.io import read_recording
 from vbt.motions import FAMILIES, simulate_family
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_families import CONFIG, SEED_BASE, THRESHOLD_PCT, match_by_overlap, true_losses  # noqa: E402
+from bench_families import CONFIG, SEED_BASE, THRESHOLD_PCT, match_by_overlap, stop_scored  # noqa: E402
 
 STILL_S = 0.1  # a still start or top: the reading held this long (a jump's apex holds a count for ~25 ms)
 GRID_P = 21  # exponents scanned
@@ -217,20 +217,14 @@ def floor_set(args):
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, half=(hi - lo) / 2,
                          got=got))
-    stop = dict(_stop_scored(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
+    stop = dict(_stop(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
     return family, rows, stop
 
 
-def _stop_scored(sim, res, match):
-    """The stop rep, scored as bench_families.py scores it: whether the set is "clear" (every true rep
-    up to the true stop more than 1 point from the threshold) and whether analyze's stop rep is the
-    one matched to the true one."""
-    true_stop = sim.true_stop_rep(THRESHOLD_PCT, "mean")
-    upto = true_stop if true_stop is not None else len(sim.truth)
-    clear = all(abs(loss - THRESHOLD_PCT) > 1.0 for loss in true_losses(sim.truth)[1:upto])
-    j = match.get(true_stop - 1) if true_stop is not None else None
-    ok = res.stop_rep is None if true_stop is None else (j is not None and res.stop_rep == j + 1)
-    return dict(clear=clear, ok=ok)
+def _stop(sim, res, match):
+    """Whether the set is "clear" and analyze's stop rep right, as bench_families.py scores them."""
+    score = stop_scored(sim, res, match)
+    return dict(clear=score["clear"], ok=score["ok"])
 
 
 # ---- sensors with noise ("fine", "csv"): the same question, answered in probability ----------------
@@ -385,7 +379,7 @@ def noisy_floor_set(args):
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=len(s) > 1, top_open=len(e) > 1, true=tr.mean_velocity_m_s, half=half, got=got,
                          extremes=[min(cands), max(cands)]))
-    stop = dict(_stop_scored(sim, res, match),
+    stop = dict(_stop(sim, res, match),
                 open=stop_left_open_noisy([r["true"] for r in rows], [r["extremes"] for r in rows]))
     return family, rows, stop
 
