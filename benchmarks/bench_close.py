@@ -30,7 +30,7 @@ from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family
 from vbt.tracker import LiveTracker
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_families import CONFIG, SEED_BASE, match_by_overlap  # noqa: E402
+from bench_families import CONFIG, SEED_BASE, match_by_overlap, stop_scored  # noqa: E402
 
 
 class EarlierClose(LiveTracker):
@@ -61,21 +61,26 @@ def analyze_closed_earlier(t, x, earlier_s):
 
 
 def score_set(args):
-    """(family, kind, rows, stop reps): per true rep matched under every close, its true MV, the MV
-    and the end error (s) at each close; the set's stop rep at each close."""
+    """(family, kind, rows, stop reps, clear): per true rep matched under every close, its true MV,
+    the MV and the end error (s) at each close; the set's stop rep at each close; whether the set is
+    "clear" (bench_families.stop_scored: every true rep up to the stop more than 1 point from the
+    threshold)."""
     family, kind, seed, earlier = args
     sim = simulate_family(family, seed, kind)
     got, stops = [], []
+    clear = None
     for e in (0.0,) + tuple(earlier):
         res = analyze_closed_earlier(sim.t_s, sim.position_m, e)
         m = match_by_overlap(sim.truth, res.reps)
+        if clear is None:
+            clear = stop_scored(sim, res, m)["clear"]
         got.append({i: (res.reps[j].mean_velocity_m_s, res.reps[j].concentric_end_s) for i, j in m.items()})
         stops.append(res.stop_rep)
     rows = []
     for i, tr in enumerate(sim.truth):
         if all(i in g for g in got):
             rows.append([tr.mean_velocity_m_s] + [g[i][0] for g in got] + [g[i][1] - tr.concentric_end_s for g in got])
-    return family, kind, rows, stops
+    return family, kind, rows, stops, clear
 
 
 def summarise(rows, n_close):
@@ -92,7 +97,7 @@ def summarise(rows, n_close):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", choices=("fresh", "tune"), default="fresh")
+    ap.add_argument("--seeds", choices=sorted(SEED_BASE), default="fresh")
     ap.add_argument("--sets", type=int, default=20, help="sets per family and sensor kind")
     ap.add_argument("--family", action="append", choices=FAMILIES)
     ap.add_argument("--kind", action="append", choices=SENSOR_KINDS)
@@ -102,7 +107,7 @@ def main(argv=None):
     earlier = tuple(float(v) / 1000.0 for v in a.earlier.split(","))
     families = a.family or list(FAMILIES)
     kinds = a.kind or list(SENSOR_KINDS)
-    base = SEED_BASE if a.seeds == "fresh" else 0
+    base = SEED_BASE[a.seeds]
     jobs = [(f, k, base + s, earlier) for f in families for k in kinds for s in range(a.sets)]
     with Pool(max(1, a.jobs)) as pool:
         done = pool.map(score_set, jobs, chunksize=2)
@@ -118,14 +123,17 @@ def main(argv=None):
             if not rows:
                 continue
             s = summarise(rows, n_close)
-            flips = sum(1 for d in part if any(st != d[3][0] for st in d[3][1:]))
+            flipped = [d for d in part if any(st != d[3][0] for st in d[3][1:])]
+            clear = sum(1 for d in part if d[4])
+            flips = f"{len(flipped)} of {len(part)}; clear {sum(1 for d in flipped if d[4])} of {clear}"
             print(f"{f:9} {k:11} {s['reps']:>5}  {' / '.join(f'{v:.4f}' for v in s['err_p95']):>28}  "
                   f"{' / '.join(f'{v:.4f}' for v in s['dmv_p95']):>16}  "
                   f"{' / '.join(f'{v:.4f}' for v in s['dmv_max']):>16}  "
                   f"{' / '.join(f'{v:.1f}' for v in s['dend_p95_ms']):>14}  "
-                  f"{' / '.join(f'{v:.1f}' for v in s['dend_max_ms']):>14}  {flips} of {len(part)}")
+                  f"{' / '.join(f'{v:.1f}' for v in s['dend_max_ms']):>14}  {flips}")
     print("MV err: |MV - true MV| (m/s) at the close as is and moved; |dMV|, |dEnd|: how far each rep's MV and end "
-          "move against the close as is; stop changed: sets whose stop rep differs at some moved close")
+          "move against the close as is; stop changed: sets whose stop rep differs at some moved close (of all; of the "
+          "clear ones)")
 
 
 if __name__ == "__main__":
