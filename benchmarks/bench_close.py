@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from multiprocessing import Pool
 
 import numpy as np
 
-from vbt.analysis import sample_holes
+from vbt.analysis import analyze_with
 from vbt.motions import FAMILIES, SENSOR_KINDS, simulate_family
 from vbt.tracker import LiveTracker
 
@@ -48,16 +47,8 @@ class EarlierClose(LiveTracker):
 
 
 def analyze_closed_earlier(t, x, earlier_s):
-    """vbt.analysis.analyze's result (one worker) with every close moved ``earlier_s`` earlier: the
-    same steps, on the recording's clock."""
-    tracker = EarlierClose(earlier_s, CONFIG, auto_end_sets=False, rep_workers=1)
-    for hole in sample_holes(t, x):
-        tracker.samples_missing(*hole)
-    tracker.feed(t - t[0], x)
-    (ended,) = [e for e in tracker.finish() if e.type == "set_end"]
-    res = ended.result
-    return replace(res, reps=tuple(replace(r, concentric_start_s=r.concentric_start_s + t[0],
-                                           concentric_end_s=r.concentric_end_s + t[0]) for r in res.reps))
+    """vbt.analysis.analyze's result (one worker) with every close moved ``earlier_s`` earlier."""
+    return analyze_with(EarlierClose(earlier_s, CONFIG, auto_end_sets=False, rep_workers=1), t, x)
 
 
 def score_set(args):

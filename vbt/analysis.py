@@ -55,12 +55,17 @@ def analyze(t_s, position_m, config: AnalysisConfig = AnalysisConfig(), workers:
     (see HOLE_MIN_S) carries a ``quality`` that says so. Times in the result are on the
     recording's own clock (a rep that starts 7.48 s after a first sample at 12.0 s starts at 19.48 s).
     """
+    return analyze_with(LiveTracker(config, auto_end_sets=False, rep_workers=workers), t_s, position_m)
+
+
+def analyze_with(tracker: LiveTracker, t_s, position_m) -> SetResult:
+    """:func:`analyze`'s steps on a fresh ``tracker`` built with ``auto_end_sets=False`` (a
+    benchmark's variant of the tracker; ``analyze`` builds the plain one)."""
     t = np.asarray(t_s, dtype=np.float64)
     x = np.asarray(position_m, dtype=np.float64)
     origin = float(t[0]) if t.size else 0.0
     if origin != 0.0:
         t = t - origin  # the tracker runs from zero: a clock far from it would cost precision in its sums
-    tracker = LiveTracker(config, auto_end_sets=False, rep_workers=workers)
     for hole in sample_holes(t, x):
         tracker.samples_missing(*hole)
     tracker.feed(t, x)
