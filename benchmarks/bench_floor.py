@@ -217,14 +217,8 @@ def floor_set(args):
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=so, top_open=eo, true=tr.mean_velocity_m_s, lo=lo, hi=hi, half=(hi - lo) / 2,
                          got=got))
-    stop = dict(_stop(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
+    stop = dict(stop_scored(sim, res, match), open=stop_left_open([r["lo"] for r in rows], [r["hi"] for r in rows]))
     return family, rows, stop
-
-
-def _stop(sim, res, match):
-    """Whether the set is "clear" and analyze's stop rep right, as bench_families.py scores them."""
-    score = stop_scored(sim, res, match)
-    return dict(clear=score["clear"], ok=score["ok"])
 
 
 # ---- sensors with noise ("fine", "csv"): the same question, answered in probability ----------------
@@ -379,7 +373,7 @@ def noisy_floor_set(args):
         got = res.reps[j].mean_velocity_m_s if j is not None else np.nan
         rows.append(dict(start_open=len(s) > 1, top_open=len(e) > 1, true=tr.mean_velocity_m_s, half=half, got=got,
                          extremes=[min(cands), max(cands)]))
-    stop = dict(_stop(sim, res, match),
+    stop = dict(stop_scored(sim, res, match),
                 open=stop_left_open_noisy([r["true"] for r in rows], [r["extremes"] for r in rows]))
     return family, rows, stop
 
